@@ -287,17 +287,17 @@ impl MessageContent {
             Self::Text(_) => Some((
                 TEXT_MAX_BYTES,
                 "the text content",
-                "split it into several messages",
+                "text is at most 150 KB; split it into several messages",
             )),
             Self::Post(_) => Some((
                 POST_MAX_BYTES,
                 "the post content",
-                "split it, or send long text as `text` (150 KB)",
+                "a post is at most 30 KB; split it, or send long text as `text` (150 KB)",
             )),
             Self::Interactive(_) => Some((
                 CARD_MAX_BYTES,
                 "the card content",
-                "move data out of the card or split it",
+                "a card is at most 30 KB; move data out of the card or split it",
             )),
             _ => None,
         };

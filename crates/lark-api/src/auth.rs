@@ -1,0 +1,302 @@
+//! The token endpoints (`/open-apis/auth/v3/…`). They take no token, and answer at the top level
+//! with no `data` wrapper.
+
+use crate::endpoint::{Auth, Body, Endpoint, parse_empty, parse_top_level};
+use crate::error::{BuildError, Error};
+use crate::secret::{AccessToken, AppSecret, AppTicket};
+use bytes::Bytes;
+use http::Method;
+use lark_content::{AppId, TenantKey};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// A tenant access token and how long it lives.
+#[derive(Clone, Debug, Deserialize)]
+#[non_exhaustive]
+pub struct TenantToken {
+    /// The token (`t-…`).
+    pub tenant_access_token: AccessToken,
+    /// Seconds it stays valid.
+    pub expire: u64,
+}
+
+impl TenantToken {
+    /// How long it stays valid.
+    #[must_use]
+    pub fn expires_in(&self) -> Duration {
+        Duration::from_secs(self.expire)
+    }
+}
+
+/// An app access token and how long it lives. The self-built endpoint also returns a tenant
+/// token.
+#[derive(Clone, Debug, Deserialize)]
+#[non_exhaustive]
+pub struct AppToken {
+    /// The token.
+    pub app_access_token: AccessToken,
+    /// The tenant token (self-built apps only).
+    #[serde(default)]
+    pub tenant_access_token: Option<AccessToken>,
+    /// Seconds it stays valid.
+    pub expire: u64,
+}
+
+impl AppToken {
+    /// How long it stays valid.
+    #[must_use]
+    pub fn expires_in(&self) -> Duration {
+        Duration::from_secs(self.expire)
+    }
+}
+
+fn check_credentials(app_id: &AppId, app_secret: &AppSecret) -> Result<(), BuildError> {
+    if app_id.is_empty() {
+        return Err(BuildError::InvalidParam {
+            field: "app_id",
+            reason: "is empty; it is the cli_… id from the developer console".to_owned(),
+        });
+    }
+    if app_secret.is_empty() {
+        return Err(BuildError::InvalidParam {
+            field: "app_secret",
+            reason: "is empty; copy it from the developer console".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn json(value: &serde_json::Value) -> Body {
+    Body::json(value)
+}
+
+/// `POST /open-apis/auth/v3/tenant_access_token/internal`: a self-built app's tenant token.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct TenantAccessTokenInternal {
+    /// The app.
+    pub app_id: AppId,
+    /// Its secret.
+    pub app_secret: AppSecret,
+}
+
+impl TenantAccessTokenInternal {
+    /// The request for `app_id`'s tenant token.
+    pub fn new(app_id: AppId, app_secret: AppSecret) -> Self {
+        Self { app_id, app_secret }
+    }
+}
+
+impl Endpoint for TenantAccessTokenInternal {
+    type Output = TenantToken;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/auth/v3/tenant_access_token/internal";
+    const AUTH: Auth = Auth::None;
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Borrowed(Self::PATH)
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        check_credentials(&self.app_id, &self.app_secret)?;
+        Ok(json(&serde_json::json!({
+            "app_id": self.app_id,
+            "app_secret": self.app_secret.expose(),
+        })))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        true
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<TenantToken, Error> {
+        parse_top_level(&response)
+    }
+}
+
+/// `POST /open-apis/auth/v3/app_access_token/internal`: a self-built app's app token.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AppAccessTokenInternal {
+    /// The app.
+    pub app_id: AppId,
+    /// Its secret.
+    pub app_secret: AppSecret,
+}
+
+impl AppAccessTokenInternal {
+    /// The request for `app_id`'s app token.
+    pub fn new(app_id: AppId, app_secret: AppSecret) -> Self {
+        Self { app_id, app_secret }
+    }
+}
+
+impl Endpoint for AppAccessTokenInternal {
+    type Output = AppToken;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/auth/v3/app_access_token/internal";
+    const AUTH: Auth = Auth::None;
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Borrowed(Self::PATH)
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        check_credentials(&self.app_id, &self.app_secret)?;
+        Ok(json(&serde_json::json!({
+            "app_id": self.app_id,
+            "app_secret": self.app_secret.expose(),
+        })))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        true
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<AppToken, Error> {
+        parse_top_level(&response)
+    }
+}
+
+/// `POST /open-apis/auth/v3/app_access_token`: a marketplace app's app token, from its ticket.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AppAccessToken {
+    /// The app.
+    pub app_id: AppId,
+    /// Its secret.
+    pub app_secret: AppSecret,
+    /// The latest app ticket the platform pushed.
+    pub app_ticket: AppTicket,
+}
+
+impl AppAccessToken {
+    /// The request for a marketplace app's app token.
+    pub fn new(app_id: AppId, app_secret: AppSecret, app_ticket: AppTicket) -> Self {
+        Self {
+            app_id,
+            app_secret,
+            app_ticket,
+        }
+    }
+}
+
+impl Endpoint for AppAccessToken {
+    type Output = AppToken;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/auth/v3/app_access_token";
+    const AUTH: Auth = Auth::None;
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Borrowed(Self::PATH)
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        check_credentials(&self.app_id, &self.app_secret)?;
+        Ok(json(&serde_json::json!({
+            "app_id": self.app_id,
+            "app_secret": self.app_secret.expose(),
+            "app_ticket": self.app_ticket.expose(),
+        })))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        true
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<AppToken, Error> {
+        parse_top_level(&response)
+    }
+}
+
+/// `POST /open-apis/auth/v3/tenant_access_token`: a marketplace app's token for one tenant.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct TenantAccessToken {
+    /// The app token.
+    pub app_access_token: AccessToken,
+    /// The tenant.
+    pub tenant_key: TenantKey,
+}
+
+impl TenantAccessToken {
+    /// The request for `tenant_key`'s token.
+    pub fn new(app_access_token: AccessToken, tenant_key: TenantKey) -> Self {
+        Self {
+            app_access_token,
+            tenant_key,
+        }
+    }
+}
+
+impl Endpoint for TenantAccessToken {
+    type Output = TenantToken;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/auth/v3/tenant_access_token";
+    const AUTH: Auth = Auth::None;
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Borrowed(Self::PATH)
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        Ok(json(&serde_json::json!({
+            "app_access_token": self.app_access_token.expose(),
+            "tenant_key": self.tenant_key,
+        })))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        true
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<TenantToken, Error> {
+        parse_top_level(&response)
+    }
+}
+
+/// `POST /open-apis/auth/v3/app_ticket/resend`: asks the platform to push the app ticket again
+/// (marketplace apps; a self-built app gets 10016).
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AppTicketResend {
+    /// The app.
+    pub app_id: AppId,
+    /// Its secret.
+    pub app_secret: AppSecret,
+}
+
+impl AppTicketResend {
+    /// The resend request.
+    pub fn new(app_id: AppId, app_secret: AppSecret) -> Self {
+        Self { app_id, app_secret }
+    }
+}
+
+impl Endpoint for AppTicketResend {
+    type Output = ();
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/auth/v3/app_ticket/resend";
+    const AUTH: Auth = Auth::None;
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Borrowed(Self::PATH)
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        check_credentials(&self.app_id, &self.app_secret)?;
+        Ok(json(&serde_json::json!({
+            "app_id": self.app_id,
+            "app_secret": self.app_secret.expose(),
+        })))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        true
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
+        parse_empty(&response)
+    }
+}

@@ -1,0 +1,631 @@
+//! The [`Endpoint`] trait and the two pure functions that go with it: [`build_request`] turns a
+//! request value into an `http::Request`, and [`parse_response`] turns an `http::Response` into
+//! the typed answer. Neither does any I/O.
+
+use crate::base_url::BaseUrl;
+use crate::error::{ApiError, BuildError, DecodeError, Error, ErrorDetail, RateLimit};
+use crate::multipart::Multipart;
+use crate::secret::AccessToken;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// Which token an endpoint is called with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Auth {
+    /// A tenant access token (the bot acting in a tenant). A user token also works where the
+    /// platform allows it.
+    Tenant,
+    /// An app access token.
+    App,
+    /// A user access token.
+    User,
+    /// No token: the token endpoints themselves.
+    None,
+}
+
+/// A request body.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// A JSON body (`application/json; charset=utf-8`).
+    Json(Bytes),
+    /// A `multipart/form-data` upload, whose file part may come from a stream.
+    Multipart(Multipart),
+}
+
+impl Body {
+    /// The whole body in memory, when it is. A multipart upload whose file part streams has no
+    /// such form: its bytes come from the caller.
+    #[must_use]
+    pub fn to_bytes(&self) -> Option<Bytes> {
+        match self {
+            Self::Empty => Some(Bytes::new()),
+            Self::Json(bytes) => Some(bytes.clone()),
+            Self::Multipart(multipart) => multipart.to_bytes(),
+        }
+    }
+
+    /// A JSON body from a serializable value.
+    pub(crate) fn json<T: serde::Serialize>(value: &T) -> Self {
+        // Request bodies are plain structs of strings, numbers, booleans and lists; serializing
+        // them cannot fail.
+        Self::Json(Bytes::from(
+            serde_json::to_vec(value).expect("request bodies always serialize to JSON"),
+        ))
+    }
+}
+
+/// Query parameters, in the order they were added.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    pairs: Vec<(&'static str, String)>,
+}
+
+impl Query {
+    /// Adds a parameter.
+    pub fn push(&mut self, key: &'static str, value: impl Into<String>) {
+        self.pairs.push((key, value.into()));
+    }
+
+    /// Adds a parameter when there is a value.
+    pub fn push_opt(&mut self, key: &'static str, value: Option<impl Into<String>>) {
+        if let Some(value) = value {
+            self.push(key, value);
+        }
+    }
+
+    /// The parameters.
+    #[must_use]
+    pub fn pairs(&self) -> &[(&'static str, String)] {
+        &self.pairs
+    }
+
+    /// The encoded query string, without the leading `?`.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (index, (key, value)) in self.pairs.iter().enumerate() {
+            if index > 0 {
+                out.push('&');
+            }
+            percent_encode_into(&mut out, key);
+            out.push('=');
+            percent_encode_into(&mut out, value);
+        }
+        out
+    }
+}
+
+/// Percent-encodes everything but the unreserved characters of RFC 3986.
+pub(crate) fn percent_encode_into(out: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xF)]));
+        }
+    }
+}
+
+/// A path segment with everything but unreserved characters percent-encoded, so that an id can
+/// never change the path it is put in.
+#[must_use]
+pub fn segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    percent_encode_into(&mut out, value);
+    out
+}
+
+/// One platform endpoint: a request value that knows its method, path, query, body and token,
+/// and how to read the answer.
+pub trait Endpoint {
+    /// What a successful call returns.
+    type Output;
+
+    /// The HTTP method.
+    const METHOD: Method;
+
+    /// The path template, e.g. `/open-apis/im/v1/messages/:message_id`. Used for tracing, where
+    /// the filled path would leak ids into metrics.
+    const PATH: &'static str;
+
+    /// Which token the endpoint is called with.
+    const AUTH: Auth = Auth::Tenant;
+
+    /// The filled path.
+    fn path(&self) -> Cow<'static, str>;
+
+    /// Adds the query parameters.
+    fn query(&self, _query: &mut Query) {}
+
+    /// Adds extra headers.
+    fn headers(&self, _headers: &mut HeaderMap) {}
+
+    /// The body. Invalid input is reported here, before anything is sent.
+    fn body(&self) -> Result<Body, BuildError> {
+        Ok(Body::Empty)
+    }
+
+    /// Whether sending the request twice has the effect of sending it once: true for reads, and
+    /// for writes that carry an idempotency `uuid`.
+    fn is_idempotent(&self) -> bool {
+        Self::METHOD == Method::GET
+    }
+
+    /// The request's idempotency key, for the endpoints that take one (send, reply, forward,
+    /// merge forward, chat creation). An executor fills an empty one before the first attempt,
+    /// so that a retry can never act twice.
+    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
+        None
+    }
+
+    /// Reads the answer.
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Self::Output, Error>;
+}
+
+/// Builds the `http::Request` for `endpoint`, against `base`, with `token` when the endpoint
+/// needs one.
+///
+/// ```
+/// use lark_api::{BaseUrl, build_request, im::messages::SendMessage, Receiver};
+/// use lark_content::{ChatId, MessageContent};
+///
+/// let send = SendMessage::new(Receiver::chat(ChatId::new("oc_1")), MessageContent::text("hi"));
+/// let token = lark_api::AccessToken::new("t-example");
+/// let request = build_request(&send, &BaseUrl::feishu(), Some(&token))?;
+/// assert_eq!(request.uri(), "https://open.feishu.cn/open-apis/im/v1/messages?receive_id_type=chat_id");
+/// # Ok::<(), lark_api::BuildError>(())
+/// ```
+pub fn build_request<E: Endpoint>(
+    endpoint: &E,
+    base: &BaseUrl,
+    token: Option<&AccessToken>,
+) -> Result<http::Request<Body>, BuildError> {
+    let body = endpoint.body()?;
+    let mut query = Query::default();
+    endpoint.query(&mut query);
+    let mut uri = String::with_capacity(base.as_str().len() + 64);
+    uri.push_str(base.as_str());
+    uri.push_str(&endpoint.path());
+    if !query.pairs.is_empty() {
+        uri.push('?');
+        uri.push_str(&query.encode());
+    }
+
+    let mut builder = http::Request::builder().method(E::METHOD).uri(uri);
+    let headers = builder.headers_mut().ok_or_else(|| BuildError::Http {
+        reason: format!("the url for {} is not valid", E::PATH),
+    })?;
+    if E::AUTH != Auth::None {
+        let token = token.ok_or(BuildError::MissingToken { endpoint: E::PATH })?;
+        let mut value =
+            HeaderValue::try_from(format!("Bearer {}", token.expose())).map_err(|_| {
+                BuildError::Http {
+                    reason: "the access token holds characters a header cannot carry".to_owned(),
+                }
+            })?;
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+    }
+    match &body {
+        Body::Empty => {}
+        Body::Json(bytes) => {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        }
+        Body::Multipart(multipart) => {
+            let content_type =
+                HeaderValue::try_from(multipart.content_type()).map_err(|_| BuildError::Http {
+                    reason: "the multipart boundary is not a valid header value".to_owned(),
+                })?;
+            headers.insert(CONTENT_TYPE, content_type);
+            if let Some(len) = multipart.content_length() {
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+            }
+        }
+    }
+    endpoint.headers(headers);
+    builder.body(body).map_err(|err| BuildError::Http {
+        reason: err.to_string(),
+    })
+}
+
+/// Reads `response` as `endpoint`'s answer.
+pub fn parse_response<E: Endpoint>(
+    endpoint: &E,
+    response: http::Response<Bytes>,
+) -> Result<E::Output, Error> {
+    endpoint.parse(response)
+}
+
+/// The log id of a response: the `X-Tt-Logid` header, else `X-Request-Id`.
+#[must_use]
+pub fn log_id(headers: &HeaderMap) -> Option<String> {
+    ["x-tt-logid", "x-request-id"]
+        .iter()
+        .find_map(|name| headers.get(*name)?.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The rate-limit headers of a response, if any: `x-ogw-ratelimit-limit`,
+/// `x-ogw-ratelimit-reset` (seconds), or a `Retry-After` in seconds.
+#[must_use]
+pub fn rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
+    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+    let limit = number("x-ogw-ratelimit-limit");
+    let reset = number("x-ogw-ratelimit-reset")
+        .or_else(|| number("retry-after"))
+        .map(Duration::from_secs);
+    (limit.is_some() || reset.is_some()).then_some(RateLimit { limit, reset })
+}
+
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct Envelope<T> {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    msg: String,
+    #[serde(default)]
+    data: Option<T>,
+    #[serde(default)]
+    error: Option<ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    msg: Option<String>,
+    #[serde(default)]
+    error: Option<ErrorDetail>,
+}
+
+fn decode_error(
+    status: StatusCode,
+    log_id: Option<String>,
+    body: &[u8],
+    source: serde_json::Error,
+) -> Error {
+    Error::Decode(DecodeError {
+        status,
+        log_id,
+        body: String::from_utf8_lossy(body).into_owned(),
+        source,
+    })
+}
+
+fn api_error(
+    status: StatusCode,
+    headers: &HeaderMap,
+    code: i64,
+    msg: String,
+    detail: Option<ErrorDetail>,
+) -> Error {
+    let log_id = log_id(headers).or_else(|| detail.as_ref().and_then(|d| d.log_id.clone()));
+    Error::Api(ApiError {
+        code,
+        msg,
+        status,
+        log_id,
+        detail: detail.map(Box::new),
+        rate_limit: rate_limit(headers),
+    })
+}
+
+/// Reads a failed response (any body) as an error. Used for JSON error bodies, and for bodies
+/// that are not JSON at all (a proxy's 502 page, say), which become an [`ApiError`] with code 0
+/// and the HTTP status.
+#[must_use]
+pub fn parse_error(response: &http::Response<Bytes>) -> Error {
+    let (status, headers, body) = (response.status(), response.headers(), response.body());
+    match serde_json::from_slice::<ErrorEnvelope>(body) {
+        Ok(envelope) if envelope.code.is_some_and(|code| code != 0) => api_error(
+            status,
+            headers,
+            envelope.code.unwrap_or_default(),
+            envelope.msg.unwrap_or_default(),
+            envelope.error,
+        ),
+        _ => {
+            let text = String::from_utf8_lossy(body);
+            let msg = if text.trim().is_empty() {
+                status.canonical_reason().unwrap_or("no body").to_owned()
+            } else {
+                text.chars().take(256).collect()
+            };
+            api_error(status, headers, 0, msg, None)
+        }
+    }
+}
+
+/// Reads the standard `{"code","msg","data"}` envelope and returns `data`.
+pub fn parse_data<T: DeserializeOwned>(response: &http::Response<Bytes>) -> Result<T, Error> {
+    parse_envelope::<T>(response)?.ok_or_else(|| {
+        let source = <serde_json::Error as serde::de::Error>::missing_field("data");
+        decode_error(
+            response.status(),
+            log_id(response.headers()),
+            response.body(),
+            source,
+        )
+    })
+}
+
+/// Reads the envelope of an action that answers with no (or an empty) `data`.
+pub fn parse_empty(response: &http::Response<Bytes>) -> Result<(), Error> {
+    parse_envelope::<serde::de::IgnoredAny>(response).map(drop)
+}
+
+fn parse_envelope<T: DeserializeOwned>(
+    response: &http::Response<Bytes>,
+) -> Result<Option<T>, Error> {
+    let (status, headers, body) = (response.status(), response.headers(), response.body());
+    match serde_json::from_slice::<Envelope<T>>(body) {
+        Ok(envelope) if envelope.code == 0 && status.is_success() => Ok(envelope.data),
+        Ok(envelope) if envelope.code != 0 => Err(api_error(
+            status,
+            headers,
+            envelope.code,
+            envelope.msg,
+            envelope.error,
+        )),
+        Ok(_) => Err(parse_error(response)),
+        Err(source) => {
+            if status.is_success() {
+                Err(decode_error(status, log_id(headers), body, source))
+            } else {
+                Err(parse_error(response))
+            }
+        }
+    }
+}
+
+/// Reads a top-level response, one without a `data` wrapper (the token endpoints).
+pub fn parse_top_level<T: DeserializeOwned>(response: &http::Response<Bytes>) -> Result<T, Error> {
+    let (status, headers, body) = (response.status(), response.headers(), response.body());
+    let head: ErrorEnvelope = serde_json::from_slice(body).map_err(|source| {
+        if status.is_success() {
+            decode_error(status, log_id(headers), body, source)
+        } else {
+            parse_error(response)
+        }
+    })?;
+    if head.code.unwrap_or(0) != 0 || !status.is_success() {
+        return Err(parse_error(response));
+    }
+    serde_json::from_slice(body)
+        .map_err(|source| decode_error(status, log_id(headers), body, source))
+}
+
+/// A downloaded file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Download {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// The `Content-Type`, when given.
+    pub content_type: Option<String>,
+    /// The file name from `Content-Disposition`, when given.
+    pub file_name: Option<String>,
+}
+
+/// What the head of a download response says, read before the body: the file's metadata, or
+/// that the body is a JSON error to be read with [`parse_error`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DownloadHead {
+    /// The body is the file.
+    File {
+        /// The `Content-Type`, when given.
+        content_type: Option<String>,
+        /// The file name from `Content-Disposition`, when given.
+        file_name: Option<String>,
+        /// The `Content-Length`, when given.
+        content_length: Option<u64>,
+    },
+    /// The body is an error; read it whole and pass it to [`parse_error`].
+    Error,
+}
+
+/// Reads the head of a download response. A success that is not JSON is the file; anything else
+/// is an error body (the platform answers failures with a JSON envelope).
+#[must_use]
+pub fn download_head(status: StatusCode, headers: &HeaderMap) -> DownloadHead {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let is_json = content_type
+        .as_deref()
+        .is_some_and(|ct| ct.to_ascii_lowercase().contains("application/json"));
+    if !status.is_success() || is_json {
+        return DownloadHead::Error;
+    }
+    DownloadHead::File {
+        content_type,
+        file_name: headers
+            .get(http::header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(content_disposition_file_name),
+        content_length: headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()),
+    }
+}
+
+/// Reads a whole download response.
+pub fn parse_download(response: http::Response<Bytes>) -> Result<Download, Error> {
+    match download_head(response.status(), response.headers()) {
+        DownloadHead::File {
+            content_type,
+            file_name,
+            ..
+        } => Ok(Download {
+            bytes: response.into_body(),
+            content_type,
+            file_name,
+        }),
+        DownloadHead::Error => Err(parse_error(&response)),
+    }
+}
+
+/// The file name in a `Content-Disposition` header: `filename*=UTF-8''…` (RFC 5987) when given,
+/// else `filename="…"` or `filename=…`.
+#[must_use]
+pub fn content_disposition_file_name(header: &str) -> Option<String> {
+    let mut plain = None;
+    for param in split_params(header) {
+        let (name, value) = match param.split_once('=') {
+            Some((name, value)) => (name.trim().to_ascii_lowercase(), value.trim()),
+            None => continue,
+        };
+        if name == "filename*" {
+            if let Some((charset, rest)) = value.split_once('\'') {
+                let encoded = rest.split_once('\'').map_or(rest, |(_, v)| v);
+                if charset.eq_ignore_ascii_case("utf-8")
+                    && let Some(decoded) = percent_decode(encoded)
+                {
+                    return Some(decoded);
+                }
+            }
+        } else if name == "filename" {
+            plain = Some(unquote(value));
+        }
+    }
+    plain.filter(|name| !name.is_empty())
+}
+
+fn split_params(header: &str) -> Vec<&str> {
+    let mut params = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (index, c) in header.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                params.push(&header[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    params.push(&header[start..]);
+    params
+}
+
+fn unquote(value: &str) -> String {
+    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return value.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = value.get(index + 1..index + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        let mut query = Query::default();
+        query.push("a", "x y&z=1");
+        query.push("b", "你");
+        assert_eq!(query.encode(), "a=x%20y%26z%3D1&b=%E4%BD%A0");
+    }
+
+    #[test]
+    fn path_segments_cannot_escape_their_segment() {
+        assert_eq!(segment("../../chats"), "..%2F..%2Fchats");
+        assert_eq!(segment("om_dc1326"), "om_dc1326");
+    }
+
+    #[test]
+    fn content_disposition_names_are_read_in_every_documented_form() {
+        assert_eq!(
+            content_disposition_file_name("attachment; filename=\"report.pdf\"").as_deref(),
+            Some("report.pdf")
+        );
+        assert_eq!(
+            content_disposition_file_name("attachment; filename=a.txt").as_deref(),
+            Some("a.txt")
+        );
+        assert_eq!(
+            content_disposition_file_name(
+                "attachment; filename=\"x.mp4\"; filename*=UTF-8''%E6%B5%8B%E8%AF%95.mp4"
+            )
+            .as_deref(),
+            Some("测试.mp4")
+        );
+        assert_eq!(
+            content_disposition_file_name("attachment; filename=\"a\\\"b;c.txt\"").as_deref(),
+            Some("a\"b;c.txt")
+        );
+        assert_eq!(content_disposition_file_name("inline"), None);
+    }
+
+    #[test]
+    fn rate_limit_headers_are_read() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ogw-ratelimit-limit", HeaderValue::from_static("50"));
+        headers.insert("x-ogw-ratelimit-reset", HeaderValue::from_static("3"));
+        assert_eq!(
+            rate_limit(&headers),
+            Some(RateLimit {
+                limit: Some(50),
+                reset: Some(Duration::from_secs(3))
+            })
+        );
+        let mut retry_after = HeaderMap::new();
+        retry_after.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(
+            rate_limit(&retry_after).unwrap().reset,
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(rate_limit(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,476 @@
+//! Errors: what the platform said, why a response could not be read, why a request could not be
+//! built.
+
+use http::StatusCode;
+use lark_content::ContentError;
+use serde::Deserialize;
+use std::fmt;
+use std::time::Duration;
+
+/// Codes the SDK acts on, with where they are documented.
+pub mod codes {
+    /// Success.
+    pub const OK: i64 = 0;
+    /// The request carries no token, or the `Authorization` header is malformed.
+    pub const TOKEN_MISSING: i64 = 99_991_661;
+    /// The tenant access token is invalid or expired (or the API refuses tenant tokens).
+    pub const TENANT_TOKEN_INVALID: i64 = 99_991_663;
+    /// The app access token is invalid.
+    pub const APP_TOKEN_INVALID: i64 = 99_991_664;
+    /// The user access token is invalid.
+    pub const USER_TOKEN_INVALID: i64 = 99_991_668;
+    /// The token is malformed: it must start with `t-` or `u-`.
+    pub const TOKEN_MALFORMED: i64 = 99_991_671;
+    /// The user access token has expired.
+    pub const USER_TOKEN_EXPIRED: i64 = 99_991_677;
+    /// The app lacks a scope the API needs; see `permission_violations`.
+    pub const SCOPE_MISSING: i64 = 99_991_672;
+    /// The app is calling too often.
+    pub const RATE_LIMITED: i64 = 99_991_400;
+    /// An IM operation hit its frequency limit.
+    pub const IM_RATE_LIMITED: i64 = 230_020;
+    /// A custom-bot webhook hit its frequency limit.
+    pub const WEBHOOK_RATE_LIMITED: i64 = 11_232;
+    /// The app ticket is invalid (marketplace apps): ask the platform to resend it.
+    pub const APP_TICKET_INVALID: i64 = 10_012;
+    /// The app secret is wrong.
+    pub const APP_SECRET_INVALID: i64 = 10_014;
+    /// An IM request parameter is invalid, malformed message content included.
+    pub const INVALID_PARAM: i64 = 230_001;
+    /// The bot is not in the chat.
+    pub const BOT_NOT_IN_CHAT: i64 = 230_002;
+    /// The message was recalled.
+    pub const MESSAGE_RECALLED: i64 = 230_011;
+    /// The message content is over the size limit.
+    pub const CONTENT_TOO_LONG: i64 = 230_025;
+    /// The `receive_id` is invalid.
+    pub const INVALID_RECEIVE_ID: i64 = 230_034;
+    /// The operation does not apply to this message type.
+    pub const UNSUPPORTED_MESSAGE_TYPE: i64 = 230_054;
+    /// The upload type does not match the message type.
+    pub const UPLOAD_TYPE_MISMATCH: i64 = 230_055;
+    /// The operator did not send the message.
+    pub const NOT_MESSAGE_SENDER: i64 = 230_071;
+    /// The message has been edited the maximum number of times.
+    pub const EDIT_LIMIT_REACHED: i64 = 230_072;
+    /// A card failed to render; the sub-code is in `msg`.
+    pub const CARD_CONTENT_FAILED: i64 = 230_099;
+    /// The message has been deleted.
+    pub const MESSAGE_DELETED: i64 = 230_110;
+    /// The message does not exist (or was deleted).
+    pub const MESSAGE_NOT_FOUND: i64 = 231_003;
+    /// The chat id is invalid.
+    pub const INVALID_CHAT_ID: i64 = 232_006;
+    /// The chat has been dissolved.
+    pub const CHAT_DISSOLVED: i64 = 232_009;
+    /// The resource type is not supported by the message resource endpoint.
+    pub const UNSUPPORTED_RESOURCE: i64 = 234_043;
+}
+
+/// The error detail the platform attaches to failed calls. Every field is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ErrorDetail {
+    /// The request's log id (written `log_id` in responses, `logid` in the generic docs).
+    #[serde(default, alias = "logid")]
+    pub log_id: Option<String>,
+    /// Extra explanation.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Where to look for help.
+    #[serde(default)]
+    pub troubleshooter: Option<String>,
+    /// Parameters that were wrong.
+    #[serde(default)]
+    pub field_violations: Vec<FieldViolation>,
+    /// Scopes the app lacks.
+    #[serde(default)]
+    pub permission_violations: Vec<PermissionViolation>,
+    /// Links to documentation.
+    #[serde(default)]
+    pub helps: Vec<Help>,
+    /// Key/value details.
+    #[serde(default)]
+    pub details: Vec<DetailEntry>,
+}
+
+/// A parameter that was wrong.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct FieldViolation {
+    /// The parameter.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// The value given.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// What is wrong with it.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A scope the app lacks. Seen as `{"scope","url"}` and as `{"type","subject","description"}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct PermissionViolation {
+    /// The scope, e.g. `im:message`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Where to grant it.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The violation's type, e.g. `action_privilege_required`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// The scope, in the `{"type","subject"}` form.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// A description.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+impl PermissionViolation {
+    /// The missing scope, whichever form it was written in.
+    #[must_use]
+    pub fn scope_name(&self) -> Option<&str> {
+        self.scope.as_deref().or(self.subject.as_deref())
+    }
+}
+
+/// A documentation link.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Help {
+    /// The link.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// What it explains.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One key/value detail.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct DetailEntry {
+    /// The key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The value.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// A rate limit the platform reported, from `x-ogw-ratelimit-limit` / `x-ogw-ratelimit-reset`
+/// or `Retry-After`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed in the window, when given.
+    pub limit: Option<u64>,
+    /// How long until the window resets, when given.
+    pub reset: Option<Duration>,
+}
+
+/// A call the platform answered with a non-zero `code`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// The platform's code.
+    pub code: i64,
+    /// The platform's message. Informative only: it changes, so never branch on it.
+    pub msg: String,
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The log id to quote to support: the `X-Tt-Logid` header, else the body's `log_id`.
+    pub log_id: Option<String>,
+    /// The error detail, when the platform gave one.
+    pub detail: Option<Box<ErrorDetail>>,
+    /// The rate-limit headers, when present.
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl ApiError {
+    /// Which kind of failure this is.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        use codes::{
+            APP_TOKEN_INVALID, CHAT_DISSOLVED, CONTENT_TOO_LONG, IM_RATE_LIMITED, INVALID_CHAT_ID,
+            INVALID_PARAM, MESSAGE_DELETED, MESSAGE_NOT_FOUND, MESSAGE_RECALLED, RATE_LIMITED,
+            SCOPE_MISSING, TENANT_TOKEN_INVALID, TOKEN_MALFORMED, TOKEN_MISSING,
+            USER_TOKEN_EXPIRED, USER_TOKEN_INVALID, WEBHOOK_RATE_LIMITED,
+        };
+        match self.code {
+            TOKEN_MISSING | TENANT_TOKEN_INVALID | APP_TOKEN_INVALID | USER_TOKEN_INVALID
+            | TOKEN_MALFORMED | USER_TOKEN_EXPIRED => ErrorKind::TokenInvalid,
+            RATE_LIMITED | IM_RATE_LIMITED | WEBHOOK_RATE_LIMITED => ErrorKind::RateLimited,
+            SCOPE_MISSING => ErrorKind::Permission,
+            INVALID_PARAM
+            | CONTENT_TOO_LONG
+            | codes::CARD_CONTENT_FAILED
+            | codes::UPLOAD_TYPE_MISMATCH
+            | codes::UNSUPPORTED_MESSAGE_TYPE => ErrorKind::InvalidContent,
+            MESSAGE_NOT_FOUND | MESSAGE_DELETED | MESSAGE_RECALLED | INVALID_CHAT_ID
+            | CHAT_DISSOLVED => ErrorKind::NotFound,
+            _ if self.status == StatusCode::TOO_MANY_REQUESTS => ErrorKind::RateLimited,
+            _ if self.status == StatusCode::NOT_FOUND => ErrorKind::NotFound,
+            _ if self.status.is_server_error() => ErrorKind::Server,
+            _ => ErrorKind::Api,
+        }
+    }
+
+    /// How long the platform asked the caller to wait, for a rate limit.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.rate_limit.and_then(|limit| limit.reset)
+    }
+
+    /// The scopes the platform says the app lacks.
+    #[must_use]
+    pub fn missing_scopes(&self) -> Vec<&str> {
+        self.detail
+            .iter()
+            .flat_map(|detail| &detail.permission_violations)
+            .filter_map(PermissionViolation::scope_name)
+            .collect()
+    }
+
+    /// What to do about it, where the SDK knows.
+    #[must_use]
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self.code {
+            codes::TOKEN_MISSING | codes::TOKEN_MALFORMED => {
+                "send `Authorization: Bearer <token>` with a tenant (t-) or user (u-) token"
+            }
+            codes::TENANT_TOKEN_INVALID | codes::APP_TOKEN_INVALID => {
+                "fetch a new token; if a fresh token is refused too, check the app_id and app_secret"
+            }
+            codes::USER_TOKEN_INVALID | codes::USER_TOKEN_EXPIRED => {
+                "the user token is no longer valid: refresh it or ask the user to sign in again"
+            }
+            codes::SCOPE_MISSING => {
+                "grant the missing scopes in the developer console, then publish a new app version"
+            }
+            codes::RATE_LIMITED | codes::IM_RATE_LIMITED | codes::WEBHOOK_RATE_LIMITED => {
+                "slow down: wait for the rate-limit window to reset, then retry"
+            }
+            codes::APP_TICKET_INVALID => {
+                "ask the platform to resend the app_ticket (marketplace apps)"
+            }
+            codes::APP_SECRET_INVALID => {
+                "the app_secret is wrong: copy it again from the developer console"
+            }
+            codes::INVALID_PARAM => {
+                "check the parameters and the message content against the documented format"
+            }
+            codes::BOT_NOT_IN_CHAT => "add the bot to the chat first",
+            codes::CONTENT_TOO_LONG => "text must stay under 150 KB, posts and cards under 30 KB",
+            codes::INVALID_RECEIVE_ID => "check that the receiver id matches its receive_id_type",
+            codes::UPLOAD_TYPE_MISMATCH => {
+                "send the upload as the msg_type its file_type implies (mp4 as media, opus as audio)"
+            }
+            codes::NOT_MESSAGE_SENDER => "only the bot's own messages can be edited this way",
+            codes::EDIT_LIMIT_REACHED => "a message can be edited at most 20 times; send a new one",
+            codes::MESSAGE_RECALLED | codes::MESSAGE_DELETED | codes::MESSAGE_NOT_FOUND => {
+                "the message no longer exists"
+            }
+            codes::INVALID_CHAT_ID | codes::CHAT_DISSOLVED => {
+                "the chat does not exist or was dissolved"
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Lark API error {} (HTTP {}): {}",
+            self.code,
+            self.status.as_u16(),
+            self.msg
+        )?;
+        if let Some(hint) = self.hint() {
+            write!(f, "; {hint}")?;
+        }
+        let scopes = self.missing_scopes();
+        if !scopes.is_empty() {
+            write!(f, "; missing scopes: {}", scopes.join(", "))?;
+        }
+        if let Some(reset) = self.retry_after() {
+            write!(f, "; the limit resets in {}s", reset.as_secs())?;
+        }
+        if let Some(log_id) = &self.log_id {
+            write!(f, " [log_id {log_id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// What kind of failure an [`Error`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The access token is missing, malformed, invalid or expired.
+    TokenInvalid,
+    /// Too many requests; see [`ApiError::retry_after`].
+    RateLimited,
+    /// The app lacks a scope; see [`ApiError::missing_scopes`].
+    Permission,
+    /// The request, or its message content, was refused as invalid.
+    InvalidContent,
+    /// The message, chat or resource does not exist.
+    NotFound,
+    /// The platform failed (HTTP 5xx).
+    Server,
+    /// Any other code from the platform.
+    Api,
+    /// The response could not be read.
+    Decode,
+    /// The request could not be built.
+    Build,
+}
+
+/// A response that could not be read. The raw body is kept, to show what came back.
+#[derive(Debug, thiserror::Error)]
+#[error("could not read the {status} response{}: {source}; body: {}", log_id_suffix(.log_id.as_deref()), truncate(.body))]
+pub struct DecodeError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The log id, when there was one.
+    pub log_id: Option<String>,
+    /// The raw body, as text (lossy for non-UTF-8).
+    pub body: String,
+    /// What the JSON parser reported.
+    #[source]
+    pub source: serde_json::Error,
+}
+
+fn log_id_suffix(log_id: Option<&str>) -> String {
+    log_id
+        .map(|id| format!(" [log_id {id}]"))
+        .unwrap_or_default()
+}
+
+fn truncate(body: &str) -> String {
+    const MAX: usize = 512;
+    if body.len() <= MAX {
+        return body.to_owned();
+    }
+    let mut end = MAX;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &body[..end], body.len())
+}
+
+/// Why a request could not be built. Found before anything is sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The message content breaks a documented limit or rule.
+    #[error("invalid message content: {0}")]
+    Content(#[from] ContentError),
+    /// The endpoint does not take this message type.
+    #[error("{endpoint} does not accept `{msg_type}` content; {hint}")]
+    UnsupportedType {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// The msg_type given.
+        msg_type: String,
+        /// What it does accept.
+        hint: &'static str,
+    },
+    /// A parameter is out of its documented range.
+    #[error("{field}: {reason}")]
+    InvalidParam {
+        /// Which parameter.
+        field: &'static str,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+    /// An upload is empty or over its limit.
+    #[error("{what} is {actual} bytes; {reason}")]
+    Upload {
+        /// What is being uploaded.
+        what: &'static str,
+        /// Its size.
+        actual: u64,
+        /// The limit it breaks.
+        reason: String,
+    },
+    /// The endpoint needs a token and none was given.
+    #[error(
+        "{endpoint} needs an access token; pass one to build_request (lark-http fetches it for you)"
+    )]
+    MissingToken {
+        /// Which endpoint.
+        endpoint: &'static str,
+    },
+    /// The base url is not usable.
+    #[error("invalid base url: {reason}")]
+    InvalidBaseUrl {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The request could not be assembled (an invalid header value, say).
+    #[error("could not assemble the request: {reason}")]
+    Http {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Any failure of a call, as seen by the request layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The platform answered with a non-zero code.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The response could not be read.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The request could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+impl Error {
+    /// Which kind of failure this is.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Api(api) => api.kind(),
+            Self::Decode(_) => ErrorKind::Decode,
+            Self::Build(_) => ErrorKind::Build,
+        }
+    }
+
+    /// The platform's error, when there is one.
+    #[must_use]
+    pub fn as_api(&self) -> Option<&ApiError> {
+        match self {
+            Self::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The log id to quote to support, when the platform answered.
+    #[must_use]
+    pub fn log_id(&self) -> Option<&str> {
+        match self {
+            Self::Api(api) => api.log_id.as_deref(),
+            Self::Decode(decode) => decode.log_id.as_deref(),
+            Self::Build(_) => None,
+        }
+    }
+}
+
+impl From<ContentError> for Error {
+    fn from(err: ContentError) -> Self {
+        Self::Build(BuildError::Content(err))
+    }
+}

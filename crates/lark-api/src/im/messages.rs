@@ -1,0 +1,961 @@
+//! Messages: send, reply, edit, update a card, recall, get, list history, forward, merge forward,
+//! download a message's resource, and batch send.
+
+use super::model::{Message, UserIdType};
+use crate::endpoint::{
+    Body, Download, Endpoint, Query, parse_data, parse_download, parse_empty, segment,
+};
+use crate::error::{BuildError, Error};
+use crate::pagination::{Page, Paginated};
+use crate::receiver::Receiver;
+use bytes::Bytes;
+use http::Method;
+use lark_content::limits::{HISTORY_PAGE_MAX, UUID_MAX_CHARS};
+use lark_content::{Card, ChatId, FileKey, MessageContent, MessageId, ThreadId};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// Checks an idempotency uuid: non-empty, at most 50 characters.
+pub(crate) fn check_uuid(uuid: Option<&str>) -> Result<(), BuildError> {
+    let Some(uuid) = uuid else { return Ok(()) };
+    let chars = uuid.chars().count();
+    if chars == 0 || chars > UUID_MAX_CHARS {
+        return Err(BuildError::InvalidParam {
+            field: "uuid",
+            reason: format!("is {chars} characters; it must be 1 to {UUID_MAX_CHARS}"),
+        });
+    }
+    Ok(())
+}
+
+fn encode_for(
+    endpoint: &'static str,
+    content: &MessageContent,
+    accepted: fn(&MessageContent) -> bool,
+    hint: &'static str,
+) -> Result<String, BuildError> {
+    if !accepted(content) {
+        return Err(BuildError::UnsupportedType {
+            endpoint,
+            msg_type: content.msg_type().to_owned(),
+            hint,
+        });
+    }
+    Ok(content.encode_validated()?)
+}
+
+const SEND_TYPES: &str = "send text, post, image, file, audio, media, sticker, interactive, share_chat, share_user or system";
+
+/// `POST /open-apis/im/v1/messages?receive_id_type=…`: sends a message.
+///
+/// The `uuid` makes the send idempotent: the same uuid succeeds at most once within an hour.
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub struct SendMessage {
+    /// Who receives it.
+    pub receiver: Receiver,
+    /// What it says.
+    pub content: MessageContent,
+    /// The idempotency key (at most 50 characters).
+    pub uuid: Option<String>,
+}
+
+impl SendMessage {
+    /// Sends `content` to `receiver`.
+    pub fn new(receiver: impl Into<Receiver>, content: impl Into<MessageContent>) -> Self {
+        Self {
+            receiver: receiver.into(),
+            content: content.into(),
+            uuid: None,
+        }
+    }
+
+    /// Sets the idempotency key.
+    pub fn uuid(mut self, uuid: impl Into<String>) -> Self {
+        self.uuid = Some(uuid.into());
+        self
+    }
+}
+
+#[derive(Serialize)]
+struct SendBody<'a> {
+    receive_id: &'a str,
+    msg_type: &'a str,
+    content: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uuid: Option<&'a str>,
+}
+
+impl Endpoint for SendMessage {
+    type Output = Message;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/im/v1/messages";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Borrowed(Self::PATH)
+    }
+
+    fn query(&self, query: &mut Query) {
+        query.push("receive_id_type", self.receiver.id_type());
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        check_uuid(self.uuid.as_deref())?;
+        if self.receiver.id().is_empty() {
+            return Err(BuildError::InvalidParam {
+                field: "receive_id",
+                reason: "is empty".to_owned(),
+            });
+        }
+        let content = encode_for(
+            "send message",
+            &self.content,
+            MessageContent::can_send,
+            SEND_TYPES,
+        )?;
+        Ok(Body::json(&SendBody {
+            receive_id: self.receiver.id(),
+            msg_type: self.content.msg_type(),
+            content,
+            uuid: self.uuid.as_deref(),
+        }))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        self.uuid.is_some()
+    }
+
+    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.uuid)
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Message, Error> {
+        parse_data(&response)
+    }
+}
+
+/// `POST /open-apis/im/v1/messages/:message_id/reply`: replies to a message, optionally in a
+/// thread. If the message is already in a thread the reply goes there regardless.
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub struct ReplyMessage {
+    /// The message replied to.
+    pub message_id: MessageId,
+    /// What the reply says.
+    pub content: MessageContent,
+    /// Whether to reply in a thread.
+    pub reply_in_thread: bool,
+    /// The idempotency key (at most 50 characters).
+    pub uuid: Option<String>,
+}
+
+impl ReplyMessage {
+    /// Replies to `message_id` with `content`.
+    pub fn new(message_id: MessageId, content: impl Into<MessageContent>) -> Self {
+        Self {
+            message_id,
+            content: content.into(),
+            reply_in_thread: false,
+            uuid: None,
+        }
+    }
+
+    /// Replies in a thread.
+    pub fn in_thread(mut self) -> Self {
+        self.reply_in_thread = true;
+        self
+    }
+
+    /// Sets the idempotency key.
+    pub fn uuid(mut self, uuid: impl Into<String>) -> Self {
+        self.uuid = Some(uuid.into());
+        self
+    }
+}
+
+#[derive(Serialize)]
+struct ReplyBody<'a> {
+    content: String,
+    msg_type: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    reply_in_thread: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uuid: Option<&'a str>,
+}
+
+impl Endpoint for ReplyMessage {
+    type Output = Message;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reply";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}/reply",
+            segment(self.message_id.as_str())
+        ))
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        check_uuid(self.uuid.as_deref())?;
+        let content = encode_for(
+            "reply",
+            &self.content,
+            MessageContent::can_reply,
+            "reply with anything send takes except system",
+        )?;
+        Ok(Body::json(&ReplyBody {
+            content,
+            msg_type: self.content.msg_type(),
+            reply_in_thread: self.reply_in_thread,
+            uuid: self.uuid.as_deref(),
+        }))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        self.uuid.is_some()
+    }
+
+    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.uuid)
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Message, Error> {
+        parse_data(&response)
+    }
+}
+
+/// `PUT /open-apis/im/v1/messages/:message_id`: edits one of the bot's own `text` or `post`
+/// messages (at most 20 times).
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub struct EditMessage {
+    /// The message.
+    pub message_id: MessageId,
+    /// Its new content: `text` or `post`.
+    pub content: MessageContent,
+}
+
+impl EditMessage {
+    /// Replaces `message_id`'s content.
+    pub fn new(message_id: MessageId, content: impl Into<MessageContent>) -> Self {
+        Self {
+            message_id,
+            content: content.into(),
+        }
+    }
+}
+
+impl Endpoint for EditMessage {
+    type Output = Message;
+    const METHOD: Method = Method::PUT;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}",
+            segment(self.message_id.as_str())
+        ))
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        let content = encode_for(
+            "edit message",
+            &self.content,
+            MessageContent::can_edit,
+            "only text and post messages can be edited; update a card with PatchCard",
+        )?;
+        Ok(Body::json(&serde_json::json!({
+            "msg_type": self.content.msg_type(),
+            "content": content,
+        })))
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Message, Error> {
+        parse_data(&response)
+    }
+}
+
+/// `PATCH /open-apis/im/v1/messages/:message_id`: replaces a card sent within the last 14 days.
+/// The card needs `update_multi: true` in its config, before and after.
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub struct PatchCard {
+    /// The card message.
+    pub message_id: MessageId,
+    /// The new card.
+    pub card: Card,
+}
+
+impl PatchCard {
+    /// Replaces `message_id`'s card.
+    pub fn new(message_id: MessageId, card: impl Into<Card>) -> Self {
+        Self {
+            message_id,
+            card: card.into(),
+        }
+    }
+}
+
+impl Endpoint for PatchCard {
+    type Output = ();
+    const METHOD: Method = Method::PATCH;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}",
+            segment(self.message_id.as_str())
+        ))
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        let content = MessageContent::card(self.card.clone()).encode_validated()?;
+        Ok(Body::json(&serde_json::json!({ "content": content })))
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
+        parse_empty(&response)
+    }
+}
+
+/// `DELETE /open-apis/im/v1/messages/:message_id`: recalls a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct RecallMessage {
+    /// The message.
+    pub message_id: MessageId,
+}
+
+impl RecallMessage {
+    /// Recalls `message_id`.
+    pub fn new(message_id: MessageId) -> Self {
+        Self { message_id }
+    }
+}
+
+impl Endpoint for RecallMessage {
+    type Output = ();
+    const METHOD: Method = Method::DELETE;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}",
+            segment(self.message_id.as_str())
+        ))
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
+        parse_empty(&response)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct Items<T> {
+    #[serde(default, deserialize_with = "crate::pagination::null_as_empty")]
+    items: Vec<T>,
+}
+
+/// `GET /open-apis/im/v1/messages/:message_id`: one message. A merged forward answers with the
+/// message and every message inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct GetMessage {
+    /// The message.
+    pub message_id: MessageId,
+    /// The kind of ids in `mentions` and `sender`.
+    pub user_id_type: Option<UserIdType>,
+    /// Return a card as it was sent rather than its simplified rendering.
+    pub card_as_sent: bool,
+}
+
+impl GetMessage {
+    /// Fetches `message_id`.
+    pub fn new(message_id: MessageId) -> Self {
+        Self {
+            message_id,
+            user_id_type: None,
+            card_as_sent: false,
+        }
+    }
+
+    /// Returns cards as they were sent (`card_msg_content_type=user_card_content`).
+    pub fn card_as_sent(mut self) -> Self {
+        self.card_as_sent = true;
+        self
+    }
+}
+
+impl Endpoint for GetMessage {
+    type Output = Vec<Message>;
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}",
+            segment(self.message_id.as_str())
+        ))
+    }
+
+    fn query(&self, query: &mut Query) {
+        query.push_opt(
+            "user_id_type",
+            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
+        );
+        if self.card_as_sent {
+            query.push("card_msg_content_type", "user_card_content");
+        }
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Vec<Message>, Error> {
+        parse_data::<Items<Message>>(&response).map(|items| items.items)
+    }
+}
+
+/// Where history is read from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Container {
+    /// A chat. Thread replies in a normal group show only as their root.
+    Chat(ChatId),
+    /// A thread, replies included.
+    Thread(ThreadId),
+}
+
+impl From<ChatId> for Container {
+    fn from(id: ChatId) -> Self {
+        Self::Chat(id)
+    }
+}
+
+impl From<ThreadId> for Container {
+    fn from(id: ThreadId) -> Self {
+        Self::Thread(id)
+    }
+}
+
+lark_content::open_enum! {
+    /// History order, fixed across the pages of one listing.
+    pub enum SortType {
+        /// Oldest first (the default).
+        ByCreateTimeAsc = "ByCreateTimeAsc",
+        /// Newest first.
+        ByCreateTimeDesc = "ByCreateTimeDesc",
+    }
+}
+
+/// `GET /open-apis/im/v1/messages`: a chat's or a thread's history, a page at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ListMessages {
+    /// The chat or thread.
+    pub container: Container,
+    /// The earliest creation time, in seconds since the epoch (chats only).
+    pub start_time: Option<i64>,
+    /// The latest creation time, in seconds since the epoch (chats only).
+    pub end_time: Option<i64>,
+    /// The order.
+    pub sort: Option<SortType>,
+    /// Items per page, 1 to 50 (the platform's default is 20).
+    pub page_size: Option<u32>,
+    /// The page to fetch.
+    pub page_token: Option<String>,
+    /// Return cards as they were sent.
+    pub card_as_sent: bool,
+}
+
+impl ListMessages {
+    /// The history of a chat or a thread.
+    pub fn new(container: impl Into<Container>) -> Self {
+        Self {
+            container: container.into(),
+            start_time: None,
+            end_time: None,
+            sort: None,
+            page_size: None,
+            page_token: None,
+            card_as_sent: false,
+        }
+    }
+
+    /// Only messages created in `[start, end]`, in seconds since the epoch.
+    pub fn between(mut self, start: Option<i64>, end: Option<i64>) -> Self {
+        self.start_time = start;
+        self.end_time = end;
+        self
+    }
+
+    /// Newest first.
+    pub fn newest_first(mut self) -> Self {
+        self.sort = Some(SortType::ByCreateTimeDesc);
+        self
+    }
+
+    /// Items per page, 1 to 50.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+}
+
+impl Endpoint for ListMessages {
+    type Output = Page<Message>;
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/open-apis/im/v1/messages";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Borrowed(Self::PATH)
+    }
+
+    fn query(&self, query: &mut Query) {
+        match &self.container {
+            Container::Chat(id) => {
+                query.push("container_id_type", "chat");
+                query.push("container_id", id.as_str());
+            }
+            Container::Thread(id) => {
+                query.push("container_id_type", "thread");
+                query.push("container_id", id.as_str());
+            }
+        }
+        query.push_opt("start_time", self.start_time.map(|t| t.to_string()));
+        query.push_opt("end_time", self.end_time.map(|t| t.to_string()));
+        query.push_opt(
+            "sort_type",
+            self.sort.as_ref().map(|s| s.as_str().to_owned()),
+        );
+        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
+        query.push_opt("page_token", self.page_token.clone());
+        if self.card_as_sent {
+            query.push("card_msg_content_type", "user_card_content");
+        }
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        if let Some(size) = self.page_size
+            && !(1..=HISTORY_PAGE_MAX).contains(&size)
+        {
+            return Err(BuildError::InvalidParam {
+                field: "page_size",
+                reason: format!("is {size}; history pages hold 1 to {HISTORY_PAGE_MAX} messages"),
+            });
+        }
+        if matches!(self.container, Container::Thread(_))
+            && (self.start_time.is_some() || self.end_time.is_some())
+        {
+            return Err(BuildError::InvalidParam {
+                field: "start_time/end_time",
+                reason: "a thread's history cannot be filtered by time; list the whole thread"
+                    .to_owned(),
+            });
+        }
+        if let (Some(start), Some(end)) = (self.start_time, self.end_time)
+            && start > end
+        {
+            return Err(BuildError::InvalidParam {
+                field: "start_time",
+                reason: format!("{start} is after end_time {end}"),
+            });
+        }
+        Ok(Body::Empty)
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Page<Message>, Error> {
+        parse_data(&response)
+    }
+}
+
+impl Paginated for ListMessages {
+    type Item = Message;
+
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+
+    fn split_page(output: Page<Message>) -> (Vec<Message>, Option<String>) {
+        let next = output.next_token().map(str::to_owned);
+        (output.items, next)
+    }
+}
+
+/// `POST /open-apis/im/v1/messages/:message_id/forward?receive_id_type=…`: forwards a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ForwardMessage {
+    /// The message.
+    pub message_id: MessageId,
+    /// Where it goes.
+    pub receiver: Receiver,
+    /// The idempotency key (at most 50 characters).
+    pub uuid: Option<String>,
+}
+
+impl ForwardMessage {
+    /// Forwards `message_id` to `receiver`.
+    pub fn new(message_id: MessageId, receiver: impl Into<Receiver>) -> Self {
+        Self {
+            message_id,
+            receiver: receiver.into(),
+            uuid: None,
+        }
+    }
+}
+
+impl Endpoint for ForwardMessage {
+    type Output = Message;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/forward";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}/forward",
+            segment(self.message_id.as_str())
+        ))
+    }
+
+    fn query(&self, query: &mut Query) {
+        query.push("receive_id_type", self.receiver.id_type());
+        query.push_opt("uuid", self.uuid.clone());
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        check_uuid(self.uuid.as_deref())?;
+        Ok(Body::json(
+            &serde_json::json!({ "receive_id": self.receiver.id() }),
+        ))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        self.uuid.is_some()
+    }
+
+    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.uuid)
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Message, Error> {
+        parse_data(&response)
+    }
+}
+
+/// What a merge forward answers.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct MergeForwardOutput {
+    /// The merged message.
+    pub message: Message,
+    /// Messages that could not be included.
+    #[serde(default, deserialize_with = "crate::pagination::null_as_empty")]
+    pub invalid_message_id_list: Vec<MessageId>,
+}
+
+/// `POST /open-apis/im/v1/messages/merge_forward?receive_id_type=…`: forwards several messages
+/// of one chat as a single merged message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct MergeForward {
+    /// Where it goes.
+    pub receiver: Receiver,
+    /// The messages, from one chat.
+    pub message_ids: Vec<MessageId>,
+    /// The idempotency key (at most 50 characters).
+    pub uuid: Option<String>,
+}
+
+impl MergeForward {
+    /// Forwards `message_ids` to `receiver` as one message.
+    pub fn new(
+        receiver: impl Into<Receiver>,
+        message_ids: impl IntoIterator<Item = MessageId>,
+    ) -> Self {
+        Self {
+            receiver: receiver.into(),
+            message_ids: message_ids.into_iter().collect(),
+            uuid: None,
+        }
+    }
+}
+
+impl Endpoint for MergeForward {
+    type Output = MergeForwardOutput;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/im/v1/messages/merge_forward";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Borrowed(Self::PATH)
+    }
+
+    fn query(&self, query: &mut Query) {
+        query.push("receive_id_type", self.receiver.id_type());
+        query.push_opt("uuid", self.uuid.clone());
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        check_uuid(self.uuid.as_deref())?;
+        if self.message_ids.is_empty() {
+            return Err(BuildError::InvalidParam {
+                field: "message_id_list",
+                reason: "is empty; name the messages to forward".to_owned(),
+            });
+        }
+        Ok(Body::json(&serde_json::json!({
+            "receive_id": self.receiver.id(),
+            "message_id_list": self.message_ids,
+        })))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        self.uuid.is_some()
+    }
+
+    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.uuid)
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<MergeForwardOutput, Error> {
+        parse_data(&response)
+    }
+}
+
+lark_content::open_enum! {
+    /// Which kind of resource to download from a message.
+    pub enum ResourceType {
+        /// An image message's image, or an image inside a post.
+        Image = "image",
+        /// A file, audio or video.
+        File = "file",
+    }
+}
+
+/// `GET /open-apis/im/v1/messages/:message_id/resources/:file_key?type=…`: downloads an image,
+/// file, audio or video from a message (at most 100 MB; not stickers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct GetMessageResource {
+    /// The message holding the resource.
+    pub message_id: MessageId,
+    /// The resource's key (an `image_key` or a `file_key`).
+    pub file_key: FileKey,
+    /// `image` or `file`.
+    pub kind: ResourceType,
+}
+
+impl GetMessageResource {
+    /// An image of a message (an `image_key` as a key).
+    pub fn image(message_id: MessageId, image_key: &lark_content::ImageKey) -> Self {
+        Self {
+            message_id,
+            file_key: FileKey::new(image_key.as_str()),
+            kind: ResourceType::Image,
+        }
+    }
+
+    /// A file, audio or video of a message.
+    pub fn file(message_id: MessageId, file_key: FileKey) -> Self {
+        Self {
+            message_id,
+            file_key,
+            kind: ResourceType::File,
+        }
+    }
+}
+
+impl Endpoint for GetMessageResource {
+    type Output = Download;
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/resources/:file_key";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}/resources/{}",
+            segment(self.message_id.as_str()),
+            segment(self.file_key.as_str())
+        ))
+    }
+
+    fn query(&self, query: &mut Query) {
+        query.push("type", self.kind.as_str());
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Download, Error> {
+        parse_download(response)
+    }
+}
+
+/// Who a batch message goes to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct BatchTargets {
+    /// Users by open_id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub open_ids: Vec<lark_content::OpenId>,
+    /// Users by user_id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_ids: Vec<lark_content::UserId>,
+    /// Users by union_id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub union_ids: Vec<lark_content::UnionId>,
+    /// Every member of these departments.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub department_ids: Vec<String>,
+}
+
+impl BatchTargets {
+    /// Users by open_id.
+    #[must_use]
+    pub fn open_ids(ids: impl IntoIterator<Item = lark_content::OpenId>) -> Self {
+        Self {
+            open_ids: ids.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.open_ids.is_empty()
+            && self.user_ids.is_empty()
+            && self.union_ids.is_empty()
+            && self.department_ids.is_empty()
+    }
+}
+
+/// What a batch send answers.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct BatchSendOutput {
+    /// The batch message (`bm-…`), for recalling it.
+    pub message_id: String,
+    /// Departments that were not valid.
+    #[serde(default, deserialize_with = "crate::pagination::null_as_empty")]
+    pub invalid_department_ids: Vec<String>,
+    /// open_ids that were not valid.
+    #[serde(default, deserialize_with = "crate::pagination::null_as_empty")]
+    pub invalid_open_ids: Vec<String>,
+    /// user_ids that were not valid.
+    #[serde(default, deserialize_with = "crate::pagination::null_as_empty")]
+    pub invalid_user_ids: Vec<String>,
+    /// union_ids that were not valid.
+    #[serde(default, deserialize_with = "crate::pagination::null_as_empty")]
+    pub invalid_union_ids: Vec<String>,
+}
+
+/// `POST /open-apis/message/v4/batch_send/`: one message to many users or departments,
+/// delivered asynchronously. Batch messages cannot be edited or replied to, only recalled.
+///
+/// This older endpoint takes content as a JSON object, not a string, and cards in a separate
+/// `card` field; posts keep the `{"post": …}` wrapper here. It takes `text`, `post`, `image`,
+/// `share_chat` and `interactive`.
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub struct BatchSend {
+    /// Who receives it.
+    pub targets: BatchTargets,
+    /// What it says.
+    pub content: MessageContent,
+}
+
+impl BatchSend {
+    /// Sends `content` to `targets`.
+    pub fn new(targets: BatchTargets, content: impl Into<MessageContent>) -> Self {
+        Self {
+            targets,
+            content: content.into(),
+        }
+    }
+}
+
+impl Endpoint for BatchSend {
+    type Output = BatchSendOutput;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/message/v4/batch_send/";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Borrowed(Self::PATH)
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        if self.targets.is_empty() {
+            return Err(BuildError::InvalidParam {
+                field: "open_ids/user_ids/union_ids/department_ids",
+                reason: "name at least one user or department".to_owned(),
+            });
+        }
+        let encoded = self.content.encode_validated()?;
+        let value: serde_json::Value =
+            serde_json::from_str(&encoded).map_err(|err| BuildError::Http {
+                reason: format!("content did not encode as JSON: {err}"),
+            })?;
+        let mut body = serde_json::to_value(&self.targets).map_err(|err| BuildError::Http {
+            reason: err.to_string(),
+        })?;
+        let object = body.as_object_mut().ok_or_else(|| BuildError::Http {
+            reason: "batch targets did not encode as an object".to_owned(),
+        })?;
+        object.insert("msg_type".to_owned(), self.content.msg_type().into());
+        match &self.content {
+            MessageContent::Text(_) | MessageContent::Image(_) => {
+                object.insert("content".to_owned(), value);
+            }
+            MessageContent::Post(_) => {
+                object.insert("content".to_owned(), serde_json::json!({ "post": value }));
+            }
+            MessageContent::ShareChat(share) => {
+                object.insert(
+                    "content".to_owned(),
+                    serde_json::json!({ "share_chat_id": share.chat_id }),
+                );
+            }
+            MessageContent::Interactive(_) => {
+                object.insert("card".to_owned(), value);
+            }
+            other => {
+                return Err(BuildError::UnsupportedType {
+                    endpoint: "batch send",
+                    msg_type: other.msg_type().to_owned(),
+                    hint: "batch send takes text, post, image, share_chat and interactive; send other types one by one",
+                });
+            }
+        }
+        Ok(Body::json(&body))
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<BatchSendOutput, Error> {
+        parse_data(&response)
+    }
+}
+
+/// `DELETE /open-apis/im/v1/batch_messages/:batch_message_id`: recalls a batch message from
+/// everyone it reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct RecallBatch {
+    /// The batch message (`bm-…`).
+    pub batch_message_id: String,
+}
+
+impl RecallBatch {
+    /// Recalls `batch_message_id`.
+    pub fn new(batch_message_id: impl Into<String>) -> Self {
+        Self {
+            batch_message_id: batch_message_id.into(),
+        }
+    }
+}
+
+impl Endpoint for RecallBatch {
+    type Output = ();
+    const METHOD: Method = Method::DELETE;
+    const PATH: &'static str = "/open-apis/im/v1/batch_messages/:batch_message_id";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/batch_messages/{}",
+            segment(&self.batch_message_id)
+        ))
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
+        parse_empty(&response)
+    }
+}

@@ -1,0 +1,181 @@
+//! Reactions: add, list, delete.
+
+use super::model::{Reaction, ReactionType, UserIdType};
+use crate::endpoint::{Body, Endpoint, Query, parse_data, segment};
+use crate::error::{BuildError, Error};
+use crate::pagination::{Page, Paginated};
+use bytes::Bytes;
+use http::Method;
+use lark_content::{MessageId, ReactionId};
+use std::borrow::Cow;
+
+/// Most reactions a page holds.
+pub const REACTIONS_PAGE_MAX: u32 = 50;
+
+/// `POST /open-apis/im/v1/messages/:message_id/reactions`: reacts with an emoji.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct AddReaction {
+    /// The message.
+    pub message_id: MessageId,
+    /// The emoji's name, e.g. `SMILE`, `THUMBSUP`, `OK`.
+    pub emoji_type: String,
+}
+
+impl AddReaction {
+    /// Reacts to `message_id` with `emoji_type`.
+    pub fn new(message_id: MessageId, emoji_type: impl Into<String>) -> Self {
+        Self {
+            message_id,
+            emoji_type: emoji_type.into(),
+        }
+    }
+}
+
+impl Endpoint for AddReaction {
+    type Output = Reaction;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reactions";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}/reactions",
+            segment(self.message_id.as_str())
+        ))
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        if self.emoji_type.trim().is_empty() {
+            return Err(BuildError::InvalidParam {
+                field: "emoji_type",
+                reason: "is empty; use a name from the emoji list, e.g. SMILE".to_owned(),
+            });
+        }
+        Ok(Body::json(&serde_json::json!({
+            "reaction_type": ReactionType { emoji_type: self.emoji_type.clone() },
+        })))
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Reaction, Error> {
+        parse_data(&response)
+    }
+}
+
+/// `GET /open-apis/im/v1/messages/:message_id/reactions`: a message's reactions, a page at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ListReactions {
+    /// The message.
+    pub message_id: MessageId,
+    /// Only this emoji.
+    pub emoji_type: Option<String>,
+    /// Items per page, 1 to 50 (default 20).
+    pub page_size: Option<u32>,
+    /// The page to fetch.
+    pub page_token: Option<String>,
+    /// The kind of operator ids.
+    pub user_id_type: Option<UserIdType>,
+}
+
+impl ListReactions {
+    /// Every reaction on `message_id`.
+    pub fn new(message_id: MessageId) -> Self {
+        Self {
+            message_id,
+            emoji_type: None,
+            page_size: None,
+            page_token: None,
+            user_id_type: None,
+        }
+    }
+
+    /// Only reactions with `emoji_type`.
+    pub fn emoji(mut self, emoji_type: impl Into<String>) -> Self {
+        self.emoji_type = Some(emoji_type.into());
+        self
+    }
+}
+
+impl Endpoint for ListReactions {
+    type Output = Page<Reaction>;
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reactions";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}/reactions",
+            segment(self.message_id.as_str())
+        ))
+    }
+
+    fn query(&self, query: &mut Query) {
+        query.push_opt("reaction_type", self.emoji_type.clone());
+        query.push_opt("page_token", self.page_token.clone());
+        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
+        query.push_opt(
+            "user_id_type",
+            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
+        );
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        super::check_page_size(self.page_size, REACTIONS_PAGE_MAX)?;
+        Ok(Body::Empty)
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Page<Reaction>, Error> {
+        parse_data(&response)
+    }
+}
+
+impl Paginated for ListReactions {
+    type Item = Reaction;
+
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+
+    fn split_page(output: Page<Reaction>) -> (Vec<Reaction>, Option<String>) {
+        let next = output.next_token().map(str::to_owned);
+        (output.items, next)
+    }
+}
+
+/// `DELETE /open-apis/im/v1/messages/:message_id/reactions/:reaction_id`: removes one of the
+/// bot's reactions; answers with the removed reaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct DeleteReaction {
+    /// The message.
+    pub message_id: MessageId,
+    /// The reaction.
+    pub reaction_id: ReactionId,
+}
+
+impl DeleteReaction {
+    /// Removes `reaction_id` from `message_id`.
+    pub fn new(message_id: MessageId, reaction_id: ReactionId) -> Self {
+        Self {
+            message_id,
+            reaction_id,
+        }
+    }
+}
+
+impl Endpoint for DeleteReaction {
+    type Output = Reaction;
+    const METHOD: Method = Method::DELETE;
+    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reactions/:reaction_id";
+
+    fn path(&self) -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "/open-apis/im/v1/messages/{}/reactions/{}",
+            segment(self.message_id.as_str()),
+            segment(self.reaction_id.as_str())
+        ))
+    }
+
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Reaction, Error> {
+        parse_data(&response)
+    }
+}

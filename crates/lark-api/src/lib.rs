@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+
+mod base_url;
+mod endpoint;
+mod error;
+mod multipart;
+mod pagination;
+mod receiver;
+mod secret;
+
+pub mod auth;
+pub mod im;
+
+pub use base_url::BaseUrl;
+pub use endpoint::{
+    Auth, Body, Download, DownloadHead, Endpoint, Query, build_request,
+    content_disposition_file_name, download_head, log_id, parse_data, parse_download, parse_empty,
+    parse_error, parse_response, parse_top_level, rate_limit, segment,
+};
+pub use error::{
+    ApiError, BuildError, DecodeError, DetailEntry, Error, ErrorDetail, ErrorKind, FieldViolation,
+    Help, PermissionViolation, RateLimit, codes,
+};
+pub use multipart::{Multipart, UploadData, mime_for};
+pub use pagination::{Page, Paginated};
+pub use receiver::{ParseReceiverError, Receiver};
+pub use secret::{AccessToken, AppSecret, AppTicket};

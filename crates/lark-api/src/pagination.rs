@@ -1,0 +1,72 @@
+//! Cursor pagination: `page_size` / `page_token` in, `items` / `has_more` / `page_token` out.
+
+use crate::endpoint::Endpoint;
+use serde::{Deserialize, Deserializer};
+
+/// One page of a list.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+pub struct Page<T> {
+    /// The items.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub items: Vec<T>,
+    /// Whether there are more.
+    #[serde(default)]
+    pub has_more: bool,
+    /// The token for the next page; `None` when there is none (an empty string counts as none).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub page_token: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The next page's token, if there is a next page.
+    #[must_use]
+    pub fn next_token(&self) -> Option<&str> {
+        if self.has_more {
+            self.page_token.as_deref()
+        } else {
+            None
+        }
+    }
+}
+
+pub(crate) fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+pub(crate) fn empty_as_none<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.filter(|token| !token.is_empty()))
+}
+
+/// A list endpoint: it takes a page token, and its answer splits into items and the next token.
+pub trait Paginated: Endpoint + Clone {
+    /// What the list holds.
+    type Item;
+
+    /// Sets the token of the page to fetch (`None` for the first page).
+    fn set_page_token(&mut self, token: Option<String>);
+
+    /// Splits an answer into its items and the next page's token (`None` on the last page).
+    fn split_page(output: Self::Output) -> (Vec<Self::Item>, Option<String>);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_page_token_means_no_next_page() {
+        let page: Page<u8> =
+            serde_json::from_str(r#"{"items":[1],"has_more":true,"page_token":""}"#).unwrap();
+        assert_eq!(page.next_token(), None);
+        let page: Page<u8> = serde_json::from_str(r#"{"items":null,"has_more":false}"#).unwrap();
+        assert!(page.items.is_empty());
+        let page: Page<u8> =
+            serde_json::from_str(r#"{"has_more":true,"page_token":"abc"}"#).unwrap();
+        assert_eq!(page.next_token(), Some("abc"));
+    }
+}
