@@ -267,15 +267,17 @@ fn card_errors_are_invalid_content_with_the_header_log_id() {
 fn a_missing_scope_names_the_scopes() {
     let err = error_of(&RecallMessage::new(om()), "error_scope");
     assert_eq!(err.kind(), ErrorKind::Permission);
+    assert_eq!(err.missing_scopes(), ["contact:user.employee_id:readonly"]);
     assert_eq!(
-        err.missing_scopes(),
-        ["im:message", "im:message:send_as_bot"]
+        err.log_id.as_deref(),
+        Some("202502271443593BB72D35D902E18D1343")
     );
+    let message = err.to_string();
     assert!(
-        err.to_string()
-            .contains("missing scopes: im:message, im:message:send_as_bot"),
-        "{err}"
+        message.contains("missing scopes: contact:user.employee_id:readonly"),
+        "{message}"
     );
+    assert!(message.contains("grant the missing scopes"), "{message}");
 }
 
 #[test]
