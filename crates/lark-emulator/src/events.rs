@@ -1,0 +1,263 @@
+//! Events out: the v2 and v1 envelopes, encryption and signing as the platform does them, and
+//! delivery to the app's webhook with the platform's retry schedule.
+
+use crate::crypto::{encrypt, sign};
+use crate::server::Shared;
+use crate::state::DeliveryRecord;
+use crate::util::{now_millis, now_secs, random_hex};
+use bytes::Bytes;
+use http::StatusCode;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// An event on its way out.
+#[derive(Clone, Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) app_id: String,
+    pub(crate) event_id: String,
+    pub(crate) event_type: String,
+    pub(crate) payload: Value,
+    /// Extra copies to deliver after the first success.
+    pub(crate) duplicates: u32,
+    /// A deliberate re-delivery of an event already emitted.
+    pub(crate) redelivery: bool,
+}
+
+/// An event the emulator produced, for tests.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct EmittedEvent {
+    /// The event id (v2) or uuid (v1).
+    pub event_id: String,
+    /// The event type.
+    pub event_type: String,
+    /// The app it was for.
+    pub app_id: String,
+    /// The plaintext envelope.
+    pub payload: Value,
+}
+
+/// Hands events to the delivery task.
+pub(crate) struct EventBus {
+    tx: mpsc::UnboundedSender<Outgoing>,
+}
+
+impl EventBus {
+    pub(crate) fn new() -> (Self, mpsc::UnboundedReceiver<Outgoing>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self { tx }, rx)
+    }
+
+    pub(crate) fn emit(&self, event: Outgoing) {
+        // The receiver lives as long as the emulator; after shutdown there is nobody to deliver to.
+        let _ = self.tx.send(event);
+    }
+}
+
+/// A v2 envelope: `{"schema":"2.0","header":{…},"event":{…}}`.
+pub(crate) fn envelope_v2(
+    app_id: &str,
+    tenant_key: &str,
+    token: &str,
+    event_type: &str,
+    event: Value,
+) -> (String, Value) {
+    let event_id = random_hex::<16>();
+    let mut payload = json!({
+        "schema": "2.0",
+        "header": {
+            "event_id": event_id,
+            "token": token,
+            "create_time": now_millis().to_string(),
+            "event_type": event_type,
+            "tenant_key": tenant_key,
+            "app_id": app_id,
+        },
+    });
+    payload["event"] = event;
+    (event_id, payload)
+}
+
+/// A v1 envelope: `{"ts","uuid","token","type":"event_callback","event":{…}}`.
+pub(crate) fn envelope_v1(token: &str, event: Value) -> (String, Value) {
+    let uuid = random_hex::<16>();
+    let millis = now_millis();
+    let mut payload = json!({
+        "ts": format!("{}.{:03}", millis / 1000, millis % 1000),
+        "uuid": uuid,
+        "token": token,
+        "type": "event_callback",
+    });
+    payload["event"] = event;
+    (uuid, payload)
+}
+
+/// The body and headers of one delivery, encrypted and signed as configured.
+pub(crate) struct Signed {
+    pub(crate) body: Bytes,
+    pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+pub(crate) fn seal(payload: &Value, encrypt_key: &str) -> Signed {
+    let plain = payload.to_string();
+    let body = if encrypt_key.is_empty() {
+        Bytes::from(plain)
+    } else {
+        Bytes::from(json!({ "encrypt": encrypt(encrypt_key, plain.as_bytes()) }).to_string())
+    };
+    let timestamp = now_secs().to_string();
+    let nonce = random_hex::<8>();
+    let mut headers = vec![
+        ("content-type", "application/json; charset=utf-8".to_owned()),
+        ("x-lark-request-timestamp", timestamp.clone()),
+        ("x-lark-request-nonce", nonce.clone()),
+    ];
+    if !encrypt_key.is_empty() {
+        headers.push((
+            "x-lark-signature",
+            sign(&timestamp, &nonce, encrypt_key, &body),
+        ));
+    }
+    Signed { body, headers }
+}
+
+pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+pub(crate) fn http_client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// Posts `signed` to `url`, waiting at most `timeout`.
+pub(crate) async fn post(
+    client: &HttpClient,
+    url: &str,
+    signed: &Signed,
+    timeout: Duration,
+) -> Result<(StatusCode, Bytes), String> {
+    let mut builder = http::Request::post(url);
+    for (name, value) in &signed.headers {
+        builder = builder.header(*name, value);
+    }
+    let request = builder
+        .body(Full::new(signed.body.clone()))
+        .map_err(|err| format!("bad webhook url {url}: {err}"))?;
+    let exchange = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|err| format!("could not reach {url}: {err}"))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|err| format!("reading the answer from {url} failed: {err}"))?
+            .to_bytes();
+        Ok((status, body))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("{url} did not answer within {} ms", timeout.as_millis()))?
+}
+
+/// Delivers events until the emulator is dropped.
+pub(crate) async fn run(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+    let client = http_client();
+    while let Some(mut event) = rx.recv().await {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        {
+            let mut state = strong.state();
+            event.duplicates = event.duplicates.max(state.extra_copies);
+            if !event.redelivery {
+                state.emitted.push(EmittedEvent {
+                    event_id: event.event_id.clone(),
+                    event_type: event.event_type.clone(),
+                    app_id: event.app_id.clone(),
+                    payload: event.payload.clone(),
+                });
+            }
+        }
+        strong.changed.notify_waiters();
+        let client = client.clone();
+        tokio::spawn(deliver(Arc::downgrade(&strong), client, event));
+    }
+}
+
+async fn deliver(shared: Weak<Shared>, client: HttpClient, event: Outgoing) {
+    let mut attempt = 1u32;
+    let mut copies_left = event.duplicates;
+    let mut duplicate = event.redelivery;
+    loop {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let Some(webhook) = strong.state().config.webhook.clone() else {
+            return;
+        };
+        if webhook.url.is_empty() {
+            return;
+        }
+        let signed = seal(&event.payload, &webhook.encrypt_key);
+        let timeout = Duration::from_millis(webhook.timeout_ms.max(1));
+        drop(strong);
+        let outcome = post(&client, &webhook.url, &signed, timeout).await;
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let (status, error) = match &outcome {
+            Ok((status, _)) if *status == StatusCode::OK => (Some(status.as_u16()), None),
+            Ok((status, body)) => (
+                Some(status.as_u16()),
+                Some(format!(
+                    "answered {status}: {}",
+                    String::from_utf8_lossy(body)
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                )),
+            ),
+            Err(err) => (None, Some(err.clone())),
+        };
+        let succeeded = error.is_none();
+        strong.state().deliveries.push(DeliveryRecord {
+            event_id: event.event_id.clone(),
+            event_type: event.event_type.clone(),
+            attempt,
+            status,
+            error,
+            duplicate,
+        });
+        strong.changed.notify_waiters();
+        drop(strong);
+        if succeeded {
+            if copies_left == 0 {
+                return;
+            }
+            copies_left -= 1;
+            duplicate = true;
+            attempt += 1;
+            continue;
+        }
+        let Some(delay) = webhook
+            .retry_delays_ms
+            .get(usize::try_from(attempt - 1).unwrap_or(usize::MAX))
+        else {
+            return;
+        };
+        tokio::time::sleep(Duration::from_millis(*delay)).await;
+        attempt += 1;
+    }
+}
+
+/// A new card-callback token (`c-…`), valid for delayed updates.
+pub(crate) fn callback_token() -> String {
+    format!("c-{}", random_hex::<20>())
+}

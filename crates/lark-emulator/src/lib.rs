@@ -1,0 +1,569 @@
+#![doc = include_str!("../README.md")]
+
+mod config;
+mod convert;
+mod crypto;
+mod events;
+mod faults;
+mod routes;
+mod server;
+mod simulate;
+mod state;
+mod util;
+
+pub use config::{AppConfig, ChatConfig, EmulatorConfig, UserConfig, WebhookConfig};
+pub use events::EmittedEvent;
+pub use faults::{Fault, FaultRule, Matcher, Trigger};
+pub use simulate::{ClickOutcome, EmulatorError};
+pub use state::{DeliveryRecord, RecordedRequest};
+
+use bytes::Bytes;
+use lark_content::MessageContent;
+use serde_json::Value;
+use server::Shared;
+use simulate::Membership;
+use state::State;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A user of the emulated tenant, with all their ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UserInfo {
+    /// The display name.
+    pub name: String,
+    /// The open_id.
+    pub open_id: String,
+    /// The union_id.
+    pub union_id: String,
+    /// The user_id.
+    pub user_id: String,
+    /// The email address.
+    pub email: String,
+}
+
+/// A running emulator. Dropping it stops the server and closes every connection.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+    delivery: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Starts an emulator on `config.addr` (port 0 picks a free port). Needs a Tokio runtime.
+    pub async fn start(config: EmulatorConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let (bus, events) = events::EventBus::new();
+        let shared = Arc::new(Shared::new(
+            State::new(config),
+            bus,
+            format!("http://{addr}"),
+        ));
+        let (shutdown, stop) = oneshot::channel();
+        let server = tokio::spawn(server::serve(listener, shared.clone(), stop));
+        let delivery = tokio::spawn(events::run(Arc::downgrade(&shared), events));
+        Ok(Self {
+            shared,
+            addr,
+            shutdown: Some(shutdown),
+            server,
+            delivery,
+        })
+    }
+
+    /// Starts an emulator with the default configuration.
+    pub async fn start_default() -> std::io::Result<Self> {
+        Self::start(EmulatorConfig::default()).await
+    }
+
+    /// The address it listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base url to point a client at, e.g. `http://127.0.0.1:41234`.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The configuration it runs with (the webhook as last set).
+    #[must_use]
+    pub fn config(&self) -> EmulatorConfig {
+        self.shared.state().config.clone()
+    }
+
+    /// The first app's id.
+    #[must_use]
+    pub fn app_id(&self) -> String {
+        self.shared.state().config.app().app_id.clone()
+    }
+
+    /// The first app's secret.
+    #[must_use]
+    pub fn app_secret(&self) -> String {
+        self.shared.state().config.app().app_secret.clone()
+    }
+
+    /// The first app's bot open_id.
+    #[must_use]
+    pub fn bot_open_id(&self) -> String {
+        self.shared.state().config.app().bot_open_id.clone()
+    }
+
+    /// The first configured chat.
+    #[must_use]
+    pub fn default_chat(&self) -> String {
+        let state = self.shared.state();
+        state
+            .config
+            .chats
+            .first()
+            .map(|c| c.chat_id.clone())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| state.chats.keys().next().cloned().unwrap_or_default())
+    }
+
+    /// Every user.
+    #[must_use]
+    pub fn users(&self) -> Vec<UserInfo> {
+        self.shared
+            .state()
+            .users
+            .iter()
+            .map(|u| UserInfo {
+                name: u.name.clone(),
+                open_id: u.open_id.clone(),
+                union_id: u.union_id.clone(),
+                user_id: u.user_id.clone(),
+                email: u.email.clone(),
+            })
+            .collect()
+    }
+
+    /// A user by name.
+    #[must_use]
+    pub fn user(&self, name: &str) -> Option<UserInfo> {
+        self.users().into_iter().find(|u| u.name == name)
+    }
+
+    /// Sets (or removes) where events and card callbacks go. Apps under test usually start
+    /// after the emulator, so the url is only known then.
+    pub fn set_webhook(&self, webhook: Option<WebhookConfig>) {
+        self.shared.state().config.webhook = webhook;
+    }
+
+    // ------------------------------------------------------------------ inspection
+
+    /// Every request answered so far.
+    #[must_use]
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.state().requests.clone()
+    }
+
+    /// How many times `app_id` asked for a token (every token endpoint counts).
+    #[must_use]
+    pub fn token_fetches(&self, app_id: &str) -> u64 {
+        self.shared
+            .state()
+            .token_fetches
+            .get(app_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The messages of a chat in order, as the REST endpoints write them, cards as sent.
+    #[must_use]
+    pub fn messages_in(&self, chat_id: &str) -> Vec<Value> {
+        let state = self.shared.state();
+        state
+            .order
+            .iter()
+            .filter_map(|id| state.messages.get(id))
+            .filter(|m| m.chat_id == chat_id)
+            .map(|m| state.message_json(m))
+            .collect()
+    }
+
+    /// One message, as the REST endpoints write it, card as sent.
+    #[must_use]
+    pub fn message(&self, message_id: &str) -> Option<Value> {
+        let state = self.shared.state();
+        state
+            .messages
+            .get(message_id)
+            .map(|m| state.message_json(m))
+    }
+
+    /// How many messages exist with this idempotency uuid (a correct client never makes two).
+    #[must_use]
+    pub fn messages_with_uuid(&self, uuid: &str) -> usize {
+        self.shared
+            .state()
+            .messages
+            .values()
+            .filter(|m| m.uuid.as_deref() == Some(uuid))
+            .count()
+    }
+
+    /// How many send/reply/forward requests carried this uuid (retries included).
+    #[must_use]
+    pub fn uuid_attempts(&self, uuid: &str) -> u64 {
+        self.shared
+            .state()
+            .uuid_attempts
+            .get(uuid)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The number of messages stored, in every chat.
+    #[must_use]
+    pub fn message_count(&self) -> usize {
+        self.shared.state().messages.len()
+    }
+
+    /// Every event produced, in order.
+    #[must_use]
+    pub fn emitted_events(&self) -> Vec<EmittedEvent> {
+        self.shared.state().emitted.clone()
+    }
+
+    /// Every delivery attempt, in order.
+    #[must_use]
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        self.shared.state().deliveries.clone()
+    }
+
+    /// Toasts the app answered card clicks with.
+    #[must_use]
+    pub fn toasts(&self) -> Vec<Value> {
+        self.shared.state().toasts.clone()
+    }
+
+    /// The bytes of an uploaded image or file.
+    #[must_use]
+    pub fn upload(&self, key: &str) -> Option<Bytes> {
+        let state = self.shared.state();
+        state
+            .images
+            .get(key)
+            .or_else(|| state.files.get(key))
+            .map(|blob| blob.bytes.clone())
+    }
+
+    /// Waits until `condition` holds, re-checking whenever the state changes; false on timeout.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        mut condition: impl FnMut(&Self) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.shared.changed.notified();
+            if condition(self) {
+                return true;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            // Re-check at least every 50 ms, in case a change raced the notification.
+            let _ = tokio::time::timeout((deadline - now).min(Duration::from_millis(50)), changed)
+                .await;
+        }
+    }
+
+    // ------------------------------------------------------------------ faults
+
+    /// Adds a fault rule.
+    pub fn inject(&self, rule: FaultRule) {
+        self.shared.state().faults.push(rule);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.state().faults.clear();
+    }
+
+    /// The fault rules, with how often each matched and fired.
+    #[must_use]
+    pub fn fault_rules(&self) -> Vec<FaultRule> {
+        self.shared.state().faults.rules().to_vec()
+    }
+
+    /// Revokes every token of `app_id`, as if the secret had been rotated.
+    pub fn revoke_tokens(&self, app_id: &str) {
+        self.shared.state().revoke_tokens(app_id);
+    }
+
+    /// Delivers every later event `copies` extra times, as the platform's at-least-once
+    /// delivery sometimes does.
+    pub fn duplicate_deliveries(&self, copies: u32) {
+        self.shared.state().extra_copies = copies;
+    }
+
+    /// Delivers an already emitted event once more; false when no such event was emitted.
+    #[must_use = "false means no event had this id"]
+    pub fn redeliver(&self, event_id: &str) -> bool {
+        simulate::redeliver(&self.shared, event_id)
+    }
+
+    // ------------------------------------------------------------------ simulated users
+
+    /// A user sends `content` to a chat. Text mentions written as `<at user_id="…">name</at>`
+    /// become `@_user_N` placeholders, as the platform delivers them. Returns the message id.
+    pub fn user_says(
+        &self,
+        chat_id: &str,
+        user_open_id: &str,
+        content: &MessageContent,
+    ) -> Result<String, EmulatorError> {
+        simulate::user_says(
+            &self.shared,
+            chat_id,
+            user_open_id,
+            content.msg_type(),
+            &content.encode(),
+        )
+    }
+
+    /// A user sends a text.
+    pub fn user_says_text(
+        &self,
+        chat_id: &str,
+        user_open_id: &str,
+        text: &str,
+    ) -> Result<String, EmulatorError> {
+        self.user_says(chat_id, user_open_id, &MessageContent::text(text))
+    }
+
+    /// A user sends an image; the bot can download it through the message resource endpoint.
+    pub fn user_sends_image(
+        &self,
+        chat_id: &str,
+        user_open_id: &str,
+        file_name: &str,
+        bytes: impl Into<Bytes>,
+    ) -> Result<String, EmulatorError> {
+        simulate::user_sends_resource(
+            &self.shared,
+            chat_id,
+            user_open_id,
+            "image",
+            file_name,
+            bytes.into(),
+        )
+    }
+
+    /// A user sends a file.
+    pub fn user_sends_file(
+        &self,
+        chat_id: &str,
+        user_open_id: &str,
+        file_name: &str,
+        bytes: impl Into<Bytes>,
+    ) -> Result<String, EmulatorError> {
+        simulate::user_sends_resource(
+            &self.shared,
+            chat_id,
+            user_open_id,
+            "file",
+            file_name,
+            bytes.into(),
+        )
+    }
+
+    /// A user opens the bot's p2p chat: `bot_p2p_chat_entered`. Returns the chat id.
+    pub fn user_opens_p2p(&self, user_open_id: &str) -> Result<String, EmulatorError> {
+        let app_id = self.app_id();
+        simulate::user_opens_p2p(&self.shared, &app_id, user_open_id)
+    }
+
+    /// A user reacts to a message. Returns the reaction id.
+    pub fn user_reacts(
+        &self,
+        message_id: &str,
+        user_open_id: &str,
+        emoji_type: &str,
+    ) -> Result<String, EmulatorError> {
+        simulate::user_reacts(&self.shared, message_id, user_open_id, emoji_type, true)
+    }
+
+    /// A user takes a reaction back.
+    pub fn user_unreacts(
+        &self,
+        message_id: &str,
+        user_open_id: &str,
+        emoji_type: &str,
+    ) -> Result<String, EmulatorError> {
+        simulate::user_reacts(&self.shared, message_id, user_open_id, emoji_type, false)
+    }
+
+    /// A message is recalled by its sender.
+    pub fn user_recalls(&self, message_id: &str) -> Result<(), EmulatorError> {
+        simulate::user_recalls(&self.shared, message_id)
+    }
+
+    /// A user reads bot messages in a p2p chat.
+    pub fn user_reads(
+        &self,
+        user_open_id: &str,
+        message_ids: &[String],
+    ) -> Result<(), EmulatorError> {
+        simulate::user_reads(&self.shared, user_open_id, message_ids)
+    }
+
+    /// `operator` adds `user` to a chat.
+    pub fn add_user_to_chat(
+        &self,
+        chat_id: &str,
+        operator: &str,
+        user: &str,
+    ) -> Result<(), EmulatorError> {
+        simulate::membership(&self.shared, chat_id, operator, user, Membership::UserAdded)
+    }
+
+    /// `operator` removes `user` from a chat.
+    pub fn remove_user_from_chat(
+        &self,
+        chat_id: &str,
+        operator: &str,
+        user: &str,
+    ) -> Result<(), EmulatorError> {
+        simulate::membership(
+            &self.shared,
+            chat_id,
+            operator,
+            user,
+            Membership::UserRemoved,
+        )
+    }
+
+    /// `user` leaves a chat.
+    pub fn user_leaves_chat(&self, chat_id: &str, user: &str) -> Result<(), EmulatorError> {
+        simulate::membership(&self.shared, chat_id, user, user, Membership::UserLeft)
+    }
+
+    /// `operator` adds the bot of `app_id` to a chat.
+    pub fn add_bot_to_chat(
+        &self,
+        chat_id: &str,
+        operator: &str,
+        app_id: &str,
+    ) -> Result<(), EmulatorError> {
+        simulate::membership(
+            &self.shared,
+            chat_id,
+            operator,
+            app_id,
+            Membership::BotAdded,
+        )
+    }
+
+    /// `operator` removes the bot of `app_id` from a chat.
+    pub fn remove_bot_from_chat(
+        &self,
+        chat_id: &str,
+        operator: &str,
+        app_id: &str,
+    ) -> Result<(), EmulatorError> {
+        simulate::membership(
+            &self.shared,
+            chat_id,
+            operator,
+            app_id,
+            Membership::BotRemoved,
+        )
+    }
+
+    /// `operator` disbands a chat.
+    pub fn disband_chat(&self, chat_id: &str, operator: &str) -> Result<(), EmulatorError> {
+        simulate::membership(
+            &self.shared,
+            chat_id,
+            operator,
+            operator,
+            Membership::Disbanded,
+        )
+    }
+
+    /// `operator` renames a chat: `im.chat.updated_v1`.
+    pub fn rename_chat(
+        &self,
+        chat_id: &str,
+        operator: &str,
+        name: &str,
+    ) -> Result<(), EmulatorError> {
+        simulate::rename_chat(&self.shared, chat_id, operator, name)
+    }
+
+    /// A user clicks a button on a bot's card, with the button's callback `value`.
+    pub async fn click(
+        &self,
+        message_id: &str,
+        user_open_id: &str,
+        value: Value,
+    ) -> Result<ClickOutcome, EmulatorError> {
+        simulate::click(&self.shared, message_id, user_open_id, value, None).await
+    }
+
+    /// A user submits a card form.
+    pub async fn submit_form(
+        &self,
+        message_id: &str,
+        user_open_id: &str,
+        value: Value,
+        form_value: Value,
+    ) -> Result<ClickOutcome, EmulatorError> {
+        simulate::click(
+            &self.shared,
+            message_id,
+            user_open_id,
+            value,
+            Some(form_value),
+        )
+        .await
+    }
+
+    /// A user clicks a button, delivered as the legacy `card.action.trigger_v1` callback.
+    pub async fn click_legacy(
+        &self,
+        message_id: &str,
+        user_open_id: &str,
+        value: Value,
+    ) -> Result<ClickOutcome, EmulatorError> {
+        simulate::click_legacy(&self.shared, message_id, user_open_id, value).await
+    }
+
+    /// Sends the `url_verification` challenge to the webhook and checks the echo.
+    pub async fn verify_url(&self) -> Result<(), EmulatorError> {
+        simulate::verify_url(&self.shared).await
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.server.abort();
+        self.delivery.abort();
+    }
+}

@@ -1,0 +1,496 @@
+//! The HTTP side: accepting connections, faults, routing, and the platform's response format.
+
+use crate::events::EventBus;
+use crate::faults::{Fault, delay_of};
+use crate::routes;
+use crate::state::{RecordedRequest, State};
+use crate::util::new_log_id;
+use bytes::Bytes;
+use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinSet;
+
+/// Largest request body read (uploads above the platform's limits are still read, so they can
+/// be refused with the platform's code).
+const MAX_BODY: usize = 128 * 1024 * 1024;
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Woken whenever requests, messages or deliveries change, for tests that wait.
+    pub(crate) changed: Notify,
+    pub(crate) events: EventBus,
+    pub(crate) base_url: String,
+}
+
+impl Shared {
+    pub(crate) fn new(state: State, events: EventBus, base_url: String) -> Self {
+        Self {
+            state: Mutex::new(state),
+            changed: Notify::new(),
+            events,
+            base_url,
+        }
+    }
+
+    /// The state. A handler that panicked while holding the lock leaves the state as it was;
+    /// the emulator keeps serving rather than failing every later request.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A request, read whole.
+pub(crate) struct Request {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) segments: Vec<String>,
+    pub(crate) query: HashMap<String, String>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Request {
+    pub(crate) fn query(&self, key: &str) -> Option<&str> {
+        self.query
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The JSON body as an object.
+    pub(crate) fn json(&self) -> Result<serde_json::Map<String, Value>, Fail> {
+        match serde_json::from_slice::<Value>(&self.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(Fail::bad_request(
+                self.invalid_param_code(),
+                "request body must be a JSON object",
+            )),
+            Err(err) => Err(Fail::bad_request(
+                self.invalid_param_code(),
+                format!("request body is not valid JSON: {err}"),
+            )),
+        }
+    }
+
+    fn invalid_param_code(&self) -> i64 {
+        if self.path.contains("/chats") {
+            232_001
+        } else {
+            230_001
+        }
+    }
+}
+
+/// An answer.
+pub(crate) enum Reply {
+    /// `{"code":0,"msg":"success","data":…}` (or a top-level body for the token endpoints).
+    Json {
+        status: StatusCode,
+        body: Value,
+        headers: Vec<(HeaderName, String)>,
+    },
+    /// A file.
+    Binary {
+        bytes: Bytes,
+        content_type: String,
+        file_name: Option<String>,
+    },
+}
+
+impl Reply {
+    pub(crate) fn data(data: Value) -> Self {
+        let mut body = json!({"code": 0, "msg": "success"});
+        body["data"] = data;
+        Self::Json {
+            status: StatusCode::OK,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    pub(crate) fn empty() -> Self {
+        Self::data(json!({}))
+    }
+
+    pub(crate) fn top_level(body: Value) -> Self {
+        Self::Json {
+            status: StatusCode::OK,
+            body,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// A refusal, in the platform's error format.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    pub(crate) status: StatusCode,
+    pub(crate) code: i64,
+    pub(crate) msg: String,
+    pub(crate) headers: Vec<(HeaderName, String)>,
+    pub(crate) field: Option<(&'static str, String)>,
+}
+
+impl Fail {
+    pub(crate) fn new(status: StatusCode, code: i64, msg: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            msg: msg.into(),
+            headers: Vec::new(),
+            field: None,
+        }
+    }
+
+    pub(crate) fn bad_request(code: i64, msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, msg)
+    }
+
+    /// A parameter error naming the field, as `field_violations`.
+    pub(crate) fn field(code: i64, field: &'static str, description: impl Into<String>) -> Self {
+        let description = description.into();
+        let mut fail = Self::bad_request(
+            code,
+            format!("Your request contains an invalid request parameter: {field} {description}"),
+        );
+        fail.field = Some((field, description));
+        fail
+    }
+}
+
+/// The connection is to be closed without an answer (a fault).
+#[derive(Debug)]
+pub(crate) struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// Accepts connections until `shutdown` fires; dropping the returned future's task closes every
+/// connection.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let shared = shared.clone();
+                        async move { handle(shared, request).await }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.abort_all();
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: http::Request<Incoming>,
+) -> Result<http::Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = request.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    let raw_query = parts.uri.query().unwrap_or("").to_owned();
+
+    let faults = shared.state().faults.pick(method.as_str(), &path);
+    let delay = delay_of(&faults);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let log_id = new_log_id();
+    if faults.contains(&Fault::DropBeforeProcessing) {
+        record(&shared, &method, &path, &raw_query, 0, 0, &log_id);
+        return Err(Dropped);
+    }
+    if let Some(fail) = faults.iter().find_map(early_fault) {
+        let code = fail.code;
+        let status = fail.status.as_u16();
+        record(&shared, &method, &path, &raw_query, status, code, &log_id);
+        return Ok(respond(Err(fail), &log_id));
+    }
+
+    let Ok(collected) = Limited::new(body, MAX_BODY).collect().await else {
+        let fail = Fail::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            234_006,
+            "The file size exceed the max value.",
+        );
+        return Ok(respond(Err(fail), &log_id));
+    };
+    let body = collected.to_bytes();
+    let request = Request {
+        method,
+        segments: path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(percent_decode)
+            .collect(),
+        path,
+        query: parse_query(&raw_query),
+        headers: parts.headers,
+        body,
+    };
+    if faults.contains(&Fault::RevokeToken)
+        && let Some(app_id) = routes::auth::token_owner(&shared, &request)
+    {
+        shared.state().revoke_tokens(&app_id);
+    }
+    let outcome = route(&shared, &request).await;
+    let (status, code) = match &outcome {
+        Ok(Reply::Json { status, body, .. }) => (
+            status.as_u16(),
+            body.get("code").and_then(Value::as_i64).unwrap_or(0),
+        ),
+        Ok(Reply::Binary { .. }) => (200, 0),
+        Err(fail) => (fail.status.as_u16(), fail.code),
+    };
+    let dropped_after = faults.contains(&Fault::DropAfterProcessing);
+    record(
+        &shared,
+        &request.method,
+        &request.path,
+        &raw_query,
+        if dropped_after { 0 } else { status },
+        code,
+        &log_id,
+    );
+    if dropped_after {
+        return Err(Dropped);
+    }
+    Ok(respond(outcome, &log_id))
+}
+
+fn early_fault(fault: &Fault) -> Option<Fail> {
+    match fault {
+        Fault::RateLimit { reset_secs, limit } => {
+            let mut fail = Fail::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                99_991_400,
+                "request trigger frequency limit",
+            );
+            fail.headers.push((
+                HeaderName::from_static("x-ogw-ratelimit-limit"),
+                limit.to_string(),
+            ));
+            fail.headers.push((
+                HeaderName::from_static("x-ogw-ratelimit-reset"),
+                reset_secs.to_string(),
+            ));
+            Some(fail)
+        }
+        Fault::ServerError { status } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Some(Fail::new(
+                status,
+                1_000_000 + i64::from(status.as_u16()),
+                "internal error, please retry",
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn record(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: &str,
+    status: u16,
+    code: i64,
+    log_id: &str,
+) {
+    shared.state().requests.push(RecordedRequest {
+        method: method.to_string(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        status,
+        code,
+        log_id: log_id.to_owned(),
+    });
+    shared.changed.notify_waiters();
+}
+
+async fn route(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
+    let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
+    match segments.as_slice() {
+        ["open-apis", "auth", "v3", rest @ ..] => routes::auth::route(shared, request, rest),
+        ["open-apis", "im", "v1", "messages", rest @ ..] => {
+            routes::messages::route(shared, request, rest)
+        }
+        ["open-apis", "im", "v1", "chats", rest @ ..] => {
+            routes::chats::route(shared, request, rest)
+        }
+        ["open-apis", "im", "v1", "images", rest @ ..] => {
+            routes::resources::images(shared, request, rest).await
+        }
+        ["open-apis", "im", "v1", "files", rest @ ..] => {
+            routes::resources::files(shared, request, rest).await
+        }
+        ["open-apis", "im", "v1", "batch_messages", id] if request.method == Method::DELETE => {
+            routes::messages::recall_batch(shared, request, id)
+        }
+        ["open-apis", "message", "v4", "batch_send"] if request.method == Method::POST => {
+            routes::messages::batch_send(shared, request)
+        }
+        _ => Err(Fail::new(
+            StatusCode::NOT_FOUND,
+            404,
+            format!("404 page not found: {} {}", request.method, request.path),
+        )),
+    }
+}
+
+fn respond(outcome: Result<Reply, Fail>, log_id: &str) -> http::Response<Full<Bytes>> {
+    let mut builder = http::Response::builder().header("x-tt-logid", log_id);
+    let body = match outcome {
+        Ok(Reply::Json {
+            status,
+            body,
+            headers,
+        }) => {
+            builder = builder
+                .status(status)
+                .header(CONTENT_TYPE, "application/json; charset=utf-8");
+            for (name, value) in headers {
+                builder = builder.header(name, value);
+            }
+            Bytes::from(body.to_string())
+        }
+        Ok(Reply::Binary {
+            bytes,
+            content_type,
+            file_name,
+        }) => {
+            builder = builder
+                .status(StatusCode::OK)
+                .header(CONTENT_TYPE, content_type);
+            if let Some(name) = file_name {
+                builder = builder.header(CONTENT_DISPOSITION, content_disposition(&name));
+            }
+            bytes
+        }
+        Err(fail) => {
+            builder = builder
+                .status(fail.status)
+                .header(CONTENT_TYPE, "application/json; charset=utf-8");
+            for (name, value) in fail.headers {
+                builder = builder.header(name, value);
+            }
+            let mut error = json!({
+                "log_id": log_id,
+                "troubleshooter": format!(
+                    "排查建议查看(Troubleshooting suggestions): https://open.feishu.cn/search?from=openapi&log_id={log_id}&code={}",
+                    fail.code
+                ),
+            });
+            if let Some((field, description)) = fail.field {
+                error["field_violations"] = json!([{ "field": field, "description": description }]);
+            }
+            Bytes::from(json!({ "code": fail.code, "msg": fail.msg, "error": error }).to_string())
+        }
+    };
+    builder.body(Full::new(body)).unwrap_or_else(|_| {
+        let mut response = http::Response::new(Full::new(Bytes::from_static(
+            b"{\"code\":1,\"msg\":\"response assembly failed\"}",
+        )));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        if let Ok(value) = HeaderValue::from_str(log_id) {
+            response.headers_mut().insert("x-tt-logid", value);
+        }
+        response
+    })
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` — an ASCII fallback and the exact name.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+pub(crate) fn parse_query(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key, true), decode(value, true))
+        })
+        .collect()
+}
+
+/// Percent-decodes a path segment or query part; `+` means a space only in queries.
+pub(crate) fn percent_decode(value: &str) -> String {
+    decode(value, false)
+}
+
+fn decode(value: &str, plus_is_space: bool) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if byte == b'%'
+            && let Some(decoded) = value
+                .get(index + 1..index + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(decoded);
+            index += 3;
+            continue;
+        }
+        out.push(if plus_is_space && byte == b'+' {
+            b' '
+        } else {
+            byte
+        });
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,309 @@
+//! Plain HTTP against the emulator: a raw hyper client and a webhook receiver. Nothing here uses
+//! the SDK's request layer.
+
+#![allow(dead_code, unreachable_pub)]
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use lark_emulator::Emulator;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|err| {
+            panic!(
+                "not JSON ({err}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn code(&self) -> i64 {
+        self.json()["code"].as_i64().unwrap()
+    }
+
+    pub fn log_id(&self) -> &str {
+        self.headers["x-tt-logid"].to_str().unwrap()
+    }
+}
+
+pub struct Http {
+    client: Client<HttpConnector, Full<Bytes>>,
+    pub base: String,
+}
+
+impl Http {
+    pub fn new(emulator: &Emulator) -> Self {
+        Self {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            base: emulator.base_url(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Answer, String> {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(Full::new(body)).unwrap();
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|err| err.to_string())?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|err| err.to_string())?
+            .to_bytes();
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let (headers, bytes): (&[(&str, &str)], Bytes) = match &body {
+            Some(value) => (
+                &[("content-type", "application/json; charset=utf-8")],
+                Bytes::from(value.to_string()),
+            ),
+            None => (&[], Bytes::new()),
+        };
+        self.send(method, path, token, headers, bytes)
+            .await
+            .unwrap()
+    }
+
+    pub async fn token(&self, emulator: &Emulator) -> String {
+        let answer = self
+            .call(
+                "POST",
+                "/open-apis/auth/v3/tenant_access_token/internal",
+                None,
+                Some(json!({"app_id": emulator.app_id(), "app_secret": emulator.app_secret()})),
+            )
+            .await;
+        assert_eq!(answer.code(), 0, "{:?}", answer.json());
+        answer.json()["tenant_access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn send_text(&self, token: &str, chat: &str, text: &str) -> Answer {
+        self.call(
+            "POST",
+            "/open-apis/im/v1/messages?receive_id_type=chat_id",
+            Some(token),
+            Some(json!({"receive_id": chat, "msg_type": "text", "content": json!({"text": text}).to_string()})),
+        )
+        .await
+    }
+}
+
+/// A `multipart/form-data` body built by hand.
+pub fn multipart(fields: &[(&str, &str)], file: (&str, &str, &str, &[u8])) -> (String, Bytes) {
+    let boundary = "----test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    let (name, file_name, content_type, bytes) = file;
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        Bytes::from(body),
+    )
+}
+
+/// One request the webhook receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// A webhook that records what it receives and answers as told.
+pub struct Webhook {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<Received>>>,
+    /// Statuses to answer with, in order; 200 once they run out.
+    pub script: Arc<Mutex<Vec<u16>>>,
+    /// The body to answer 200s with.
+    pub answer: Arc<Mutex<String>>,
+}
+
+impl Webhook {
+    pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A webhook that also answers `url_verification` challenges, decrypting with `encrypt_key`.
+    pub async fn start_with(encrypt_key: Option<String>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/webhook", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(Vec::new()));
+        let answer = Arc::new(Mutex::new("{\"msg\":\"success\"}".to_owned()));
+        let (r, s, a) = (received.clone(), script.clone(), answer.clone());
+        tokio::spawn(async move {
+            let encrypt_key = encrypt_key;
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (r, s, a) = (r.clone(), s.clone(), a.clone());
+                let encrypt_key = encrypt_key.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |request: http::Request<hyper::body::Incoming>| {
+                            let (r, s, a) = (r.clone(), s.clone(), a.clone());
+                            let encrypt_key = encrypt_key.clone();
+                            async move {
+                                let (parts, body) = request.into_parts();
+                                let body = body
+                                    .collect()
+                                    .await
+                                    .map(http_body_util::Collected::to_bytes)
+                                    .unwrap_or_default();
+                                let plain = plaintext(encrypt_key.as_deref(), &body);
+                                r.lock().unwrap().push(Received {
+                                    headers: parts.headers,
+                                    body,
+                                });
+                                if plain["type"] == "url_verification" {
+                                    let echo =
+                                        json!({ "challenge": plain["challenge"] }).to_string();
+                                    return Ok(http::Response::builder()
+                                        .status(200)
+                                        .body(Full::new(Bytes::from(echo)))
+                                        .unwrap());
+                                }
+                                let status = {
+                                    let mut script = s.lock().unwrap();
+                                    if script.is_empty() {
+                                        200
+                                    } else {
+                                        script.remove(0)
+                                    }
+                                };
+                                let answer = a.lock().unwrap().clone();
+                                Ok::<_, std::convert::Infallible>(
+                                    http::Response::builder()
+                                        .status(status)
+                                        .header("content-type", "application/json")
+                                        .body(Full::new(Bytes::from(answer)))
+                                        .unwrap(),
+                                )
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            url,
+            received,
+            script,
+            answer,
+        }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// The JSON a delivery carries, decrypted when it is encrypted.
+pub fn plaintext(encrypt_key: Option<&str>, body: &[u8]) -> Value {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    match (encrypt_key, value.get("encrypt").and_then(Value::as_str)) {
+        (Some(key), Some(encrypted)) => {
+            serde_json::from_slice(&decrypt(key, encrypted)).unwrap_or(Value::Null)
+        }
+        _ => value,
+    }
+}
+
+/// Decrypts `{"encrypt": …}` the way the platform documents it, independently of the emulator:
+/// key = SHA-256(encrypt key), first 16 bytes of the base64-decoded value are the IV,
+/// AES-256-CBC, PKCS#7.
+pub fn decrypt(encrypt_key: &str, encrypted: &str) -> Vec<u8> {
+    use aes::cipher::block_padding::Pkcs7;
+    use aes::cipher::{BlockDecryptMut, KeyIvInit};
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let key: [u8; 32] = sha2::Sha256::digest(encrypt_key.as_bytes()).into();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encrypted)
+        .unwrap();
+    let (iv, ciphertext) = raw.split_at(16);
+    let iv: [u8; 16] = iv.try_into().unwrap();
+    cbc::Decryptor::<aes::Aes256>::new(&key.into(), &iv.into())
+        .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
+        .unwrap()
+}
+
+/// `hex(sha256(timestamp + nonce + key + body))`, computed here from the documented formula.
+pub fn signature(timestamp: &str, nonce: &str, key: &str, body: &[u8]) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(format!("{timestamp}{nonce}{key}").as_bytes());
+    hasher.update(body);
+    hex(&hasher.finalize())
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
