@@ -1,0 +1,418 @@
+//! The core: one pure function from a request's headers, raw body, configuration and the
+//! current time to what arrived, or why it was refused.
+//!
+//! The order is fixed: size, then the signature over the raw bytes (with freshness), then
+//! decryption, then the verification token, then parsing. The `url_verification` challenge is
+//! the one unsigned request the platform sends; it is answered only once decrypted and its
+//! token checked.
+
+use crate::card::CardAction;
+use crate::crypto::{
+    decrypt, event_signature, legacy_card_signature, signature_matches, token_matches,
+};
+use crate::error::EventError;
+use crate::secret::{EncryptKey, VerificationToken};
+use crate::types::{Event, EventEnvelope, EventHeader, Schema};
+use http::HeaderMap;
+use lark_content::{AppId, EventId, TenantKey};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The default freshness window: 8 hours.
+///
+/// The platform retries a failed delivery 15 s, 5 min, 1 h and 6 h later — up to 7 h 5 min
+/// after the first attempt — and does not document whether a retry is signed anew. Any shorter
+/// window could refuse the platform's own retry. Replays inside the window are caught by
+/// deduplication, whose default time-to-live is the same 8 hours.
+pub const DEFAULT_FRESHNESS: Duration = Duration::from_secs(8 * 3600);
+
+/// How far ahead of the local clock a timestamp may be (clock skew).
+pub const MAX_FUTURE_SKEW: Duration = Duration::from_secs(300);
+
+/// The default body size limit: 1 MiB, far above any event the platform sends.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+/// How incoming requests are checked.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EventConfig {
+    /// The Encrypt Key. When set, bodies must be encrypted and signed.
+    pub encrypt_key: Option<EncryptKey>,
+    /// The Verification Token. When set, every event's token must match, and legacy card
+    /// callbacks must carry its sha1 signature.
+    pub verification_token: Option<VerificationToken>,
+    /// How old a signed request's timestamp may be; `None` turns the check off.
+    pub freshness: Option<Duration>,
+    /// The largest body accepted.
+    pub max_body: usize,
+}
+
+impl Default for EventConfig {
+    fn default() -> Self {
+        Self {
+            encrypt_key: None,
+            verification_token: None,
+            freshness: Some(DEFAULT_FRESHNESS),
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+impl EventConfig {
+    /// No key and no token: only for trying things out, or behind a transport that already
+    /// authenticates (the long connection).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the Encrypt Key.
+    #[must_use]
+    pub fn encrypt_key(mut self, key: impl Into<String>) -> Self {
+        self.encrypt_key = Some(EncryptKey::new(key));
+        self
+    }
+
+    /// Sets the Verification Token.
+    #[must_use]
+    pub fn verification_token(mut self, token: impl Into<String>) -> Self {
+        self.verification_token = Some(VerificationToken::new(token));
+        self
+    }
+
+    /// Sets (or, with `None`, turns off) the freshness window.
+    #[must_use]
+    pub fn freshness(mut self, window: Option<Duration>) -> Self {
+        self.freshness = window;
+        self
+    }
+}
+
+/// The `url_verification` challenge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Challenge {
+    /// The value to echo.
+    pub challenge: String,
+}
+
+impl Challenge {
+    /// The answer: `{"challenge": "…"}`.
+    #[must_use]
+    pub fn response_body(&self) -> String {
+        serde_json::json!({ "challenge": self.challenge }).to_string()
+    }
+}
+
+/// What arrived.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Incoming {
+    /// The url verification challenge: echo it.
+    Challenge(Challenge),
+    /// An event.
+    Event(Box<EventEnvelope>),
+    /// A card callback: answer it with a [`crate::CardResponse`].
+    CardAction(Box<CardAction>),
+}
+
+/// The three signature headers, when all are present.
+struct Signed<'a> {
+    timestamp: &'a str,
+    nonce: &'a str,
+    signature: &'a str,
+}
+
+fn signed(headers: &HeaderMap) -> Option<Signed<'_>> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    Some(Signed {
+        timestamp: get("x-lark-request-timestamp")?,
+        nonce: get("x-lark-request-nonce")?,
+        signature: get("x-lark-signature")?,
+    })
+}
+
+/// Checks the timestamp against the window.
+fn check_fresh(
+    timestamp: &str,
+    window: Option<Duration>,
+    now: SystemTime,
+) -> Result<(), EventError> {
+    let Some(window) = window else { return Ok(()) };
+    let seconds: u64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| EventError::BadTimestamp(timestamp.to_owned()))?;
+    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    if seconds > now {
+        let skew = Duration::from_secs(seconds - now);
+        if skew > MAX_FUTURE_SKEW.min(window) {
+            return Err(EventError::Stale {
+                skew,
+                future: true,
+                window,
+            });
+        }
+    } else {
+        let skew = Duration::from_secs(now - seconds);
+        if skew > window {
+            return Err(EventError::Stale {
+                skew,
+                future: false,
+                window,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default)]
+    schema: Option<String>,
+    #[serde(default)]
+    header: Option<RawHeader>,
+    #[serde(borrow, default)]
+    event: Option<&'a RawValue>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    uuid: Option<String>,
+    #[serde(default)]
+    ts: Option<String>,
+    #[serde(borrow, default)]
+    action: Option<&'a RawValue>,
+    #[serde(default)]
+    open_message_id: Option<String>,
+    #[serde(borrow, default)]
+    encrypt: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    #[serde(default)]
+    event_id: String,
+    #[serde(default)]
+    event_type: String,
+    #[serde(default)]
+    create_time: Option<String>,
+    #[serde(default)]
+    tenant_key: Option<TenantKey>,
+    #[serde(default)]
+    app_id: Option<AppId>,
+    #[serde(default)]
+    token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct V1Event {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    app_id: Option<AppId>,
+    #[serde(default)]
+    tenant_key: Option<TenantKey>,
+}
+
+impl Envelope<'_> {
+    fn is_legacy_card(&self) -> bool {
+        self.schema.is_none() && self.action.is_some() && self.open_message_id.is_some()
+    }
+}
+
+/// Whether a body has the legacy card callback's shape: plain, with `action` and
+/// `open_message_id`, and no `encrypt`.
+fn looks_like_legacy_card(body: &[u8]) -> bool {
+    serde_json::from_slice::<Envelope<'_>>(body)
+        .is_ok_and(|envelope| envelope.encrypt.is_none() && envelope.is_legacy_card())
+}
+
+fn bad_json(err: &serde_json::Error) -> EventError {
+    EventError::BadJson(format!("{err}"))
+}
+
+/// Checks and reads one incoming request. Pure: the same inputs always give the same answer.
+pub fn receive(
+    config: &EventConfig,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<Incoming, EventError> {
+    if body.len() > config.max_body {
+        return Err(EventError::TooLarge {
+            size: body.len(),
+            limit: config.max_body,
+        });
+    }
+    let signature = signed(headers);
+    // With a key, a signed request is verified on its raw bytes before anything reads them.
+    let verified = verify_signature(config, signature.as_ref(), body, now)?;
+    let first: Envelope<'_> = serde_json::from_slice(body).map_err(|err| bad_json(&err))?;
+    let decrypted: Vec<u8>;
+    let (envelope, was_encrypted) = match (&config.encrypt_key, &first.encrypt) {
+        (Some(key), Some(encrypted)) => {
+            if signature.is_some() && !verified {
+                return Err(EventError::BadSignature);
+            }
+            decrypted = decrypt(key, encrypted)?;
+            let inner: Envelope<'_> =
+                serde_json::from_slice(&decrypted).map_err(|err| bad_json(&err))?;
+            if inner.encrypt.is_some() {
+                return Err(EventError::BadJson(
+                    "the decrypted body is encrypted again".to_owned(),
+                ));
+            }
+            (inner, true)
+        }
+        (None, Some(_)) => return Err(EventError::NoEncryptKey),
+        (_, None) => (first, false),
+    };
+
+    // The challenge is the one request the platform does not sign.
+    if envelope.kind.as_deref() == Some("url_verification") {
+        if config.encrypt_key.is_some() && !was_encrypted {
+            return Err(EventError::NotEncrypted);
+        }
+        check_token(config, envelope.token.as_deref())?;
+        let challenge = envelope.challenge.ok_or_else(|| {
+            EventError::BadJson("url_verification without a challenge".to_owned())
+        })?;
+        return Ok(Incoming::Challenge(Challenge { challenge }));
+    }
+
+    if envelope.is_legacy_card() {
+        return legacy_card(config, headers, body, now);
+    }
+
+    if config.encrypt_key.is_some() {
+        if !was_encrypted {
+            return Err(EventError::NotEncrypted);
+        }
+        if signature.is_none() {
+            return Err(EventError::MissingSignature);
+        }
+    } else if let Some(signed) = &signature {
+        // Without a key the signature cannot be checked, but a stale timestamp still can.
+        check_fresh(signed.timestamp, config.freshness, now)?;
+    }
+
+    if envelope.schema.is_some() {
+        return read_v2(config, envelope);
+    }
+    if envelope.kind.as_deref() == Some("event_callback") {
+        return read_v1(config, envelope);
+    }
+    Err(EventError::BadJson(
+        "neither a v2 event (schema), a v1 event (type event_callback), a challenge nor a card callback".to_owned(),
+    ))
+}
+
+/// A v2 envelope: an event, or a new-style card callback.
+fn read_v2(config: &EventConfig, envelope: Envelope<'_>) -> Result<Incoming, EventError> {
+    let header = envelope
+        .header
+        .ok_or_else(|| EventError::BadJson("a v2 event without a header".to_owned()))?;
+    check_token(config, header.token.as_deref())?;
+    let event = envelope
+        .event
+        .ok_or_else(|| EventError::BadJson("a v2 event without an event".to_owned()))?;
+    let header = EventHeader {
+        event_id: EventId::new(header.event_id),
+        event_type: header.event_type,
+        create_time: header.create_time,
+        tenant_key: header.tenant_key,
+        app_id: header.app_id,
+        schema: Schema::V2,
+    };
+    if header.event_type == "card.action.trigger" {
+        let event: Value = serde_json::from_str(event.get()).map_err(|err| bad_json(&err))?;
+        return Ok(Incoming::CardAction(Box::new(CardAction::from_trigger(
+            header, event,
+        ))));
+    }
+    let event = Event::parse(&header, event);
+    Ok(Incoming::Event(Box::new(EventEnvelope { header, event })))
+}
+
+/// A v1 envelope: `{"uuid","token","type":"event_callback","event":{"type",…}}`.
+fn read_v1(config: &EventConfig, envelope: Envelope<'_>) -> Result<Incoming, EventError> {
+    check_token(config, envelope.token.as_deref())?;
+    let event = envelope
+        .event
+        .ok_or_else(|| EventError::BadJson("a v1 event without an event".to_owned()))?;
+    let v1: V1Event = serde_json::from_str(event.get()).map_err(|err| bad_json(&err))?;
+    let header = EventHeader {
+        event_id: EventId::new(envelope.uuid.unwrap_or_default()),
+        event_type: v1.kind,
+        create_time: envelope.ts,
+        tenant_key: v1.tenant_key,
+        app_id: v1.app_id,
+        schema: Schema::V1,
+    };
+    let event = Event::parse(&header, event);
+    Ok(Incoming::Event(Box::new(EventEnvelope { header, event })))
+}
+
+/// Verifies a signed body on its raw bytes, when a key is configured; whether it verified.
+fn verify_signature(
+    config: &EventConfig,
+    signature: Option<&Signed<'_>>,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<bool, EventError> {
+    let (Some(key), Some(signed)) = (&config.encrypt_key, signature) else {
+        return Ok(false);
+    };
+    check_fresh(signed.timestamp, config.freshness, now)?;
+    let expected = event_signature(signed.timestamp, signed.nonce, key, body);
+    if signature_matches(&expected, signed.signature) {
+        Ok(true)
+    } else if looks_like_legacy_card(body) {
+        // A legacy card callback is signed differently; it is checked on its own path.
+        Ok(false)
+    } else {
+        Err(EventError::BadSignature)
+    }
+}
+
+fn check_token(config: &EventConfig, given: Option<&str>) -> Result<(), EventError> {
+    match &config.verification_token {
+        Some(expected) if !token_matches(expected, given.unwrap_or("")) => {
+            Err(EventError::BadToken)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The legacy callback: signed with sha1 and the verification token, never encrypted.
+fn legacy_card(
+    config: &EventConfig,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<Incoming, EventError> {
+    if config.encrypt_key.is_some() && config.verification_token.is_none() {
+        // Only the verification token can prove a legacy callback; without it, a plain body in
+        // this shape must not slip past the encryption requirement.
+        return Err(EventError::MissingSignature);
+    }
+    if let Some(token) = &config.verification_token {
+        let signed = signed(headers).ok_or(EventError::MissingSignature)?;
+        check_fresh(signed.timestamp, config.freshness, now)?;
+        let expected = legacy_card_signature(signed.timestamp, signed.nonce, token, body);
+        if !signature_matches(&expected, signed.signature) {
+            return Err(EventError::BadSignature);
+        }
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|err| bad_json(&err))?;
+    Ok(Incoming::CardAction(Box::new(CardAction::from_legacy(
+        value,
+    ))))
+}

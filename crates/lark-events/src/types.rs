@@ -1,0 +1,574 @@
+//! Typed events: one struct per known IM event, and [`Event::Unknown`] for the rest.
+
+use lark_content::{
+    AppId, ChatId, ContentError, EventId, Mention, MessageContent, MessageId, OpenId, Segment,
+    TenantKey, ThreadId, UserIds,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Which envelope an event came in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Schema {
+    /// `{"schema":"2.0","header":{…},"event":{…}}`
+    V2,
+    /// `{"ts","uuid","token","type":"event_callback","event":{…}}`
+    V1,
+}
+
+/// What every event carries, whichever envelope it came in. The verification token is checked
+/// and not kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventHeader {
+    /// The delivery's id: `header.event_id` (v2) or `uuid` (v1). Retries keep it.
+    pub event_id: EventId,
+    /// The event type: `header.event_type` (v2) or `event.type` (v1).
+    pub event_type: String,
+    /// When the event happened, as the platform wrote it (milliseconds or microseconds in
+    /// v2, `seconds.fraction` in v1).
+    pub create_time: Option<String>,
+    /// The tenant.
+    pub tenant_key: Option<TenantKey>,
+    /// The app.
+    pub app_id: Option<AppId>,
+    /// The envelope.
+    pub schema: Schema,
+}
+
+/// An event with its header.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct EventEnvelope {
+    /// The header.
+    pub header: EventHeader,
+    /// The event.
+    pub event: Event,
+}
+
+impl EventEnvelope {
+    /// The keys to deduplicate this delivery by: the event id, and for received messages the
+    /// message id too, which the platform advises for `im.message.receive_v1`.
+    #[must_use]
+    pub fn dedup_keys(&self) -> Vec<String> {
+        let mut keys = vec![format!("event:{}", self.header.event_id)];
+        if let Event::MessageReceived(received) = &self.event {
+            keys.push(format!("message:{}", received.message.message_id));
+        }
+        keys
+    }
+}
+
+/// An event.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `im.message.receive_v1`
+    MessageReceived(Box<MessageReceived>),
+    /// `im.message.message_read_v1`
+    MessageRead(MessageRead),
+    /// `im.message.recalled_v1`
+    MessageRecalled(MessageRecalled),
+    /// `im.message.reaction.created_v1`
+    ReactionCreated(ReactionEvent),
+    /// `im.message.reaction.deleted_v1`
+    ReactionDeleted(ReactionEvent),
+    /// `im.chat.member.user.added_v1`
+    ChatMemberUserAdded(ChatMemberUserEvent),
+    /// `im.chat.member.user.deleted_v1`
+    ChatMemberUserDeleted(ChatMemberUserEvent),
+    /// `im.chat.member.user.withdrawn_v1`
+    ChatMemberUserWithdrawn(ChatMemberUserEvent),
+    /// `im.chat.member.bot.added_v1`
+    BotAdded(ChatEvent),
+    /// `im.chat.member.bot.deleted_v1`
+    BotDeleted(ChatEvent),
+    /// `im.chat.disbanded_v1`
+    ChatDisbanded(ChatEvent),
+    /// `im.chat.updated_v1`
+    ChatUpdated(ChatUpdated),
+    /// `im.chat.access_event.bot_p2p_chat_entered_v1`
+    BotP2pChatEntered(BotP2pChatEntered),
+    /// `app_ticket` (v1): a marketplace app's hourly ticket.
+    AppTicket(AppTicket),
+    /// Any other event type, kept whole.
+    Unknown {
+        /// The header.
+        header: EventHeader,
+        /// The `event` object as it came.
+        raw: Value,
+    },
+}
+
+impl Event {
+    /// Reads the `event` object of an event of type `event_type`. A known type whose body does
+    /// not read as documented is kept as [`Event::Unknown`] rather than lost.
+    pub(crate) fn parse(header: &EventHeader, event: &serde_json::value::RawValue) -> Self {
+        fn typed<T: serde::de::DeserializeOwned>(event: &serde_json::value::RawValue) -> Option<T> {
+            serde_json::from_str(event.get()).ok()
+        }
+        let parsed = match header.event_type.as_str() {
+            "im.message.receive_v1" => {
+                typed::<RawReceived>(event).map(|raw| Self::MessageReceived(Box::new(raw.into())))
+            }
+            "im.message.message_read_v1" => typed(event).map(Self::MessageRead),
+            "im.message.recalled_v1" => typed(event).map(Self::MessageRecalled),
+            "im.message.reaction.created_v1" => typed(event).map(Self::ReactionCreated),
+            "im.message.reaction.deleted_v1" => typed(event).map(Self::ReactionDeleted),
+            "im.chat.member.user.added_v1" => typed(event).map(Self::ChatMemberUserAdded),
+            "im.chat.member.user.deleted_v1" => typed(event).map(Self::ChatMemberUserDeleted),
+            "im.chat.member.user.withdrawn_v1" => typed(event).map(Self::ChatMemberUserWithdrawn),
+            "im.chat.member.bot.added_v1" => typed(event).map(Self::BotAdded),
+            "im.chat.member.bot.deleted_v1" => typed(event).map(Self::BotDeleted),
+            "im.chat.disbanded_v1" => typed(event).map(Self::ChatDisbanded),
+            "im.chat.updated_v1" => typed(event).map(Self::ChatUpdated),
+            "im.chat.access_event.bot_p2p_chat_entered_v1" => {
+                typed(event).map(Self::BotP2pChatEntered)
+            }
+            "app_ticket" => typed(event).map(Self::AppTicket),
+            _ => None,
+        };
+        parsed.unwrap_or_else(|| Self::Unknown {
+            header: header.clone(),
+            raw: serde_json::from_str(event.get()).unwrap_or(Value::Null),
+        })
+    }
+
+    /// The chat the event is about, when it is about one.
+    #[must_use]
+    pub fn chat_id(&self) -> Option<&ChatId> {
+        match self {
+            Self::MessageReceived(e) => Some(&e.message.chat_id),
+            Self::MessageRecalled(e) => e.chat_id.as_ref(),
+            Self::ChatMemberUserAdded(e)
+            | Self::ChatMemberUserDeleted(e)
+            | Self::ChatMemberUserWithdrawn(e) => Some(&e.chat_id),
+            Self::BotAdded(e) | Self::BotDeleted(e) | Self::ChatDisbanded(e) => Some(&e.chat_id),
+            Self::ChatUpdated(e) => Some(&e.chat_id),
+            Self::BotP2pChatEntered(e) => Some(&e.chat_id),
+            _ => None,
+        }
+    }
+}
+
+lark_content::open_enum! {
+    /// Who sent a received message, as events say it.
+    pub enum SenderType {
+        /// A person.
+        User = "user",
+        /// A bot.
+        Bot = "bot",
+    }
+}
+
+lark_content::open_enum! {
+    /// The kind of chat a message arrived in.
+    pub enum ChatType {
+        /// A one-to-one chat with the bot.
+        P2p = "p2p",
+        /// A group.
+        Group = "group",
+        /// A topic group.
+        Topic = "topic",
+    }
+}
+
+/// Who sent a received message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct EventSender {
+    /// The sender's ids.
+    #[serde(default)]
+    pub sender_id: UserIds,
+    /// `user` or `bot`.
+    #[serde(default)]
+    pub sender_type: Option<SenderType>,
+    /// The sender's tenant.
+    #[serde(default)]
+    pub tenant_key: Option<TenantKey>,
+}
+
+/// `im.message.receive_v1`: a message the bot received.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct MessageReceived {
+    /// Who sent it.
+    pub sender: EventSender,
+    /// The message.
+    pub message: ReceivedMessage,
+}
+
+/// The message inside `im.message.receive_v1`.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ReceivedMessage {
+    /// The message. Deduplicate received messages by this id, as the platform advises.
+    pub message_id: MessageId,
+    /// The root of the reply chain.
+    pub root_id: Option<MessageId>,
+    /// The message replied to.
+    pub parent_id: Option<MessageId>,
+    /// The thread.
+    pub thread_id: Option<ThreadId>,
+    /// Created, in milliseconds, as a string.
+    pub create_time: Option<String>,
+    /// Updated, in milliseconds, as a string.
+    pub update_time: Option<String>,
+    /// The chat.
+    pub chat_id: ChatId,
+    /// `p2p` or `group`.
+    pub chat_type: Option<ChatType>,
+    /// The `message_type` (`msg_type` elsewhere).
+    pub message_type: String,
+    /// The content, decoded. When it does not decode, it is kept as
+    /// [`MessageContent::Unknown`] and `content_error` says why.
+    pub content: MessageContent,
+    /// Why the content did not decode, when it did not.
+    pub content_error: Option<String>,
+    /// The people and bots behind the `@_user_N` placeholders.
+    pub mentions: Vec<Mention>,
+    /// The sender's client (needs the `im:user_agent:read` scope).
+    pub user_agent: Option<String>,
+}
+
+impl fmt::Debug for ReceivedMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceivedMessage")
+            .field("message_id", &self.message_id)
+            .field("chat_id", &self.chat_id)
+            .field("chat_type", &self.chat_type)
+            .field("message_type", &self.message_type)
+            .field("thread_id", &self.thread_id)
+            .field("content", &self.content)
+            .field("mentions", &self.mentions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReceivedMessage {
+    /// The text as a person reads it (`@name` for mentions), for text messages; the plain text
+    /// of a post.
+    #[must_use]
+    pub fn text(&self) -> Option<String> {
+        match &self.content {
+            MessageContent::Text(text) => Some(text.to_plain(&self.mentions)),
+            MessageContent::Post(post) => post.body("en_us").map(lark_content::PostBody::to_plain),
+            _ => None,
+        }
+    }
+
+    /// The text with every mention removed and trimmed: the command in `@bot deploy prod`.
+    #[must_use]
+    pub fn text_without_mentions(&self) -> Option<String> {
+        match &self.content {
+            MessageContent::Text(text) => Some(text.without_mentions(&self.mentions)),
+            _ => None,
+        }
+    }
+
+    /// Whether the message mentions the user or bot with this open_id.
+    #[must_use]
+    pub fn mentions_open_id(&self, open_id: &OpenId) -> bool {
+        self.mentions
+            .iter()
+            .any(|m| m.id.open_id.as_ref() == Some(open_id))
+    }
+
+    /// The mentions in order of appearance, resolved.
+    #[must_use]
+    pub fn segments(&self) -> Vec<Segment<'_>> {
+        match &self.content {
+            MessageContent::Text(text) => text.segments(&self.mentions).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawReceived {
+    #[serde(default)]
+    sender: EventSender,
+    message: RawMessage,
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    message_id: MessageId,
+    #[serde(default)]
+    root_id: Option<MessageId>,
+    #[serde(default)]
+    parent_id: Option<MessageId>,
+    #[serde(default)]
+    thread_id: Option<ThreadId>,
+    #[serde(default)]
+    create_time: Option<String>,
+    #[serde(default)]
+    update_time: Option<String>,
+    chat_id: ChatId,
+    #[serde(default)]
+    chat_type: Option<ChatType>,
+    #[serde(default)]
+    message_type: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    mentions: Option<Vec<Mention>>,
+    #[serde(default)]
+    user_agent: Option<String>,
+}
+
+impl From<RawReceived> for MessageReceived {
+    fn from(raw: RawReceived) -> Self {
+        let m = raw.message;
+        let (content, content_error) = match MessageContent::decode(&m.message_type, &m.content) {
+            Ok(content) => (content, None),
+            Err(err) => (
+                MessageContent::Unknown {
+                    msg_type: m.message_type.clone(),
+                    content: m.content,
+                },
+                Some(describe(&err)),
+            ),
+        };
+        Self {
+            sender: raw.sender,
+            message: ReceivedMessage {
+                message_id: m.message_id,
+                root_id: m.root_id.filter(|id| !id.is_empty()),
+                parent_id: m.parent_id.filter(|id| !id.is_empty()),
+                thread_id: m.thread_id.filter(|id| !id.is_empty()),
+                create_time: m.create_time,
+                update_time: m.update_time,
+                chat_id: m.chat_id,
+                chat_type: m.chat_type,
+                message_type: m.message_type,
+                content,
+                content_error,
+                mentions: m.mentions.unwrap_or_default(),
+                user_agent: m.user_agent,
+            },
+        }
+    }
+}
+
+fn describe(err: &ContentError) -> String {
+    err.to_string()
+}
+
+/// `im.message.message_read_v1`: a user read the bot's p2p messages.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct MessageRead {
+    /// Who read them.
+    pub reader: Reader,
+    /// The messages read.
+    #[serde(default)]
+    pub message_id_list: Vec<MessageId>,
+}
+
+/// The reader of [`MessageRead`].
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Reader {
+    /// The reader's ids.
+    #[serde(default)]
+    pub reader_id: UserIds,
+    /// When, in milliseconds, as a string.
+    #[serde(default)]
+    pub read_time: Option<String>,
+    /// The reader's tenant.
+    #[serde(default)]
+    pub tenant_key: Option<TenantKey>,
+}
+
+lark_content::open_enum! {
+    /// Who recalled a message.
+    pub enum RecallType {
+        /// Its sender.
+        MessageOwner = "message_owner",
+        /// The group's owner.
+        GroupOwner = "group_owner",
+        /// A group manager.
+        GroupManager = "group_manager",
+        /// A tenant administrator.
+        EnterpriseManager = "enterprise_manager",
+    }
+}
+
+/// `im.message.recalled_v1`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct MessageRecalled {
+    /// The message.
+    pub message_id: MessageId,
+    /// Its chat.
+    #[serde(default)]
+    pub chat_id: Option<ChatId>,
+    /// When, in milliseconds, as a string.
+    #[serde(default)]
+    pub recall_time: Option<String>,
+    /// Who recalled it.
+    #[serde(default)]
+    pub recall_type: Option<RecallType>,
+}
+
+/// The emoji of a reaction event.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct EventReactionType {
+    /// The emoji, e.g. `SMILE`.
+    pub emoji_type: String,
+}
+
+/// `im.message.reaction.created_v1` / `deleted_v1`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ReactionEvent {
+    /// The message.
+    pub message_id: MessageId,
+    /// The emoji.
+    pub reaction_type: EventReactionType,
+    /// `user` (then `user_id` is set) or `app` (then `app_id` is).
+    #[serde(default)]
+    pub operator_type: String,
+    /// The user who reacted.
+    #[serde(default)]
+    pub user_id: Option<UserIds>,
+    /// The app that reacted.
+    #[serde(default)]
+    pub app_id: Option<AppId>,
+    /// When, in milliseconds, as a string.
+    #[serde(default)]
+    pub action_time: Option<String>,
+}
+
+/// A user in a membership event.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ChatUser {
+    /// The name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The tenant.
+    #[serde(default)]
+    pub tenant_key: Option<TenantKey>,
+    /// The ids.
+    #[serde(default)]
+    pub user_id: UserIds,
+}
+
+/// `im.chat.member.user.added_v1` / `deleted_v1` / `withdrawn_v1`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ChatMemberUserEvent {
+    /// The chat.
+    pub chat_id: ChatId,
+    /// Who did it.
+    #[serde(default)]
+    pub operator_id: UserIds,
+    /// Whether the chat is external.
+    #[serde(default)]
+    pub external: bool,
+    /// The operator's tenant.
+    #[serde(default)]
+    pub operator_tenant_key: Option<TenantKey>,
+    /// The users added, removed or gone.
+    #[serde(default)]
+    pub users: Vec<ChatUser>,
+    /// The chat's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The chat's names by locale.
+    #[serde(default)]
+    pub i18n_names: BTreeMap<String, String>,
+}
+
+/// `im.chat.member.bot.added_v1` / `deleted_v1` and `im.chat.disbanded_v1`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ChatEvent {
+    /// The chat.
+    pub chat_id: ChatId,
+    /// Who did it.
+    #[serde(default)]
+    pub operator_id: UserIds,
+    /// Whether the chat is external.
+    #[serde(default)]
+    pub external: bool,
+    /// The operator's tenant.
+    #[serde(default)]
+    pub operator_tenant_key: Option<TenantKey>,
+    /// The chat's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The chat's names by locale.
+    #[serde(default)]
+    pub i18n_names: BTreeMap<String, String>,
+}
+
+/// `im.chat.updated_v1`. Only the changed settings are meaningful in `before_change` /
+/// `after_change`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct ChatUpdated {
+    /// The chat.
+    pub chat_id: ChatId,
+    /// Who changed it.
+    #[serde(default)]
+    pub operator_id: UserIds,
+    /// Whether the chat is external.
+    #[serde(default)]
+    pub external: bool,
+    /// The operator's tenant.
+    #[serde(default)]
+    pub operator_tenant_key: Option<TenantKey>,
+    /// The settings after the change.
+    #[serde(default)]
+    pub after_change: serde_json::Map<String, Value>,
+    /// The settings before the change.
+    #[serde(default)]
+    pub before_change: serde_json::Map<String, Value>,
+    /// Managers added or removed.
+    #[serde(default)]
+    pub moderator_list: Option<Value>,
+}
+
+/// `im.chat.access_event.bot_p2p_chat_entered_v1`: a user opened the bot's p2p chat.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct BotP2pChatEntered {
+    /// The p2p chat.
+    pub chat_id: ChatId,
+    /// The user.
+    #[serde(default)]
+    pub operator_id: UserIds,
+    /// The chat's latest message.
+    #[serde(default)]
+    pub last_message_id: Option<MessageId>,
+    /// When that message was created, in milliseconds, as a string.
+    #[serde(default)]
+    pub last_message_create_time: Option<String>,
+}
+
+/// `app_ticket` (v1): the ticket a marketplace app needs for its app token. The ticket is
+/// redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct AppTicket {
+    /// The app.
+    pub app_id: AppId,
+    /// The ticket.
+    pub app_ticket: String,
+}
+
+impl fmt::Debug for AppTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppTicket")
+            .field("app_id", &self.app_id)
+            .field("app_ticket", &"<redacted>")
+            .finish()
+    }
+}
