@@ -1,0 +1,789 @@
+//! The client: configuration, tokens, and the one execute loop every call goes through.
+
+use crate::error::Error;
+use crate::policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy};
+use crate::token::{
+    CachedToken, MemoryTicketStore, TicketStore, TokenKey, TokenKind, TokenManager, TokenStore,
+};
+use crate::transport::{
+    HyperTransport, RequestBody, ResponseBody, Transport, TransportConfig, TransportError,
+    full_body, read_body,
+};
+use bytes::Bytes;
+use lark_api::auth::{
+    AppAccessToken, AppTicketResend, TenantAccessToken, TenantAccessTokenInternal,
+};
+use lark_api::{
+    AccessToken, ApiError, AppSecret, AppTicket, Auth, BaseUrl, Body, Endpoint, ErrorKind,
+    build_request, codes,
+};
+use lark_content::{AppId, TenantKey};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+use tracing::Instrument;
+use tracing::field::Empty;
+
+/// The largest response body read into memory for an ordinary call (downloads stream).
+const MAX_RESPONSE: usize = 110 * 1024 * 1024;
+
+/// Which kind of app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AppKind {
+    /// A self-built (internal) app: tokens from app_id and app_secret.
+    SelfBuilt,
+    /// A marketplace (ISV) app: tokens from the app ticket, per tenant.
+    Marketplace,
+}
+
+/// Builds a [`Client`].
+#[must_use]
+pub struct ClientBuilder {
+    base_url: BaseUrl,
+    app_id: Option<AppId>,
+    app_secret: Option<AppSecret>,
+    kind: AppKind,
+    tenant_key: Option<TenantKey>,
+    transport_config: TransportConfig,
+    transport: Option<Arc<dyn Transport>>,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+    token_policy: TokenPolicy,
+    token_store: Option<Arc<dyn TokenStore>>,
+    ticket_store: Option<Arc<dyn TicketStore>>,
+    user_agent: String,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &self.app_secret)
+            .field("kind", &self.kind)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .field("token_policy", &self.token_policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: BaseUrl::feishu(),
+            app_id: None,
+            app_secret: None,
+            kind: AppKind::SelfBuilt,
+            tenant_key: None,
+            transport_config: TransportConfig::default(),
+            transport: None,
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            token_policy: TokenPolicy::default(),
+            token_store: None,
+            ticket_store: None,
+            user_agent: format!("lark-rs/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The app's credentials.
+    pub fn app(mut self, app_id: impl Into<AppId>, app_secret: impl Into<AppSecret>) -> Self {
+        self.app_id = Some(app_id.into());
+        self.app_secret = Some(app_secret.into());
+        self
+    }
+
+    /// A marketplace app, acting in `tenant_key`. Its tokens come from the app ticket the
+    /// platform pushes (hand each `app_ticket` event to [`Client::set_app_ticket`]).
+    pub fn marketplace(mut self, tenant_key: TenantKey) -> Self {
+        self.kind = AppKind::Marketplace;
+        self.tenant_key = Some(tenant_key);
+        self
+    }
+
+    /// Feishu (the default).
+    pub fn feishu(mut self) -> Self {
+        self.base_url = BaseUrl::feishu();
+        self
+    }
+
+    /// Lark.
+    pub fn lark(mut self) -> Self {
+        self.base_url = BaseUrl::lark();
+        self
+    }
+
+    /// Any base url: an emulator, a proxy in front of the platform.
+    pub fn base_url(mut self, base: BaseUrl) -> Self {
+        self.base_url = base;
+        self
+    }
+
+    /// How long a TCP connect may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.transport_config.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt may take to answer (default 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sends everything through an HTTP CONNECT proxy.
+    pub fn proxy(mut self, proxy: http::Uri) -> Self {
+        self.transport_config.proxy = Some(proxy);
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The token policy.
+    pub fn token_policy(mut self, policy: TokenPolicy) -> Self {
+        self.token_policy = policy;
+        self
+    }
+
+    /// Shares tokens through `store` (several replicas fetch one token).
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.token_store = Some(store);
+        self
+    }
+
+    /// Keeps marketplace app tickets in `store`.
+    pub fn ticket_store(mut self, store: Arc<dyn TicketStore>) -> Self {
+        self.ticket_store = Some(store);
+        self
+    }
+
+    /// Sends requests through `transport` instead of the default hyper client.
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The `User-Agent` sent.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Reads `LARK_APP_ID`, `LARK_APP_SECRET`, and `LARK_BASE_URL` or `LARK_DOMAIN`
+    /// (`feishu` or `lark`); `HTTPS_PROXY` is used as the proxy when set.
+    pub fn from_env() -> Result<Self, Error> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        };
+        let mut builder = Self::default();
+        match (var("LARK_APP_ID"), var("LARK_APP_SECRET")) {
+            (Some(id), Some(secret)) => builder = builder.app(id.trim(), secret.trim()),
+            _ => {
+                return Err(Error::Config(
+                    "set LARK_APP_ID and LARK_APP_SECRET to the app's credentials from the developer console".to_owned(),
+                ));
+            }
+        }
+        if let Some(base) = var("LARK_BASE_URL") {
+            builder.base_url = BaseUrl::parse(&base)
+                .map_err(|err| Error::Config(format!("LARK_BASE_URL: {err}")))?;
+        } else if let Some(domain) = var("LARK_DOMAIN") {
+            builder.base_url = match domain.to_ascii_lowercase().as_str() {
+                "feishu" => BaseUrl::feishu(),
+                "lark" | "larksuite" => BaseUrl::lark(),
+                other => {
+                    return Err(Error::Config(format!(
+                        "LARK_DOMAIN is `{other}`; use feishu or lark"
+                    )));
+                }
+            };
+        }
+        if let Some(proxy) = var("HTTPS_PROXY").or_else(|| var("https_proxy")) {
+            let uri = proxy
+                .parse()
+                .map_err(|_| Error::Config(format!("HTTPS_PROXY `{proxy}` is not a url")))?;
+            builder = builder.proxy(uri);
+        }
+        Ok(builder)
+    }
+
+    /// The client.
+    pub fn build(self) -> Result<Client, Error> {
+        let (Some(app_id), Some(app_secret)) = (self.app_id, self.app_secret) else {
+            return Err(Error::Config(
+                "the client needs the app's credentials: ClientBuilder::app(app_id, app_secret)"
+                    .to_owned(),
+            ));
+        };
+        if app_id.is_empty() || app_secret.is_empty() {
+            return Err(Error::Config(
+                "app_id and app_secret must not be empty".to_owned(),
+            ));
+        }
+        if self.token_policy.refresh_margin >= REISSUE_THRESHOLD {
+            return Err(Error::Config(format!(
+                "the token refresh margin must be under {} minutes: with more left, the platform returns the same token again",
+                REISSUE_THRESHOLD.as_secs() / 60
+            )));
+        }
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => Arc::new(
+                HyperTransport::new(&self.transport_config)
+                    .map_err(|err| Error::Config(format!("TLS setup failed: {err}")))?,
+            ),
+        };
+        let tokens = TokenManager::new(self.token_store, self.token_policy.refresh_margin);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                base: self.base_url,
+                app_id,
+                app_secret,
+                kind: self.kind,
+                transport,
+                request_timeout: self.request_timeout,
+                retry: self.retry,
+                tokens,
+                tickets: self
+                    .ticket_store
+                    .unwrap_or_else(|| Arc::new(MemoryTicketStore::default())),
+                user_agent: http::HeaderValue::try_from(self.user_agent).map_err(|_| {
+                    Error::Config("the user agent is not a valid header value".to_owned())
+                })?,
+                random: AtomicU64::new(seed()),
+            }),
+            tenant_key: self.tenant_key,
+            user_token: None,
+        })
+    }
+}
+
+fn seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes) | 1
+}
+
+pub(crate) struct Inner {
+    pub(crate) base: BaseUrl,
+    app_id: AppId,
+    app_secret: AppSecret,
+    kind: AppKind,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) request_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    tokens: TokenManager,
+    tickets: Arc<dyn TicketStore>,
+    user_agent: http::HeaderValue,
+    random: AtomicU64,
+}
+
+/// A Lark / Feishu API client: pooled connections, cached tokens, safe retries. Cheap to clone;
+/// clones share everything.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+    tenant_key: Option<TenantKey>,
+    user_token: Option<AccessToken>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base)
+            .field("app_id", &self.inner.app_id)
+            .field("app_secret", &self.inner.app_secret)
+            .field("kind", &self.inner.kind)
+            .field("tenant_key", &self.tenant_key)
+            .field("user_token", &self.user_token)
+            .field("retry", &self.inner.retry)
+            .field("token_margin", &self.inner.tokens.margin())
+            .finish_non_exhaustive()
+    }
+}
+
+type TokenFuture<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<Option<(AccessToken, Option<TokenKind>)>, Error>>
+            + Send
+            + 'a,
+    >,
+>;
+
+/// Whether a failed attempt may be repeated, and after how long.
+enum Next {
+    Retry(Duration),
+    Stop,
+}
+
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment; see [`ClientBuilder::from_env`].
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The base url.
+    #[must_use]
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.inner.base
+    }
+
+    /// The app id.
+    #[must_use]
+    pub fn app_id(&self) -> &AppId {
+        &self.inner.app_id
+    }
+
+    /// The retry policy.
+    #[must_use]
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// A client acting as a user: calls that take a tenant token send `token` instead. User
+    /// tokens are passed through as given, never cached or refreshed.
+    #[must_use]
+    pub fn as_user(&self, token: AccessToken) -> Self {
+        Self {
+            user_token: Some(token),
+            ..self.clone()
+        }
+    }
+
+    /// A client for another tenant (marketplace apps).
+    #[must_use]
+    pub fn for_tenant(&self, tenant_key: TenantKey) -> Self {
+        Self {
+            tenant_key: Some(tenant_key),
+            ..self.clone()
+        }
+    }
+
+    /// Stores an app ticket the platform pushed (the `app_ticket` event), for marketplace apps.
+    pub async fn set_app_ticket(&self, ticket: AppTicket) -> Result<(), Error> {
+        self.inner
+            .tickets
+            .put(&self.inner.app_id, &ticket)
+            .await
+            .map_err(|err| Error::Config(format!("could not store the app ticket: {err}")))
+    }
+
+    pub(crate) fn next_random(&self) -> u64 {
+        // A shared xorshift step: a different value for every caller, no lock.
+        let mut value = self
+            .inner
+            .random
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        value ^= value >> 30;
+        value = value.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        value ^= value >> 27;
+        value = value.wrapping_mul(0x94D0_49BB_1331_11EB);
+        value ^ (value >> 31)
+    }
+
+    fn key(&self, kind: TokenKind) -> TokenKey {
+        let tenant = match self.inner.kind {
+            AppKind::Marketplace if kind == TokenKind::Tenant => self.tenant_key.as_ref(),
+            AppKind::SelfBuilt | AppKind::Marketplace => None,
+        };
+        TokenKey::new(
+            &self.inner.base,
+            &self.inner.app_id,
+            self.inner.app_secret.expose(),
+            tenant,
+            kind,
+        )
+    }
+
+    /// The tenant access token, from the cache when fresh.
+    pub async fn tenant_token(&self) -> Result<AccessToken, Error> {
+        let key = self.key(TokenKind::Tenant);
+        match self.inner.kind {
+            AppKind::SelfBuilt => {
+                let fetch = Box::pin(async {
+                    let endpoint = TenantAccessTokenInternal::new(
+                        self.inner.app_id.clone(),
+                        self.inner.app_secret.clone(),
+                    );
+                    let answer = self.run(endpoint, None).await?;
+                    let expires_in = answer.expires_in();
+                    Ok(CachedToken::new(
+                        answer.tenant_access_token,
+                        SystemTime::now(),
+                        expires_in,
+                        self.inner.tokens.margin(),
+                    ))
+                });
+                self.inner.tokens.get(&key, fetch).await
+            }
+            AppKind::Marketplace => {
+                let tenant_key = self.tenant_key.clone().ok_or_else(|| {
+                    Error::Config("a marketplace app needs a tenant: ClientBuilder::marketplace or Client::for_tenant".to_owned())
+                })?;
+                let app_token = self.app_token().await?;
+                let fetch = Box::pin(async {
+                    let answer = self
+                        .run(TenantAccessToken::new(app_token, tenant_key), None)
+                        .await?;
+                    let expires_in = answer.expires_in();
+                    Ok(CachedToken::new(
+                        answer.tenant_access_token,
+                        SystemTime::now(),
+                        expires_in,
+                        self.inner.tokens.margin(),
+                    ))
+                });
+                self.inner.tokens.get(&key, fetch).await
+            }
+        }
+    }
+
+    /// The app access token, from the cache when fresh.
+    pub async fn app_token(&self) -> Result<AccessToken, Error> {
+        let key = self.key(TokenKind::App);
+        let fetch = Box::pin(async {
+            let answer = match self.inner.kind {
+                AppKind::SelfBuilt => {
+                    self.run(
+                        lark_api::auth::AppAccessTokenInternal::new(
+                            self.inner.app_id.clone(),
+                            self.inner.app_secret.clone(),
+                        ),
+                        None,
+                    )
+                    .await?
+                }
+                AppKind::Marketplace => {
+                    let ticket = self
+                        .inner
+                        .tickets
+                        .get(&self.inner.app_id)
+                        .await
+                        .ok()
+                        .flatten();
+                    let Some(ticket) = ticket else {
+                        self.resend_ticket().await;
+                        return Err(Error::Config(
+                                "no app_ticket yet: the platform was asked to resend it; pass the app_ticket event to Client::set_app_ticket and retry".to_owned(),
+                            ));
+                    };
+                    let endpoint = AppAccessToken::new(
+                        self.inner.app_id.clone(),
+                        self.inner.app_secret.clone(),
+                        ticket,
+                    );
+                    match self.run(endpoint, None).await {
+                        Err(err) if err.code() == Some(codes::APP_TICKET_INVALID) => {
+                            self.resend_ticket().await;
+                            return Err(err);
+                        }
+                        other => other?,
+                    }
+                }
+            };
+            let expires_in = answer.expires_in();
+            Ok(CachedToken::new(
+                answer.app_access_token,
+                SystemTime::now(),
+                expires_in,
+                self.inner.tokens.margin(),
+            ))
+        });
+        self.inner.tokens.get(&key, fetch).await
+    }
+
+    async fn resend_ticket(&self) {
+        let resend = AppTicketResend::new(self.inner.app_id.clone(), self.inner.app_secret.clone());
+        if let Err(err) = self.run(resend, None).await {
+            tracing::warn!(error = %err, "asking the platform to resend the app ticket failed");
+        }
+    }
+
+    /// The token a call of kind `auth` is sent with. Boxed as a plain trait object: fetching a
+    /// token runs a call of its own, and the call's future would otherwise contain itself.
+    fn token_for(&self, auth: Auth) -> TokenFuture<'_> {
+        Box::pin(async move {
+            Ok(match auth {
+                Auth::None => None,
+                Auth::Tenant => match &self.user_token {
+                    Some(user) => Some((user.clone(), None)),
+                    None => Some((self.tenant_token().await?, Some(TokenKind::Tenant))),
+                },
+                Auth::App => Some((self.app_token().await?, Some(TokenKind::App))),
+                _ => match &self.user_token {
+                    Some(user) => Some((user.clone(), None)),
+                    None => {
+                        return Err(Error::Config(
+                            "this call needs a user access token: use Client::as_user".to_owned(),
+                        ));
+                    }
+                },
+            })
+        })
+    }
+
+    /// Sends `endpoint` and reads its answer, with tokens, retries and tracing.
+    ///
+    /// A write that takes an idempotency uuid gets one when it has none, so a retry can never
+    /// act twice.
+    pub async fn execute<E>(&self, endpoint: E) -> Result<E::Output, Error>
+    where
+        E: Endpoint + Send + Sync,
+    {
+        let span = tracing::info_span!(
+            "lark.call",
+            method = %E::METHOD,
+            path = E::PATH,
+            status = Empty,
+            attempt = Empty,
+            code = Empty,
+            log_id = Empty,
+        );
+        self.run(endpoint, Some(span.clone()))
+            .instrument(span)
+            .await
+    }
+
+    async fn run<E>(&self, mut endpoint: E, span: Option<tracing::Span>) -> Result<E::Output, Error>
+    where
+        E: Endpoint + Send + Sync,
+    {
+        if let Some(slot) = endpoint.idempotency_key()
+            && slot.is_none()
+        {
+            *slot = Some(crate::new_uuid());
+        }
+        let idempotent = endpoint.is_idempotent();
+        let retry = &self.inner.retry;
+        let mut attempt = 0u32;
+        let mut replayed = false;
+        loop {
+            attempt += 1;
+            if let Some(span) = &span {
+                span.record("attempt", attempt);
+            }
+            let token = self.token_for(E::AUTH).await?;
+            let request =
+                build_request(&endpoint, &self.inner.base, token.as_ref().map(|(t, _)| t))
+                    .map_err(|err| Error::api(err, 0))?;
+            let request = self.prepare(request)?;
+            let next = match self.exchange(request).await {
+                Ok(response) => {
+                    if let Some(span) = &span {
+                        span.record("status", response.status().as_u16());
+                        if let Some(log_id) = lark_api::log_id(response.headers()) {
+                            span.record("log_id", log_id.as_str());
+                        }
+                    }
+                    let api = match endpoint.parse(response) {
+                        Ok(output) => return Ok(output),
+                        Err(lark_api::Error::Api(api)) => api,
+                        Err(other) => return Err(Error::api(other, attempt)),
+                    };
+                    if let Some(span) = &span {
+                        span.record("code", api.code);
+                    }
+                    if api.kind() == ErrorKind::TokenInvalid
+                        && let Some((token, Some(kind))) = &token
+                    {
+                        if replayed {
+                            return Err(Error::TokenRejected {
+                                code: api.code,
+                                log_id: api.log_id,
+                            });
+                        }
+                        // The request was refused before it took effect: replaying is safe.
+                        self.evict(*kind, token, &api).await;
+                        replayed = true;
+                        attempt -= 1;
+                        continue;
+                    }
+                    match self.after_refusal(&api, idempotent, attempt) {
+                        Next::Retry(wait) => {
+                            tracing::debug!(
+                                code = api.code,
+                                status = api.status.as_u16(),
+                                ?wait,
+                                attempt,
+                                "retrying"
+                            );
+                            wait
+                        }
+                        Next::Stop => return Err(Error::api(api, attempt)),
+                    }
+                }
+                Err(Failure::Timeout) if idempotent && attempt < retry.max_attempts => {
+                    retry.backoff(attempt, self.next_random())
+                }
+                Err(Failure::Timeout) => {
+                    return Err(Error::Timeout {
+                        after: self.inner.request_timeout,
+                        attempts: attempt,
+                    });
+                }
+                Err(Failure::Transport(err))
+                    if (idempotent || err.not_sent) && attempt < retry.max_attempts =>
+                {
+                    tracing::debug!(error = %err, attempt, "transport failure; retrying");
+                    retry.backoff(attempt, self.next_random())
+                }
+                Err(Failure::Transport(err)) => {
+                    return Err(Error::Transport {
+                        source: err.source,
+                        attempts: attempt,
+                    });
+                }
+            };
+            tokio::time::sleep(next).await;
+        }
+    }
+
+    fn after_refusal(&self, api: &ApiError, idempotent: bool, attempt: u32) -> Next {
+        let retry = &self.inner.retry;
+        if attempt >= retry.max_attempts {
+            return Next::Stop;
+        }
+        match api.kind() {
+            // Refused at the gateway, before any service acted: safe to repeat for any call.
+            ErrorKind::RateLimited => {
+                Next::Retry(retry.rate_limit_wait(api.retry_after(), attempt, self.next_random()))
+            }
+            _ if !idempotent => Next::Stop,
+            ErrorKind::Server => Next::Retry(retry.backoff(attempt, self.next_random())),
+            _ if api.status.is_server_error() => {
+                Next::Retry(retry.backoff(attempt, self.next_random()))
+            }
+            _ => Next::Stop,
+        }
+    }
+
+    async fn evict(&self, kind: TokenKind, token: &AccessToken, api: &ApiError) {
+        tracing::info!(
+            code = api.code,
+            "the platform refused the cached token; fetching a new one"
+        );
+        self.inner.tokens.evict(&self.key(kind), token).await;
+        if api.code == codes::APP_TOKEN_INVALID && kind == TokenKind::Tenant {
+            // A marketplace tenant token is derived from the app token; refresh both.
+            let app_key = self.key(TokenKind::App);
+            if let Some(app) = self.inner.tokens.cached(&app_key) {
+                self.inner.tokens.evict(&app_key, &app).await;
+            }
+        }
+    }
+
+    /// Turns a built request into one the transport sends.
+    pub(crate) fn prepare(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<http::Request<RequestBody>, Error> {
+        let (mut parts, body) = request.into_parts();
+        parts
+            .headers
+            .insert(http::header::USER_AGENT, self.inner.user_agent.clone());
+        let body = match body.to_bytes() {
+            Some(bytes) => full_body(bytes),
+            None => {
+                return Err(Error::Config(
+                    "this upload streams its file: send it with Client::upload_file, upload_image or upload_reader".to_owned(),
+                ));
+            }
+        };
+        Ok(http::Request::from_parts(parts, body))
+    }
+
+    /// Sends a request and reads the whole answer, within the request timeout.
+    async fn exchange(
+        &self,
+        request: http::Request<RequestBody>,
+    ) -> Result<http::Response<Bytes>, Failure> {
+        let exchange = async {
+            let response = self
+                .inner
+                .transport
+                .send(request)
+                .await
+                .map_err(Failure::Transport)?;
+            let (parts, body) = response.into_parts();
+            let bytes = read_body(body, MAX_RESPONSE)
+                .await
+                .map_err(|err| Failure::Transport(TransportError::new(err)))?;
+            Ok(http::Response::from_parts(parts, bytes))
+        };
+        tokio::time::timeout(self.inner.request_timeout, exchange)
+            .await
+            .map_err(|_| Failure::Timeout)?
+    }
+
+    /// Sends a request and returns the answer with its body still streaming, within the request
+    /// timeout for the head.
+    pub(crate) async fn send_streaming(
+        &self,
+        request: http::Request<RequestBody>,
+    ) -> Result<http::Response<ResponseBody>, Failure> {
+        tokio::time::timeout(
+            self.inner.request_timeout,
+            self.inner.transport.send(request),
+        )
+        .await
+        .map_err(|_| Failure::Timeout)?
+        .map_err(Failure::Transport)
+    }
+
+    /// The `User-Agent` header value.
+    pub(crate) fn user_agent(&self) -> http::HeaderValue {
+        self.inner.user_agent.clone()
+    }
+
+    /// Forgets a tenant token the platform refused.
+    pub(crate) async fn forget_tenant_token(&self, token: &AccessToken) {
+        self.inner
+            .tokens
+            .evict(&self.key(TokenKind::Tenant), token)
+            .await;
+    }
+
+    pub(crate) async fn token_for_streaming(
+        &self,
+        auth: Auth,
+    ) -> Result<Option<AccessToken>, Error> {
+        Ok(self.token_for(auth).await?.map(|(token, _)| token))
+    }
+}
+
+/// A failed attempt below the platform's answer.
+pub(crate) enum Failure {
+    Timeout,
+    Transport(TransportError),
+}
+
+impl Failure {
+    pub(crate) fn into_error(self, timeout: Duration, attempts: u32) -> Error {
+        match self {
+            Self::Timeout => Error::Timeout {
+                after: timeout,
+                attempts,
+            },
+            Self::Transport(err) => Error::Transport {
+                source: err.source,
+                attempts,
+            },
+        }
+    }
+}

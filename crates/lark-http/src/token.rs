@@ -1,0 +1,342 @@
+//! The token manager: a process cache in front of an optional shared [`TokenStore`], one fetch
+//! per key however many callers ask at once, refresh ahead of expiry, and eviction of a token
+//! the platform refused.
+
+use crate::error::Error;
+use async_trait::async_trait;
+use lark_api::{AccessToken, AppTicket, BaseUrl};
+use lark_content::{AppId, TenantKey};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Which kind of token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A tenant access token.
+    Tenant,
+    /// An app access token.
+    App,
+}
+
+/// What a cached token is for. Two apps, or one app with two different secrets, never share a
+/// key: the secret's hash is part of it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TokenKey {
+    /// The platform.
+    pub base_url: String,
+    /// The app.
+    pub app_id: AppId,
+    /// SHA-256 of the app secret, hex, first 16 bytes.
+    pub secret_hash: String,
+    /// The tenant (marketplace apps); `None` for self-built apps.
+    pub tenant_key: Option<TenantKey>,
+    /// Which kind of token.
+    pub kind: TokenKind,
+}
+
+impl TokenKey {
+    /// The key for `app_id`'s token of `kind` at `base`.
+    #[must_use]
+    pub fn new(
+        base: &BaseUrl,
+        app_id: &AppId,
+        secret: &str,
+        tenant_key: Option<&TenantKey>,
+        kind: TokenKind,
+    ) -> Self {
+        let digest = Sha256::digest(secret.as_bytes());
+        let secret_hash = digest[..16]
+            .iter()
+            .fold(String::with_capacity(32), |mut out, byte| {
+                out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+                out.push(char::from(b"0123456789abcdef"[usize::from(byte & 0xF)]));
+                out
+            });
+        Self {
+            base_url: base.as_str().to_owned(),
+            app_id: app_id.clone(),
+            secret_hash,
+            tenant_key: tenant_key.cloned(),
+            kind,
+        }
+    }
+
+    /// The key as one string, for stores keyed by strings.
+    #[must_use]
+    pub fn to_key_string(&self) -> String {
+        let kind = match self.kind {
+            TokenKind::Tenant => "tenant",
+            TokenKind::App => "app",
+        };
+        format!(
+            "{kind}:{}:{}:{}:{}",
+            self.base_url,
+            self.app_id,
+            self.tenant_key.as_ref().map_or("-", |t| t.as_str()),
+            self.secret_hash
+        )
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKey")
+            .field("base_url", &self.base_url)
+            .field("app_id", &self.app_id)
+            .field("tenant_key", &self.tenant_key)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token and when to stop using it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedToken {
+    /// The token.
+    pub token: AccessToken,
+    /// When it expires.
+    pub expires_at: SystemTime,
+    /// When to replace it (ahead of expiry).
+    pub refresh_at: SystemTime,
+}
+
+impl CachedToken {
+    /// A token valid for `expires_in` from `now`, replaced `margin` early (but never later than
+    /// halfway through a short lifetime).
+    #[must_use]
+    pub fn new(
+        token: AccessToken,
+        now: SystemTime,
+        expires_in: Duration,
+        margin: Duration,
+    ) -> Self {
+        let early = margin.min(expires_in / 2);
+        Self {
+            token,
+            expires_at: now + expires_in,
+            refresh_at: now + expires_in - early,
+        }
+    }
+
+    /// Whether it can still be used at `now`.
+    #[must_use]
+    pub fn is_fresh(&self, now: SystemTime) -> bool {
+        now < self.refresh_at
+    }
+}
+
+/// A shared token store failed.
+#[derive(Debug, thiserror::Error)]
+#[error("token store: {0}")]
+pub struct TokenStoreError(pub String);
+
+/// A fetch the store runs when it decides this caller is the one to fetch.
+pub type TokenFetch<'a> = Pin<Box<dyn Future<Output = Result<CachedToken, Error>> + Send + 'a>>;
+
+/// A cache of tokens shared beyond this process (Redis, say). The manager keeps a process cache
+/// in front of it and falls back to that cache when the store fails.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
+    /// The cached token for `key`.
+    async fn get(&self, key: &TokenKey) -> Result<Option<CachedToken>, TokenStoreError>;
+
+    /// Stores a token.
+    async fn put(&self, key: &TokenKey, token: &CachedToken) -> Result<(), TokenStoreError>;
+
+    /// Forgets `token` under `key`, if it is still the one stored.
+    async fn evict(&self, key: &TokenKey, token: &AccessToken) -> Result<(), TokenStoreError>;
+
+    /// Runs `fetch` and stores its token — or, when another holder is already fetching, waits
+    /// for that token instead. The default has no cross-process coordination.
+    async fn fetch_once(
+        &self,
+        key: &TokenKey,
+        fetch: TokenFetch<'_>,
+    ) -> Result<CachedToken, Error> {
+        let token = fetch.await?;
+        if let Err(err) = self.put(key, &token).await {
+            tracing::warn!(error = %err, "could not share a fetched token");
+        }
+        Ok(token)
+    }
+}
+
+/// Where marketplace apps keep the app ticket the platform pushes every hour.
+#[async_trait]
+pub trait TicketStore: Send + Sync + 'static {
+    /// The latest ticket for `app_id`.
+    async fn get(&self, app_id: &AppId) -> Result<Option<AppTicket>, TokenStoreError>;
+    /// Stores a ticket.
+    async fn put(&self, app_id: &AppId, ticket: &AppTicket) -> Result<(), TokenStoreError>;
+}
+
+/// The default ticket store: in memory.
+#[derive(Debug, Default)]
+pub struct MemoryTicketStore {
+    tickets: Mutex<HashMap<AppId, AppTicket>>,
+}
+
+#[async_trait]
+impl TicketStore for MemoryTicketStore {
+    async fn get(&self, app_id: &AppId) -> Result<Option<AppTicket>, TokenStoreError> {
+        Ok(lock(&self.tickets).get(app_id).cloned())
+    }
+
+    async fn put(&self, app_id: &AppId, ticket: &AppTicket) -> Result<(), TokenStoreError> {
+        lock(&self.tickets).insert(app_id.clone(), ticket.clone());
+        Ok(())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The token manager.
+pub(crate) struct TokenManager {
+    local: Mutex<HashMap<TokenKey, CachedToken>>,
+    flights: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
+    shared: Option<Arc<dyn TokenStore>>,
+    margin: Duration,
+}
+
+impl TokenManager {
+    pub(crate) fn new(shared: Option<Arc<dyn TokenStore>>, margin: Duration) -> Self {
+        Self {
+            local: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
+            shared,
+            margin,
+        }
+    }
+
+    pub(crate) fn margin(&self) -> Duration {
+        self.margin
+    }
+
+    fn local_fresh(&self, key: &TokenKey, now: SystemTime) -> Option<AccessToken> {
+        lock(&self.local)
+            .get(key)
+            .filter(|cached| cached.is_fresh(now))
+            .map(|cached| cached.token.clone())
+    }
+
+    /// The token for `key`: cached when fresh, else fetched by exactly one caller while the
+    /// others wait for it.
+    pub(crate) async fn get(
+        &self,
+        key: &TokenKey,
+        fetch: TokenFetch<'_>,
+    ) -> Result<AccessToken, Error> {
+        if let Some(token) = self.local_fresh(key, SystemTime::now()) {
+            return Ok(token);
+        }
+        let flight = lock(&self.flights).entry(key.clone()).or_default().clone();
+        let _guard = flight.lock().await;
+        if let Some(token) = self.local_fresh(key, SystemTime::now()) {
+            return Ok(token);
+        }
+        let cached = match &self.shared {
+            Some(store) => self.through_store(store.as_ref(), key, fetch).await?,
+            None => fetch.await?,
+        };
+        let token = cached.token.clone();
+        lock(&self.local).insert(key.clone(), cached);
+        Ok(token)
+    }
+
+    async fn through_store(
+        &self,
+        store: &dyn TokenStore,
+        key: &TokenKey,
+        fetch: TokenFetch<'_>,
+    ) -> Result<CachedToken, Error> {
+        match store.get(key).await {
+            Ok(Some(cached)) if cached.is_fresh(SystemTime::now()) => return Ok(cached),
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "token store unavailable; fetching a token for this process only");
+                return fetch.await;
+            }
+        }
+        store.fetch_once(key, fetch).await
+    }
+
+    /// The cached token for `key`, fresh or not.
+    pub(crate) fn cached(&self, key: &TokenKey) -> Option<AccessToken> {
+        lock(&self.local)
+            .get(key)
+            .map(|cached| cached.token.clone())
+    }
+
+    /// Forgets `token` (refused by the platform) here and in the shared store, so the next
+    /// caller fetches a new one.
+    pub(crate) async fn evict(&self, key: &TokenKey, token: &AccessToken) {
+        {
+            let mut local = lock(&self.local);
+            if local.get(key).is_some_and(|cached| &cached.token == token) {
+                local.remove(key);
+            }
+        }
+        if let Some(store) = &self.shared
+            && let Err(err) = store.evict(key, token).await
+        {
+            tracing::warn!(error = %err, "could not evict a refused token from the token store");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_differ_by_secret_tenant_and_base_and_never_show_the_secret() {
+        let base = BaseUrl::feishu();
+        let app = AppId::new("cli_1");
+        let a = TokenKey::new(&base, &app, "secret-a", None, TokenKind::Tenant);
+        let b = TokenKey::new(&base, &app, "secret-b", None, TokenKind::Tenant);
+        let lark = TokenKey::new(&BaseUrl::lark(), &app, "secret-a", None, TokenKind::Tenant);
+        let tenant = TokenKey::new(
+            &base,
+            &app,
+            "secret-a",
+            Some(&TenantKey::new("t1")),
+            TokenKind::Tenant,
+        );
+        assert_ne!(a, b);
+        assert_ne!(a, lark);
+        assert_ne!(a, tenant);
+        assert!(!a.to_key_string().contains("secret-a"));
+        assert!(!format!("{a:?}").contains(&a.secret_hash));
+    }
+
+    #[test]
+    fn tokens_refresh_ahead_of_expiry_and_short_lives_halfway() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let token = CachedToken::new(
+            AccessToken::new("t-1"),
+            now,
+            Duration::from_secs(7200),
+            Duration::from_secs(300),
+        );
+        assert!(token.is_fresh(now + Duration::from_secs(6899)));
+        assert!(!token.is_fresh(now + Duration::from_secs(6900)));
+        let short = CachedToken::new(
+            AccessToken::new("t-2"),
+            now,
+            Duration::from_secs(60),
+            Duration::from_secs(300),
+        );
+        assert!(short.is_fresh(now + Duration::from_secs(29)));
+        assert!(!short.is_fresh(now + Duration::from_secs(30)));
+    }
+}

@@ -1,0 +1,505 @@
+//! Streaming transfers: uploads from a file or any `AsyncRead`, downloads to a stream of bytes
+//! or to a file — in constant memory, with an optional progress callback.
+
+use crate::client::{Client, Failure};
+use crate::error::Error;
+use crate::transport::{BoxError, RequestBody, ResponseBody};
+use bytes::Bytes;
+use futures_core::Stream;
+use http_body::{Body as HttpBody, Frame};
+use http_body_util::BodyExt;
+use lark_api::im::resources::{UploadFile, UploadImage};
+use lark_api::{
+    Body, Download, DownloadHead, Endpoint, ErrorKind, UploadData, build_request, download_head,
+    parse_error,
+};
+use lark_content::limits::{FILE_MAX_BYTES, IMAGE_MAX_BYTES};
+use lark_content::{FileKey, ImageKey};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+
+/// Called with the bytes moved so far and the total when known.
+pub type Progress = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
+
+const CHUNK: usize = 64 * 1024;
+
+/// The largest error body read from a failed download.
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// A multipart body whose file part is read from `reader` as the request is sent.
+struct UploadBody<R> {
+    head: Option<Bytes>,
+    reader: Option<R>,
+    tail: Option<Bytes>,
+    buffer: Box<[u8]>,
+    sent: u64,
+    expected: Option<u64>,
+    limit: u64,
+    progress: Option<Progress>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum UploadError {
+    #[error(
+        "the file ended after {read} bytes, but {expected} were announced; it changed while being sent"
+    )]
+    Shorter { read: u64, expected: u64 },
+    #[error("the file is longer than the {expected} bytes announced; it changed while being sent")]
+    Longer { expected: u64 },
+    #[error("the upload passed the platform's limit of {limit} bytes")]
+    OverLimit { limit: u64 },
+}
+
+impl<R: AsyncRead + Unpin> HttpBody for UploadBody<R> {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if let Some(head) = this.head.take() {
+            return Poll::Ready(Some(Ok(Frame::data(head))));
+        }
+        if let Some(reader) = this.reader.as_mut() {
+            let mut read_buf = ReadBuf::new(&mut this.buffer);
+            match Pin::new(reader).poll_read(cx, &mut read_buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(err)) => return Poll::Ready(Some(Err(Box::new(err)))),
+                Poll::Ready(Ok(())) => {
+                    let filled = read_buf.filled().len();
+                    if filled > 0 {
+                        let chunk = Bytes::copy_from_slice(read_buf.filled());
+                        this.sent += chunk.len() as u64;
+                        if let Some(expected) = this.expected
+                            && this.sent > expected
+                        {
+                            return Poll::Ready(Some(Err(Box::new(UploadError::Longer {
+                                expected,
+                            }))));
+                        }
+                        if this.sent > this.limit {
+                            return Poll::Ready(Some(Err(Box::new(UploadError::OverLimit {
+                                limit: this.limit,
+                            }))));
+                        }
+                        if let Some(progress) = &this.progress {
+                            progress(this.sent, this.expected);
+                        }
+                        return Poll::Ready(Some(Ok(Frame::data(chunk))));
+                    }
+                    this.reader = None;
+                    if let Some(expected) = this.expected
+                        && this.sent < expected
+                    {
+                        return Poll::Ready(Some(Err(Box::new(UploadError::Shorter {
+                            read: this.sent,
+                            expected,
+                        }))));
+                    }
+                }
+            }
+        }
+        match this.tail.take() {
+            Some(tail) => Poll::Ready(Some(Ok(Frame::data(tail)))),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        let fixed = self.head.as_ref().map_or(0, |b| b.len() as u64)
+            + self.tail.as_ref().map_or(0, |b| b.len() as u64);
+        match (&self.reader, self.expected) {
+            (None, _) => http_body::SizeHint::with_exact(fixed),
+            (Some(_), Some(expected)) => {
+                http_body::SizeHint::with_exact(fixed + expected.saturating_sub(self.sent))
+            }
+            (Some(_), None) => http_body::SizeHint::default(),
+        }
+    }
+}
+
+/// What a download is, read from its head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DownloadMeta {
+    /// The `Content-Type`.
+    pub content_type: Option<String>,
+    /// The file name from `Content-Disposition`.
+    pub file_name: Option<String>,
+    /// The `Content-Length`.
+    pub content_length: Option<u64>,
+}
+
+/// A download's bytes as they arrive.
+pub struct DownloadStream {
+    /// What is being downloaded.
+    pub meta: DownloadMeta,
+    body: ResponseBody,
+    received: u64,
+    progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for DownloadStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadStream")
+            .field("meta", &self.meta)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for DownloadStream {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            return match Pin::new(&mut this.body).poll_frame(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(Error::Transport {
+                    source: err,
+                    attempts: 1,
+                }))),
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => {
+                        this.received += data.len() as u64;
+                        if let Some(progress) = &this.progress {
+                            progress(this.received, this.meta.content_length);
+                        }
+                        Poll::Ready(Some(Ok(data)))
+                    }
+                    Err(_) => continue,
+                },
+            };
+        }
+    }
+}
+
+fn boxed<B>(body: B) -> RequestBody
+where
+    B: HttpBody<Data = Bytes, Error = BoxError> + Send + 'static,
+{
+    body.boxed_unsync()
+}
+
+impl Client {
+    /// Starts a download and returns its bytes as a stream. A GET, so a failure before the
+    /// first byte is retried by the retry policy.
+    pub async fn download<E>(
+        &self,
+        endpoint: E,
+        progress: Option<Progress>,
+    ) -> Result<DownloadStream, Error>
+    where
+        E: Endpoint<Output = Download> + Send + Sync,
+    {
+        let retry = self.retry_policy().clone();
+        let mut attempt = 0u32;
+        let mut replayed = false;
+        loop {
+            attempt += 1;
+            let token = self.token_for_streaming(E::AUTH).await?;
+            let request = build_request(&endpoint, self.base_url(), token.as_ref())
+                .map_err(|err| Error::api(err, 0))?;
+            let request = self.prepare(request)?;
+            let failure = match self.send_streaming(request).await {
+                Ok(response) => match download_head(response.status(), response.headers()) {
+                    DownloadHead::File {
+                        content_type,
+                        file_name,
+                        content_length,
+                    } => {
+                        return Ok(DownloadStream {
+                            meta: DownloadMeta {
+                                content_type,
+                                file_name,
+                                content_length,
+                            },
+                            body: response.into_body(),
+                            received: 0,
+                            progress,
+                        });
+                    }
+                    DownloadHead::Error => {
+                        let (parts, body) = response.into_parts();
+                        let bytes = crate::transport::read_body(body, MAX_ERROR_BODY)
+                            .await
+                            .unwrap_or_default();
+                        let error = parse_error(&http::Response::from_parts(parts, bytes));
+                        let Some(api) = error.as_api() else {
+                            return Err(Error::api(error, attempt));
+                        };
+                        let kind = api.kind();
+                        if kind == ErrorKind::TokenInvalid && !replayed && token.is_some() {
+                            replayed = true;
+                            self.refresh_tenant_token(token.as_ref()).await;
+                            attempt -= 1;
+                            continue;
+                        }
+                        let transient = matches!(kind, ErrorKind::Server | ErrorKind::RateLimited);
+                        if transient && attempt < retry.max_attempts {
+                            let wait = retry.rate_limit_wait(
+                                api.retry_after(),
+                                attempt,
+                                self.next_random(),
+                            );
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        return Err(Error::api(error, attempt));
+                    }
+                },
+                Err(failure) => failure,
+            };
+            if attempt >= retry.max_attempts {
+                return Err(failure.into_error(self.inner.request_timeout, attempt));
+            }
+            tokio::time::sleep(retry.backoff(attempt, self.next_random())).await;
+        }
+    }
+
+    /// Downloads into `path`. The bytes go to a temporary file beside it, renamed into place
+    /// only once complete, so a failed download never leaves a truncated file.
+    pub async fn download_to_file<E>(
+        &self,
+        endpoint: E,
+        path: impl AsRef<Path>,
+        progress: Option<Progress>,
+    ) -> Result<DownloadMeta, Error>
+    where
+        E: Endpoint<Output = Download> + Send + Sync,
+    {
+        let path = path.as_ref();
+        let mut stream = self.download(endpoint, progress).await?;
+        let partial = path.with_extension(format!(
+            "{}part",
+            path.extension()
+                .map(|e| format!("{}.", e.to_string_lossy()))
+                .unwrap_or_default()
+        ));
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|err| Error::io(format!("creating {}", partial.display()), err))?;
+        let outcome: Result<(), Error> = async {
+            while let Some(chunk) =
+                std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await
+            {
+                let chunk = chunk?;
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|err| Error::io(format!("writing {}", partial.display()), err))?;
+            }
+            file.flush()
+                .await
+                .map_err(|err| Error::io(format!("writing {}", partial.display()), err))?;
+            Ok(())
+        }
+        .await;
+        if let Err(err) = outcome {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(err);
+        }
+        drop(file);
+        tokio::fs::rename(&partial, path)
+            .await
+            .map_err(|err| Error::io(format!("moving the download to {}", path.display()), err))?;
+        Ok(stream.meta.clone())
+    }
+
+    /// Uploads the file at `path` for sending as a `file`, `audio` (`.opus`) or `media` (`.mp4`)
+    /// message; its type follows from its extension. Streamed from disk.
+    pub async fn upload_file(
+        &self,
+        path: impl AsRef<Path>,
+        progress: Option<Progress>,
+    ) -> Result<FileKey, Error> {
+        let path = path.as_ref();
+        let len = file_len(path).await?;
+        let name = file_name(path);
+        let endpoint = UploadFile::new(name, UploadData::Stream { len: Some(len) });
+        self.upload_from_path(endpoint, path, FILE_MAX_BYTES, progress)
+            .await
+    }
+
+    /// Uploads the image at `path` for sending in messages. Streamed from disk.
+    pub async fn upload_image(
+        &self,
+        path: impl AsRef<Path>,
+        progress: Option<Progress>,
+    ) -> Result<ImageKey, Error> {
+        let path = path.as_ref();
+        let len = file_len(path).await?;
+        let endpoint = UploadImage::new(file_name(path), UploadData::Stream { len: Some(len) });
+        self.upload_from_path(endpoint, path, IMAGE_MAX_BYTES, progress)
+            .await
+    }
+
+    /// Uploads with `endpoint` (an [`UploadFile`] or [`UploadImage`] whose data is
+    /// `UploadData::Stream`), reading the file part from `path`. The file is opened anew for
+    /// each attempt; only failures that certainly sent nothing, and refused tokens, are retried,
+    /// since an upload is not idempotent.
+    pub async fn upload_from_path<E>(
+        &self,
+        endpoint: E,
+        path: &Path,
+        limit: u64,
+        progress: Option<Progress>,
+    ) -> Result<E::Output, Error>
+    where
+        E: Endpoint + Send + Sync,
+    {
+        let mut attempt = 0u32;
+        let mut replayed = false;
+        loop {
+            attempt += 1;
+            let file = tokio::fs::File::open(path)
+                .await
+                .map_err(|err| Error::io(format!("opening {}", path.display()), err))?;
+            match self
+                .upload_once(&endpoint, file, limit, progress.clone(), attempt)
+                .await
+            {
+                Err(Error::TokenRejected { .. }) if !replayed => {
+                    replayed = true;
+                    attempt -= 1;
+                }
+                Err(Error::Transport { source, attempts })
+                    if attempts < self.retry_policy().max_attempts
+                        && source.downcast_ref::<NotSent>().is_some() =>
+                {
+                    tokio::time::sleep(self.retry_policy().backoff(attempt, self.next_random()))
+                        .await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Uploads with `endpoint`, reading the file part from `reader` once. Not retried: a reader
+    /// cannot be rewound.
+    pub async fn upload_reader<E, R>(
+        &self,
+        endpoint: E,
+        reader: R,
+        progress: Option<Progress>,
+    ) -> Result<E::Output, Error>
+    where
+        E: Endpoint + Send + Sync,
+        R: AsyncRead + Send + Unpin + 'static,
+    {
+        self.upload_once(
+            &endpoint,
+            reader,
+            FILE_MAX_BYTES.max(IMAGE_MAX_BYTES),
+            progress,
+            1,
+        )
+        .await
+    }
+
+    async fn upload_once<E, R>(
+        &self,
+        endpoint: &E,
+        reader: R,
+        limit: u64,
+        progress: Option<Progress>,
+        attempt: u32,
+    ) -> Result<E::Output, Error>
+    where
+        E: Endpoint + Send + Sync,
+        R: AsyncRead + Send + Unpin + 'static,
+    {
+        let token = self.token_for_streaming(E::AUTH).await?;
+        let request = build_request(endpoint, self.base_url(), token.as_ref())
+            .map_err(|err| Error::api(err, 0))?;
+        let (mut parts, body) = request.into_parts();
+        let Body::Multipart(multipart) = body else {
+            return Err(Error::Config(
+                "upload_from_path and upload_reader take an upload endpoint".to_owned(),
+            ));
+        };
+        let UploadData::Stream { len } = multipart.file().clone() else {
+            return Err(Error::Config(
+                "an upload read from a file or reader takes UploadData::Stream".to_owned(),
+            ));
+        };
+        parts
+            .headers
+            .insert(http::header::USER_AGENT, self.user_agent());
+        let body = UploadBody {
+            head: Some(multipart.head().clone()),
+            reader: Some(reader),
+            tail: Some(multipart.tail().clone()),
+            buffer: vec![0; CHUNK].into_boxed_slice(),
+            sent: 0,
+            expected: len,
+            limit,
+            progress,
+        };
+        let request = http::Request::from_parts(parts, boxed(body));
+        let response = match self.send_streaming(request).await {
+            Ok(response) => response,
+            Err(Failure::Transport(err)) if err.not_sent => {
+                return Err(Error::Transport {
+                    source: Box::new(NotSent(err.source.to_string())),
+                    attempts: attempt,
+                });
+            }
+            Err(failure) => return Err(failure.into_error(self.inner.request_timeout, attempt)),
+        };
+        let (parts, body) = response.into_parts();
+        let bytes = crate::transport::read_body(body, MAX_ERROR_BODY)
+            .await
+            .map_err(|source| Error::Transport {
+                source,
+                attempts: attempt,
+            })?;
+        match endpoint.parse(http::Response::from_parts(parts, bytes)) {
+            Err(lark_api::Error::Api(api))
+                if api.kind() == ErrorKind::TokenInvalid && token.is_some() =>
+            {
+                self.refresh_tenant_token(token.as_ref()).await;
+                Err(Error::TokenRejected {
+                    code: api.code,
+                    log_id: api.log_id,
+                })
+            }
+            other => other.map_err(|err| Error::api(err, attempt)),
+        }
+    }
+
+    /// Forgets a refused tenant token so the next call fetches a new one.
+    async fn refresh_tenant_token(&self, token: Option<&lark_api::AccessToken>) {
+        if let Some(token) = token {
+            self.forget_tenant_token(token).await;
+        }
+    }
+}
+
+/// A transport failure that certainly sent nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NotSent(String);
+
+async fn file_len(path: &Path) -> Result<u64, Error> {
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|err| Error::io(format!("reading {}", path.display()), err))?;
+    if !meta.is_file() {
+        return Err(Error::Config(format!("{} is not a file", path.display())));
+    }
+    Ok(meta.len())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || "file".to_owned(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}

@@ -1,0 +1,220 @@
+//! Streaming uploads and downloads with real files on disk.
+
+mod common;
+
+use common::Setup;
+use futures_util::StreamExt;
+use lark_api::UploadData;
+use lark_api::im::messages::GetMessageResource;
+use lark_api::im::resources::{DownloadFile, DownloadImage, UploadFile};
+use lark_content::{FileKey, MessageContent, MessageId};
+use lark_emulator::{Fault, FaultRule};
+use lark_http::{ErrorKind, Progress};
+use std::sync::{Arc, Mutex};
+
+const PNG: &[u8] = include_bytes!("fixtures/gradient.png");
+
+/// Bytes that are not all the same, so a reordered or truncated copy is noticed.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+type Seen = Arc<Mutex<Vec<(u64, Option<u64>)>>>;
+
+fn recorder() -> (Progress, Seen) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    (
+        Arc::new(move |done, total| sink.lock().unwrap().push((done, total))),
+        seen,
+    )
+}
+
+#[tokio::test]
+async fn a_file_uploads_from_disk_under_its_own_name_and_downloads_back() {
+    let setup = Setup::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quarterly report.pdf");
+    let bytes = pattern(300 * 1024);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let (progress, seen) = recorder();
+    let key = setup
+        .client
+        .upload_file(&path, Some(progress))
+        .await
+        .unwrap();
+    assert_eq!(
+        setup.emulator.upload(key.as_str()).unwrap().as_ref(),
+        bytes.as_slice()
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.last(),
+        Some(&(bytes.len() as u64, Some(bytes.len() as u64)))
+    );
+    assert!(seen.len() > 1, "progress is reported as the file is read");
+
+    let stream = setup
+        .client
+        .download(DownloadFile::new(key.clone()), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.meta.file_name.as_deref(),
+        Some("quarterly report.pdf")
+    );
+    assert_eq!(stream.meta.content_length, Some(bytes.len() as u64));
+    let chunks: Vec<_> = stream.map(|chunk| chunk.unwrap()).collect().await;
+    assert_eq!(chunks.concat(), bytes);
+
+    let target = dir.path().join("copy.pdf");
+    let (progress, seen) = recorder();
+    let meta = setup
+        .client
+        .download_to_file(DownloadFile::new(key), &target, Some(progress))
+        .await
+        .unwrap();
+    assert_eq!(meta.file_name.as_deref(), Some("quarterly report.pdf"));
+    assert_eq!(std::fs::read(&target).unwrap(), bytes);
+    assert_eq!(
+        seen.lock().unwrap().last().map(|(done, _)| *done),
+        Some(bytes.len() as u64)
+    );
+}
+
+#[tokio::test]
+async fn an_image_uploads_from_disk_and_is_sent() {
+    let setup = Setup::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gradient.png");
+    std::fs::write(&path, PNG).unwrap();
+    let key = setup.client.upload_image(&path, None).await.unwrap();
+    let sent = setup
+        .client
+        .execute(lark_api::im::messages::SendMessage::new(
+            lark_api::Receiver::chat(setup.chat()),
+            MessageContent::image(key.clone()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(sent.msg_type, "image");
+    let image = setup
+        .client
+        .download(DownloadImage::new(key), None)
+        .await
+        .unwrap();
+    assert_eq!(image.meta.content_type.as_deref(), Some("image/png"));
+}
+
+#[tokio::test]
+async fn any_reader_uploads_without_a_known_length() {
+    let setup = Setup::new().await;
+    let bytes = pattern(200 * 1024);
+    let reader = std::io::Cursor::new(bytes.clone());
+    let endpoint = UploadFile::new("stream.log", UploadData::Stream { len: None });
+    let key: FileKey = setup
+        .client
+        .upload_reader(endpoint, reader, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        setup.emulator.upload(key.as_str()).unwrap().as_ref(),
+        bytes.as_slice()
+    );
+}
+
+#[tokio::test]
+async fn a_resource_a_user_sent_downloads_to_a_file() {
+    let setup = Setup::new().await;
+    let chat = setup.chat();
+    let tom = setup.user("Tom");
+    let bytes = pattern(64 * 1024);
+    let message = MessageId::new(
+        setup
+            .emulator
+            .user_sends_file(chat.as_str(), tom.as_str(), "trace.bin", bytes.clone())
+            .unwrap(),
+    );
+    let content = setup.stored(&message)["body"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let MessageContent::File(file) = MessageContent::decode("file", &content).unwrap() else {
+        panic!("{content}")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("trace.bin");
+    setup
+        .client
+        .download_to_file(
+            GetMessageResource::file(message, file.file_key),
+            &target,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn a_failed_download_leaves_no_file_behind() {
+    let setup = Setup::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("missing.bin");
+    let err = setup
+        .client
+        .download_to_file(
+            DownloadFile::new(FileKey::new("file_v3_00000000-0000-0000-0000-000000000000")),
+            &target,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.code().is_some() && err.log_id().is_some(), "{err}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file, no partial file"
+    );
+}
+
+#[tokio::test]
+async fn uploads_survive_a_revoked_token_and_refuse_what_the_platform_would() {
+    let setup = Setup::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, b"meeting notes").unwrap();
+    setup.client.tenant_token().await.unwrap();
+    setup
+        .emulator
+        .inject(FaultRule::next(1, Fault::RevokeToken).on_path("/open-apis/im/v1/files"));
+    let key = setup.client.upload_file(&path, None).await.unwrap();
+    assert_eq!(
+        setup.emulator.upload(key.as_str()).unwrap().as_ref(),
+        b"meeting notes"
+    );
+    assert_eq!(setup.emulator.token_fetches(&setup.emulator.app_id()), 2);
+
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let err = setup.client.upload_file(&empty, None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Build, "{err}");
+    assert!(err.to_string().contains("empty"), "{err}");
+
+    let missing = setup
+        .client
+        .upload_file(dir.path().join("nope.txt"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::Io);
+    assert!(missing.to_string().contains("nope.txt"), "{missing}");
+}
