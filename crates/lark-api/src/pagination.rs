@@ -4,7 +4,7 @@ use crate::endpoint::Endpoint;
 use serde::{Deserialize, Deserializer};
 
 /// One page of a list.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Page<T> {
     /// The items.

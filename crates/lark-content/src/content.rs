@@ -346,6 +346,20 @@ from_inner! {
     MergeForward => MergeForward,
 }
 
+/// Plain text: `client.send(chat, "hello")`.
+impl From<&str> for MessageContent {
+    fn from(text: &str) -> Self {
+        Self::text(text)
+    }
+}
+
+/// Plain text.
+impl From<String> for MessageContent {
+    fn from(text: String) -> Self {
+        Self::text(text)
+    }
+}
+
 impl From<Card> for MessageContent {
     fn from(card: Card) -> Self {
         Self::card(card)

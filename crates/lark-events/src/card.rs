@@ -20,7 +20,7 @@ pub enum CardCallbackKind {
 }
 
 /// Who clicked.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct CardOperator {
     /// The user's open_id.
@@ -38,7 +38,7 @@ pub struct CardOperator {
 }
 
 /// What was done on the card.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct CardActionData {
     /// The component's callback value: an object, or a string.
@@ -71,7 +71,7 @@ pub struct CardActionData {
 }
 
 /// Where the card is.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct CardContext {
     /// The message holding the card.

@@ -5,6 +5,7 @@ mod crypto;
 mod dedup;
 mod dispatch;
 mod error;
+mod json;
 mod receive;
 mod secret;
 mod service;

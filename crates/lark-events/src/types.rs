@@ -177,7 +177,7 @@ lark_content::open_enum! {
 }
 
 /// Who sent a received message.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct EventSender {
     /// The sender's ids.
@@ -359,7 +359,7 @@ fn describe(err: &ContentError) -> String {
 }
 
 /// `im.message.message_read_v1`: a user read the bot's p2p messages.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct MessageRead {
     /// Who read them.
@@ -370,7 +370,7 @@ pub struct MessageRead {
 }
 
 /// The reader of [`MessageRead`].
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct Reader {
     /// The reader's ids.
@@ -399,7 +399,7 @@ lark_content::open_enum! {
 }
 
 /// `im.message.recalled_v1`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct MessageRecalled {
     /// The message.
@@ -416,7 +416,7 @@ pub struct MessageRecalled {
 }
 
 /// The emoji of a reaction event.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct EventReactionType {
     /// The emoji, e.g. `SMILE`.
@@ -424,7 +424,7 @@ pub struct EventReactionType {
 }
 
 /// `im.message.reaction.created_v1` / `deleted_v1`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ReactionEvent {
     /// The message.
@@ -446,7 +446,7 @@ pub struct ReactionEvent {
 }
 
 /// A user in a membership event.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ChatUser {
     /// The name.
@@ -461,7 +461,7 @@ pub struct ChatUser {
 }
 
 /// `im.chat.member.user.added_v1` / `deleted_v1` / `withdrawn_v1`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ChatMemberUserEvent {
     /// The chat.
@@ -487,7 +487,7 @@ pub struct ChatMemberUserEvent {
 }
 
 /// `im.chat.member.bot.added_v1` / `deleted_v1` and `im.chat.disbanded_v1`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ChatEvent {
     /// The chat.
@@ -511,7 +511,7 @@ pub struct ChatEvent {
 
 /// `im.chat.updated_v1`. Only the changed settings are meaningful in `before_change` /
 /// `after_change`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ChatUpdated {
     /// The chat.
@@ -537,7 +537,7 @@ pub struct ChatUpdated {
 }
 
 /// `im.chat.access_event.bot_p2p_chat_entered_v1`: a user opened the bot's p2p chat.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct BotP2pChatEntered {
     /// The p2p chat.

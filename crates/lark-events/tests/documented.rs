@@ -353,3 +353,43 @@ fn the_documented_legacy_callback_is_a_card_action() {
     );
     assert_eq!(action.action.option.as_deref(), Some(""));
 }
+
+#[test]
+fn events_render_as_json_with_content_decoded_and_secrets_left_out() {
+    let message = read("receive_v1").to_json();
+    assert_eq!(message["kind"], "event");
+    assert_eq!(message["schema"], "2.0");
+    assert_eq!(message["event_type"], "im.message.receive_v1");
+    assert_eq!(message["typed"], true);
+    assert!(
+        message["event"]["message"]["content"].is_object(),
+        "{message}"
+    );
+    assert!(message["event"]["message"]["text"].is_string(), "{message}");
+    assert!(
+        !message
+            .to_string()
+            .contains("066zT6pS4QCbgj5Do145GfDbbagCHGgF"),
+        "no verification token"
+    );
+
+    let ticket = read("app_ticket").to_json();
+    assert_eq!(ticket["event"]["app_ticket"], "<redacted>");
+    assert!(
+        !ticket
+            .to_string()
+            .contains("41a9425ea7df4536a7623e38fa321bae"),
+        "no verification token"
+    );
+
+    let card = read("card_trigger").to_json();
+    assert_eq!(card["kind"], "card_action");
+    assert_eq!(card["callback"], "card.action.trigger");
+    assert!(card["operator"]["open_id"].is_string(), "{card}");
+
+    let challenge = read("challenge_plain").to_json();
+    assert_eq!(challenge["kind"], "challenge");
+
+    let unknown = read("envelope_v2_generic").to_json();
+    assert!(unknown["event"].is_object());
+}

@@ -34,7 +34,7 @@ fn check_id_list(ids: &[String]) -> Result<(), BuildError> {
 }
 
 /// What adding members answers: the ids that were not added, by reason.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct AddMembersOutput {
     /// Ids that are not valid.
@@ -133,7 +133,7 @@ impl Endpoint for AddMembers {
 }
 
 /// What removing members answers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct RemoveMembersOutput {
     /// Ids that are not valid.
@@ -201,7 +201,7 @@ impl Endpoint for RemoveMembers {
 }
 
 /// A page of chat members. The platform leaves bots out and treats `page_size` as a hint.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct MembersPage {
     /// The members.

@@ -641,7 +641,7 @@ impl Endpoint for ForwardMessage {
 }
 
 /// What a merge forward answers.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct MergeForwardOutput {
     /// The merged message.
@@ -821,7 +821,7 @@ impl BatchTargets {
 }
 
 /// What a batch send answers.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct BatchSendOutput {
     /// The batch message (`bm-…`), for recalling it.

@@ -48,7 +48,7 @@ lark_content::open_enum! {
 }
 
 /// A message's sender.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct Sender {
     /// The sender's id: an app_id for bots, else the requested user id type.
@@ -66,7 +66,7 @@ pub struct Sender {
 }
 
 /// A message's body.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct MessageBody {
     /// The content, JSON serialized to a string. Absent for recalled messages.
@@ -75,7 +75,7 @@ pub struct MessageBody {
 }
 
 /// A message as the REST endpoints return it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct Message {
     /// The message.
@@ -145,7 +145,7 @@ pub struct ReactionType {
 }
 
 /// Who reacted.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ReactionOperator {
     /// The operator's id.
@@ -157,7 +157,7 @@ pub struct ReactionOperator {
 }
 
 /// A reaction on a message.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct Reaction {
     /// The reaction.
@@ -177,7 +177,7 @@ pub type I18nNames = BTreeMap<String, String>;
 
 /// A chat, as chat create and chat get return it. Settings the model does not list are in
 /// `other`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct Chat {
     /// The chat (chat create returns it; chat get does not repeat it).
@@ -231,7 +231,7 @@ pub struct Chat {
 }
 
 /// A chat in the bot's chat list.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ChatSummary {
     /// The chat.
@@ -263,7 +263,7 @@ pub struct ChatSummary {
 }
 
 /// A chat member.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ChatMember {
     /// The kind of `member_id`.

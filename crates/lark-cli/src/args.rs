@@ -1,0 +1,334 @@
+//! The command line, as clap reads it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the platform refused the call (see code, msg and log id)
+  2  bad command line
+  3  credentials or token refused
+  4  a scope is missing
+  5  not found
+  6  rate limited
+  7  network failure or timeout
+  8  invalid content or input, refused before sending
+  9  local failure (a file, the terminal)
+ 10  a webhook delivery failed verification (event decode)
+
+Credentials come from --app-id/--app-secret or LARK_APP_ID/LARK_APP_SECRET; the platform from
+--feishu (default), --lark, --base-url, or LARK_BASE_URL / LARK_DOMAIN.";
+
+/// Lark / Feishu messaging from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "lark", version, after_help = EXIT_CODES, propagate_version = true)]
+pub(crate) struct Cli {
+    /// The platform's base url (the emulator's, a proxy's).
+    #[arg(long, global = true, env = "LARK_BASE_URL", value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    /// Use Feishu, open.feishu.cn (the default).
+    #[arg(long, global = true, conflicts_with = "lark")]
+    pub(crate) feishu: bool,
+    /// Use Lark, open.larksuite.com.
+    #[arg(long, global = true)]
+    pub(crate) lark: bool,
+    /// The app id.
+    #[arg(long, global = true, env = "LARK_APP_ID", value_name = "ID")]
+    pub(crate) app_id: Option<String>,
+    /// The app secret.
+    #[arg(
+        long,
+        global = true,
+        env = "LARK_APP_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub(crate) app_secret: Option<String>,
+    /// Print JSON (one object per line for lists) instead of text.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Send a message; prints its id.
+    Send {
+        /// The receiver: chat:oc_…, open:ou_…, union:on_…, user:USER_ID or email:ADDRESS.
+        #[arg(long, value_name = "RECEIVER")]
+        to: String,
+        #[command(flatten)]
+        content: ContentArgs,
+        /// The idempotency key (one is generated when absent).
+        #[arg(long)]
+        uuid: Option<String>,
+    },
+    /// Reply to a message; prints the reply's id.
+    Reply {
+        /// The message replied to (om_…).
+        message_id: String,
+        #[command(flatten)]
+        content: ContentArgs,
+        /// Reply in the message's thread.
+        #[arg(long)]
+        thread: bool,
+    },
+    /// Replace the content of a text or post message the bot sent.
+    Edit {
+        /// The message (om_…).
+        message_id: String,
+        #[command(flatten)]
+        content: ContentArgs,
+    },
+    /// Recall a message.
+    Recall {
+        /// The message (om_…).
+        message_id: String,
+    },
+    /// Show a message.
+    Get {
+        /// The message (om_…).
+        message_id: String,
+    },
+    /// A chat's history, oldest first.
+    History {
+        /// The chat (oc_…) or thread (omt_…).
+        container: String,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Newest first.
+        #[arg(long)]
+        newest_first: bool,
+    },
+    /// React to a message.
+    React {
+        /// The message (om_…).
+        message_id: String,
+        /// The emoji type: THUMBSUP, SMILE, OK, …
+        emoji: String,
+    },
+    /// A message's reactions.
+    Reactions {
+        /// The message (om_…).
+        message_id: String,
+    },
+    /// Chats.
+    #[command(subcommand)]
+    Chat(ChatCommand),
+    /// A chat's members.
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// Upload an image or a file; prints its key.
+    #[command(subcommand)]
+    Upload(UploadCommand),
+    /// Download an image, a file, or a resource in a message.
+    #[command(subcommand)]
+    Download(DownloadCommand),
+    /// Webhook deliveries.
+    #[command(subcommand)]
+    Event(EventCommand),
+    /// Serve the emulator (a local Lark Open Platform) until stopped. The global --app-id and
+    /// --app-secret set the emulated app's credentials.
+    Emulator(EmulatorArgs),
+}
+
+/// What to send: exactly one of these.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = true)]
+pub(crate) struct ContentArgs {
+    /// Plain text.
+    #[arg(long, conflicts_with_all = ["post", "card", "image", "file", "msg_type"])]
+    pub(crate) text: Option<String>,
+    /// A rich-text post, as the JSON of its content.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["text", "card", "image", "file", "msg_type"])]
+    pub(crate) post: Option<PathBuf>,
+    /// An interactive card, as its JSON.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["text", "post", "image", "file", "msg_type"])]
+    pub(crate) card: Option<PathBuf>,
+    /// An image to upload and send.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["text", "post", "card", "file", "msg_type"])]
+    pub(crate) image: Option<PathBuf>,
+    /// A file to upload and send (.opus as audio, .mp4 as video).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["text", "post", "card", "image", "msg_type"])]
+    pub(crate) file: Option<PathBuf>,
+    /// Any msg_type, with --content.
+    #[arg(long = "type", value_name = "MSG_TYPE", requires = "raw_content")]
+    pub(crate) msg_type: Option<String>,
+    /// The content JSON for --type.
+    #[arg(
+        long = "content",
+        id = "raw_content",
+        value_name = "JSON",
+        requires = "msg_type"
+    )]
+    pub(crate) raw_content: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ChatCommand {
+    /// Create a group chat with the bot in it; prints its id.
+    Create {
+        /// The name.
+        name: String,
+        /// Users to invite, by open_id (repeat for several).
+        #[arg(long = "user", value_name = "OPEN_ID")]
+        users: Vec<String>,
+        /// The description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Show a chat.
+    Get {
+        /// The chat (oc_…).
+        chat_id: String,
+    },
+    /// Rename a chat or change its description.
+    Update {
+        /// The chat (oc_…).
+        chat_id: String,
+        /// The new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The new description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Disband a chat.
+    Delete {
+        /// The chat (oc_…).
+        chat_id: String,
+    },
+    /// The chats the bot is in.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MembersCommand {
+    /// Add users to a chat.
+    Add {
+        /// The chat (oc_…).
+        chat_id: String,
+        /// Users, by open_id.
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// Remove users from a chat.
+    Remove {
+        /// The chat (oc_…).
+        chat_id: String,
+        /// Users, by open_id.
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// A chat's members.
+    List {
+        /// The chat (oc_…).
+        chat_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UploadCommand {
+    /// Upload an image (at most 10 MB); prints its image_key.
+    Image {
+        /// The image.
+        path: PathBuf,
+    },
+    /// Upload a file (at most 30 MB); prints its file_key.
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum ResourceType {
+    /// An image (image messages, images in posts).
+    Image,
+    /// A file, audio or video.
+    File,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DownloadCommand {
+    /// Download an image the bot uploaded.
+    Image {
+        /// The image_key.
+        key: String,
+        /// Where to write it.
+        #[arg(short, long, value_name = "PATH")]
+        output: PathBuf,
+    },
+    /// Download a file the bot uploaded.
+    File {
+        /// The file_key.
+        key: String,
+        /// Where to write it (default: its name, in the current directory).
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+    /// Download an image or file inside a received message.
+    Resource {
+        /// The message (om_…).
+        message_id: String,
+        /// The image_key or file_key.
+        key: String,
+        /// Which kind of resource.
+        #[arg(long = "type", value_enum)]
+        kind: ResourceType,
+        /// Where to write it (default: its name, in the current directory).
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EventCommand {
+    /// Check and decode a webhook delivery exactly as the webhook endpoint does; prints the
+    /// typed event, the card callback or the challenge, as JSON.
+    Decode(DecodeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DecodeArgs {
+    /// The Encrypt Key: decrypts the body and checks the signature.
+    #[arg(long, env = "LARK_ENCRYPT_KEY", hide_env_values = true)]
+    pub(crate) encrypt_key: Option<String>,
+    /// The Verification Token, checked against the body's token.
+    #[arg(long, env = "LARK_VERIFICATION_TOKEN", hide_env_values = true)]
+    pub(crate) verification_token: Option<String>,
+    /// The X-Lark-Request-Timestamp header.
+    #[arg(long, requires_all = ["nonce", "signature"])]
+    pub(crate) timestamp: Option<String>,
+    /// The X-Lark-Request-Nonce header.
+    #[arg(long, requires_all = ["timestamp", "signature"])]
+    pub(crate) nonce: Option<String>,
+    /// The X-Lark-Signature header.
+    #[arg(long, requires_all = ["timestamp", "nonce"])]
+    pub(crate) signature: Option<String>,
+    /// The clock, in Unix seconds, for checking a captured delivery's freshness after the fact.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub(crate) now: Option<u64>,
+    /// The body, as received; - for standard input.
+    #[arg(default_value = "-", value_name = "FILE")]
+    pub(crate) input: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EmulatorArgs {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub(crate) addr: std::net::SocketAddr,
+    /// Deliver events and card callbacks to this url.
+    #[arg(long, value_name = "URL")]
+    pub(crate) webhook: Option<String>,
+    /// Encrypt and sign deliveries with this key.
+    #[arg(long, requires = "webhook")]
+    pub(crate) encrypt_key: Option<String>,
+    /// Put this token in every delivery.
+    #[arg(long, requires = "webhook")]
+    pub(crate) verification_token: Option<String>,
+}

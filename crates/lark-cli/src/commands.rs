@@ -1,0 +1,438 @@
+//! Each command, on the facade's client.
+
+use crate::args::{
+    ChatCommand, Cli, Command, DownloadCommand, EventCommand, MembersCommand, ResourceType,
+    UploadCommand,
+};
+use crate::output::{Failure, print, to_json};
+use crate::{content, event, progress, serve};
+use futures_util::TryStreamExt;
+use lark::api::im::chats::{ChatUpdate, CreateChat};
+use lark::api::im::messages::{Container, GetMessageResource, ListMessages, SendMessage};
+use lark::api::im::model::Message;
+use lark::api::im::resources::{DownloadFile, DownloadImage};
+use lark::{
+    BaseUrl, ChatId, Client, FileKey, ImageKey, MessageContent, MessageId, OpenId, Receiver,
+};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+/// The client the global options describe.
+fn client(cli: &Cli) -> Result<Client, Failure> {
+    let mut builder = Client::builder();
+    builder = match (&cli.app_id, &cli.app_secret) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+            builder.app(id.as_str(), secret.as_str())
+        }
+        _ => {
+            return Err(Failure::Input(
+                "no credentials: pass --app-id and --app-secret, or set LARK_APP_ID and LARK_APP_SECRET".to_owned(),
+            ));
+        }
+    };
+    if let Some(base) = &cli.base_url {
+        builder = builder.base_url(
+            BaseUrl::parse(base).map_err(|err| Failure::Input(format!("--base-url: {err}")))?,
+        );
+    } else if cli.lark {
+        builder = builder.lark();
+    } else if cli.feishu {
+        builder = builder.feishu();
+    } else if let Ok(domain) = std::env::var("LARK_DOMAIN") {
+        builder = match domain.trim().to_ascii_lowercase().as_str() {
+            "lark" | "larksuite" => builder.lark(),
+            "feishu" | "" => builder.feishu(),
+            other => {
+                return Err(Failure::Input(format!(
+                    "LARK_DOMAIN is `{other}`; use feishu or lark"
+                )));
+            }
+        };
+    }
+    Ok(builder.build()?)
+}
+
+fn message_line(message: &Message) -> String {
+    let content = match message.content() {
+        None => "[recalled]".to_owned(),
+        Some(Ok(MessageContent::Text(text))) => text.to_plain(&message.mentions),
+        Some(Ok(content)) => content.encode(),
+        Some(Err(err)) => format!("[{}: {err}]", message.msg_type),
+    };
+    let sender = message.sender.as_ref().map_or("-", |s| s.id.as_str());
+    format!(
+        "{}\t{}\t{}\t{}",
+        message.message_id, sender, message.msg_type, content
+    )
+}
+
+/// Downloads into `output`, or under the file's own name in the current directory. The bytes go
+/// to a `.part` file first, renamed once complete.
+async fn download<E>(
+    client: &Client,
+    endpoint: E,
+    output: Option<PathBuf>,
+    key: &str,
+    json: bool,
+) -> Result<(), Failure>
+where
+    E: lark::api::Endpoint<Output = lark::api::Download> + Send + Sync,
+{
+    let bar = progress::bar(Path::new(key), json);
+    let mut stream = client.http().download(endpoint, bar.callback()).await?;
+    let meta = stream.meta.clone();
+    let target =
+        output.unwrap_or_else(|| PathBuf::from(sanitize(meta.file_name.as_deref().unwrap_or(key))));
+    let partial = PathBuf::from(format!("{}.part", target.display()));
+    let written: Result<u64, Failure> = async {
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|err| Failure::Local(format!("creating {}: {err}", partial.display())))?;
+        let mut size = 0u64;
+        while let Some(chunk) = stream.try_next().await? {
+            size += chunk.len() as u64;
+            file.write_all(&chunk)
+                .await
+                .map_err(|err| Failure::Local(format!("writing {}: {err}", partial.display())))?;
+        }
+        file.flush()
+            .await
+            .map_err(|err| Failure::Local(format!("writing {}: {err}", partial.display())))?;
+        Ok(size)
+    }
+    .await;
+    bar.finish();
+    let size = match written {
+        Ok(size) => size,
+        Err(failure) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(failure);
+        }
+    };
+    std::fs::rename(&partial, &target).map_err(|err| {
+        Failure::Local(format!(
+            "moving the download to {}: {err}",
+            target.display()
+        ))
+    })?;
+    print(
+        json,
+        format!("{} ({size} bytes)", target.display()),
+        &json!({"path": target, "bytes": size, "content_type": meta.content_type, "file_name": meta.file_name}),
+    );
+    Ok(())
+}
+
+/// Keeps a server-given file name to one plain path component.
+fn sanitize(name: &str) -> String {
+    let base = Path::new(name)
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    if base.is_empty() || base == "." || base == ".." {
+        "download".to_owned()
+    } else {
+        base
+    }
+}
+
+fn open_ids(users: &[String]) -> Vec<OpenId> {
+    users.iter().map(|u| OpenId::new(u.as_str())).collect()
+}
+
+#[allow(clippy::too_many_lines)] // one arm per command, each a few lines
+pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
+    let json = cli.json;
+    match &cli.command {
+        Command::Event(EventCommand::Decode(args)) => return event::decode(args),
+        Command::Emulator(args) => return serve::emulator(&cli, args).await,
+        _ => {}
+    }
+    let client = client(&cli)?;
+    let messages = client.messages();
+    match cli.command {
+        Command::Download(DownloadCommand::Image { key, output }) => {
+            download(
+                &client,
+                DownloadImage::new(ImageKey::new(key.as_str())),
+                Some(output),
+                &key,
+                json,
+            )
+            .await?;
+        }
+        Command::Download(DownloadCommand::File { key, output }) => {
+            download(
+                &client,
+                DownloadFile::new(FileKey::new(key.as_str())),
+                output,
+                &key,
+                json,
+            )
+            .await?;
+        }
+        Command::Download(DownloadCommand::Resource {
+            message_id,
+            key,
+            kind,
+            output,
+        }) => {
+            let message = MessageId::new(message_id);
+            match kind {
+                ResourceType::Image => {
+                    download(
+                        &client,
+                        GetMessageResource::image(message, &ImageKey::new(key.as_str())),
+                        output,
+                        &key,
+                        json,
+                    )
+                    .await?;
+                }
+                ResourceType::File => {
+                    download(
+                        &client,
+                        GetMessageResource::file(message, FileKey::new(key.as_str())),
+                        output,
+                        &key,
+                        json,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Command::Send { to, content, uuid } => {
+            let receiver: Receiver = to
+                .parse()
+                .map_err(|err: lark::api::ParseReceiverError| Failure::Input(err.to_string()))?;
+            let content = content::build(&client, content, json).await?;
+            let mut request = SendMessage::new(receiver, content);
+            if let Some(uuid) = uuid {
+                request = request.uuid(uuid);
+            }
+            let sent = client.execute(request).await?;
+            print(json, &sent.message_id, &to_json(&sent));
+        }
+        Command::Reply {
+            message_id,
+            content,
+            thread,
+        } => {
+            let content = content::build(&client, content, json).await?;
+            let id = MessageId::new(message_id);
+            let sent = if thread {
+                messages.reply_in_thread(&id, content).await?
+            } else {
+                messages.reply(&id, content).await?
+            };
+            print(json, &sent.message_id, &to_json(&sent));
+        }
+        Command::Edit {
+            message_id,
+            content,
+        } => {
+            let content = content::build(&client, content, json).await?;
+            let edited = messages.edit(&MessageId::new(message_id), content).await?;
+            print(json, &edited.message_id, &to_json(&edited));
+        }
+        Command::Recall { message_id } => {
+            messages
+                .recall(&MessageId::new(message_id.as_str()))
+                .await?;
+            print(
+                json,
+                format!("recalled {message_id}"),
+                &json!({"recalled": message_id}),
+            );
+        }
+        Command::Get { message_id } => {
+            let message = messages.get(&MessageId::new(message_id)).await?;
+            print(json, message_line(&message), &to_json(&message));
+        }
+        Command::History {
+            container,
+            limit,
+            newest_first,
+        } => {
+            let container = if container.starts_with("omt_") {
+                Container::Thread(lark::content::ThreadId::new(container))
+            } else {
+                Container::Chat(ChatId::new(container))
+            };
+            let mut request = ListMessages::new(container)
+                .page_size(u32::try_from(limit.clamp(1, 50)).unwrap_or(50));
+            if newest_first {
+                request = request.newest_first();
+            }
+            let mut stream = messages.history_with(request);
+            let mut shown = 0;
+            while shown < limit {
+                let Some(message) = stream.try_next().await? else {
+                    break;
+                };
+                print(json, message_line(&message), &to_json(&message));
+                shown += 1;
+            }
+        }
+        Command::React { message_id, emoji } => {
+            let reaction = messages.react(&MessageId::new(message_id), emoji).await?;
+            print(json, &reaction.reaction_id, &to_json(&reaction));
+        }
+        Command::Reactions { message_id } => {
+            let mut stream = messages.reactions(&MessageId::new(message_id));
+            while let Some(reaction) = stream.try_next().await? {
+                let who = reaction
+                    .operator
+                    .as_ref()
+                    .map_or("-", |o| o.operator_id.as_str());
+                print(
+                    json,
+                    format!(
+                        "{}\t{}\t{who}",
+                        reaction.reaction_id, reaction.reaction_type.emoji_type
+                    ),
+                    &to_json(&reaction),
+                );
+            }
+        }
+        Command::Chat(command) => chat(&client, command, json).await?,
+        Command::Members(command) => members(&client, command, json).await?,
+        Command::Upload(command) => {
+            let (path, key) = match command {
+                UploadCommand::Image { path } => {
+                    let bar = progress::bar(&path, json);
+                    let key = client.http().upload_image(&path, bar.callback()).await;
+                    bar.finish();
+                    (path, key?.to_string())
+                }
+                UploadCommand::File { path } => {
+                    let bar = progress::bar(&path, json);
+                    let key = client.http().upload_file(&path, bar.callback()).await;
+                    bar.finish();
+                    (path, key?.to_string())
+                }
+            };
+            print(json, &key, &json!({"key": key, "path": path}));
+        }
+        Command::Event(_) | Command::Emulator(_) => {}
+    }
+    Ok(())
+}
+
+async fn chat(client: &Client, command: ChatCommand, json: bool) -> Result<(), Failure> {
+    let chats = client.chats();
+    match command {
+        ChatCommand::Create {
+            name,
+            users,
+            description,
+        } => {
+            let mut request = CreateChat::new(name).users(open_ids(&users));
+            if let Some(description) = description {
+                request = request.description(description);
+            }
+            let chat = chats.create_with(request).await?;
+            let id = chat
+                .chat_id
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string);
+            print(json, id, &to_json(&chat));
+        }
+        ChatCommand::Get { chat_id } => {
+            let chat = chats.get(&ChatId::new(chat_id.as_str())).await?;
+            let name = chat.name.clone().unwrap_or_default();
+            print(
+                json,
+                format!(
+                    "{chat_id}\t{name}\t{}",
+                    chat.description.clone().unwrap_or_default()
+                ),
+                &to_json(&chat),
+            );
+        }
+        ChatCommand::Update {
+            chat_id,
+            name,
+            description,
+        } => {
+            if name.is_none() && description.is_none() {
+                return Err(Failure::Input(
+                    "say what to change: --name and/or --description".to_owned(),
+                ));
+            }
+            let mut update = ChatUpdate::default();
+            update.name = name;
+            update.description = description;
+            chats.update(&ChatId::new(chat_id.as_str()), update).await?;
+            print(
+                json,
+                format!("updated {chat_id}"),
+                &json!({"updated": chat_id}),
+            );
+        }
+        ChatCommand::Delete { chat_id } => {
+            chats.delete(&ChatId::new(chat_id.as_str())).await?;
+            print(
+                json,
+                format!("disbanded {chat_id}"),
+                &json!({"disbanded": chat_id}),
+            );
+        }
+        ChatCommand::List => {
+            let mut stream = chats.list();
+            while let Some(chat) = stream.try_next().await? {
+                print(
+                    json,
+                    format!(
+                        "{}\t{}",
+                        chat.chat_id,
+                        chat.name.clone().unwrap_or_default()
+                    ),
+                    &to_json(&chat),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn members(client: &Client, command: MembersCommand, json: bool) -> Result<(), Failure> {
+    let members = client.members();
+    match command {
+        MembersCommand::Add { chat_id, users } => {
+            let added = members
+                .add(&ChatId::new(chat_id.as_str()), open_ids(&users))
+                .await?;
+            let invalid = added.invalid_id_list.len() + added.not_existed_id_list.len();
+            print(
+                json,
+                format!(
+                    "added {} to {chat_id} ({invalid} not valid)",
+                    users.len() - invalid.min(users.len())
+                ),
+                &to_json(&added),
+            );
+        }
+        MembersCommand::Remove { chat_id, users } => {
+            let removed = members
+                .remove(&ChatId::new(chat_id.as_str()), open_ids(&users))
+                .await?;
+            print(json, format!("removed from {chat_id}"), &to_json(&removed));
+        }
+        MembersCommand::List { chat_id } => {
+            let mut stream = members.list(&ChatId::new(chat_id));
+            while let Some(member) = stream.try_next().await? {
+                print(
+                    json,
+                    format!(
+                        "{}\t{}",
+                        member.member_id,
+                        member.name.clone().unwrap_or_default()
+                    ),
+                    &to_json(&member),
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `lark event decode`: the webhook endpoint's checks, on a delivery saved to a file.
+
+use crate::args::DecodeArgs;
+use crate::output::Failure;
+use lark::events::{EventConfig, receive};
+use std::io::Read;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub(crate) fn decode(args: &DecodeArgs) -> Result<(), Failure> {
+    let body = if args.input == "-" {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut body)
+            .map_err(|err| Failure::Local(format!("reading standard input: {err}")))?;
+        body
+    } else {
+        std::fs::read(&args.input)
+            .map_err(|err| Failure::Local(format!("reading {}: {err}", args.input)))?
+    };
+    let mut config = EventConfig::new();
+    if let Some(key) = &args.encrypt_key {
+        config = config.encrypt_key(key.as_str());
+    }
+    if let Some(token) = &args.verification_token {
+        config = config.verification_token(token.as_str());
+    }
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in [
+        ("x-lark-request-timestamp", &args.timestamp),
+        ("x-lark-request-nonce", &args.nonce),
+        ("x-lark-signature", &args.signature),
+    ] {
+        if let Some(value) = value {
+            let value = http::HeaderValue::from_str(value).map_err(|_| {
+                Failure::Input(format!("the {name} value is not a valid header value"))
+            })?;
+            headers.insert(name, value);
+        }
+    }
+    let now = args.now.map_or_else(SystemTime::now, |seconds| {
+        UNIX_EPOCH + Duration::from_secs(seconds)
+    });
+    let incoming = receive(&config, &headers, &body, now).map_err(Failure::Event)?;
+    let json = incoming.to_json();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string())
+    );
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! `lark emulator`: a local Lark Open Platform until Ctrl-C.
+
+use crate::args::{Cli, EmulatorArgs};
+use crate::output::Failure;
+use lark_emulator::{AppConfig, Emulator, EmulatorConfig, WebhookConfig};
+
+pub(crate) async fn emulator(cli: &Cli, args: &EmulatorArgs) -> Result<(), Failure> {
+    let mut config = EmulatorConfig::default();
+    config.addr = args.addr;
+    if cli.app_id.is_some() || cli.app_secret.is_some() {
+        let default = AppConfig::default();
+        let app_id = cli.app_id.clone().unwrap_or_else(|| default.app_id.clone());
+        let mut app = AppConfig::new(
+            app_id.clone(),
+            cli.app_secret
+                .clone()
+                .unwrap_or_else(|| default.app_secret.clone()),
+        );
+        app.bot_open_id = default.bot_open_id;
+        for chat in &mut config.chats {
+            for bot in &mut chat.bots {
+                if *bot == default.app_id {
+                    bot.clone_from(&app_id);
+                }
+            }
+        }
+        config.apps = vec![app];
+    }
+    if let Some(url) = &args.webhook {
+        let mut webhook = WebhookConfig::new(url.as_str());
+        if let Some(key) = &args.encrypt_key {
+            webhook = webhook.encrypt_key(key.as_str());
+        }
+        if let Some(token) = &args.verification_token {
+            webhook = webhook.verification_token(token.as_str());
+        }
+        config = config.webhook(webhook);
+    }
+    let emulator = Emulator::start(config)
+        .await
+        .map_err(|err| Failure::Local(format!("could not listen on {}: {err}", args.addr)))?;
+    let users: Vec<_> = emulator
+        .users()
+        .into_iter()
+        .map(|u| format!("{} {}", u.name, u.open_id))
+        .collect();
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "base_url": emulator.base_url(),
+                "app_id": emulator.app_id(),
+                "app_secret": emulator.app_secret(),
+                "chat_id": emulator.default_chat(),
+                "users": emulator.users().iter().map(|u| serde_json::json!({"name": u.name, "open_id": u.open_id})).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!("lark emulator serving on {}", emulator.base_url());
+        println!();
+        println!("  export LARK_BASE_URL={}", emulator.base_url());
+        println!("  export LARK_APP_ID={}", emulator.app_id());
+        println!("  export LARK_APP_SECRET={}", emulator.app_secret());
+        println!();
+        println!("  chat  {}", emulator.default_chat());
+        for user in users {
+            println!("  user  {user}");
+        }
+        if let Some(url) = &args.webhook {
+            println!("  events and card callbacks go to {url}");
+        }
+        println!("\nCtrl-C to stop.");
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|err| Failure::Local(format!("waiting for Ctrl-C: {err}")))?;
+    Ok(())
+}

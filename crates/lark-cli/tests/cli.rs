@@ -1,0 +1,571 @@
+//! The `lark` binary against an emulator over loopback.
+
+use lark_emulator::{Emulator, WebhookConfig};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PNG: &[u8] = include_bytes!("../../lark-http/tests/fixtures/gradient.png");
+
+struct Lark {
+    base_url: String,
+    app_id: String,
+    app_secret: String,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn ok(self) -> String {
+        assert_eq!(
+            self.code, 0,
+            "stderr: {}\nstdout: {}",
+            self.stderr, self.stdout
+        );
+        self.stdout
+    }
+
+    fn json(self) -> Value {
+        let out = self.ok();
+        serde_json::from_str(out.trim()).unwrap_or_else(|err| panic!("{err}: {out}"))
+    }
+}
+
+impl Lark {
+    fn new(emulator: &Emulator) -> Self {
+        Self {
+            base_url: emulator.base_url(),
+            app_id: emulator.app_id(),
+            app_secret: emulator.app_secret(),
+        }
+    }
+
+    /// Runs `lark ARGS` with the emulator's credentials in the environment.
+    async fn run(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lark"));
+        command
+            .args(args)
+            .env("LARK_BASE_URL", &self.base_url)
+            .env("LARK_APP_ID", &self.app_id)
+            .env("LARK_APP_SECRET", &self.app_secret)
+            .env_remove("LARK_DOMAIN")
+            .stdin(Stdio::null());
+        let output: Output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_every_kind_of_content_and_print_the_id() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let chat = format!("chat:{}", emulator.default_chat());
+    let dir = tempfile::tempdir().unwrap();
+
+    let id = lark
+        .run(&["send", "--to", &chat, "--text", "hello from the shell"])
+        .await
+        .ok();
+    let id = id.trim();
+    assert!(id.starts_with("om_"), "{id}");
+    assert_eq!(
+        emulator.message(id).unwrap()["body"]["content"],
+        r#"{"text":"hello from the shell"}"#
+    );
+
+    let post = write(
+        dir.path(),
+        "post.json",
+        br#"{"zh_cn":{"title":"Notes","content":[[{"tag":"text","text":"line one"}]]}}"#,
+    );
+    let sent = lark
+        .run(&["--json", "send", "--to", &chat, "--post", &post])
+        .await
+        .json();
+    assert_eq!(sent["msg_type"], "post");
+
+    let card = write(
+        dir.path(),
+        "card.json",
+        br#"{"schema":"2.0","body":{"elements":[{"tag":"markdown","content":"**hi**"}]}}"#,
+    );
+    let sent = lark
+        .run(&["--json", "send", "--to", &chat, "--card", &card])
+        .await
+        .json();
+    assert_eq!(sent["msg_type"], "interactive");
+
+    let image = write(dir.path(), "gradient.png", PNG);
+    let sent = lark
+        .run(&["--json", "send", "--to", &chat, "--image", &image])
+        .await
+        .json();
+    assert_eq!(sent["msg_type"], "image");
+
+    let notes = write(dir.path(), "notes.txt", b"notes");
+    let sent = lark
+        .run(&["--json", "send", "--to", &chat, "--file", &notes])
+        .await
+        .json();
+    assert_eq!(sent["msg_type"], "file");
+
+    let share = format!(r#"{{"chat_id":"{}"}}"#, emulator.default_chat());
+    let sent = lark
+        .run(&[
+            "--json",
+            "send",
+            "--to",
+            &chat,
+            "--type",
+            "share_chat",
+            "--content",
+            &share,
+        ])
+        .await
+        .json();
+    assert_eq!(sent["msg_type"], "share_chat");
+
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let direct = lark
+        .run(&["send", "--to", &format!("open:{tom}"), "--text", "hi Tom"])
+        .await
+        .ok();
+    assert!(direct.trim().starts_with("om_"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_edit_get_history_react_and_recall() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let chat = emulator.default_chat();
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let question = emulator.user_says_text(&chat, &tom, "status?").unwrap();
+
+    let reply = lark
+        .run(&["reply", &question, "--text", "green"])
+        .await
+        .ok()
+        .trim()
+        .to_owned();
+    let threaded = lark
+        .run(&[
+            "--json", "reply", &question, "--thread", "--text", "details",
+        ])
+        .await
+        .json();
+    assert!(threaded["thread_id"].as_str().unwrap().starts_with("omt_"));
+    lark.run(&["edit", &reply, "--text", "all green"])
+        .await
+        .ok();
+    let got = lark.run(&["--json", "get", &reply]).await.json();
+    assert_eq!(got["body"]["content"], r#"{"text":"all green"}"#);
+    assert_eq!(got["parent_id"], question.as_str());
+
+    let history = lark.run(&["--json", "history", &chat]).await.ok();
+    let lines: Vec<Value> = history
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{history}");
+    assert_eq!(lines[0]["message_id"], question.as_str());
+    let text = lark
+        .run(&["history", &chat, "--limit", "1", "--newest-first"])
+        .await
+        .ok();
+    assert!(
+        text.starts_with(&reply) && text.contains("all green"),
+        "{text}"
+    );
+
+    let reaction = lark.run(&["react", &question, "THUMBSUP"]).await.ok();
+    assert!(!reaction.trim().is_empty());
+    let reactions = lark.run(&["reactions", &question]).await.ok();
+    assert!(reactions.contains("THUMBSUP"), "{reactions}");
+
+    lark.run(&["recall", &reply]).await.ok();
+    assert_eq!(emulator.message(&reply).unwrap()["deleted"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_and_members() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let alice = emulator.user("Alice").unwrap().open_id;
+
+    let chat = lark
+        .run(&[
+            "chat",
+            "create",
+            "Ops",
+            "--user",
+            &tom,
+            "--description",
+            "on call",
+        ])
+        .await
+        .ok()
+        .trim()
+        .to_owned();
+    assert!(chat.starts_with("oc_"), "{chat}");
+    lark.run(&["chat", "update", &chat, "--name", "Ops rota"])
+        .await
+        .ok();
+    let got = lark.run(&["--json", "chat", "get", &chat]).await.json();
+    assert_eq!(got["name"], "Ops rota");
+    assert!(lark.run(&["chat", "list"]).await.ok().contains(&chat));
+    lark.run(&["members", "add", &chat, &alice]).await.ok();
+    let members = lark.run(&["members", "list", &chat]).await.ok();
+    assert!(
+        members.contains(&alice) && members.contains(&tom),
+        "{members}"
+    );
+    lark.run(&["members", "remove", &chat, &alice]).await.ok();
+    assert!(
+        !lark
+            .run(&["members", "list", &chat])
+            .await
+            .ok()
+            .contains(&alice)
+    );
+
+    lark.run(&["chat", "delete", &chat]).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_and_downloads() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let chat = emulator.default_chat();
+    let dir = tempfile::tempdir().unwrap();
+    let image = write(dir.path(), "gradient.png", PNG);
+    let image_key = lark
+        .run(&["upload", "image", &image])
+        .await
+        .ok()
+        .trim()
+        .to_owned();
+    assert!(image_key.starts_with("img_"), "{image_key}");
+    let copy = dir.path().join("copy.png");
+    lark.run(&[
+        "download",
+        "image",
+        &image_key,
+        "-o",
+        copy.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    assert_eq!(std::fs::read(&copy).unwrap(), PNG);
+
+    let notes = write(dir.path(), "runbook.md", b"# Runbook\n");
+    let file_key = lark
+        .run(&["upload", "file", &notes])
+        .await
+        .ok()
+        .trim()
+        .to_owned();
+    let out = dir.path().join("out.md");
+    let saved = lark
+        .run(&[
+            "--json",
+            "download",
+            "file",
+            &file_key,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .await
+        .json();
+    assert_eq!(saved["file_name"], "runbook.md");
+    assert_eq!(std::fs::read(&out).unwrap(), b"# Runbook\n");
+
+    let message = emulator
+        .user_sends_file(&chat, &tom, "trace.log", b"trace".to_vec())
+        .unwrap();
+    let content: Value = serde_json::from_str(
+        emulator.message(&message).unwrap()["body"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let key = content["file_key"].as_str().unwrap();
+    let resource = dir.path().join("trace.log");
+    lark.run(&[
+        "download",
+        "resource",
+        &message,
+        key,
+        "--type",
+        "file",
+        "-o",
+        resource.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    assert_eq!(std::fs::read(&resource).unwrap(), b"trace");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_print_code_log_id_and_hint_and_exit_by_kind() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+
+    let missing = lark
+        .run(&[
+            "send",
+            "--to",
+            "chat:oc_00000000000000000000000000000000",
+            "--text",
+            "x",
+        ])
+        .await;
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("code: 230034") && missing.stderr.contains("log_id: "),
+        "{}",
+        missing.stderr
+    );
+
+    let wrong = Lark {
+        app_secret: "not-the-secret".to_owned(),
+        ..Lark::new(&emulator)
+    };
+    let refused = wrong.run(&["chat", "list"]).await;
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("10015") && !refused.stderr.contains("not-the-secret"),
+        "{}",
+        refused.stderr
+    );
+
+    let json = wrong.run(&["--json", "chat", "list"]).await;
+    let error: Value = serde_json::from_str(json.stderr.trim()).unwrap();
+    assert_eq!(error["code"], 10_015);
+    assert!(error["log_id"].is_string());
+
+    let receiver = lark
+        .run(&["send", "--to", "oc_no_prefix", "--text", "x"])
+        .await;
+    assert_eq!(receiver.code, 8);
+    assert!(receiver.stderr.contains("chat:oc_"), "{}", receiver.stderr);
+
+    let usage = lark.run(&["send", "--to", "chat:oc_x"]).await;
+    assert_eq!(usage.code, 2, "no content is a usage error");
+    let both = lark
+        .run(&[
+            "send",
+            "--to",
+            "chat:oc_x",
+            "--text",
+            "a",
+            "--type",
+            "text",
+            "--content",
+            "{}",
+        ])
+        .await;
+    assert_eq!(
+        both.code, 2,
+        "two contents are a usage error: {}",
+        both.stderr
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "bad.json", b"{not json");
+    let bad_post = lark
+        .run(&["send", "--to", "chat:oc_x", "--post", &bad])
+        .await;
+    assert_eq!(bad_post.code, 8);
+    assert!(
+        bad_post.stderr.contains("bad.json is not JSON"),
+        "{}",
+        bad_post.stderr
+    );
+}
+
+/// Receives one HTTP request on `listener` and answers 200; returns its headers and body.
+async fn capture_one(listener: tokio::net::TcpListener) -> (Vec<(String, String)>, Vec<u8>) {
+    let (mut stream, _) = listener.accept().await.unwrap();
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        let read = stream.read(&mut buffer).await.unwrap();
+        raw.extend_from_slice(&buffer[..read]);
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+            let headers: Vec<(String, String)> = head
+                .lines()
+                .skip(1)
+                .filter_map(|line| {
+                    line.split_once(':')
+                        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                })
+                .collect();
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .map_or(0, |(_, v)| v.parse().unwrap());
+            while raw.len() < end + 4 + length {
+                let read = stream.read(&mut buffer).await.unwrap();
+                raw.extend_from_slice(&buffer[..read]);
+            }
+            let body = raw[end + 4..end + 4 + length].to_vec();
+            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 17\r\nconnection: close\r\n\r\n{\"msg\":\"success\"}";
+            stream.write_all(answer.as_bytes()).await.unwrap();
+            return (headers, body);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_decode_checks_a_captured_delivery_as_the_endpoint_does() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    emulator.set_webhook(Some(
+        WebhookConfig::new(url)
+            .encrypt_key("cli-test-key")
+            .verification_token("cli-test-token"),
+    ));
+    let capture = tokio::spawn(capture_one(listener));
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let said = emulator
+        .user_says_text(&emulator.default_chat(), &tom, "decode me")
+        .unwrap();
+    let (headers, body) = capture.await.unwrap();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let (timestamp, nonce, signature) = (
+        header("x-lark-request-timestamp"),
+        header("x-lark-request-nonce"),
+        header("x-lark-signature"),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let saved = write(dir.path(), "delivery.json", &body);
+
+    let lark = Lark::new(&emulator);
+    let decode = |extra: Vec<String>| {
+        let mut args: Vec<String> = [
+            "event",
+            "decode",
+            "--encrypt-key",
+            "cli-test-key",
+            "--verification-token",
+            "cli-test-token",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        args.extend(extra);
+        args.push(saved.clone());
+        args
+    };
+    let signed = vec![
+        "--timestamp".to_owned(),
+        timestamp.clone(),
+        "--nonce".to_owned(),
+        nonce.clone(),
+        "--signature".to_owned(),
+        signature.clone(),
+    ];
+    let args = decode(signed.clone());
+    let event = lark
+        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await
+        .json();
+    assert_eq!(event["event_type"], "im.message.receive_v1");
+    assert_eq!(event["event"]["message"]["message_id"], said.as_str());
+    assert_eq!(event["event"]["message"]["text"], "decode me");
+
+    let mut forged = signed.clone();
+    forged[5] = "0".repeat(64);
+    let args = decode(forged);
+    let refused = lark
+        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    assert_eq!(refused.code, 10, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("X-Lark-Signature does not match"),
+        "{}",
+        refused.stderr
+    );
+
+    // A captured delivery is stale a day later, unless the clock is set back to its time.
+    let later: u64 = timestamp.parse::<u64>().unwrap() + 86_400;
+    let mut stale = signed.clone();
+    stale.extend(["--now".to_owned(), later.to_string()]);
+    let args = decode(stale);
+    let refused = lark
+        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    assert_eq!(refused.code, 10, "{}", refused.stderr);
+    let mut then = signed;
+    then.extend(["--now".to_owned(), timestamp]);
+    let args = decode(then);
+    lark.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await
+        .ok();
+}
+
+#[test]
+fn the_emulator_command_serves_until_stopped() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(["--json", "emulator", "--addr", "127.0.0.1:0"])
+        .env_remove("LARK_APP_ID")
+        .env_remove("LARK_APP_SECRET")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args([
+            "send",
+            "--to",
+            &format!("chat:{}", info["chat_id"].as_str().unwrap()),
+            "--text",
+            "hi",
+        ])
+        .env("LARK_BASE_URL", info["base_url"].as_str().unwrap())
+        .env("LARK_APP_ID", info["app_id"].as_str().unwrap())
+        .env("LARK_APP_SECRET", info["app_secret"].as_str().unwrap())
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).starts_with("om_"));
+}

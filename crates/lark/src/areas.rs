@@ -1,0 +1,413 @@
+//! The calls, by area. Each is a thin, typed shortcut over one `lark-api` endpoint; anything
+//! they do not cover runs through [`Client::execute`] with the endpoint itself.
+
+use crate::Client;
+use lark_api::im::chats::{ChatUpdate, CreateChat, DeleteChat, GetChat, ListChats, UpdateChat};
+use lark_api::im::members::{
+    AddMembers, AddMembersOutput, IsInChat, ListMembers, RemoveMembers, RemoveMembersOutput,
+};
+use lark_api::im::messages::{
+    Container, EditMessage, ForwardMessage, GetMessage, GetMessageResource, ListMessages,
+    PatchCard, RecallMessage, ReplyMessage, SendMessage,
+};
+use lark_api::im::model::{Chat, Message, Reaction};
+use lark_api::im::reactions::{AddReaction, DeleteReaction, ListReactions};
+use lark_api::im::resources::{DownloadFile, DownloadImage, UploadFile, UploadImage};
+use lark_api::{Receiver, UploadData};
+use lark_content::{
+    Card, ChatId, FileKey, ImageKey, MessageContent, MessageId, OpenId, ReactionId,
+};
+use lark_http::{DownloadMeta, DownloadStream, Error, Items, Progress};
+use std::path::Path;
+
+/// Messages: `client.messages()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Messages<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Messages<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Sends `content` to a chat or a user. A `&str` or `String` is sent as text.
+    ///
+    /// The send carries an idempotency uuid, so a retry after a lost answer never posts twice.
+    pub async fn send(
+        &self,
+        to: impl Into<Receiver>,
+        content: impl Into<MessageContent>,
+    ) -> Result<Message, Error> {
+        self.client.execute(SendMessage::new(to, content)).await
+    }
+
+    /// Replies to a message.
+    pub async fn reply(
+        &self,
+        message: &MessageId,
+        content: impl Into<MessageContent>,
+    ) -> Result<Message, Error> {
+        self.client
+            .execute(ReplyMessage::new(message.clone(), content))
+            .await
+    }
+
+    /// Replies to a message in its thread (starting one if needed).
+    pub async fn reply_in_thread(
+        &self,
+        message: &MessageId,
+        content: impl Into<MessageContent>,
+    ) -> Result<Message, Error> {
+        self.client
+            .execute(ReplyMessage::new(message.clone(), content).in_thread())
+            .await
+    }
+
+    /// Replaces the content of a text or post message the bot sent.
+    pub async fn edit(
+        &self,
+        message: &MessageId,
+        content: impl Into<MessageContent>,
+    ) -> Result<Message, Error> {
+        self.client
+            .execute(EditMessage::new(message.clone(), content))
+            .await
+    }
+
+    /// Replaces a card the bot sent.
+    pub async fn update_card(
+        &self,
+        message: &MessageId,
+        card: impl Into<Card>,
+    ) -> Result<(), Error> {
+        self.client
+            .execute(PatchCard::new(message.clone(), card))
+            .await
+    }
+
+    /// Recalls a message.
+    pub async fn recall(&self, message: &MessageId) -> Result<(), Error> {
+        self.client
+            .execute(RecallMessage::new(message.clone()))
+            .await
+    }
+
+    /// Reads one message.
+    pub async fn get(&self, message: &MessageId) -> Result<Message, Error> {
+        let mut messages = self
+            .client
+            .execute(GetMessage::new(message.clone()))
+            .await?;
+        if messages.is_empty() {
+            return Err(Error::Config(format!(
+                "the platform returned no message for {message}"
+            )));
+        }
+        Ok(messages.swap_remove(0))
+    }
+
+    /// Forwards a message.
+    pub async fn forward(
+        &self,
+        message: &MessageId,
+        to: impl Into<Receiver>,
+    ) -> Result<Message, Error> {
+        self.client
+            .execute(ForwardMessage::new(message.clone(), to))
+            .await
+    }
+
+    /// A chat's or a thread's history, oldest first, fetched a page at a time as the stream is
+    /// read. Use [`history_with`](Self::history_with) for a time range, newest first, or a page
+    /// size.
+    #[must_use]
+    pub fn history(&self, container: impl Into<Container>) -> Items<ListMessages> {
+        self.client.items(ListMessages::new(container))
+    }
+
+    /// History as `request` asks for it.
+    #[must_use]
+    pub fn history_with(&self, request: ListMessages) -> Items<ListMessages> {
+        self.client.items(request)
+    }
+
+    /// Adds a reaction (`"THUMBSUP"`, `"SMILE"`, … the platform's emoji types).
+    pub async fn react(
+        &self,
+        message: &MessageId,
+        emoji_type: impl Into<String>,
+    ) -> Result<Reaction, Error> {
+        self.client
+            .execute(AddReaction::new(message.clone(), emoji_type))
+            .await
+    }
+
+    /// Removes a reaction the bot added.
+    pub async fn unreact(
+        &self,
+        message: &MessageId,
+        reaction: &ReactionId,
+    ) -> Result<Reaction, Error> {
+        self.client
+            .execute(DeleteReaction::new(message.clone(), reaction.clone()))
+            .await
+    }
+
+    /// A message's reactions.
+    #[must_use]
+    pub fn reactions(&self, message: &MessageId) -> Items<ListReactions> {
+        self.client.items(ListReactions::new(message.clone()))
+    }
+}
+
+/// Chats: `client.chats()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Chats<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Chats<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Creates a group chat named `name` with the bot in it and `users` invited.
+    pub async fn create(
+        &self,
+        name: impl Into<String>,
+        users: impl IntoIterator<Item = OpenId>,
+    ) -> Result<Chat, Error> {
+        self.client
+            .execute(CreateChat::new(name).users(users))
+            .await
+    }
+
+    /// Creates a chat as `request` describes it.
+    pub async fn create_with(&self, request: CreateChat) -> Result<Chat, Error> {
+        self.client.execute(request).await
+    }
+
+    /// A chat's details.
+    pub async fn get(&self, chat: &ChatId) -> Result<Chat, Error> {
+        self.client.execute(GetChat::new(chat.clone())).await
+    }
+
+    /// Renames a chat.
+    pub async fn rename(&self, chat: &ChatId, name: impl Into<String>) -> Result<(), Error> {
+        self.client
+            .execute(UpdateChat::rename(chat.clone(), name))
+            .await
+    }
+
+    /// Updates a chat's name, description or settings.
+    pub async fn update(&self, chat: &ChatId, update: ChatUpdate) -> Result<(), Error> {
+        self.client
+            .execute(UpdateChat::new(chat.clone(), update))
+            .await
+    }
+
+    /// Disbands a chat the bot owns.
+    pub async fn delete(&self, chat: &ChatId) -> Result<(), Error> {
+        self.client.execute(DeleteChat::new(chat.clone())).await
+    }
+
+    /// The chats the bot is in.
+    #[must_use]
+    pub fn list(&self) -> Items<ListChats> {
+        self.client.items(ListChats::new())
+    }
+}
+
+/// Chat members: `client.members()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Members<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Members<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Adds users to a chat (at most 50 at a time).
+    pub async fn add(
+        &self,
+        chat: &ChatId,
+        users: impl IntoIterator<Item = OpenId>,
+    ) -> Result<AddMembersOutput, Error> {
+        self.client
+            .execute(AddMembers::open_ids(chat.clone(), users))
+            .await
+    }
+
+    /// Removes users from a chat.
+    pub async fn remove(
+        &self,
+        chat: &ChatId,
+        users: impl IntoIterator<Item = OpenId>,
+    ) -> Result<RemoveMembersOutput, Error> {
+        self.client
+            .execute(RemoveMembers::open_ids(chat.clone(), users))
+            .await
+    }
+
+    /// A chat's members (users; the platform leaves bots out).
+    #[must_use]
+    pub fn list(&self, chat: &ChatId) -> Items<ListMembers> {
+        self.client.items(ListMembers::new(chat.clone()))
+    }
+
+    /// Whether the bot is in a chat.
+    pub async fn bot_is_in(&self, chat: &ChatId) -> Result<bool, Error> {
+        self.client.execute(IsInChat::new(chat.clone())).await
+    }
+}
+
+/// Images: `client.images()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Images<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Images<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Uploads the image at `path` (at most 10 MB), streamed from disk.
+    pub async fn upload(&self, path: impl AsRef<Path>) -> Result<ImageKey, Error> {
+        self.client.http().upload_image(path, None).await
+    }
+
+    /// Uploads an image with a progress callback.
+    pub async fn upload_with_progress(
+        &self,
+        path: impl AsRef<Path>,
+        progress: Progress,
+    ) -> Result<ImageKey, Error> {
+        self.client.http().upload_image(path, Some(progress)).await
+    }
+
+    /// Uploads an image held in memory.
+    pub async fn upload_bytes(
+        &self,
+        file_name: impl Into<String>,
+        bytes: impl Into<bytes::Bytes>,
+    ) -> Result<ImageKey, Error> {
+        self.client
+            .execute(UploadImage::new(file_name, UploadData::Bytes(bytes.into())))
+            .await
+    }
+
+    /// Downloads an image the bot uploaded into `path`.
+    pub async fn download(
+        &self,
+        image: &ImageKey,
+        path: impl AsRef<Path>,
+    ) -> Result<DownloadMeta, Error> {
+        self.client
+            .http()
+            .download_to_file(DownloadImage::new(image.clone()), path, None)
+            .await
+    }
+}
+
+/// Files: `client.files()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Files<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Files<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Uploads the file at `path` (at most 30 MB), streamed from disk. `.opus` uploads as audio
+    /// and `.mp4` as video; the name is kept.
+    pub async fn upload(&self, path: impl AsRef<Path>) -> Result<FileKey, Error> {
+        self.client.http().upload_file(path, None).await
+    }
+
+    /// Uploads a file with a progress callback.
+    pub async fn upload_with_progress(
+        &self,
+        path: impl AsRef<Path>,
+        progress: Progress,
+    ) -> Result<FileKey, Error> {
+        self.client.http().upload_file(path, Some(progress)).await
+    }
+
+    /// Uploads a file held in memory; `file_name` (with its extension) sets its type.
+    pub async fn upload_bytes(
+        &self,
+        file_name: impl Into<String>,
+        bytes: impl Into<bytes::Bytes>,
+    ) -> Result<FileKey, Error> {
+        self.client
+            .execute(UploadFile::new(file_name, UploadData::Bytes(bytes.into())))
+            .await
+    }
+
+    /// Downloads a file the bot uploaded into `path`.
+    pub async fn download(
+        &self,
+        file: &FileKey,
+        path: impl AsRef<Path>,
+    ) -> Result<DownloadMeta, Error> {
+        self.client
+            .http()
+            .download_to_file(DownloadFile::new(file.clone()), path, None)
+            .await
+    }
+
+    /// Downloads an image inside a received message into `path`.
+    pub async fn download_message_image(
+        &self,
+        message: &MessageId,
+        image: &ImageKey,
+        path: impl AsRef<Path>,
+    ) -> Result<DownloadMeta, Error> {
+        self.client
+            .http()
+            .download_to_file(
+                GetMessageResource::image(message.clone(), image),
+                path,
+                None,
+            )
+            .await
+    }
+
+    /// Downloads a file, audio or video inside a received message into `path`.
+    pub async fn download_message_file(
+        &self,
+        message: &MessageId,
+        file: &FileKey,
+        path: impl AsRef<Path>,
+    ) -> Result<DownloadMeta, Error> {
+        self.client
+            .http()
+            .download_to_file(
+                GetMessageResource::file(message.clone(), file.clone()),
+                path,
+                None,
+            )
+            .await
+    }
+
+    /// A file inside a received message, as a stream of bytes.
+    pub async fn stream_message_file(
+        &self,
+        message: &MessageId,
+        file: &FileKey,
+    ) -> Result<DownloadStream, Error> {
+        self.client
+            .http()
+            .download(
+                GetMessageResource::file(message.clone(), file.clone()),
+                None,
+            )
+            .await
+    }
+}

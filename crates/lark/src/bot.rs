@@ -1,0 +1,427 @@
+//! A bot: events and card callbacks in, answers out through the same [`Client`].
+
+use crate::Client;
+use async_trait::async_trait;
+use lark_api::im::model::{Message, Reaction};
+use lark_content::{ChatId, MessageContent, MessageId, OpenId};
+use lark_events::{
+    AckPolicy, CardAction, CardResponse, DedupStore, Dispatcher, Event, EventConfig, EventEnvelope,
+    EventHandler, EventHeader, EventSender, HandlerError, ReceivedMessage, WebhookService,
+};
+use lark_http::Error;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type MessageFn = Arc<dyn Fn(MessageEvent) -> BoxFuture<Result<(), HandlerError>> + Send + Sync>;
+type EventFn = Arc<dyn Fn(BotEvent) -> BoxFuture<Result<(), HandlerError>> + Send + Sync>;
+type CardFn = Arc<dyn Fn(CardEvent) -> BoxFuture<Result<CardResponse, HandlerError>> + Send + Sync>;
+
+/// A received message, with the client to answer it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MessageEvent {
+    client: Client,
+    /// The event's header.
+    pub header: EventHeader,
+    /// Who sent it.
+    pub sender: EventSender,
+    /// The message, its content decoded.
+    pub message: ReceivedMessage,
+}
+
+impl MessageEvent {
+    /// The text with mentions written as names (`@Tom`), for text and post messages.
+    #[must_use]
+    pub fn text(&self) -> Option<String> {
+        self.message.text()
+    }
+
+    /// The text without any mention, trimmed: what the user said to the bot.
+    #[must_use]
+    pub fn text_without_mentions(&self) -> Option<String> {
+        self.message.text_without_mentions()
+    }
+
+    /// The decoded content.
+    #[must_use]
+    pub fn content(&self) -> &MessageContent {
+        &self.message.content
+    }
+
+    /// The message id.
+    #[must_use]
+    pub fn message_id(&self) -> &MessageId {
+        &self.message.message_id
+    }
+
+    /// The chat it was sent in.
+    #[must_use]
+    pub fn chat_id(&self) -> &ChatId {
+        &self.message.chat_id
+    }
+
+    /// The sender's open_id.
+    #[must_use]
+    pub fn sender_open_id(&self) -> Option<&OpenId> {
+        self.sender.sender_id.open_id.as_ref()
+    }
+
+    /// Whether it was sent in a one-to-one chat with the bot.
+    #[must_use]
+    pub fn is_p2p(&self) -> bool {
+        self.message.chat_type == Some(lark_events::ChatType::P2p)
+    }
+
+    /// Replies to the message: `event.reply("got it").await?`.
+    pub async fn reply(&self, content: impl Into<MessageContent>) -> Result<Message, Error> {
+        self.client
+            .messages()
+            .reply(&self.message.message_id, content)
+            .await
+    }
+
+    /// Replies in the message's thread.
+    pub async fn reply_in_thread(
+        &self,
+        content: impl Into<MessageContent>,
+    ) -> Result<Message, Error> {
+        self.client
+            .messages()
+            .reply_in_thread(&self.message.message_id, content)
+            .await
+    }
+
+    /// Sends to the chat the message came from, without quoting it.
+    pub async fn send_to_chat(&self, content: impl Into<MessageContent>) -> Result<Message, Error> {
+        self.client
+            .messages()
+            .send(self.message.chat_id.clone(), content)
+            .await
+    }
+
+    /// Reacts to the message.
+    pub async fn react(&self, emoji_type: impl Into<String>) -> Result<Reaction, Error> {
+        self.client
+            .messages()
+            .react(&self.message.message_id, emoji_type)
+            .await
+    }
+
+    /// The client.
+    #[must_use]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Any event, with the client.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BotEvent {
+    client: Client,
+    /// The event's header.
+    pub header: EventHeader,
+    /// The event.
+    pub event: Event,
+}
+
+impl BotEvent {
+    /// The client.
+    #[must_use]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// A card callback (a button click, a form submitted), with the client.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CardEvent {
+    client: Client,
+    /// The callback.
+    pub action: CardAction,
+}
+
+impl CardEvent {
+    /// A string from the clicked component's `value` object.
+    #[must_use]
+    pub fn value_str(&self, key: &str) -> Option<&str> {
+        self.action.value_str(key)
+    }
+
+    /// The message holding the card.
+    #[must_use]
+    pub fn message_id(&self) -> Option<&MessageId> {
+        self.action.context.open_message_id.as_ref()
+    }
+
+    /// The chat the card is in.
+    #[must_use]
+    pub fn chat_id(&self) -> Option<&ChatId> {
+        self.action.context.open_chat_id.as_ref()
+    }
+
+    /// Who clicked.
+    #[must_use]
+    pub fn operator_open_id(&self) -> Option<&OpenId> {
+        self.action.operator.open_id.as_ref()
+    }
+
+    /// The client.
+    #[must_use]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+struct Handlers {
+    client: Client,
+    on_message: Option<MessageFn>,
+    on_event: Option<EventFn>,
+    on_card: Option<CardFn>,
+}
+
+#[async_trait]
+impl EventHandler for Handlers {
+    async fn handle_event(&self, envelope: EventEnvelope) -> Result<(), HandlerError> {
+        let (header, event) = (envelope.header, envelope.event);
+        match (event, &self.on_message, &self.on_event) {
+            (Event::MessageReceived(received), Some(on_message), _) => {
+                let received = *received;
+                on_message(MessageEvent {
+                    client: self.client.clone(),
+                    header,
+                    sender: received.sender,
+                    message: received.message,
+                })
+                .await
+            }
+            (event, _, Some(on_event)) => {
+                on_event(BotEvent {
+                    client: self.client.clone(),
+                    header,
+                    event,
+                })
+                .await
+            }
+            (event, _, None) => {
+                tracing::debug!(event_type = %header.event_type, kind = ?std::mem::discriminant(&event), "no handler for this event");
+                Ok(())
+            }
+        }
+    }
+
+    async fn handle_card(&self, action: CardAction) -> Result<CardResponse, HandlerError> {
+        match &self.on_card {
+            Some(on_card) => {
+                on_card(CardEvent {
+                    client: self.client.clone(),
+                    action,
+                })
+                .await
+            }
+            None => Ok(CardResponse::empty()),
+        }
+    }
+}
+
+/// Builds a [`Bot`].
+#[must_use]
+pub struct BotBuilder {
+    client: Client,
+    config: EventConfig,
+    on_message: Option<MessageFn>,
+    on_event: Option<EventFn>,
+    on_card: Option<CardFn>,
+    dedup: Option<Arc<dyn DedupStore>>,
+    ack: AckPolicy,
+}
+
+impl std::fmt::Debug for BotBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotBuilder")
+            .field("client", &self.client)
+            .field("config", &self.config)
+            .field("on_message", &self.on_message.is_some())
+            .field("on_event", &self.on_event.is_some())
+            .field("on_card", &self.on_card.is_some())
+            .field("ack", &self.ack)
+            .finish_non_exhaustive()
+    }
+}
+
+fn into_handler_error<E: Into<HandlerError>>(result: Result<(), E>) -> Result<(), HandlerError> {
+    result.map_err(Into::into)
+}
+
+impl BotBuilder {
+    /// The Encrypt Key from the console's event subscription page: bodies are decrypted and
+    /// signatures checked.
+    pub fn encrypt_key(mut self, key: impl Into<String>) -> Self {
+        self.config = self.config.encrypt_key(key);
+        self
+    }
+
+    /// The Verification Token from the same page: checked on every delivery.
+    pub fn verification_token(mut self, token: impl Into<String>) -> Self {
+        self.config = self.config.verification_token(token);
+        self
+    }
+
+    /// All verification settings at once.
+    pub fn event_config(mut self, config: EventConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Handles received messages (`im.message.receive_v1`).
+    pub fn on_message<F, Fut, E>(mut self, handler: F) -> Self
+    where
+        F: Fn(MessageEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HandlerError> + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.on_message = Some(Arc::new(move |event| {
+            let future = handler(event);
+            Box::pin(async move { into_handler_error(future.await) })
+        }));
+        self
+    }
+
+    /// Handles every other event (and received messages too, when no `on_message` is set).
+    pub fn on_event<F, Fut, E>(mut self, handler: F) -> Self
+    where
+        F: Fn(BotEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HandlerError> + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.on_event = Some(Arc::new(move |event| {
+            let future = handler(event);
+            Box::pin(async move { into_handler_error(future.await) })
+        }));
+        self
+    }
+
+    /// Answers card callbacks: a toast, a new card, or nothing.
+    pub fn on_card<F, Fut, E>(mut self, handler: F) -> Self
+    where
+        F: Fn(CardEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CardResponse, E>> + Send + 'static,
+        E: Into<HandlerError> + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.on_card = Some(Arc::new(move |event| {
+            let future = handler(event);
+            Box::pin(async move { future.await.map_err(Into::into) })
+        }));
+        self
+    }
+
+    /// Deduplicates through `store` (shared, for several replicas) instead of in memory.
+    pub fn dedup(mut self, store: Arc<dyn DedupStore>) -> Self {
+        self.dedup = Some(store);
+        self
+    }
+
+    /// When events are acknowledged (default: after the handler, waiting at most 2.5 s).
+    pub fn ack(mut self, ack: AckPolicy) -> Self {
+        self.ack = ack;
+        self
+    }
+
+    /// The bot.
+    #[must_use]
+    pub fn build(self) -> Bot {
+        let handlers = Handlers {
+            client: self.client.clone(),
+            on_message: self.on_message,
+            on_event: self.on_event,
+            on_card: self.on_card,
+        };
+        let mut dispatcher = Dispatcher::new(handlers).with_ack(self.ack);
+        if let Some(store) = self.dedup {
+            dispatcher = dispatcher.with_dedup(store);
+        }
+        Bot {
+            client: self.client,
+            config: self.config,
+            dispatcher,
+        }
+    }
+}
+
+/// A bot: handlers for messages, other events and card callbacks, served as a webhook.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = lark::Client::from_env()?;
+/// let bot = lark::Bot::builder(client)
+///     .encrypt_key(std::env::var("LARK_ENCRYPT_KEY")?)
+///     .on_message(|event: lark::MessageEvent| async move {
+///         let text = event.text_without_mentions().unwrap_or_default();
+///         event.reply(format!("you said: {text}")).await.map(drop)
+///     })
+///     .build();
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+/// bot.serve(listener, std::future::pending()).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Bot {
+    client: Client,
+    config: EventConfig,
+    dispatcher: Dispatcher,
+}
+
+impl Bot {
+    /// A builder around `client`, which the handlers answer through.
+    pub fn builder(client: Client) -> BotBuilder {
+        BotBuilder {
+            client,
+            config: EventConfig::new(),
+            on_message: None,
+            on_event: None,
+            on_card: None,
+            dedup: None,
+            ack: AckPolicy::default(),
+        }
+    }
+
+    /// The client.
+    #[must_use]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The dispatcher (dedup + handlers), for any transport that delivers events.
+    #[must_use]
+    pub fn dispatcher(&self) -> Dispatcher {
+        self.dispatcher.clone()
+    }
+
+    /// The webhook endpoint as a hyper service, to mount in any server.
+    #[must_use]
+    pub fn webhook(&self) -> WebhookService {
+        WebhookService::new(self.config.clone(), self.dispatcher.clone())
+    }
+
+    /// The webhook endpoint as an axum router at `path`.
+    #[cfg(feature = "axum")]
+    pub fn axum_router(&self, path: &str) -> axum::Router {
+        lark_events::axum_router(self.webhook(), path)
+    }
+
+    /// Serves the webhook endpoint (on every path) until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        self.webhook().serve(listener, shutdown).await
+    }
+}

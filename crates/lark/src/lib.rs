@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+
+mod areas;
+#[cfg(feature = "bot")]
+mod bot;
+mod client;
+
+pub use areas::{Chats, Files, Images, Members, Messages};
+#[cfg(feature = "bot")]
+pub use bot::{Bot, BotBuilder, BotEvent, CardEvent, MessageEvent};
+pub use client::{Client, ClientBuilder};
+
+/// The endpoints as values (`lark-api`), for calls the shortcuts do not cover.
+pub use lark_api as api;
+/// Message contents, ids, cards and mentions (`lark-content`).
+pub use lark_content as content;
+/// Webhook events and card callbacks (`lark-events`).
+#[cfg(feature = "bot")]
+pub use lark_events as events;
+/// The executor (`lark-http`): retry and token policies, stores, streaming transfers.
+pub use lark_http as http;
+
+pub use lark_api::{BaseUrl, Receiver};
+pub use lark_content::{
+    AppId, Card, ChatId, Email, FileKey, ImageKey, MessageContent, MessageId, OpenId, Post,
+    ReactionId, TenantKey, Text, UnionId, UserId,
+};
+#[cfg(feature = "bot")]
+pub use lark_events::{CardResponse, Event, ToastKind};
+pub use lark_http::{Error, ErrorKind, RetryPolicy, TokenPolicy};

@@ -1,0 +1,316 @@
+//! The facade against the emulator: every area's shortcuts, and a bot answering webhook
+//! deliveries the emulator encrypts and signs.
+
+use futures_util::TryStreamExt;
+use lark::events::Event;
+use lark::{
+    BaseUrl, Bot, CardResponse, ChatId, Client, MessageContent, MessageEvent, MessageId, OpenId,
+    ToastKind,
+};
+use lark_emulator::{Emulator, WebhookConfig};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+async fn setup() -> (Emulator, Client, ChatId, OpenId) {
+    let emulator = Emulator::start_default().await.unwrap();
+    let client = Client::builder()
+        .app(emulator.app_id(), emulator.app_secret())
+        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let chat = ChatId::new(emulator.default_chat());
+    let tom = OpenId::new(emulator.user("Tom").unwrap().open_id);
+    (emulator, client, chat, tom)
+}
+
+#[tokio::test]
+async fn message_shortcuts_cover_the_lifecycle_of_a_message() {
+    let (emulator, client, chat, _) = setup().await;
+    let messages = client.messages();
+    let sent = messages.send(chat.clone(), "first").await.unwrap();
+    let reply = messages.reply(&sent.message_id, "second").await.unwrap();
+    assert_eq!(reply.parent_id.as_ref(), Some(&sent.message_id));
+    let threaded = messages
+        .reply_in_thread(&sent.message_id, "in thread")
+        .await
+        .unwrap();
+    assert!(threaded.thread_id.is_some());
+    messages
+        .edit(&sent.message_id, "first, edited")
+        .await
+        .unwrap();
+    assert_eq!(
+        messages
+            .get(&sent.message_id)
+            .await
+            .unwrap()
+            .content()
+            .unwrap()
+            .unwrap(),
+        MessageContent::text("first, edited")
+    );
+
+    let thumbs = messages.react(&sent.message_id, "THUMBSUP").await.unwrap();
+    let reactions: Vec<_> = messages
+        .reactions(&sent.message_id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(reactions.len(), 1);
+    messages
+        .unreact(&sent.message_id, &thumbs.reaction_id)
+        .await
+        .unwrap();
+
+    let history: Vec<_> = messages.history(chat.clone()).try_collect().await.unwrap();
+    assert_eq!(history.len(), 2, "the thread reply shows only as its root");
+    messages.recall(&reply.message_id).await.unwrap();
+    assert_eq!(
+        emulator.message(reply.message_id.as_str()).unwrap()["deleted"],
+        true
+    );
+
+    let forwarded = messages
+        .forward(
+            &sent.message_id,
+            OpenId::new(emulator.user("Alice").unwrap().open_id),
+        )
+        .await
+        .unwrap();
+    assert_ne!(forwarded.chat_id.as_ref(), Some(&chat));
+}
+
+#[tokio::test]
+async fn chats_members_images_and_files() {
+    let (emulator, client, _, tom) = setup().await;
+    let chat = client.chats().create("Ops", [tom.clone()]).await.unwrap();
+    let chat_id = chat.chat_id.unwrap();
+    client
+        .chats()
+        .rename(&chat_id, "Ops on call")
+        .await
+        .unwrap();
+    assert_eq!(
+        client.chats().get(&chat_id).await.unwrap().name.as_deref(),
+        Some("Ops on call")
+    );
+    let alice = OpenId::new(emulator.user("Alice").unwrap().open_id);
+    client
+        .members()
+        .add(&chat_id, [alice.clone()])
+        .await
+        .unwrap();
+    let members: Vec<_> = client.members().list(&chat_id).try_collect().await.unwrap();
+    assert_eq!(members.len(), 2);
+    client.members().remove(&chat_id, [alice]).await.unwrap();
+    assert!(client.members().bot_is_in(&chat_id).await.unwrap());
+    let chats: Vec<_> = client.chats().list().try_collect().await.unwrap();
+    assert!(chats.iter().any(|c| c.chat_id == chat_id));
+
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("gradient.png");
+    std::fs::write(
+        &png,
+        include_bytes!("../../lark-http/tests/fixtures/gradient.png"),
+    )
+    .unwrap();
+    let image = client.images().upload(&png).await.unwrap();
+    let copy = dir.path().join("copy.png");
+    client.images().download(&image, &copy).await.unwrap();
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&png).unwrap());
+
+    let file = client
+        .files()
+        .upload_bytes("runbook.md", &b"# Runbook\n"[..])
+        .await
+        .unwrap();
+    let target = dir.path().join("runbook.md");
+    let meta = client.files().download(&file, &target).await.unwrap();
+    assert_eq!(meta.file_name.as_deref(), Some("runbook.md"));
+    assert_eq!(std::fs::read(&target).unwrap(), b"# Runbook\n");
+    client.chats().delete(&chat_id).await.unwrap();
+}
+
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn serve(emulator: &Emulator, bot: Bot) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    emulator.set_webhook(Some(
+        WebhookConfig::new(format!("http://{addr}/events"))
+            .encrypt_key("facade-test-key")
+            .verification_token("facade-test-token")
+            .retry_delays_ms([50, 100, 200]),
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bot.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    Running { stop }
+}
+
+fn replies_to(emulator: &Emulator, chat: &ChatId, message: &str) -> Vec<String> {
+    emulator
+        .messages_in(chat.as_str())
+        .into_iter()
+        .filter(|m| m["parent_id"] == message)
+        .map(|m| m["body"]["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_bot_answers_each_message_once_even_when_delivered_twice() {
+    let (emulator, client, chat, tom) = setup().await;
+    let handled = Arc::new(AtomicU32::new(0));
+    let counter = handled.clone();
+    let bot = Bot::builder(client)
+        .encrypt_key("facade-test-key")
+        .verification_token("facade-test-token")
+        .on_message(move |event: MessageEvent| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                event
+                    .reply(format!(
+                        "echo: {}",
+                        event.text_without_mentions().unwrap_or_default()
+                    ))
+                    .await
+                    .map(drop)
+            }
+        })
+        .build();
+    let running = serve(&emulator, bot).await;
+    emulator.duplicate_deliveries(2);
+    let said = emulator
+        .user_says_text(chat.as_str(), tom.as_str(), "hello bot")
+        .unwrap();
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(5), |e| !replies_to(e, &chat, &said)
+                .is_empty())
+            .await
+    );
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(5), |e| e.deliveries().len() >= 3)
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        replies_to(&emulator, &chat, &said),
+        [r#"{"text":"echo: hello bot"}"#]
+    );
+    assert_eq!(
+        handled.load(Ordering::SeqCst),
+        1,
+        "three deliveries, one handling"
+    );
+    let _ = running.stop.send(());
+}
+
+#[tokio::test]
+async fn a_failing_handler_gets_the_event_again() {
+    let (emulator, client, chat, tom) = setup().await;
+    let attempts = Arc::new(AtomicU32::new(0));
+    let counter = attempts.clone();
+    let bot = Bot::builder(client)
+        .encrypt_key("facade-test-key")
+        .verification_token("facade-test-token")
+        .on_message(move |event: MessageEvent| {
+            let counter = counter.clone();
+            async move {
+                if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(lark::Error::Config("the database is down".to_owned()));
+                }
+                event
+                    .reply("handled on the second delivery")
+                    .await
+                    .map(drop)
+            }
+        })
+        .build();
+    let running = serve(&emulator, bot).await;
+    let said = emulator
+        .user_says_text(chat.as_str(), tom.as_str(), "retry me")
+        .unwrap();
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(5), |e| !replies_to(e, &chat, &said)
+                .is_empty())
+            .await
+    );
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    let statuses: Vec<_> = emulator.deliveries().iter().map(|d| d.status).collect();
+    assert_eq!(statuses[0], Some(500), "{statuses:?}");
+    let _ = running.stop.send(());
+}
+
+#[tokio::test]
+async fn other_events_and_card_clicks_reach_their_handlers() {
+    let (emulator, client, chat, tom) = setup().await;
+    let (events, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let bot = Bot::builder(client.clone())
+        .encrypt_key("facade-test-key")
+        .verification_token("facade-test-token")
+        .on_event(move |event: lark::BotEvent| {
+            let events = events.clone();
+            async move {
+                events
+                    .send(event.event)
+                    .map_err(|_| lark::Error::Config("test ended".to_owned()))
+            }
+        })
+        .on_card(|click: lark::CardEvent| async move {
+            let choice = click.value_str("choice").unwrap_or_default().to_owned();
+            Ok::<_, lark::Error>(CardResponse::toast(
+                ToastKind::Info,
+                format!("picked {choice}"),
+            ))
+        })
+        .build();
+    let running = serve(&emulator, bot).await;
+
+    let sent = client
+        .messages()
+        .send(chat.clone(), "react to me")
+        .await
+        .unwrap();
+    emulator
+        .user_reacts(sent.message_id.as_str(), tom.as_str(), "SMILE")
+        .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(5), seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let Event::ReactionCreated(reaction) = event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(
+        reaction.message_id,
+        MessageId::new(sent.message_id.as_str())
+    );
+
+    let card = lark::content::card::CardV2::builder()
+        .element(lark::content::card::Button::new("A").callback(json!({"choice": "a"})))
+        .build();
+    let card_message = client
+        .messages()
+        .send(chat.clone(), MessageContent::card(card))
+        .await
+        .unwrap();
+    let outcome = emulator
+        .click(
+            card_message.message_id.as_str(),
+            tom.as_str(),
+            json!({"choice": "a"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.toast.unwrap()["content"], "picked a");
+    let _ = running.stop.send(());
+}
