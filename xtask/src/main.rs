@@ -14,6 +14,9 @@ fn main() -> ExitCode {
     };
     let result = match task.as_str() {
         "ci" => ci(),
+        "bench" => bench(&args[1..]),
+        "soak" => soak(&args[1..]),
+        "fuzz" => fuzz(&args[1..]),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -32,7 +35,10 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci      fmt --check, clippy -D warnings, test, doc -D warnings, check-layers";
+  ci                  fmt --check, clippy -D warnings, test, doc -D warnings, check-layers
+  bench [--quick]     every benchmark against its in-run baseline; target/bench/summary.json
+  soak [--sends N]    N sends (default 2000) through injected faults; fails if any is lost or doubled
+  fuzz [--cases N]    the content and event property suites with N cases each (default 10000)";
 
 /// The workspace root: the parent of this crate's manifest directory.
 fn root() -> PathBuf {
@@ -100,4 +106,124 @@ fn ci() -> Result<(), String> {
     }
     println!("==> ci: all steps passed");
     Ok(())
+}
+
+/// Runs the benchmark binary in release mode.
+fn bench(args: &[String]) -> Result<(), String> {
+    let quick = match args {
+        [] => false,
+        [flag] if flag == "--quick" => true,
+        _ => return Err("usage: cargo xtask bench [--quick]".to_owned()),
+    };
+    let mut command = cargo();
+    command.args([
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "lark-bench",
+        "--bin",
+        "bench",
+        "--",
+    ]);
+    if quick {
+        command.arg("--quick");
+    }
+    step("bench", command)
+}
+
+/// Runs the fault soak in release mode.
+fn soak(args: &[String]) -> Result<(), String> {
+    let mut command = cargo();
+    command.args([
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "lark-bench",
+        "--bin",
+        "soak",
+        "--",
+    ]);
+    match args {
+        [] => {}
+        [flag, n] if flag == "--sends" && n.parse::<u64>().is_ok() => {
+            command.args(["--sends", n]);
+        }
+        _ => return Err("usage: cargo xtask soak [--sends N]".to_owned()),
+    }
+    step("soak", command)
+}
+
+/// The property suites, their `fuzz::` tests only, with many cases.
+const FUZZ_SUITES: [(&str, &str); 2] =
+    [("lark-content", "properties"), ("lark-events", "security")];
+
+/// Runs each property suite with `--cases` cases per property and reports the inputs tried.
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let cases: u64 = match args {
+        [] => 10_000,
+        [flag, n] if flag == "--cases" => n
+            .parse()
+            .map_err(|_| format!("--cases takes a number, not `{n}`"))?,
+        _ => return Err("usage: cargo xtask fuzz [--cases N]".to_owned()),
+    };
+    let (mut total_inputs, mut total_failed) = (0u64, 0u64);
+    for (package, test) in FUZZ_SUITES {
+        println!("==> fuzz {package}/{test}: {cases} cases per property");
+        let output = cargo()
+            .args([
+                "test",
+                "--release",
+                "--quiet",
+                "--package",
+                package,
+                "--test",
+                test,
+                "--",
+                "fuzz::",
+            ])
+            .env("PROPTEST_CASES", cases.to_string())
+            .output()
+            .map_err(|err| format!("could not start cargo test: {err}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let (passed, failed) = test_counts(&stdout).ok_or_else(|| {
+            format!(
+                "{package}/{test}: no test summary\n{stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+        if failed > 0 {
+            println!("{stdout}");
+        }
+        let inputs = (passed + failed) * cases;
+        println!(
+            "fuzz {package}/{test} properties={} cases={cases} inputs={inputs} failed={failed}",
+            passed + failed
+        );
+        total_inputs += inputs;
+        total_failed += failed;
+    }
+    println!("fuzz inputs={total_inputs} failed={total_failed}");
+    if total_failed > 0 {
+        Err(format!("{total_failed} properties failed"))
+    } else {
+        Ok(())
+    }
+}
+
+/// `passed` and `failed` from libtest's `test result:` line.
+fn test_counts(output: &str) -> Option<(u64, u64)> {
+    let line = output
+        .lines()
+        .find(|line| line.starts_with("test result:"))?;
+    let number = |label: &str| -> Option<u64> {
+        let before = line.split(label).next()?;
+        before
+            .rsplit(|c: char| !c.is_ascii_digit())
+            .find(|s| !s.is_empty())?
+            .parse()
+            .ok()
+    };
+    Some((number(" passed")?, number(" failed")?))
 }

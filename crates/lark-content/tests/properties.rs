@@ -835,47 +835,52 @@ fn message_content() -> BoxedStrategy<MessageContent> {
     .boxed()
 }
 
-proptest! {
-    #[test]
-    fn every_content_type_survives_encode_then_decode(content in message_content()) {
-        roundtrip(&content);
-    }
+/// The property suites; `cargo xtask fuzz` runs them with many cases.
+mod fuzz {
+    use super::*;
 
-    #[test]
-    fn text_with_quotes_backslashes_markup_emoji_cjk_and_controls_round_trips_exactly(text in any_text()) {
-        let content = MessageContent::text(text.clone());
-        let decoded = MessageContent::decode("text", &content.encode()).unwrap();
-        prop_assert_eq!(decoded, MessageContent::Text(Text::new(text)));
-    }
+    proptest! {
+        #[test]
+        fn every_content_type_survives_encode_then_decode(content in message_content()) {
+            roundtrip(&content);
+        }
 
-    #[test]
-    fn literal_builder_text_never_becomes_markup_and_loses_nothing(text in any_text()) {
-        prop_assume!(!text.contains('\u{200B}'));
-        let built = Text::builder().text(&text).build().text;
-        prop_assert!(!built.contains("<at"));
-        prop_assert!(!built.contains("</"));
-        prop_assert!(!built.contains("]("));
-        prop_assert_eq!(built.replace('\u{200B}', ""), text);
-    }
+        #[test]
+        fn text_with_quotes_backslashes_markup_emoji_cjk_and_controls_round_trips_exactly(text in any_text()) {
+            let content = MessageContent::text(text.clone());
+            let decoded = MessageContent::decode("text", &content.encode()).unwrap();
+            prop_assert_eq!(decoded, MessageContent::Text(Text::new(text)));
+        }
 
-    #[test]
-    fn decoding_any_string_as_any_type_never_panics(
-        msg_type in prop_oneof![proptest::sample::select(known_type_names()).prop_map(str::to_owned), "[a-z_]{0,10}"],
-        content in ".{0,64}",
-    ) {
-        let _ = MessageContent::decode(&msg_type, &content);
-    }
+        #[test]
+        fn literal_builder_text_never_becomes_markup_and_loses_nothing(text in any_text()) {
+            prop_assume!(!text.contains('\u{200B}'));
+            let built = Text::builder().text(&text).build().text;
+            prop_assert!(!built.contains("<at"));
+            prop_assert!(!built.contains("</"));
+            prop_assert!(!built.contains("]("));
+            prop_assert_eq!(built.replace('\u{200B}', ""), text);
+        }
 
-    #[test]
-    fn decoding_any_json_as_any_type_never_panics(
-        msg_type in proptest::sample::select(known_type_names()),
-        value in json_value(),
-    ) {
-        let content = value.to_string();
-        if let Ok(decoded) = MessageContent::decode(msg_type, &content) {
-            // Whatever decodes encodes again as valid JSON, and validating it never panics.
-            prop_assert!(serde_json::from_str::<Value>(&decoded.encode()).is_ok());
-            let _ = decoded.validate();
+        #[test]
+        fn decoding_any_string_as_any_type_never_panics(
+            msg_type in prop_oneof![proptest::sample::select(known_type_names()).prop_map(str::to_owned), "[a-z_]{0,10}"],
+            content in ".{0,64}",
+        ) {
+            let _ = MessageContent::decode(&msg_type, &content);
+        }
+
+        #[test]
+        fn decoding_any_json_as_any_type_never_panics(
+            msg_type in proptest::sample::select(known_type_names()),
+            value in json_value(),
+        ) {
+            let content = value.to_string();
+            if let Ok(decoded) = MessageContent::decode(msg_type, &content) {
+                // Whatever decodes encodes again as valid JSON, and validating it never panics.
+                prop_assert!(serde_json::from_str::<Value>(&decoded.encode()).is_ok());
+                let _ = decoded.validate();
+            }
         }
     }
 }

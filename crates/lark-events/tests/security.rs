@@ -242,95 +242,100 @@ fn arbitrary_headers() -> impl Strategy<Value = HeaderMap> {
     })
 }
 
-proptest! {
-    #[test]
-    fn arbitrary_bytes_and_headers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512), headers in arbitrary_headers()) {
-        for config in [config(), EventConfig::new(), EventConfig::new().verification_token(TOKEN)] {
-            let _ = receive(&config, &headers, &body, now());
+/// The property suites; `cargo xtask fuzz` runs them with many cases.
+mod fuzz {
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_and_headers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512), headers in arbitrary_headers()) {
+            for config in [config(), EventConfig::new(), EventConfig::new().verification_token(TOKEN)] {
+                let _ = receive(&config, &headers, &body, now());
+            }
+        }
+
+        #[test]
+        fn arbitrary_json_shapes_never_panic(value in any_json(), encrypted in any::<bool>()) {
+            let bytes = value.to_string().into_bytes();
+            let request = if encrypted { signed(&bytes, NOW) } else { lark_events::SignedRequest { headers: HeaderMap::new(), body: bytes.into() } };
+            for config in [config(), EventConfig::new()] {
+                let _ = receive(&config, &request.headers, &request.body, now());
+            }
+        }
+
+        #[test]
+        fn any_tampered_body_byte_is_refused(index in any::<prop::sample::Index>(), flip in 1u8..=255) {
+            let request = signed(&event_payload(TOKEN), NOW);
+            let mut body = request.body.to_vec();
+            let at = index.index(body.len());
+            body[at] ^= flip;
+            prop_assert!(receive(&config(), &request.headers, &body, now()).is_err());
+        }
+
+        #[test]
+        fn any_tampered_signature_is_refused(index in any::<prop::sample::Index>(), replacement in "[0-9a-f]") {
+            let request = signed(&event_payload(TOKEN), NOW);
+            let mut signature = request.headers["x-lark-signature"].to_str().unwrap().to_owned();
+            let at = index.index(signature.len());
+            prop_assume!(signature[at..=at] != replacement);
+            signature.replace_range(at..=at, &replacement);
+            let mut headers = request.headers.clone();
+            headers.insert("x-lark-signature", HeaderValue::from_str(&signature).unwrap());
+            prop_assert!(matches!(receive(&config(), &headers, &request.body, now()), Err(EventError::BadSignature)));
+        }
+
+        #[test]
+        fn timestamps_outside_the_window_are_refused(offset in (8 * 3600 + 1u64)..(100 * 24 * 3600)) {
+            let request = signed(&event_payload(TOKEN), NOW - offset);
+            let refused = matches!(receive(&config(), &request.headers, &request.body, now()), Err(EventError::Stale { .. }));
+            prop_assert!(refused);
+        }
+
+        #[test]
+        fn a_wrong_token_is_always_refused(token in "[A-Za-z0-9]{0,40}") {
+            prop_assume!(token != TOKEN);
+            let request = signed(&event_payload(&token), NOW);
+            prop_assert!(matches!(receive(&config(), &request.headers, &request.body, now()), Err(EventError::BadToken)));
         }
     }
 
-    #[test]
-    fn arbitrary_json_shapes_never_panic(value in any_json(), encrypted in any::<bool>()) {
-        let bytes = value.to_string().into_bytes();
-        let request = if encrypted { signed(&bytes, NOW) } else { lark_events::SignedRequest { headers: HeaderMap::new(), body: bytes.into() } };
-        for config in [config(), EventConfig::new()] {
-            let _ = receive(&config, &request.headers, &request.body, now());
-        }
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            prop_oneof![
+                Just("2.0".to_owned()),
+                Just("url_verification".to_owned()),
+                Just("event_callback".to_owned()),
+                Just("im.message.receive_v1".to_owned()),
+                Just("card.action.trigger".to_owned()),
+                ".{0,12}"
+            ]
+            .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 24, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("schema".to_owned()),
+                        Just("header".to_owned()),
+                        Just("event".to_owned()),
+                        Just("event_type".to_owned()),
+                        Just("type".to_owned()),
+                        Just("message".to_owned()),
+                        Just("action".to_owned()),
+                        Just("open_message_id".to_owned()),
+                        Just("encrypt".to_owned()),
+                        Just("challenge".to_owned()),
+                        "[a-z_]{1,8}"
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
     }
-
-    #[test]
-    fn any_tampered_body_byte_is_refused(index in any::<prop::sample::Index>(), flip in 1u8..=255) {
-        let request = signed(&event_payload(TOKEN), NOW);
-        let mut body = request.body.to_vec();
-        let at = index.index(body.len());
-        body[at] ^= flip;
-        prop_assert!(receive(&config(), &request.headers, &body, now()).is_err());
-    }
-
-    #[test]
-    fn any_tampered_signature_is_refused(index in any::<prop::sample::Index>(), replacement in "[0-9a-f]") {
-        let request = signed(&event_payload(TOKEN), NOW);
-        let mut signature = request.headers["x-lark-signature"].to_str().unwrap().to_owned();
-        let at = index.index(signature.len());
-        prop_assume!(signature[at..=at] != replacement);
-        signature.replace_range(at..=at, &replacement);
-        let mut headers = request.headers.clone();
-        headers.insert("x-lark-signature", HeaderValue::from_str(&signature).unwrap());
-        prop_assert!(matches!(receive(&config(), &headers, &request.body, now()), Err(EventError::BadSignature)));
-    }
-
-    #[test]
-    fn timestamps_outside_the_window_are_refused(offset in (8 * 3600 + 1u64)..(100 * 24 * 3600)) {
-        let request = signed(&event_payload(TOKEN), NOW - offset);
-        let refused = matches!(receive(&config(), &request.headers, &request.body, now()), Err(EventError::Stale { .. }));
-        prop_assert!(refused);
-    }
-
-    #[test]
-    fn a_wrong_token_is_always_refused(token in "[A-Za-z0-9]{0,40}") {
-        prop_assume!(token != TOKEN);
-        let request = signed(&event_payload(&token), NOW);
-        prop_assert!(matches!(receive(&config(), &request.headers, &request.body, now()), Err(EventError::BadToken)));
-    }
-}
-
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        prop_oneof![
-            Just("2.0".to_owned()),
-            Just("url_verification".to_owned()),
-            Just("event_callback".to_owned()),
-            Just("im.message.receive_v1".to_owned()),
-            Just("card.action.trigger".to_owned()),
-            ".{0,12}"
-        ]
-        .prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 24, 5, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            proptest::collection::btree_map(
-                prop_oneof![
-                    Just("schema".to_owned()),
-                    Just("header".to_owned()),
-                    Just("event".to_owned()),
-                    Just("event_type".to_owned()),
-                    Just("type".to_owned()),
-                    Just("message".to_owned()),
-                    Just("action".to_owned()),
-                    Just("open_message_id".to_owned()),
-                    Just("encrypt".to_owned()),
-                    Just("challenge".to_owned()),
-                    "[a-z_]{1,8}"
-                ],
-                inner,
-                0..5
-            )
-            .prop_map(|map| Value::Object(map.into_iter().collect())),
-        ]
-    })
 }
