@@ -35,7 +35,8 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                  fmt --check, clippy -D warnings, test, doc -D warnings, check-layers
+  ci                  fmt --check, clippy -D warnings, test, the Redis tests (installing
+                      redis-server when missing), doc -D warnings, check-layers
   bench [--quick]     every benchmark against its in-run baseline; target/bench/summary.json
   soak [--sends N]    N sends (default 2000) through injected faults; fails if any is lost or doubled
   fuzz [--cases N]    the content and event property suites with N cases each (default 10000)";
@@ -87,6 +88,8 @@ fn ci() -> Result<(), String> {
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     step("cargo test --workspace", test)?;
+
+    redis_checks()?;
 
     let mut doc = cargo();
     doc.args(["doc", "--no-deps", "--workspace"])
@@ -226,4 +229,120 @@ fn test_counts(output: &str) -> Option<(u64, u64)> {
             .ok()
     };
     Some((number(" passed")?, number(" failed")?))
+}
+
+/// Whether `program` runs.
+fn runs(program: &str, arg: &str) -> bool {
+    Command::new(program)
+        .arg(arg)
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// Installs redis-server from Debian's packages when it is missing.
+fn ensure_redis_server() -> Result<(), String> {
+    if runs("redis-server", "--version") {
+        return Ok(());
+    }
+    println!("==> redis-server is missing; installing it with apt-get");
+    let install = || {
+        let mut command = Command::new("apt-get");
+        command
+            .args(["install", "-y", "--no-install-recommends", "redis-server"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        step("apt-get install redis-server", command)
+    };
+    if install().is_err() {
+        let mut update = Command::new("apt-get");
+        update.arg("update");
+        step("apt-get update", update)?;
+        install()?;
+    }
+    if runs("redis-server", "--version") {
+        Ok(())
+    } else {
+        Err(
+            "redis-server is still missing after apt-get install; the Redis tests cannot run"
+                .to_owned(),
+        )
+    }
+}
+
+/// A redis-server on a free loopback port, stopped when dropped.
+struct RedisServer(std::process::Child, u16);
+
+impl RedisServer {
+    fn start() -> Result<Self, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|err| format!("no free port: {err}"))?
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|err| format!("redis-server did not start: {err}"))?;
+        let server = Self(child, port);
+        for _ in 0..250 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Err(format!("redis-server did not listen on port {port}"))
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The Redis integration tests (each starts its own server) and the replicas example against
+/// a server started here. Never skipped: a missing redis-server is installed, or CI fails.
+fn redis_checks() -> Result<(), String> {
+    ensure_redis_server()?;
+    let mut tests = cargo();
+    tests.args([
+        "test",
+        "--package",
+        "lark-redis",
+        "--features",
+        "integration",
+        "--",
+        "--nocapture",
+    ]);
+    step("cargo test -p lark-redis --features integration", tests)?;
+    let mut facade = cargo();
+    facade.args(["test", "--package", "lark", "--features", "redis", "--lib"]);
+    step("cargo test -p lark --features redis", facade)?;
+
+    let server = RedisServer::start()?;
+    let mut example = cargo();
+    example
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "lark-examples",
+            "--example",
+            "replicas",
+            "--features",
+            "redis",
+        ])
+        .env("REDIS_URL", format!("redis://127.0.0.1:{}/", server.1));
+    let result = step("cargo run --example replicas --features redis", example);
+    drop(server);
+    result
 }

@@ -237,6 +237,14 @@ impl ClientBuilder {
                 REISSUE_THRESHOLD.as_secs() / 60
             )));
         }
+        if self.transport.is_none()
+            && !crate::transport::HAS_ROOTS
+            && self.base_url.as_str().starts_with("https:")
+        {
+            return Err(Error::Config(
+                "no TLS roots are compiled in: enable lark-http's `webpki-roots` or `native-roots` feature to reach an https base url".to_owned(),
+            ));
+        }
         let transport = match self.transport {
             Some(transport) => transport,
             None => Arc::new(

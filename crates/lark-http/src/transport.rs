@@ -116,6 +116,9 @@ impl std::fmt::Debug for HyperTransport {
     }
 }
 
+/// Whether trusted roots are compiled in (the `webpki-roots` or `native-roots` feature).
+pub(crate) const HAS_ROOTS: bool = cfg!(any(feature = "webpki-roots", feature = "native-roots"));
+
 impl HyperTransport {
     /// A transport configured as `config` says.
     pub fn new(config: &TransportConfig) -> Result<Self, BoxError> {
@@ -128,8 +131,17 @@ impl HyperTransport {
         let builder = HttpsConnectorBuilder::new();
         #[cfg(feature = "native-roots")]
         let builder = builder.with_provider_and_native_roots(provider)?;
-        #[cfg(not(feature = "native-roots"))]
+        #[cfg(all(feature = "webpki-roots", not(feature = "native-roots")))]
         let builder = builder.with_provider_and_webpki_roots(provider)?;
+        // Without either feature no certificate is trusted: plain http (an emulator, a local
+        // proxy) works, and ClientBuilder::build refuses an https base url with a clear error.
+        #[cfg(not(any(feature = "webpki-roots", feature = "native-roots")))]
+        let builder = builder.with_tls_config(
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
+                .with_safe_default_protocol_versions()?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        );
         let builder = builder.https_or_http().enable_http1().enable_http2();
         let mut client = Client::builder(TokioExecutor::new());
         client

@@ -327,6 +327,12 @@ impl BotBuilder {
         self
     }
 
+    /// Deduplicates through `redis`, shared with the other replicas.
+    #[cfg(feature = "redis")]
+    pub fn redis(self, redis: &lark_redis::Redis) -> Self {
+        self.dedup(Arc::new(lark_redis::RedisDedupStore::new(redis.clone())))
+    }
+
     /// When events are acknowledged (default: after the handler, waiting at most 2.5 s).
     pub fn ack(mut self, ack: AckPolicy) -> Self {
         self.ack = ack;

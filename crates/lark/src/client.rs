@@ -12,116 +12,125 @@ use std::time::Duration;
 #[must_use]
 pub struct ClientBuilder {
     http: lark_http::ClientBuilder,
+    error: Option<String>,
 }
 
 impl ClientBuilder {
+    fn map(
+        self,
+        change: impl FnOnce(lark_http::ClientBuilder) -> lark_http::ClientBuilder,
+    ) -> Self {
+        Self {
+            http: change(self.http),
+            ..self
+        }
+    }
+
     /// The app's credentials, from the developer console.
     pub fn app(self, app_id: impl Into<AppId>, app_secret: impl Into<lark_api::AppSecret>) -> Self {
-        Self {
-            http: self.http.app(app_id, app_secret),
-        }
+        self.map(|http| http.app(app_id, app_secret))
     }
 
     /// Feishu (open.feishu.cn), the default.
     pub fn feishu(self) -> Self {
-        Self {
-            http: self.http.feishu(),
-        }
+        self.map(lark_http::ClientBuilder::feishu)
     }
 
     /// Lark (open.larksuite.com).
     pub fn lark(self) -> Self {
-        Self {
-            http: self.http.lark(),
-        }
+        self.map(lark_http::ClientBuilder::lark)
     }
 
     /// Any base url: the emulator, or a proxy in front of the platform.
     pub fn base_url(self, base: BaseUrl) -> Self {
-        Self {
-            http: self.http.base_url(base),
-        }
+        self.map(|http| http.base_url(base))
     }
 
     /// A marketplace app acting in `tenant_key`.
     pub fn marketplace(self, tenant_key: TenantKey) -> Self {
-        Self {
-            http: self.http.marketplace(tenant_key),
-        }
+        self.map(|http| http.marketplace(tenant_key))
     }
 
     /// How long a TCP connect may take (default 10 s).
     pub fn connect_timeout(self, timeout: Duration) -> Self {
-        Self {
-            http: self.http.connect_timeout(timeout),
-        }
+        self.map(|http| http.connect_timeout(timeout))
     }
 
     /// How long one attempt may take (default 30 s).
     pub fn request_timeout(self, timeout: Duration) -> Self {
-        Self {
-            http: self.http.request_timeout(timeout),
-        }
+        self.map(|http| http.request_timeout(timeout))
     }
 
     /// Sends everything through an HTTP CONNECT proxy.
     pub fn proxy(self, proxy: http::Uri) -> Self {
-        Self {
-            http: self.http.proxy(proxy),
-        }
+        self.map(|http| http.proxy(proxy))
     }
 
     /// The retry policy.
     pub fn retry(self, retry: RetryPolicy) -> Self {
-        Self {
-            http: self.http.retry(retry),
-        }
+        self.map(|http| http.retry(retry))
     }
 
     /// The token policy.
     pub fn token_policy(self, policy: TokenPolicy) -> Self {
-        Self {
-            http: self.http.token_policy(policy),
-        }
+        self.map(|http| http.token_policy(policy))
     }
 
     /// Shares tokens between replicas through `store`.
     pub fn token_store(self, store: Arc<dyn TokenStore>) -> Self {
-        Self {
-            http: self.http.token_store(store),
-        }
+        self.map(|http| http.token_store(store))
     }
 
     /// Keeps marketplace app tickets in `store`.
     pub fn ticket_store(self, store: Arc<dyn lark_http::TicketStore>) -> Self {
-        Self {
-            http: self.http.ticket_store(store),
-        }
+        self.map(|http| http.ticket_store(store))
     }
 
     /// Sends requests through `transport`.
     pub fn transport(self, transport: Arc<dyn Transport>) -> Self {
-        Self {
-            http: self.http.transport(transport),
-        }
+        self.map(|http| http.transport(transport))
     }
 
     /// The `User-Agent` sent.
     pub fn user_agent(self, user_agent: impl Into<String>) -> Self {
-        Self {
-            http: self.http.user_agent(user_agent),
-        }
+        self.map(|http| http.user_agent(user_agent))
     }
 
     /// Reads `LARK_APP_ID`, `LARK_APP_SECRET`, and `LARK_BASE_URL` or `LARK_DOMAIN`.
     pub fn from_env() -> Result<Self, Error> {
         Ok(Self {
             http: lark_http::ClientBuilder::from_env()?,
+            error: None,
         })
+    }
+
+    /// Shares tokens and marketplace app tickets with the other replicas through `redis`.
+    #[cfg(feature = "redis")]
+    pub fn redis(self, redis: &lark_redis::Redis) -> Self {
+        self.map(|http| {
+            http.token_store(Arc::new(lark_redis::RedisTokenStore::new(redis.clone())))
+                .ticket_store(Arc::new(lark_redis::RedisTicketStore::new(redis.clone())))
+        })
+    }
+
+    /// Shares tokens and tickets through the Redis server at `url`; an invalid url is reported
+    /// by [`build`](Self::build).
+    #[cfg(feature = "redis")]
+    pub fn redis_url(self, url: &str) -> Self {
+        match lark_redis::Redis::open(url) {
+            Ok(redis) => self.redis(&redis),
+            Err(err) => Self {
+                error: Some(err.to_string()),
+                ..self
+            },
+        }
     }
 
     /// The client.
     pub fn build(self) -> Result<Client, Error> {
+        if let Some(error) = self.error {
+            return Err(Error::Config(error));
+        }
         Ok(Client {
             http: self.http.build()?,
         })
@@ -234,5 +243,29 @@ impl Client {
     #[must_use]
     pub fn http(&self) -> &lark_http::Client {
         &self.http
+    }
+}
+
+#[cfg(all(test, feature = "redis"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_redis_url_is_reported_by_build_without_its_password() {
+        let err = Client::builder()
+            .app("cli_x", "secret")
+            .redis_url("http://:hunter2@cache")
+            .build()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("not a redis url") && !text.contains("hunter2"),
+            "{text}"
+        );
+        Client::builder()
+            .app("cli_x", "secret")
+            .redis_url("redis://127.0.0.1:6379/")
+            .build()
+            .unwrap();
     }
 }

@@ -19,6 +19,9 @@ pub use lark_content as content;
 pub use lark_events as events;
 /// The executor (`lark-http`): retry and token policies, stores, streaming transfers.
 pub use lark_http as http;
+/// Shared stores on Redis (`lark-redis`), for several replicas.
+#[cfg(feature = "redis")]
+pub use lark_redis as redis;
 
 pub use lark_api::{BaseUrl, Receiver};
 pub use lark_content::{

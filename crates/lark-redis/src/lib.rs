@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+mod connection;
+mod stores;
+mod tokens;
+
+pub use connection::{Redis, RedisOptions, RedisStoreError};
+pub use stores::{DedupFailure, RedisDedupStore, RedisTicketStore, TICKET_TTL};
+pub use tokens::{RedisTokenStore, TokenStoreOptions};
