@@ -170,3 +170,19 @@ fn content_prints_every_kind_of_message() {
     let out = run("content");
     assert!(out.contains("interactive"), "{out}");
 }
+
+#[test]
+fn the_echo_bot_answers_over_the_long_connection() {
+    let out = run("long_connection");
+    assert_lines(
+        "long_connection",
+        &out,
+        &[
+            "status: Connected",
+            "(bot) received \"ping\" over the long connection",
+            "the bot replied",
+            "toast \"clicked deploy\"",
+            "after shutdown: Stopped(Shutdown)",
+        ],
+    );
+}

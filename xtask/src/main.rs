@@ -39,7 +39,7 @@ tasks:
                       redis-server when missing), doc -D warnings, check-layers
   bench [--quick]     every benchmark against its in-run baseline; target/bench/summary.json
   soak [--sends N]    N sends (default 2000) through injected faults; fails if any is lost or doubled
-  fuzz [--cases N]    the content and event property suites with N cases each (default 10000)";
+  fuzz [--cases N]    the content, event and frame property suites with N cases each (default 10000)";
 
 /// The workspace root: the parent of this crate's manifest directory.
 fn root() -> PathBuf {

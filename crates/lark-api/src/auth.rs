@@ -51,7 +51,7 @@ impl AppToken {
     }
 }
 
-fn check_credentials(app_id: &AppId, app_secret: &AppSecret) -> Result<(), BuildError> {
+pub(crate) fn check_credentials(app_id: &AppId, app_secret: &AppSecret) -> Result<(), BuildError> {
     if app_id.is_empty() {
         return Err(BuildError::InvalidParam {
             field: "app_id",

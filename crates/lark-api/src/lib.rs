@@ -10,6 +10,7 @@ mod secret;
 
 pub mod auth;
 pub mod im;
+pub mod ws;
 
 pub use base_url::BaseUrl;
 pub use endpoint::{

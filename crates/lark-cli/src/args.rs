@@ -130,6 +130,13 @@ pub(crate) enum Command {
     /// Webhook deliveries.
     #[command(subcommand)]
     Event(EventCommand),
+    /// Receive events over the long connection and print each as a line of JSON, until
+    /// Ctrl-C. Card clicks are printed too, and answered with --ack-card's response.
+    Listen {
+        /// The response to card clicks: JSON like {"toast":{"type":"success","content":"…"}}.
+        #[arg(long, value_name = "FILE")]
+        ack_card: Option<PathBuf>,
+    },
     /// Serve the emulator (a local Lark Open Platform) until stopped. The global --app-id and
     /// --app-secret set the emulated app's credentials.
     Emulator(EmulatorArgs),

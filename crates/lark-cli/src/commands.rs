@@ -5,7 +5,7 @@ use crate::args::{
     UploadCommand,
 };
 use crate::output::{Failure, print, to_json};
-use crate::{content, event, progress, serve};
+use crate::{content, event, listen, progress, serve};
 use futures_util::TryStreamExt;
 use lark::api::im::chats::{ChatUpdate, CreateChat};
 use lark::api::im::messages::{Container, GetMessageResource, ListMessages, SendMessage};
@@ -146,6 +146,9 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Event(EventCommand::Decode(args)) => return event::decode(args),
         Command::Emulator(args) => return serve::emulator(&cli, args).await,
+        Command::Listen { ack_card } => {
+            return listen::run(client(&cli)?, ack_card.as_deref()).await;
+        }
         _ => {}
     }
     let client = client(&cli)?;
@@ -314,7 +317,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             };
             print(json, &key, &json!({"key": key, "path": path}));
         }
-        Command::Event(_) | Command::Emulator(_) => {}
+        Command::Event(_) | Command::Emulator(_) | Command::Listen { .. } => {}
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod content;
 mod event;
+mod listen;
 mod output;
 mod progress;
 mod serve;

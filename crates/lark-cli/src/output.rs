@@ -25,6 +25,8 @@ pub(crate) enum Failure {
     Input(String),
     /// Something local failed.
     Local(String),
+    /// The platform refused the app for good (the long connection).
+    Refused(String),
 }
 
 impl From<lark::Error> for Failure {
@@ -50,6 +52,7 @@ impl Failure {
             Self::Event(_) => EXIT_UNVERIFIED,
             Self::Input(_) => EXIT_INPUT,
             Self::Local(_) => EXIT_LOCAL,
+            Self::Refused(_) => EXIT_AUTH,
         }
     }
 }
@@ -77,7 +80,9 @@ pub(crate) fn report(failure: &Failure, json: bool) {
         Failure::Event(err) => {
             json!({"error": err.to_string(), "kind": format!("{:?}", err.kind())})
         }
-        Failure::Input(message) | Failure::Local(message) => json!({"error": message}),
+        Failure::Input(message) | Failure::Local(message) | Failure::Refused(message) => {
+            json!({"error": message})
+        }
     };
     if json {
         eprintln!("{value}");

@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 const PNG: &[u8] = include_bytes!("../../lark-http/tests/fixtures/gradient.png");
 
@@ -568,4 +568,86 @@ fn the_emulator_command_serves_until_stopped() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(String::from_utf8_lossy(&run.stdout).starts_with("om_"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_prints_each_event_as_json_and_answers_card_clicks() {
+    let mut config = lark_emulator::EmulatorConfig::default();
+    config.ws.ping_interval_secs = 1;
+    let emulator = Emulator::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ack = write(
+        dir.path(),
+        "ack.json",
+        br#"{"toast":{"type":"success","content":"noted by lark listen"}}"#,
+    );
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(["listen", "--ack-card", &ack])
+        .env("LARK_BASE_URL", emulator.base_url())
+        .env("LARK_APP_ID", emulator.app_id())
+        .env("LARK_APP_SECRET", emulator.app_secret())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert!(
+        emulator
+            .wait_until(std::time::Duration::from_secs(10), |e| !e
+                .ws_connections()
+                .is_empty())
+            .await,
+        "lark listen connected"
+    );
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let said = emulator
+        .user_says_text(&emulator.default_chat(), &tom, "over the long connection")
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["event_type"], "im.message.receive_v1");
+    assert_eq!(event["event"]["message"]["message_id"], said.as_str());
+    assert_eq!(
+        event["event"]["message"]["text"],
+        "over the long connection"
+    );
+
+    let sent = emulator_send_card(&emulator).await;
+    let outcome = emulator
+        .click(&sent, &tom, serde_json::json!({"k": "v"}))
+        .await
+        .unwrap();
+    assert_eq!(outcome.toast.unwrap()["content"], "noted by lark listen");
+    let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let click: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(click["kind"], "card_action");
+    assert_eq!(click["action"]["value"]["k"], "v");
+    child.kill().await.unwrap();
+}
+
+/// The bot posts a card through the plain CLI, and returns its message id.
+async fn emulator_send_card(emulator: &Emulator) -> String {
+    let lark = Lark::new(emulator);
+    let dir = tempfile::tempdir().unwrap();
+    let card = write(dir.path(), "card.json", br#"{"schema":"2.0","body":{"elements":[{"tag":"button","text":{"tag":"plain_text","content":"Go"}}]}}"#);
+    lark.run(&[
+        "send",
+        "--to",
+        &format!("chat:{}", emulator.default_chat()),
+        "--card",
+        &card,
+    ])
+    .await
+    .ok()
+    .trim()
+    .to_owned()
 }

@@ -29,6 +29,8 @@ pub struct EmulatorConfig {
     pub all_group_messages: bool,
     /// Seed for the fault injector's random choices, so that a run can be repeated.
     pub fault_seed: u64,
+    /// The long connection: the config handed to clients, ack timeouts, fragmenting.
+    pub ws: crate::ws::WsConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -54,6 +56,7 @@ impl Default for EmulatorConfig {
             token_refresh_window_secs: 1800,
             all_group_messages: true,
             fault_seed: 0x5EED,
+            ws: crate::ws::WsConfig::default(),
         }
     }
 }

@@ -186,6 +186,17 @@ pub(crate) async fn run(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Ou
             }
         }
         strong.changed.notify_waiters();
+        // An app with a long connection open gets its events there, as on the platform.
+        if strong.state().ws.has_client(&event.app_id) {
+            tokio::spawn(crate::ws::deliver(
+                Arc::downgrade(&strong),
+                event.app_id,
+                event.event_id,
+                event.payload,
+                event.duplicates,
+            ));
+            continue;
+        }
         let client = client.clone();
         tokio::spawn(deliver(Arc::downgrade(&strong), client, event));
     }

@@ -10,12 +10,14 @@ mod server;
 mod simulate;
 mod state;
 mod util;
+mod ws;
 
 pub use config::{AppConfig, ChatConfig, EmulatorConfig, UserConfig, WebhookConfig};
 pub use events::EmittedEvent;
 pub use faults::{Fault, FaultRule, Matcher, Trigger};
 pub use simulate::{ClickOutcome, EmulatorError};
 pub use state::{DeliveryRecord, RecordedRequest};
+pub use ws::{WsAck, WsConfig, WsRefusal};
 
 use bytes::Bytes;
 use lark_content::MessageContent;
@@ -323,6 +325,57 @@ impl Emulator {
     #[must_use = "false means no event had this id"]
     pub fn redeliver(&self, event_id: &str) -> bool {
         simulate::redeliver(&self.shared, event_id)
+    }
+
+    // ------------------------------------------------------------------ long connection
+
+    /// The long connections open now, as `(app_id, device_id)`.
+    #[must_use]
+    pub fn ws_connections(&self) -> Vec<(String, String)> {
+        let state = self.shared.state();
+        state
+            .ws
+            .conns
+            .iter()
+            .map(|c| (c.app_id.clone(), c.device_id.clone()))
+            .collect()
+    }
+
+    /// Every acknowledgement clients sent, in order.
+    #[must_use]
+    pub fn ws_acks(&self) -> Vec<WsAck> {
+        self.shared.state().ws.acks.clone()
+    }
+
+    /// How many pings clients sent.
+    #[must_use]
+    pub fn ws_pings(&self) -> u64 {
+        self.shared.state().ws.pings
+    }
+
+    /// Drops every open connection without a close frame, as a network failure would.
+    pub fn ws_kill_connections(&self) {
+        self.shared.state().ws.kill_all();
+        self.shared.changed.notify_waiters();
+    }
+
+    /// Makes every open connection silent: pings go unanswered and nothing is pushed on it,
+    /// while the socket stays open. Connections made later are not silent.
+    pub fn ws_silence_connections(&self) {
+        self.shared.state().ws.silence_all();
+    }
+
+    /// Refuses the next `count` handshakes with `refusal`.
+    pub fn ws_refuse_handshakes(&self, count: usize, refusal: &WsRefusal) {
+        self.shared.state().ws.refuse(count, refusal);
+    }
+
+    /// Replaces the long-connection settings: handed out at discovery from now on, and sent to
+    /// connected clients in the next pong.
+    pub fn ws_set_config(&self, config: WsConfig) {
+        let mut state = self.shared.state();
+        state.ws.announce_config(&config);
+        state.config.ws = config;
     }
 
     // ------------------------------------------------------------------ simulated users

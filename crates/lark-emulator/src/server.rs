@@ -217,6 +217,21 @@ async fn handle(
     shared: Arc<Shared>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Dropped> {
+    if request.uri().path() == crate::ws::WS_PATH {
+        let log_id = new_log_id();
+        let response = crate::ws::upgrade(&shared, request);
+        let status = response.status().as_u16();
+        record(
+            &shared,
+            &Method::GET,
+            crate::ws::WS_PATH,
+            "",
+            status,
+            0,
+            &log_id,
+        );
+        return Ok(response);
+    }
     let (parts, body) = request.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
@@ -361,6 +376,9 @@ async fn route(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
         }
         ["open-apis", "message", "v4", "batch_send"] if request.method == Method::POST => {
             routes::messages::batch_send(shared, request)
+        }
+        ["callback", "ws", "endpoint"] if request.method == Method::POST => {
+            Ok(crate::ws::endpoint(shared, request))
         }
         _ => Err(Fail::new(
             StatusCode::NOT_FOUND,

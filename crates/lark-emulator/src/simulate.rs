@@ -527,7 +527,7 @@ pub(crate) async fn click(
     value: Value,
     form_value: Option<Value>,
 ) -> Result<ClickOutcome, EmulatorError> {
-    let (url, key, payload, app_id) = {
+    let (url, key, payload, app_id, over_ws) = {
         let state = shared.state();
         let message = state
             .messages
@@ -538,11 +538,12 @@ pub(crate) async fn click(
                 "{message_id} was not sent by a bot, so it has no callback"
             )));
         };
-        let webhook = state
-            .config
-            .webhook
-            .clone()
-            .ok_or(EmulatorError::NoWebhook)?;
+        let over_ws = state.ws.has_client(app_id);
+        let webhook = match (state.config.webhook.clone(), over_ws) {
+            (Some(webhook), _) => webhook,
+            (None, true) => crate::config::WebhookConfig::default(),
+            (None, false) => return Err(EmulatorError::NoWebhook),
+        };
         let url = if webhook.card_url.is_empty() {
             webhook.url.clone()
         } else {
@@ -569,7 +570,7 @@ pub(crate) async fn click(
             "card.action.trigger",
             event,
         );
-        (url, webhook.encrypt_key, payload, app_id.clone())
+        (url, webhook.encrypt_key, payload, app_id.clone(), over_ws)
     };
     {
         let mut state = shared.state();
@@ -581,9 +582,20 @@ pub(crate) async fn click(
         state.emitted.push(crate::events::EmittedEvent {
             event_id,
             event_type: "card.action.trigger".to_owned(),
-            app_id,
+            app_id: app_id.clone(),
             payload: payload.clone(),
         });
+    }
+    if over_ws {
+        let event_id = payload
+            .pointer("/header/event_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let body = crate::ws::card_callback(shared, &app_id, &event_id, &payload)
+            .await
+            .map_err(EmulatorError::Callback)?;
+        return apply_card_answer(shared, message_id, 200, &body);
     }
     let signed = seal(&payload, &key);
     let (status, body) = post(&http_client(), &url, &signed, Duration::from_secs(3))

@@ -256,6 +256,8 @@ pub(crate) struct State {
     pub(crate) toasts: Vec<Value>,
     /// Extra copies of every event to deliver, on purpose.
     pub(crate) extra_copies: u32,
+    /// The long connection.
+    pub(crate) ws: crate::ws::WsState,
 }
 
 /// How long a send uuid deduplicates (the platform: 1 hour).
@@ -334,6 +336,7 @@ impl State {
             faults,
             toasts: Vec::new(),
             extra_copies: 0,
+            ws: crate::ws::WsState::default(),
         }
     }
 

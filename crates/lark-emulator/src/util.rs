@@ -21,6 +21,11 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// A random number from the operating system.
+pub(crate) fn random_u64() -> u64 {
+    u64::from_le_bytes(random_bytes::<8>())
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {

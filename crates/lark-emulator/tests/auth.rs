@@ -230,3 +230,48 @@ async fn marketplace_apps_get_tokens_through_the_app_ticket() {
         .await;
     assert_eq!(self_built_path.code(), 10_014);
 }
+
+#[tokio::test]
+async fn long_connection_discovery_hands_out_a_url_and_pascal_case_config_or_its_own_codes() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let http = Http::new(&emulator);
+    let ok = http
+        .call(
+            "POST",
+            "/callback/ws/endpoint",
+            None,
+            Some(json!({"AppID": emulator.app_id(), "AppSecret": emulator.app_secret()})),
+        )
+        .await;
+    let body = ok.json();
+    assert_eq!(body["code"], 0);
+    let url = body["data"]["URL"].as_str().unwrap();
+    assert!(
+        url.starts_with("ws://127.0.0.1:")
+            && url.contains("device_id=")
+            && url.contains("service_id="),
+        "{url}"
+    );
+    assert_eq!(
+        body["data"]["ClientConfig"],
+        json!({"PingInterval": 120, "ReconnectCount": -1, "ReconnectInterval": 120, "ReconnectNonce": 30})
+    );
+    let wrong = http
+        .call(
+            "POST",
+            "/callback/ws/endpoint",
+            None,
+            Some(json!({"AppID": emulator.app_id(), "AppSecret": "nope"})),
+        )
+        .await;
+    assert_eq!(wrong.code(), 514);
+    let missing = http
+        .call(
+            "POST",
+            "/callback/ws/endpoint",
+            None,
+            Some(json!({"AppID": emulator.app_id()})),
+        )
+        .await;
+    assert_eq!(missing.code(), 1_000_040_344);
+}

@@ -197,7 +197,7 @@ lark_content::open_enum! {
 }
 
 /// A toast shown to the user who clicked.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Toast {
     /// Its look.
@@ -206,7 +206,7 @@ pub struct Toast {
     /// The text.
     pub content: String,
     /// The text by locale (`zh_cn`, `en_us`, …).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub i18n: BTreeMap<String, String>,
 }
 
@@ -306,6 +306,47 @@ impl CardResponse {
     }
 }
 
+impl CardResponse {
+    /// Reads a response written as JSON (`{"toast": {…}, "card": {"type": "raw" | "template",
+    /// "data": …}}`), as `lark listen --ack-card FILE` takes it.
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let object = value
+            .as_object()
+            .ok_or("a card response is a JSON object")?;
+        let mut response = Self::empty();
+        if let Some(toast) = object.get("toast") {
+            response.toast =
+                Some(serde_json::from_value(toast.clone()).map_err(|err| format!("toast: {err}"))?);
+        }
+        if let Some(card) = object.get("card") {
+            let data = card.get("data").cloned().unwrap_or(Value::Null);
+            response.card = Some(match card.get("type").and_then(Value::as_str) {
+                Some("raw") => CardUpdate::Raw(Box::new(
+                    serde_json::from_value(data).map_err(|err| format!("card.data: {err}"))?,
+                )),
+                Some("template") => CardUpdate::Template {
+                    template_id: TemplateId::new(
+                        data["template_id"]
+                            .as_str()
+                            .ok_or("card.data.template_id is missing")?,
+                    ),
+                    version: data["template_version_name"].as_str().map(str::to_owned),
+                    variables: data["template_variable"]
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
+                },
+                other => {
+                    return Err(format!(
+                        "card.type is {other:?}; write \"raw\" or \"template\""
+                    ));
+                }
+            });
+        }
+        Ok(response)
+    }
+}
+
 impl Serialize for CardResponse {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
@@ -371,5 +412,30 @@ mod tests {
             serde_json::to_value(template).unwrap(),
             json!({"card": {"type": "template", "data": {"template_id": "AAqi6xJ8rabcd", "template_version_name": "1.0.0"}}})
         );
+    }
+
+    #[test]
+    fn responses_read_back_from_their_json() {
+        let card = CardV2::builder()
+            .header(CardHeader::new("Done"))
+            .element(Markdown::new("**ok**"))
+            .build();
+        let response = CardResponse::toast(ToastKind::Success, "Approved")
+            .i18n("zh_cn", "已批准")
+            .with_card(card);
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(CardResponse::from_json(&json).unwrap(), response);
+        let template =
+            json!({"card": {"type": "template", "data": {"template_id": "AAqi6xJ8rabcd"}}});
+        assert!(matches!(
+            CardResponse::from_json(&template).unwrap().card,
+            Some(CardUpdate::Template { .. })
+        ));
+        assert!(
+            CardResponse::from_json(&json!({"card": {"type": "html"}}))
+                .unwrap_err()
+                .contains("raw")
+        );
+        assert!(CardResponse::from_json(&json!([])).is_err());
     }
 }

@@ -383,6 +383,16 @@ impl Client {
         }
     }
 
+    /// Asks where this app's long connection is (`POST /callback/ws/endpoint`), with the
+    /// client's own credentials.
+    pub async fn ws_endpoint(&self) -> Result<lark_api::ws::WsConnection, Error> {
+        self.execute(lark_api::ws::WsEndpoint::new(
+            self.inner.app_id.clone(),
+            self.inner.app_secret.clone(),
+        ))
+        .await
+    }
+
     /// Stores an app ticket the platform pushed (the `app_ticket` event), for marketplace apps.
     pub async fn set_app_ticket(&self, ticket: AppTicket) -> Result<(), Error> {
         self.inner

@@ -422,6 +422,23 @@ impl Bot {
         lark_events::axum_router(self.webhook(), path)
     }
 
+    /// Receives events and card callbacks over the long connection instead of a webhook: no
+    /// public URL needed. The same handlers run; the handle watches and stops the connection.
+    #[cfg(feature = "ws")]
+    #[must_use]
+    pub fn connect(&self) -> lark_ws::WsHandle {
+        self.connect_with(lark_ws::WsOptions::default())
+    }
+
+    /// [`connect`](Self::connect) with `options` (watchdog, shutdown grace, reconnecting).
+    #[cfg(feature = "ws")]
+    #[must_use]
+    pub fn connect_with(&self, options: lark_ws::WsOptions) -> lark_ws::WsHandle {
+        lark_ws::WsClient::new(self.client.http().clone(), self.dispatcher.clone())
+            .with_options(options)
+            .start()
+    }
+
     /// Serves the webhook endpoint (on every path) until `shutdown` completes.
     pub async fn serve(
         self,

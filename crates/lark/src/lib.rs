@@ -22,6 +22,9 @@ pub use lark_http as http;
 /// Shared stores on Redis (`lark-redis`), for several replicas.
 #[cfg(feature = "redis")]
 pub use lark_redis as redis;
+/// The long connection (`lark-ws`): status, options, the frame format.
+#[cfg(feature = "ws")]
+pub use lark_ws as ws;
 
 pub use lark_api::{BaseUrl, Receiver};
 pub use lark_content::{

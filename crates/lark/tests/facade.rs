@@ -314,3 +314,64 @@ async fn other_events_and_card_clicks_reach_their_handlers() {
     assert_eq!(outcome.toast.unwrap()["content"], "picked a");
     let _ = running.stop.send(());
 }
+
+#[tokio::test]
+async fn the_same_bot_answers_over_the_long_connection() {
+    let mut config = lark_emulator::EmulatorConfig::default();
+    config.ws.ping_interval_secs = 1;
+    let emulator = Emulator::start(config).await.unwrap();
+    let client = Client::builder()
+        .app(emulator.app_id(), emulator.app_secret())
+        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let chat = ChatId::new(emulator.default_chat());
+    let tom = OpenId::new(emulator.user("Tom").unwrap().open_id);
+    let bot = Bot::builder(client.clone())
+        .on_message(|event: MessageEvent| async move {
+            event
+                .reply(format!("ws echo: {}", event.text().unwrap_or_default()))
+                .await
+                .map(drop)
+        })
+        .on_card(|_click: lark::CardEvent| async move {
+            Ok::<_, lark::Error>(CardResponse::toast(ToastKind::Info, "over ws"))
+        })
+        .build();
+    let handle = bot.connect();
+    handle
+        .wait_for(|s| matches!(s, lark::ws::Status::Connected { .. }))
+        .await;
+    let said = emulator
+        .user_says_text(chat.as_str(), tom.as_str(), "hello")
+        .unwrap();
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(5), |e| !replies_to(e, &chat, &said)
+                .is_empty())
+            .await
+    );
+    assert_eq!(
+        replies_to(&emulator, &chat, &said),
+        [r#"{"text":"ws echo: hello"}"#]
+    );
+
+    let card = lark::content::card::CardV2::builder()
+        .element(lark::content::card::Button::new("Go").callback(json!({"go": true})))
+        .build();
+    let sent = client
+        .messages()
+        .send(chat.clone(), MessageContent::card(card))
+        .await
+        .unwrap();
+    let outcome = emulator
+        .click(sent.message_id.as_str(), tom.as_str(), json!({"go": true}))
+        .await
+        .unwrap();
+    assert_eq!(outcome.toast.unwrap()["content"], "over ws");
+    assert!(emulator.deliveries().is_empty(), "no webhook was involved");
+    assert_eq!(
+        handle.shutdown().await,
+        lark::ws::Status::Stopped(lark::ws::StopReason::Shutdown)
+    );
+}

@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+
+mod client;
+mod fragments;
+pub mod frame;
+
+pub use client::{Status, StopReason, WsClient, WsHandle, WsOptions};
+pub use frame::{Frame, FrameError};

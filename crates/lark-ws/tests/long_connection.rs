@@ -1,0 +1,616 @@
+//! The long-connection client against the emulator's WebSocket side, over loopback.
+
+use lark_api::BaseUrl;
+use lark_emulator::{Emulator, EmulatorConfig, WsConfig, WsRefusal};
+use lark_events::{
+    CardResponse, Dispatcher, Event, EventEnvelope, HandlerError, ToastKind, handler_fn,
+};
+use lark_ws::{Status, StopReason, WsClient, WsHandle, WsOptions};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Short intervals, so that pings, reconnects and re-pushes happen within a test.
+fn fast_config() -> EmulatorConfig {
+    let mut config = EmulatorConfig::default();
+    let mut ws = WsConfig::default();
+    ws.ping_interval_secs = 1;
+    ws.reconnect_interval_secs = 1;
+    ws.reconnect_nonce_secs = 0;
+    ws.ack_timeout_ms = 1_500;
+    config.ws = ws;
+    config
+}
+
+fn http_client(emulator: &Emulator) -> lark_http::Client {
+    lark_http::Client::builder()
+        .app(emulator.app_id(), emulator.app_secret())
+        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// A dispatcher that forwards every event to a channel.
+fn forwarding() -> (Dispatcher, mpsc::UnboundedReceiver<EventEnvelope>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let dispatcher = Dispatcher::new(handler_fn(move |event: EventEnvelope| {
+        let tx = tx.clone();
+        async move {
+            tx.send(event)
+                .map_err(|_| HandlerError::from("the test ended"))
+        }
+    }));
+    (dispatcher, rx)
+}
+
+async fn connected(emulator: &Emulator, dispatcher: Dispatcher, options: WsOptions) -> WsHandle {
+    let handle = WsClient::new(http_client(emulator), dispatcher)
+        .with_options(options)
+        .start();
+    let status = tokio::time::timeout(
+        Duration::from_secs(10),
+        handle.wait_for(|s| matches!(s, Status::Connected { .. } | Status::Stopped(_))),
+    )
+    .await
+    .expect("connected within 10 s");
+    assert!(matches!(status, Status::Connected { .. }), "{status:?}");
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(5), |e| !e.ws_connections().is_empty())
+            .await
+    );
+    handle
+}
+
+async fn next_event(rx: &mut mpsc::UnboundedReceiver<EventEnvelope>) -> EventEnvelope {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an event within 10 s")
+        .expect("the channel is open")
+}
+
+/// Every user action the emulator turns into an IM event, each at least once.
+async fn trigger_every_event_type(emulator: &Emulator) {
+    let client = http_client(emulator);
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let alice = emulator.user("Alice").unwrap().open_id;
+    let chat = emulator.default_chat();
+    let app = emulator.app_id();
+
+    let bot_message = client
+        .execute(lark_api::im::messages::SendMessage::new(
+            lark_api::Receiver::chat(lark_content::ChatId::new(chat.as_str())),
+            lark_content::MessageContent::text("hello"),
+        ))
+        .await
+        .unwrap()
+        .message_id;
+    emulator.user_says_text(&chat, &tom, "hi bot").unwrap();
+    emulator
+        .user_reacts(bot_message.as_str(), &tom, "SMILE")
+        .unwrap();
+    emulator
+        .user_unreacts(bot_message.as_str(), &tom, "SMILE")
+        .unwrap();
+    let oops = emulator.user_says_text(&chat, &tom, "oops").unwrap();
+    emulator.user_recalls(&oops).unwrap();
+    emulator.remove_user_from_chat(&chat, &tom, &alice).unwrap();
+    emulator.add_user_to_chat(&chat, &tom, &alice).unwrap();
+    emulator.user_leaves_chat(&chat, &alice).unwrap();
+    emulator.rename_chat(&chat, &tom, "Renamed").unwrap();
+    let p2p = emulator.user_opens_p2p(&tom).unwrap();
+    let p2p_message = client
+        .execute(lark_api::im::messages::SendMessage::new(
+            lark_api::Receiver::chat(lark_content::ChatId::new(p2p.as_str())),
+            lark_content::MessageContent::text("read me"),
+        ))
+        .await
+        .unwrap()
+        .message_id;
+    emulator
+        .user_reads(&tom, &[p2p_message.to_string()])
+        .unwrap();
+    emulator.remove_bot_from_chat(&chat, &tom, &app).unwrap();
+    emulator.add_bot_to_chat(&chat, &tom, &app).unwrap();
+    emulator.disband_chat(&chat, &tom).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_im_event_type_arrives_typed_and_is_acked() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let (dispatcher, mut rx) = forwarding();
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
+    trigger_every_event_type(&emulator).await;
+
+    let mut seen: HashMap<String, Event> = HashMap::new();
+    while seen.len() < 13 {
+        let event = next_event(&mut rx).await;
+        assert!(
+            event.event.is_typed(),
+            "{} arrived untyped",
+            event.header.event_type
+        );
+        seen.insert(event.header.event_type.clone(), event.event);
+    }
+    assert!(matches!(
+        seen["im.message.receive_v1"],
+        Event::MessageReceived(_)
+    ));
+    assert!(matches!(
+        seen["im.message.reaction.created_v1"],
+        Event::ReactionCreated(_)
+    ));
+    assert!(matches!(
+        seen["im.message.reaction.deleted_v1"],
+        Event::ReactionDeleted(_)
+    ));
+    assert!(matches!(
+        seen["im.message.recalled_v1"],
+        Event::MessageRecalled(_)
+    ));
+    assert!(matches!(
+        seen["im.message.message_read_v1"],
+        Event::MessageRead(_)
+    ));
+    assert!(matches!(
+        seen["im.chat.member.user.added_v1"],
+        Event::ChatMemberUserAdded(_)
+    ));
+    assert!(matches!(
+        seen["im.chat.member.user.deleted_v1"],
+        Event::ChatMemberUserDeleted(_)
+    ));
+    assert!(matches!(
+        seen["im.chat.member.user.withdrawn_v1"],
+        Event::ChatMemberUserWithdrawn(_)
+    ));
+    assert!(matches!(
+        seen["im.chat.member.bot.added_v1"],
+        Event::BotAdded(_)
+    ));
+    assert!(matches!(
+        seen["im.chat.member.bot.deleted_v1"],
+        Event::BotDeleted(_)
+    ));
+    assert!(matches!(seen["im.chat.updated_v1"], Event::ChatUpdated(_)));
+    assert!(matches!(
+        seen["im.chat.disbanded_v1"],
+        Event::ChatDisbanded(_)
+    ));
+    assert!(matches!(
+        seen["im.chat.access_event.bot_p2p_chat_entered_v1"],
+        Event::BotP2pChatEntered(_)
+    ));
+
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(5), |e| e.ws_acks().len() >= 14)
+            .await
+    );
+    let acks = emulator.ws_acks();
+    assert!(
+        acks.iter()
+            .all(|ack| ack.code == 200 && ack.frame_type == "event"),
+        "{acks:?}"
+    );
+    assert!(
+        acks.iter()
+            .all(|ack| ack.biz_rt_ms.is_some_and(|ms| ms >= 0)),
+        "biz_rt is end minus start: {acks:?}"
+    );
+    assert!(
+        emulator.deliveries().is_empty(),
+        "nothing went to a webhook"
+    );
+    assert_eq!(
+        handle.shutdown().await,
+        Status::Stopped(StopReason::Shutdown)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_click_is_answered_and_the_emulator_applies_the_new_card() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let clicks = Arc::new(AtomicUsize::new(0));
+    let counter = clicks.clone();
+    let dispatcher = Dispatcher::new(
+        handler_fn(|_event: EventEnvelope| async { Ok(()) }).on_card(
+            move |action: lark_events::CardAction| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let choice = action.value_str("choice").unwrap_or_default().to_owned();
+                    let card = lark_content::card::CardV2::builder()
+                        .element(lark_content::card::Markdown::new(format!(
+                            "picked **{choice}**"
+                        )))
+                        .build();
+                    Ok::<_, HandlerError>(
+                        CardResponse::toast(ToastKind::Success, format!("picked {choice}"))
+                            .with_card(card),
+                    )
+                }
+            },
+        ),
+    );
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
+    let client = http_client(&emulator);
+    let card = lark_content::card::CardV2::builder()
+        .element(lark_content::card::Button::new("A").callback(serde_json::json!({"choice": "a"})))
+        .build();
+    let sent = client
+        .execute(lark_api::im::messages::SendMessage::new(
+            lark_api::Receiver::chat(lark_content::ChatId::new(emulator.default_chat())),
+            lark_content::MessageContent::card(card),
+        ))
+        .await
+        .unwrap();
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let outcome = emulator
+        .click(
+            sent.message_id.as_str(),
+            &tom,
+            serde_json::json!({"choice": "a"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.toast.unwrap()["content"], "picked a");
+    assert!(outcome.card_updated);
+    let stored = emulator.message(sent.message_id.as_str()).unwrap();
+    assert!(
+        stored["body"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("picked **a**"),
+        "{stored}"
+    );
+    let ack = emulator
+        .ws_acks()
+        .into_iter()
+        .find(|a| a.frame_type == "card")
+        .unwrap();
+    assert_eq!(ack.code, 200);
+    assert_eq!(
+        ack.data.unwrap()["toast"]["content"],
+        "picked a",
+        "the response travels base64-encoded in data"
+    );
+    assert_eq!(clicks.load(Ordering::SeqCst), 1);
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fragmented_hundred_kilobyte_payload_is_reassembled() {
+    let mut config = fast_config();
+    config.ws.fragment_bytes = Some(16 * 1024);
+    let emulator = Emulator::start(config).await.unwrap();
+    let (dispatcher, mut rx) = forwarding();
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let long: String = "lorem ipsum dolor sit amet ".repeat(4_000);
+    assert!(long.len() >= 100 * 1024);
+    emulator
+        .user_says_text(&emulator.default_chat(), &tom, &long)
+        .unwrap();
+    let event = next_event(&mut rx).await;
+    let Event::MessageReceived(received) = event.event else {
+        panic!("{:?}", event.event)
+    };
+    assert_eq!(received.message.text().unwrap(), long);
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(5), |e| e.ws_acks().len() == 1)
+            .await
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_connection_reconnects_and_nothing_is_lost_or_handled_twice() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let handled: Arc<std::sync::Mutex<HashMap<String, usize>>> = Arc::default();
+    let seen = handled.clone();
+    let dispatcher = Dispatcher::new(handler_fn(move |event: EventEnvelope| {
+        let seen = seen.clone();
+        async move {
+            if let Event::MessageReceived(received) = &event.event {
+                *seen
+                    .lock()
+                    .unwrap()
+                    .entry(received.message.text().unwrap_or_default())
+                    .or_default() += 1;
+            }
+            // Long enough that kills land while handlers run.
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            Ok(())
+        }
+    }));
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let chat = emulator.default_chat();
+    let mut reconnects = Vec::new();
+    for round in 0..3 {
+        for i in 0..10 {
+            emulator
+                .user_says_text(&chat, &tom, &format!("round {round} message {i}"))
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let in_flight = handle.in_flight();
+        let killed = Instant::now();
+        emulator.ws_kill_connections();
+        handle
+            .wait_for(|s| matches!(s, Status::Reconnecting { .. }))
+            .await;
+        handle
+            .wait_for(|s| matches!(s, Status::Connected { .. }))
+            .await;
+        reconnects.push((killed.elapsed(), in_flight));
+    }
+    let done = emulator
+        .wait_until(Duration::from_secs(20), |_| {
+            let seen = handled.lock().unwrap();
+            seen.len() == 30
+        })
+        .await;
+    let seen = handled.lock().unwrap().clone();
+    assert!(done, "only {} of 30 messages handled: {seen:?}", seen.len());
+    assert!(
+        seen.values().all(|count| *count == 1),
+        "handled twice: {seen:?}"
+    );
+    eprintln!(
+        "killed connection to reconnected (and handlers in flight at the kill): {reconnects:?}"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_trips_the_watchdog() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let (dispatcher, _rx) = forwarding();
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
+    emulator.ws_silence_connections();
+    let status = tokio::time::timeout(
+        Duration::from_secs(10),
+        handle.wait_for(|s| matches!(s, Status::Reconnecting { .. })),
+    )
+    .await
+    .expect("the watchdog fires within 10 s");
+    let Status::Reconnecting { reason, .. } = status else {
+        panic!()
+    };
+    assert!(reason.contains("watchdog"), "{reason}");
+    handle
+        .wait_for(|s| matches!(s, Status::Connected { .. }))
+        .await;
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_connections_stops_the_client_with_a_clear_error() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    emulator.ws_refuse_handshakes(1, &WsRefusal::too_many_connections());
+    let (dispatcher, _rx) = forwarding();
+    let handle = WsClient::new(http_client(&emulator), dispatcher).start();
+    let status = tokio::time::timeout(
+        Duration::from_secs(10),
+        handle.wait_for(|s| matches!(s, Status::Stopped(_))),
+    )
+    .await
+    .unwrap();
+    let Status::Stopped(reason) = status else {
+        panic!()
+    };
+    assert!(
+        matches!(
+            reason,
+            StopReason::Refused {
+                code: 1_000_040_350,
+                ..
+            }
+        ),
+        "{reason:?}"
+    );
+    assert!(
+        reason.to_string().contains("stop other clients"),
+        "{reason}"
+    );
+
+    // A transient refusal is retried.
+    emulator.ws_refuse_handshakes(1, &WsRefusal::auth_failed_transient());
+    let (dispatcher, _rx) = forwarding();
+    let retried = connected(&emulator, dispatcher, WsOptions::default()).await;
+    retried.shutdown().await;
+
+    // A wrong secret is final at discovery.
+    let wrong = lark_http::Client::builder()
+        .app(emulator.app_id(), "not-the-secret")
+        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let (dispatcher, _rx) = forwarding();
+    let handle = WsClient::new(wrong, dispatcher).start();
+    let status = tokio::time::timeout(
+        Duration::from_secs(10),
+        handle.wait_for(|s| matches!(s, Status::Stopped(_))),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            status,
+            Status::Stopped(StopReason::Refused { code: 514, .. })
+        ),
+        "{status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_in_flight_handlers_and_acks_them() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let counter = finished.clone();
+    let dispatcher = Dispatcher::new(handler_fn(move |_event: EventEnvelope| {
+        let counter = counter.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }));
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
+    let tom = emulator.user("Tom").unwrap().open_id;
+    for i in 0..3 {
+        emulator
+            .user_says_text(&emulator.default_chat(), &tom, &format!("slow {i}"))
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while handle.in_flight() < 3 {
+        assert!(Instant::now() < deadline, "the handlers started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        handle.shutdown().await,
+        Status::Stopped(StopReason::Shutdown)
+    );
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        3,
+        "every running handler finished"
+    );
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(2), |e| e.ws_acks().len() == 3)
+            .await,
+        "and was acked: {:?}",
+        emulator.ws_acks()
+    );
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(2), |e| e.ws_connections().is_empty())
+            .await,
+        "the connection is closed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_sleeping_ten_seconds_does_not_delay_other_events() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(String, Instant)>();
+    let dispatcher = Dispatcher::new(handler_fn(move |event: EventEnvelope| {
+        let tx = tx.clone();
+        async move {
+            let Event::MessageReceived(received) = &event.event else {
+                return Ok(());
+            };
+            let text = received.message.text().unwrap_or_default();
+            let _ = tx.send((text.clone(), Instant::now()));
+            if text == "slow" {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+            }
+            Ok(())
+        }
+    }));
+    let handle = connected(
+        &emulator,
+        dispatcher,
+        WsOptions::default().with_shutdown_grace(Duration::from_millis(100)),
+    )
+    .await;
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let chat = emulator.default_chat();
+    let sent = Instant::now();
+    emulator.user_says_text(&chat, &tom, "slow").unwrap();
+    emulator.user_says_text(&chat, &tom, "fast").unwrap();
+    let mut arrivals = HashMap::new();
+    while arrivals.len() < 2 {
+        let (text, at) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        arrivals.insert(text, at);
+    }
+    assert!(
+        arrivals["fast"].duration_since(sent) < Duration::from_secs(5),
+        "the fast event was not held behind the slow one"
+    );
+    // The slow one is acked within the platform's budget all the same.
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(4), |e| e.ws_acks().len() == 2)
+            .await
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pong_carrying_config_is_applied() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let (dispatcher, _rx) = forwarding();
+    let handle = connected(
+        &emulator,
+        dispatcher,
+        WsOptions::default().with_watchdog(false),
+    )
+    .await;
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(5), |e| e.ws_pings() >= 2)
+            .await
+    );
+    // Slow the pings down to one every 3 s: in the next 2 s, at most one more arrives.
+    let mut slower = fast_config().ws;
+    slower.ping_interval_secs = 3;
+    emulator.ws_set_config(slower);
+    let before = emulator.ws_pings();
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(3), |e| e.ws_pings() > before)
+            .await,
+        "the pong with the config went out"
+    );
+    let applied_at = emulator.ws_pings();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(
+        emulator.ws_pings() <= applied_at + 1,
+        "pings slowed to the new interval"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_apps_run_side_by_side() {
+    let mut config = fast_config();
+    config.apps.push(lark_emulator::AppConfig::new(
+        "cli_a1b2c3d4e5f60002",
+        "second-secret",
+    ));
+    let emulator = Emulator::start(config).await.unwrap();
+    let (first, mut first_rx) = forwarding();
+    let (second, mut second_rx) = forwarding();
+    let one = connected(&emulator, first, WsOptions::default()).await;
+    let other_client = lark_http::Client::builder()
+        .app("cli_a1b2c3d4e5f60002", "second-secret")
+        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let two = WsClient::new(other_client, second).start();
+    two.wait_for(|s| matches!(s, Status::Connected { .. }))
+        .await;
+    let tom = emulator.user("Tom").unwrap().open_id;
+    emulator
+        .user_says_text(&emulator.default_chat(), &tom, "for the default app")
+        .unwrap();
+    let event = next_event(&mut first_rx).await;
+    assert_eq!(event.header.app_id.unwrap().as_str(), emulator.app_id());
+    assert!(
+        second_rx.try_recv().is_err(),
+        "the other app's client got nothing"
+    );
+    one.shutdown().await;
+    two.shutdown().await;
+}
