@@ -159,8 +159,11 @@ fn soak(args: &[String]) -> Result<(), String> {
 }
 
 /// The property suites, their `fuzz::` tests only, with many cases.
-const FUZZ_SUITES: [(&str, &str); 2] =
-    [("lark-content", "properties"), ("lark-events", "security")];
+const FUZZ_SUITES: [(&str, &str); 3] = [
+    ("lark-content", "properties"),
+    ("lark-events", "security"),
+    ("lark-ws", "frames"),
+];
 
 /// Runs each property suite with `--cases` cases per property and reports the inputs tried.
 fn fuzz(args: &[String]) -> Result<(), String> {

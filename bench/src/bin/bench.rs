@@ -85,7 +85,12 @@ fn main() {
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join("target")
+        },
         PathBuf::from,
     )
 }
@@ -161,7 +166,33 @@ fn content_decode(budget: Budget, report: &mut impl FnMut(Figure)) {
         baseline_is: "serde_json into a one-field struct".to_owned(),
         max_ratio: Some(1.5),
     });
+    let (ours, baseline) = compare(
+        budget,
+        || MessageContent::decode("text", std::hint::black_box(TEXT)).is_ok(),
+        || serde_json::from_str::<serde_json::Value>(std::hint::black_box(TEXT)).is_ok(),
+    );
+    report(Figure {
+        name: "lark-content/decode_text_with_mention_vs_value".to_owned(),
+        ours,
+        baseline,
+        unit: "ns/op",
+        baseline_is: "serde_json into serde_json::Value".to_owned(),
+        max_ratio: None,
+    });
     let post = post_2kb();
+    let (ours, baseline) = compare(
+        budget,
+        || MessageContent::decode("post", std::hint::black_box(&post)).is_ok(),
+        || serde_json::from_str::<serde_json::Value>(std::hint::black_box(&post)).is_ok(),
+    );
+    report(Figure {
+        name: format!("lark-content/decode_post_{}b_vs_value", post.len()),
+        ours,
+        baseline,
+        unit: "ns/op",
+        baseline_is: "serde_json into serde_json::Value".to_owned(),
+        max_ratio: None,
+    });
     let (ours, baseline) = compare(
         budget,
         || MessageContent::decode("post", std::hint::black_box(&post)).is_ok(),
