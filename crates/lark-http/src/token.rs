@@ -203,6 +203,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The token manager.
 pub(crate) struct TokenManager {
     local: Mutex<HashMap<TokenKey, CachedToken>>,
+    /// A refused token the shared store could not forget, per key: the next fetch bypasses
+    /// the store, so the refused token is never handed out again.
+    refused: Mutex<HashMap<TokenKey, AccessToken>>,
     flights: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
     shared: Option<Arc<dyn TokenStore>>,
     margin: Duration,
@@ -212,6 +215,7 @@ impl TokenManager {
     pub(crate) fn new(shared: Option<Arc<dyn TokenStore>>, margin: Duration) -> Self {
         Self {
             local: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
             shared,
             margin,
@@ -259,6 +263,15 @@ impl TokenManager {
         key: &TokenKey,
         fetch: TokenFetch<'_>,
     ) -> Result<CachedToken, Error> {
+        let refused = lock(&self.refused).remove(key);
+        if refused.is_some() {
+            // The store may still hold the refused token: fetch here, and share the new one.
+            let fetched = fetch.await?;
+            if let Err(err) = store.put(key, &fetched).await {
+                tracing::warn!(error = %err, "could not share a fetched token");
+            }
+            return Ok(fetched);
+        }
         match store.get(key).await {
             Ok(Some(cached)) if cached.is_fresh(SystemTime::now()) => return Ok(cached),
             Ok(_) => {}
@@ -290,6 +303,7 @@ impl TokenManager {
             && let Err(err) = store.evict(key, token).await
         {
             tracing::warn!(error = %err, "could not evict a refused token from the token store");
+            lock(&self.refused).insert(key.clone(), token.clone());
         }
     }
 }

@@ -233,6 +233,42 @@ async fn replicas_share_tokens_through_a_store_but_never_across_apps_or_secrets(
     assert_eq!(setup.emulator.token_fetches(&app_id), 2);
 }
 
+/// A shared store that cannot forget: its evictions always fail.
+struct StubbornStore(SharedMap);
+
+#[async_trait]
+impl TokenStore for StubbornStore {
+    async fn get(&self, key: &TokenKey) -> Result<Option<CachedToken>, TokenStoreError> {
+        self.0.get(key).await
+    }
+
+    async fn put(&self, key: &TokenKey, token: &CachedToken) -> Result<(), TokenStoreError> {
+        self.0.put(key, token).await
+    }
+
+    async fn evict(&self, _key: &TokenKey, _token: &AccessToken) -> Result<(), TokenStoreError> {
+        Err(TokenStoreError(
+            "the store is read-only right now".to_owned(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_refused_token_the_store_cannot_forget_is_never_used_again() {
+    let setup = Setup::new().await;
+    let client = Client::builder()
+        .app(setup.emulator.app_id(), setup.emulator.app_secret())
+        .base_url(base_url(&setup.emulator))
+        .token_store(Arc::new(StubbornStore(SharedMap::default())))
+        .build()
+        .unwrap();
+    client.execute(ListChats::new()).await.unwrap();
+    setup.emulator.revoke_tokens(&setup.emulator.app_id());
+    client.execute(ListChats::new()).await.unwrap();
+    client.execute(ListChats::new()).await.unwrap();
+    assert_eq!(setup.emulator.token_fetches(&setup.emulator.app_id()), 2);
+}
+
 #[tokio::test]
 async fn user_tokens_pass_through_untouched() {
     let setup = Setup::new().await;

@@ -86,7 +86,7 @@ impl RedisServer {
         Redis::with_options(
             &self.url(),
             RedisOptions::default()
-                .with_timeouts(Duration::from_millis(300), Duration::from_millis(300)),
+                .with_timeouts(Duration::from_millis(300), Duration::from_secs(1)),
         )
         .unwrap()
     }
