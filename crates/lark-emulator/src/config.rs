@@ -86,7 +86,7 @@ impl EmulatorConfig {
     /// The first app: the one most tests use.
     ///
     /// # Panics
-    /// When the configuration has no app.
+    /// When the configuration has no app (`Emulator::start` refuses such a configuration).
     #[must_use]
     pub fn app(&self) -> &AppConfig {
         self.apps

@@ -67,7 +67,14 @@ impl std::fmt::Debug for Emulator {
 
 impl Emulator {
     /// Starts an emulator on `config.addr` (port 0 picks a free port). Needs a Tokio runtime.
+    /// A configuration that registers no app is refused.
     pub async fn start(config: EmulatorConfig) -> std::io::Result<Self> {
+        if config.apps.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the emulator configuration registers no app; add one to `apps`",
+            ));
+        }
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
         let (bus, events) = events::EventBus::new();

@@ -275,3 +275,12 @@ async fn long_connection_discovery_hands_out_a_url_and_pascal_case_config_or_its
         .await;
     assert_eq!(missing.code(), 1_000_040_344);
 }
+
+#[tokio::test]
+async fn a_configuration_without_apps_is_refused_at_start() {
+    let mut config = EmulatorConfig::default();
+    config.apps.clear();
+    let err = Emulator::start(config).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("no app"), "{err}");
+}

@@ -520,10 +520,18 @@ async fn batch_send_and_recall() {
         ))
         .await
         .unwrap();
-    assert!(batch.message_id.starts_with("bm-") || !batch.message_id.is_empty());
+    assert!(batch.message_id.starts_with("bm-"), "{}", batch.message_id);
     assert_eq!(setup.emulator.message_count(), before + 2);
     client
         .execute(RecallBatch::new(batch.message_id))
         .await
         .unwrap();
+    let unknown = client
+        .execute(RecallBatch::new("bm-00000000000000000000000000000000"))
+        .await
+        .unwrap_err();
+    assert!(
+        unknown.code().is_some() && unknown.log_id().is_some(),
+        "{unknown}"
+    );
 }

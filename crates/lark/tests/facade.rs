@@ -375,3 +375,22 @@ async fn the_same_bot_answers_over_the_long_connection() {
         lark::ws::Status::Stopped(lark::ws::StopReason::Shutdown)
     );
 }
+
+#[tokio::test]
+async fn a_bots_debug_output_shows_no_key_token_or_secret() {
+    let (emulator, client, _, _) = setup().await;
+    let builder = Bot::builder(client)
+        .encrypt_key("bot-encrypt-key-1234")
+        .verification_token("bot-verification-token-5678");
+    let shown_builder = format!("{builder:?}");
+    let bot = builder.build();
+    for shown in [
+        shown_builder,
+        format!("{bot:?}"),
+        format!("{:#?}", bot.client()),
+    ] {
+        assert!(!shown.contains("bot-encrypt-key-1234"), "{shown}");
+        assert!(!shown.contains("bot-verification-token-5678"), "{shown}");
+        assert!(!shown.contains(&emulator.app_secret()), "{shown}");
+    }
+}

@@ -190,17 +190,22 @@ pub(crate) fn new_message(
     }
 }
 
-fn send(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fail> {
-    let id_type = request
+/// The `receive_id_type` query parameter, which send, forward and merge forward require.
+fn receive_id_type(request: &Request) -> Result<String, Fail> {
+    request
         .query("receive_id_type")
+        .map(str::to_owned)
         .ok_or_else(|| {
             Fail::field(
                 INVALID_PARAM,
                 "receive_id_type",
                 "is required in the query string",
             )
-        })?
-        .to_owned();
+        })
+}
+
+fn send(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fail> {
+    let id_type = receive_id_type(request)?;
     let body = request.json()?;
     let receive_id = string_field(&body, "receive_id")?;
     let msg_type = string_field(&body, "msg_type")?;
@@ -537,16 +542,7 @@ fn list(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fa
 }
 
 fn forward(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result<Reply, Fail> {
-    let id_type = request
-        .query("receive_id_type")
-        .ok_or_else(|| {
-            Fail::field(
-                INVALID_PARAM,
-                "receive_id_type",
-                "is required in the query string",
-            )
-        })?
-        .to_owned();
+    let id_type = receive_id_type(request)?;
     let uuid = request.query("uuid").map(str::to_owned);
     check_uuid(uuid.as_deref())?;
     let body = request.json()?;
@@ -578,16 +574,7 @@ fn forward(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Res
 }
 
 fn merge_forward(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fail> {
-    let id_type = request
-        .query("receive_id_type")
-        .ok_or_else(|| {
-            Fail::field(
-                INVALID_PARAM,
-                "receive_id_type",
-                "is required in the query string",
-            )
-        })?
-        .to_owned();
+    let id_type = receive_id_type(request)?;
     let uuid = request.query("uuid").map(str::to_owned);
     check_uuid(uuid.as_deref())?;
     let body = request.json()?;
