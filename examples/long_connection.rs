@@ -16,6 +16,13 @@ use std::time::Duration;
 async fn main() -> Result<(), BoxError> {
     let session = Session::start().await?;
     step(format!("long_connection on {}", session.describe()));
+    if let Some(emulator) = &session.emulator {
+        // As "receive events through the long connection" in the developer console.
+        emulator.set_subscription(
+            &emulator.app_id(),
+            lark_emulator::Subscription::LongConnection,
+        )?;
+    }
     let bot = lark::Bot::builder(session.client.clone())
         .on_message(|event: MessageEvent| async move {
             let said = event.text_without_mentions().unwrap_or_default();

@@ -127,8 +127,8 @@ async fn soak(sends: usize) -> Result<bool, String> {
     emulator.duplicate_deliveries(1);
 
     for fault in [
-        Fault::ServerError { status: 500 },
-        Fault::ServerError { status: 503 },
+        Fault::server_error(500),
+        Fault::server_error(503),
         Fault::DropBeforeProcessing,
         Fault::DropAfterProcessing,
         Fault::RateLimit {

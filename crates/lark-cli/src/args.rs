@@ -330,8 +330,13 @@ pub(crate) struct EmulatorArgs {
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub(crate) addr: std::net::SocketAddr,
     /// Deliver events and card callbacks to this url.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "long_connection")]
     pub(crate) webhook: Option<String>,
+    /// Deliver events and card callbacks over the long connection (`lark listen`), as an app
+    /// set to "receive events through the long connection" in the developer console. Events
+    /// wait until a connection is open.
+    #[arg(long)]
+    pub(crate) long_connection: bool,
     /// Encrypt and sign deliveries with this key.
     #[arg(long, requires = "webhook")]
     pub(crate) encrypt_key: Option<String>,

@@ -26,6 +26,9 @@ pub(crate) async fn emulator(cli: &Cli, args: &EmulatorArgs) -> Result<(), Failu
         }
         config.apps = vec![app];
     }
+    if args.long_connection {
+        config = config.long_connection();
+    }
     if let Some(url) = &args.webhook {
         let mut webhook = WebhookConfig::new(url.as_str());
         if let Some(key) = &args.encrypt_key {
@@ -68,6 +71,9 @@ pub(crate) async fn emulator(cli: &Cli, args: &EmulatorArgs) -> Result<(), Failu
         }
         if let Some(url) = &args.webhook {
             println!("  events and card callbacks go to {url}");
+        }
+        if args.long_connection {
+            println!("  events and card callbacks go over the long connection (lark listen)");
         }
         println!("\nCtrl-C to stop.");
     }

@@ -572,7 +572,7 @@ fn the_emulator_command_serves_until_stopped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_prints_each_event_as_json_and_answers_card_clicks() {
-    let mut config = lark_emulator::EmulatorConfig::default();
+    let mut config = lark_emulator::EmulatorConfig::default().long_connection();
     config.ws.ping_interval_secs = 1;
     let emulator = Emulator::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();

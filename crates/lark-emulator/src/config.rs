@@ -76,6 +76,15 @@ impl EmulatorConfig {
         self
     }
 
+    /// Every app receives its events over the long connection.
+    #[must_use]
+    pub fn long_connection(mut self) -> Self {
+        for app in &mut self.apps {
+            app.subscription = Subscription::LongConnection;
+        }
+        self
+    }
+
     /// Sets the token lifetime.
     #[must_use]
     pub fn token_ttl_secs(mut self, secs: u64) -> Self {
@@ -112,6 +121,23 @@ pub struct AppConfig {
     pub tenant_key: String,
     /// A marketplace (ISV) app: tokens come from the app ticket flow.
     pub marketplace: bool,
+    /// How the app receives events and card callbacks, as chosen in the developer console.
+    pub subscription: Subscription,
+}
+
+/// How an app receives events and card callbacks: the developer console's subscription mode.
+/// The platform never falls back from one to the other: in long-connection mode, events wait
+/// for a connection rather than go to a webhook.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Subscription {
+    /// POSTed to the webhook set with [`crate::Emulator::set_webhook`] ("send events to the
+    /// developer's server").
+    #[default]
+    Webhook,
+    /// Pushed over the app's long connection ("receive events through the long connection").
+    LongConnection,
 }
 
 impl AppConfig {
@@ -127,6 +153,13 @@ impl AppConfig {
             ..Self::default()
         }
     }
+
+    /// With events and card callbacks delivered as `subscription` says.
+    #[must_use]
+    pub fn subscription(mut self, subscription: Subscription) -> Self {
+        self.subscription = subscription;
+        self
+    }
 }
 
 impl Default for AppConfig {
@@ -138,6 +171,7 @@ impl Default for AppConfig {
             bot_open_id: "ou_b0ddf00d5ad11d72b830411d72b836c2".to_owned(),
             tenant_key: "736588c9260f175e".to_owned(),
             marketplace: false,
+            subscription: Subscription::Webhook,
         }
     }
 }
@@ -157,6 +191,9 @@ pub struct UserConfig {
     pub user_id: String,
     /// The email address; derived from the name when empty.
     pub email: String,
+    /// The user has left the company: their id still exists, but they cannot be added to
+    /// chats or sent messages.
+    pub resigned: bool,
 }
 
 impl UserConfig {
@@ -179,6 +216,7 @@ impl Default for UserConfig {
             union_id: String::new(),
             user_id: String::new(),
             email: String::new(),
+            resigned: false,
         }
     }
 }

@@ -3,18 +3,15 @@
 //! `@_user_N` placeholders, posts lose their locale wrapper, and cards read back in a simplified
 //! rendering unless the original is asked for.
 
+use crate::rules;
 use crate::server::Fail;
 use crate::state::{Author, ChatMode, MentionRec, State};
-use lark_content::limits::{CARD_MAX_BYTES, POST_MAX_BYTES, TEXT_MAX_BYTES};
-use lark_content::{ContentError, MessageContent};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// The codes content is refused with.
 const INVALID_PARAM: i64 = 230_001;
 const NOT_RESOURCE_OWNER: i64 = 230_017;
-const TOO_LONG: i64 = 230_025;
 const UPLOAD_TYPE_MISMATCH: i64 = 230_055;
-const CARD_FAILED: i64 = 230_099;
 const P2P_NOT_SHAREABLE: i64 = 230_015;
 const BOT_NOT_IN_CHAT: i64 = 230_002;
 
@@ -25,76 +22,46 @@ pub(crate) struct Accepted {
 }
 
 /// Checks `content` for `msg_type` as the send, reply and edit endpoints do, and returns the
-/// form that is stored.
+/// form that is stored. `body_len` is the size of the request body, which is what the
+/// platform's size limits measure.
 pub(crate) fn accept(
     state: &State,
     app_id: &str,
     chat_id: &str,
     msg_type: &str,
     content: &str,
+    body_len: usize,
 ) -> Result<Accepted, Fail> {
-    let decoded = MessageContent::decode(msg_type, content).map_err(|err| {
-        Fail::field(
-            INVALID_PARAM,
-            "content",
-            format!("is not valid `{msg_type}` content: {err}"),
-        )
-    })?;
-    if matches!(decoded, MessageContent::Unknown { .. }) || !decoded.can_send() {
-        return Err(Fail::field(
-            INVALID_PARAM,
-            "msg_type",
-            format!("`{msg_type}` cannot be sent"),
-        ));
-    }
-    if let Err(err) = decoded.validate() {
-        return Err(refusal(&err));
-    }
-    check_references(state, app_id, chat_id, &decoded)?;
-    Ok(match &decoded {
-        MessageContent::Text(text) => {
-            let (converted, mentions) = text_placeholders(state, &text.text);
-            let mut stored = text.clone();
-            stored.text = converted;
+    let checked = rules::check(msg_type, content)?;
+    rules::check_body_size(msg_type, body_len)?;
+    check_references(state, app_id, chat_id, msg_type, &checked.object)?;
+    Ok(match msg_type {
+        "text" => {
+            let text = checked
+                .object
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let (converted, mentions) = text_placeholders(state, text);
+            let mut stored = checked.object.clone();
+            stored.insert("text".to_owned(), Value::String(converted));
             Accepted {
-                content: MessageContent::Text(stored).encode(),
+                content: Value::Object(stored).to_string(),
                 mentions,
             }
         }
-        MessageContent::Post(_) => {
-            let value: Value = serde_json::from_str(content).unwrap_or(Value::Null);
-            let (flat, mentions) = post_placeholders(state, &value);
+        "post" => {
+            let (flat, mentions) = post_placeholders(state, &checked.object);
             Accepted {
                 content: flat.to_string(),
                 mentions,
             }
         }
-        other => Accepted {
-            content: other.encode(),
+        _ => Accepted {
+            content: content.to_owned(),
             mentions: Vec::new(),
         },
     })
-}
-
-/// Maps a validation failure to the platform's code.
-fn refusal(err: &ContentError) -> Fail {
-    match err {
-        ContentError::TooLarge { limit, .. }
-            if [TEXT_MAX_BYTES, POST_MAX_BYTES, CARD_MAX_BYTES].contains(limit) =>
-        {
-            Fail::bad_request(
-                TOO_LONG,
-                "The length of the message content reaches its limit.",
-            )
-        }
-        ContentError::TooLarge {
-            unit: "elements", ..
-        } => Fail::bad_request(
-            CARD_FAILED,
-            "Failed to create card content, ext=ErrCode: 11310; ErrMsg: element exceeds the limit; ErrorValue: ; ",
-        ),
-        other => Fail::field(INVALID_PARAM, "content", other.to_string()),
-    }
 }
 
 /// Resources and chats the content points at must exist and be the bot's to use.
@@ -102,8 +69,15 @@ fn check_references(
     state: &State,
     app_id: &str,
     chat_id: &str,
-    content: &MessageContent,
+    msg_type: &str,
+    content: &Map<String, Value>,
 ) -> Result<(), Fail> {
+    let key = |name: &str| {
+        content
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
     let owned_file = |key: &str, needed: Option<&str>| -> Result<(), Fail> {
         let Some(blob) = state.files.get(key) else {
             return Err(Fail::bad_request(
@@ -141,25 +115,25 @@ fn check_references(
             ))
         }
     };
-    match content {
-        MessageContent::Image(image) => known_image(image.image_key.as_str()),
-        MessageContent::File(file) => owned_file(file.file_key.as_str(), None),
-        MessageContent::Audio(audio) => owned_file(audio.file_key.as_str(), Some("opus")),
-        MessageContent::Media(media) => {
-            owned_file(media.file_key.as_str(), Some("mp4"))?;
-            media
-                .image_key
-                .as_ref()
-                .map_or(Ok(()), |key| known_image(key.as_str()))
+    match msg_type {
+        "image" => known_image(key("image_key")),
+        "file" => owned_file(key("file_key"), None),
+        "audio" => owned_file(key("file_key"), Some("opus")),
+        "media" => {
+            owned_file(key("file_key"), Some("mp4"))?;
+            match content.get("image_key").and_then(Value::as_str) {
+                Some(cover) if !cover.is_empty() => known_image(cover),
+                _ => Ok(()),
+            }
         }
-        MessageContent::ShareChat(share) => {
-            let Some(shared_chat) = state.chats.get(share.chat_id.as_str()) else {
+        "share_chat" => {
+            let Some(shared_chat) = state.chats.get(key("chat_id")) else {
                 return Err(Fail::field(INVALID_PARAM, "chat_id", "does not exist"));
             };
             if shared_chat.mode == ChatMode::P2p {
                 return Err(Fail::bad_request(
                     P2P_NOT_SHAREABLE,
-                    "p2p chat can NOT be shared",
+                    "P2P chat can NOT be shared.",
                 ));
             }
             if !shared_chat.has_bot(app_id) {
@@ -170,11 +144,11 @@ fn check_references(
             }
             Ok(())
         }
-        MessageContent::ShareUser(share) => state
-            .user_by("open_id", share.user_id.as_str())
+        "share_user" => state
+            .user_by("open_id", key("user_id"))
             .map(drop)
             .ok_or_else(|| Fail::field(INVALID_PARAM, "user_id", "is not the open_id of a user")),
-        MessageContent::System(_) => {
+        "system" => {
             if state
                 .chats
                 .get(chat_id)
@@ -249,11 +223,13 @@ pub(crate) fn text_placeholders(state: &State, text: &str) -> (String, Vec<Menti
 
 /// A post in its received form: one locale's body, flattened, with `at` elements as
 /// placeholders and `md` elements turned into text.
-fn post_placeholders(state: &State, post: &Value) -> (Value, Vec<MentionRec>) {
+fn post_placeholders(state: &State, post: &Map<String, Value>) -> (Value, Vec<MentionRec>) {
+    let has_content = |body: &&Value| body.get("content").is_some();
     let body = ["zh_cn", "en_us", "ja_jp"]
         .iter()
-        .find_map(|locale| post.get(locale))
-        .or_else(|| post.as_object().and_then(|map| map.values().next()))
+        .filter_map(|locale| post.get(*locale))
+        .find(has_content)
+        .or_else(|| post.values().find(has_content))
         .cloned()
         .unwrap_or_else(|| json!({}));
     let mut mentions = Vec::new();

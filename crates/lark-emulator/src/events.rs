@@ -1,6 +1,7 @@
 //! Events out: the v2 and v1 envelopes, encryption and signing as the platform does them, and
 //! delivery to the app's webhook with the platform's retry schedule.
 
+use crate::config::Subscription;
 use crate::crypto::{encrypt, sign};
 use crate::server::Shared;
 use crate::state::DeliveryRecord;
@@ -15,6 +16,7 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 /// An event on its way out.
 #[derive(Clone, Debug)]
@@ -166,14 +168,23 @@ pub(crate) async fn post(
         .map_err(|_| format!("{url} did not answer within {} ms", timeout.as_millis()))?
 }
 
-/// Delivers events until the emulator is dropped.
+/// Delivers events until the emulator is dropped. Each delivery runs in a task of this one's
+/// set, so that dropping the emulator (which aborts this task) ends every delivery with it.
 pub(crate) async fn run(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
     let client = http_client();
-    while let Some(mut event) = rx.recv().await {
+    let mut deliveries = JoinSet::new();
+    loop {
+        let mut event = tokio::select! {
+            event = rx.recv() => match event {
+                Some(event) => event,
+                None => return,
+            },
+            Some(_) = deliveries.join_next(), if !deliveries.is_empty() => continue,
+        };
         let Some(strong) = shared.upgrade() else {
             return;
         };
-        {
+        let long_connection = {
             let mut state = strong.state();
             event.duplicates = event.duplicates.max(state.extra_copies);
             if !event.redelivery {
@@ -184,33 +195,30 @@ pub(crate) async fn run(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Ou
                     payload: event.payload.clone(),
                 });
             }
-        }
+            state
+                .apps
+                .get(&event.app_id)
+                .is_some_and(|app| app.config.subscription == Subscription::LongConnection)
+        };
         strong.changed.notify_waiters();
-        // An app with a long connection open gets its events there, as on the platform.
-        if strong.state().ws.has_client(&event.app_id) {
-            tokio::spawn(crate::ws::deliver(
-                Arc::downgrade(&strong),
-                event.app_id,
-                event.event_id,
-                event.payload,
-                event.duplicates,
-            ));
-            continue;
+        // The app's subscription mode decides the way, as in the developer console; there is
+        // no fallback from one to the other.
+        if long_connection {
+            deliveries.spawn(crate::ws::deliver(strong, event));
+        } else {
+            deliveries.spawn(deliver(strong, client.clone(), event));
         }
-        let client = client.clone();
-        tokio::spawn(deliver(Arc::downgrade(&strong), client, event));
     }
 }
 
-async fn deliver(shared: Weak<Shared>, client: HttpClient, event: Outgoing) {
+/// Posts an event to the webhook, retried on the schedule while it fails.
+async fn deliver(shared: Arc<Shared>, client: HttpClient, event: Outgoing) {
     let mut attempt = 1u32;
+    let mut failures = 0usize;
     let mut copies_left = event.duplicates;
     let mut duplicate = event.redelivery;
     loop {
-        let Some(strong) = shared.upgrade() else {
-            return;
-        };
-        let Some(webhook) = strong.state().config.webhook.clone() else {
+        let Some(webhook) = shared.state().config.webhook.clone() else {
             return;
         };
         if webhook.url.is_empty() {
@@ -218,11 +226,7 @@ async fn deliver(shared: Weak<Shared>, client: HttpClient, event: Outgoing) {
         }
         let signed = seal(&event.payload, &webhook.encrypt_key);
         let timeout = Duration::from_millis(webhook.timeout_ms.max(1));
-        drop(strong);
         let outcome = post(&client, &webhook.url, &signed, timeout).await;
-        let Some(strong) = shared.upgrade() else {
-            return;
-        };
         let (status, error) = match &outcome {
             Ok((status, _)) if *status == StatusCode::OK => (Some(status.as_u16()), None),
             Ok((status, body)) => (
@@ -238,33 +242,30 @@ async fn deliver(shared: Weak<Shared>, client: HttpClient, event: Outgoing) {
             Err(err) => (None, Some(err.clone())),
         };
         let succeeded = error.is_none();
-        strong.state().deliveries.push(DeliveryRecord {
+        shared.state().deliveries.push(DeliveryRecord {
             event_id: event.event_id.clone(),
             event_type: event.event_type.clone(),
             attempt,
             status,
             error,
             duplicate,
+            long_connection: false,
         });
-        strong.changed.notify_waiters();
-        drop(strong);
+        shared.changed.notify_waiters();
+        attempt += 1;
         if succeeded {
             if copies_left == 0 {
                 return;
             }
             copies_left -= 1;
             duplicate = true;
-            attempt += 1;
             continue;
         }
-        let Some(delay) = webhook
-            .retry_delays_ms
-            .get(usize::try_from(attempt - 1).unwrap_or(usize::MAX))
-        else {
+        let Some(delay) = webhook.retry_delays_ms.get(failures) else {
             return;
         };
+        failures += 1;
         tokio::time::sleep(Duration::from_millis(*delay)).await;
-        attempt += 1;
     }
 }
 

@@ -19,10 +19,34 @@ pub enum Fault {
         /// The window's limit.
         limit: u64,
     },
-    /// The given 5xx status with a JSON error body; nothing is processed.
+    /// The given 5xx status with the platform's internal-error body
+    /// (`{"code":1663,"msg":"internal error",…}` unless another documented code is given);
+    /// nothing is processed.
     ServerError {
         /// The status, e.g. 500 or 503.
         status: u16,
+        /// The code in the body: one of the platform's internal-error codes (1663 by
+        /// default; the generic error-code list also gives 1500, 1665, 1668, 2200, 5000,
+        /// 10101 and 10500).
+        #[serde(default = "internal_error_code")]
+        code: i64,
+    },
+    /// The given status with a gateway's HTML page instead of the platform's JSON, as a proxy
+    /// or load balancer in front of the platform answers; nothing is processed.
+    GatewayError {
+        /// The status, e.g. 502 or 504.
+        status: u16,
+    },
+    /// A refusal with the given HTTP status, code and message in the platform's error format;
+    /// nothing is processed. For answers no other fault gives, such as the long connection's
+    /// "system busy" (HTTP 200, 1000040345).
+    Answer {
+        /// The HTTP status.
+        status: u16,
+        /// The code.
+        code: i64,
+        /// The message.
+        msg: String,
     },
     /// The connection is closed before the request is processed.
     DropBeforeProcessing,
@@ -36,6 +60,24 @@ pub enum Fault {
     },
     /// Every token of the calling app is revoked before the request is checked, as if rotated.
     RevokeToken,
+}
+
+fn internal_error_code() -> i64 {
+    INTERNAL_ERROR
+}
+
+/// "internal error, please retry later" in the platform's generic error-code list.
+pub(crate) const INTERNAL_ERROR: i64 = 1663;
+
+impl Fault {
+    /// A 5xx with the platform's internal-error body (code 1663).
+    #[must_use]
+    pub fn server_error(status: u16) -> Self {
+        Self::ServerError {
+            status,
+            code: INTERNAL_ERROR,
+        }
+    }
 }
 
 /// Which requests a rule applies to.
@@ -230,8 +272,7 @@ mod tests {
     #[test]
     fn next_n_fires_exactly_n_times_on_matching_paths() {
         let mut faults = Faults::new(1);
-        faults
-            .push(FaultRule::next(2, Fault::ServerError { status: 500 }).on_path("/open-apis/im"));
+        faults.push(FaultRule::next(2, Fault::server_error(500)).on_path("/open-apis/im"));
         assert!(faults.pick("POST", "/open-apis/auth/v3/x").is_empty());
         assert_eq!(faults.pick("POST", "/open-apis/im/v1/messages").len(), 1);
         assert_eq!(faults.pick("GET", "/open-apis/im/v1/chats").len(), 1);
@@ -254,10 +295,7 @@ mod tests {
     #[test]
     fn probability_fires_about_that_often() {
         let mut faults = Faults::new(42);
-        faults.push(FaultRule::probability(
-            0.1,
-            Fault::ServerError { status: 503 },
-        ));
+        faults.push(FaultRule::probability(0.1, Fault::server_error(503)));
         let fired = (0..10_000)
             .filter(|_| !faults.pick("GET", "/").is_empty())
             .count();

@@ -6,13 +6,14 @@ mod crypto;
 mod events;
 mod faults;
 mod routes;
+mod rules;
 mod server;
 mod simulate;
 mod state;
 mod util;
 mod ws;
 
-pub use config::{AppConfig, ChatConfig, EmulatorConfig, UserConfig, WebhookConfig};
+pub use config::{AppConfig, ChatConfig, EmulatorConfig, Subscription, UserConfig, WebhookConfig};
 pub use events::EmittedEvent;
 pub use faults::{Fault, FaultRule, Matcher, Trigger};
 pub use simulate::{ClickOutcome, EmulatorError};
@@ -20,7 +21,6 @@ pub use state::{DeliveryRecord, RecordedRequest};
 pub use ws::{WsAck, WsConfig, WsRefusal};
 
 use bytes::Bytes;
-use lark_content::MessageContent;
 use serde_json::Value;
 use server::Shared;
 use simulate::Membership;
@@ -172,10 +172,29 @@ impl Emulator {
         self.users().into_iter().find(|u| u.name == name)
     }
 
-    /// Sets (or removes) where events and card callbacks go. Apps under test usually start
-    /// after the emulator, so the url is only known then.
+    /// Sets (or removes) where events and card callbacks go for apps in webhook mode. Apps
+    /// under test usually start after the emulator, so the url is only known then.
     pub fn set_webhook(&self, webhook: Option<WebhookConfig>) {
         self.shared.state().config.webhook = webhook;
+    }
+
+    /// Sets how `app_id` receives events and card callbacks, as the developer console does.
+    /// Events already waiting for a long connection keep waiting for one.
+    pub fn set_subscription(
+        &self,
+        app_id: &str,
+        subscription: Subscription,
+    ) -> Result<(), EmulatorError> {
+        let mut state = self.shared.state();
+        let app = state
+            .apps
+            .get_mut(app_id)
+            .ok_or_else(|| EmulatorError::UnknownApp(app_id.to_owned()))?;
+        app.config.subscription = subscription;
+        if let Some(configured) = state.config.apps.iter_mut().find(|a| a.app_id == app_id) {
+            configured.subscription = subscription;
+        }
+        Ok(())
     }
 
     // ------------------------------------------------------------------ inspection
@@ -277,7 +296,9 @@ impl Emulator {
             .map(|blob| blob.bytes.clone())
     }
 
-    /// Waits until `condition` holds, re-checking whenever the state changes; false on timeout.
+    /// Waits until `condition` holds, re-checking whenever the state changes; false when
+    /// `timeout` passes first. The timeout is a ceiling for a test that would otherwise hang,
+    /// not a pace: the check runs on every change, however slow or fast the machine.
     pub async fn wait_until(
         &self,
         timeout: Duration,
@@ -286,16 +307,14 @@ impl Emulator {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             if condition(self) {
                 return true;
             }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return false;
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return condition(self);
             }
-            // Re-check at least every 50 ms, in case a change raced the notification.
-            let _ = tokio::time::timeout((deadline - now).min(Duration::from_millis(50)), changed)
-                .await;
         }
     }
 
@@ -378,30 +397,24 @@ impl Emulator {
     }
 
     /// Replaces the long-connection settings: handed out at discovery from now on, and sent to
-    /// connected clients in the next pong.
+    /// connected clients in every pong.
     pub fn ws_set_config(&self, config: WsConfig) {
-        let mut state = self.shared.state();
-        state.ws.announce_config(&config);
-        state.config.ws = config;
+        self.shared.state().config.ws = config;
     }
 
     // ------------------------------------------------------------------ simulated users
 
-    /// A user sends `content` to a chat. Text mentions written as `<at user_id="…">name</at>`
+    /// A user sends a message of `msg_type` with `content` (the JSON object the message
+    /// carries, as a string) to a chat. Text mentions written as `<at user_id="…">name</at>`
     /// become `@_user_N` placeholders, as the platform delivers them. Returns the message id.
     pub fn user_says(
         &self,
         chat_id: &str,
         user_open_id: &str,
-        content: &MessageContent,
+        msg_type: &str,
+        content: &str,
     ) -> Result<String, EmulatorError> {
-        simulate::user_says(
-            &self.shared,
-            chat_id,
-            user_open_id,
-            content.msg_type(),
-            &content.encode(),
-        )
+        simulate::user_says(&self.shared, chat_id, user_open_id, msg_type, content)
     }
 
     /// A user sends a text.
@@ -411,7 +424,8 @@ impl Emulator {
         user_open_id: &str,
         text: &str,
     ) -> Result<String, EmulatorError> {
-        self.user_says(chat_id, user_open_id, &MessageContent::text(text))
+        let content = serde_json::json!({ "text": text }).to_string();
+        self.user_says(chat_id, user_open_id, "text", &content)
     }
 
     /// A user sends an image; the bot can download it through the message resource endpoint.
@@ -623,6 +637,7 @@ impl Drop for Emulator {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        self.shared.state().ws.kill_all();
         self.server.abort();
         self.delivery.abort();
     }

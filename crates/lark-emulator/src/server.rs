@@ -49,6 +49,20 @@ impl Shared {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+
+    /// Waits until `condition` holds, re-checking on every change. The waiter is registered
+    /// before the check, so a change between the check and the wait is never missed.
+    pub(crate) async fn wait_for(&self, mut condition: impl FnMut(&State) -> bool) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if condition(&self.state()) {
+                return;
+            }
+            changed.await;
+        }
+    }
 }
 
 /// A request, read whole.
@@ -247,11 +261,19 @@ async fn handle(
         record(&shared, &method, &path, &raw_query, 0, 0, &log_id);
         return Err(Dropped);
     }
-    if let Some(fail) = faults.iter().find_map(early_fault) {
-        let code = fail.code;
-        let status = fail.status.as_u16();
-        record(&shared, &method, &path, &raw_query, status, code, &log_id);
-        return Ok(respond(Err(fail), &log_id));
+    match faults.iter().find_map(|fault| early_fault(fault, &log_id)) {
+        Some(Early::Fail(fail)) => {
+            let code = fail.code;
+            let status = fail.status.as_u16();
+            record(&shared, &method, &path, &raw_query, status, code, &log_id);
+            return Ok(respond(Err(fail), &log_id));
+        }
+        Some(Early::Page(page)) => {
+            let status = page.status().as_u16();
+            record(&shared, &method, &path, &raw_query, status, 0, &log_id);
+            return Ok(page);
+        }
+        None => {}
     }
 
     let Ok(collected) = Limited::new(body, MAX_BODY).collect().await else {
@@ -305,7 +327,13 @@ async fn handle(
     Ok(respond(outcome, &log_id))
 }
 
-fn early_fault(fault: &Fault) -> Option<Fail> {
+/// What a fault that answers in place of the endpoint answers with.
+enum Early {
+    Fail(Fail),
+    Page(http::Response<Full<Bytes>>),
+}
+
+fn early_fault(fault: &Fault, log_id: &str) -> Option<Early> {
     match fault {
         Fault::RateLimit { reset_secs, limit } => {
             let mut fail = Fail::new(
@@ -321,15 +349,33 @@ fn early_fault(fault: &Fault) -> Option<Fail> {
                 HeaderName::from_static("x-ogw-ratelimit-reset"),
                 reset_secs.to_string(),
             ));
-            Some(fail)
+            Some(Early::Fail(fail))
         }
-        Fault::ServerError { status } => {
+        Fault::ServerError { status, code } => {
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            Some(Fail::new(
-                status,
-                1_000_000 + i64::from(status.as_u16()),
-                "internal error, please retry",
-            ))
+            Some(Early::Fail(Fail::new(status, *code, "internal error")))
+        }
+        Fault::Answer { status, code, msg } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST);
+            Some(Early::Fail(Fail::new(status, *code, msg.clone())))
+        }
+        Fault::GatewayError { status } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let reason = status.canonical_reason().unwrap_or("Error");
+            let page = format!(
+                "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n</body>\r\n</html>\r\n",
+                code = status.as_u16()
+            );
+            let mut response = http::Response::new(Full::new(Bytes::from(page)));
+            *response.status_mut() = status;
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            if let Ok(value) = HeaderValue::from_str(log_id) {
+                response.headers_mut().insert("x-tt-logid", value);
+            }
+            Some(Early::Page(response))
         }
         _ => None,
     }

@@ -1,6 +1,7 @@
 //! Users acting: messages, reactions, recalls, reads, membership changes, card clicks — each
 //! recorded in the state and delivered to the app as the platform's event.
 
+use crate::config::Subscription;
 use crate::convert::text_placeholders;
 use crate::crypto::sign_legacy_card;
 use crate::events::{Outgoing, callback_token, envelope_v2, http_client, post, seal};
@@ -22,6 +23,9 @@ pub enum EmulatorError {
     /// No such user.
     #[error("no user {0} in the emulator")]
     UnknownUser(String),
+    /// No such app.
+    #[error("no app {0} in the emulator")]
+    UnknownApp(String),
     /// No such message.
     #[error("no message {0} in the emulator")]
     UnknownMessage(String),
@@ -129,8 +133,15 @@ pub(crate) fn user_says(
         let (converted, mentions) = text_placeholders(&state, raw);
         (json!({ "text": converted }).to_string(), mentions)
     } else {
-        lark_content::MessageContent::decode(msg_type, content)
-            .map_err(|err| EmulatorError::Content(err.to_string()))?;
+        match serde_json::from_str::<Value>(content) {
+            Ok(Value::Object(_)) => {}
+            Ok(_) => {
+                return Err(EmulatorError::Content(format!(
+                    "`{msg_type}` content must be a JSON object"
+                )));
+            }
+            Err(err) => return Err(EmulatorError::Content(err.to_string())),
+        }
         (content.to_owned(), Vec::new())
     };
     let message = new_message(
@@ -360,7 +371,14 @@ pub(crate) fn user_reads(
             .messages
             .get(id)
             .ok_or_else(|| EmulatorError::UnknownMessage(id.clone()))?;
-        if let Author::Bot(app_id) = &message.author {
+        // The event is only for a bot's own messages in its p2p chat with the reader.
+        let p2p_with_reader = state
+            .chats
+            .get(&message.chat_id)
+            .is_some_and(|chat| chat.mode == ChatMode::P2p && chat.has_user(user));
+        if let Author::Bot(app_id) = &message.author
+            && p2p_with_reader
+        {
             match by_bot.iter_mut().find(|(bot, _)| bot == app_id) {
                 Some((_, list)) => list.push(id.clone()),
                 None => by_bot.push((app_id.clone(), vec![id.clone()])),
@@ -538,7 +556,10 @@ pub(crate) async fn click(
                 "{message_id} was not sent by a bot, so it has no callback"
             )));
         };
-        let over_ws = state.ws.has_client(app_id);
+        let over_ws = state
+            .apps
+            .get(app_id)
+            .is_some_and(|app| app.config.subscription == Subscription::LongConnection);
         let webhook = match (state.config.webhook.clone(), over_ws) {
             (Some(webhook), _) => webhook,
             (None, true) => crate::config::WebhookConfig::default(),
@@ -595,20 +616,32 @@ pub(crate) async fn click(
         let body = crate::ws::card_callback(shared, &app_id, &event_id, &payload)
             .await
             .map_err(EmulatorError::Callback)?;
-        return apply_card_answer(shared, message_id, 200, &body);
+        return apply_card_answer(shared, message_id, 200, &body, false);
     }
     let signed = seal(&payload, &key);
     let (status, body) = post(&http_client(), &url, &signed, Duration::from_secs(3))
         .await
         .map_err(EmulatorError::Callback)?;
-    apply_card_answer(shared, message_id, status.as_u16(), &body)
+    apply_card_answer(shared, message_id, status.as_u16(), &body, false)
 }
 
+/// Whether an answer to a legacy callback is itself a card: the legacy callback replaces the
+/// card with the card JSON it is answered with.
+fn is_bare_card(answer: &Value) -> bool {
+    ["elements", "i18n_elements", "header", "config", "body"]
+        .iter()
+        .any(|key| answer.get(*key).is_some())
+}
+
+/// Applies the app's answer to a card callback: a toast is shown, and a card replaces the
+/// message's card. `{"card":{"type":"raw"|"template","data":…}}` does so for both kinds of
+/// callback; a legacy callback may also be answered with the bare card JSON.
 fn apply_card_answer(
     shared: &Shared,
     message_id: &str,
     status: u16,
     body: &[u8],
+    legacy: bool,
 ) -> Result<ClickOutcome, EmulatorError> {
     if status != 200 {
         return Err(EmulatorError::Callback(format!(
@@ -628,20 +661,24 @@ fn apply_card_answer(
     let toast = response.get("toast").cloned();
     let mut card_updated = false;
     let mut state = shared.state();
-    if let Some(card) = response.get("card") {
-        let new_content = match card.get("type").and_then(Value::as_str) {
+    let new_content = if let Some(card) = response.get("card") {
+        match card.get("type").and_then(Value::as_str) {
             Some("raw") => card.get("data").map(Value::to_string),
             Some("template") => Some(json!({ "type": "template", "data": card.get("data").cloned().unwrap_or(Value::Null) }).to_string()),
             _ => None,
-        };
-        if let Some(content) = new_content
-            && let Some(message) = state.messages.get_mut(message_id)
-        {
-            message.content = content;
-            message.updated = true;
-            message.update_ms = now_millis();
-            card_updated = true;
         }
+    } else if legacy && is_bare_card(&response) {
+        Some(response.to_string())
+    } else {
+        None
+    };
+    if let Some(content) = new_content
+        && let Some(message) = state.messages.get_mut(message_id)
+    {
+        message.content = content;
+        message.updated = true;
+        message.update_ms = now_millis();
+        card_updated = true;
     }
     if let Some(toast) = &toast {
         state.toasts.push(toast.clone());
@@ -709,7 +746,7 @@ pub(crate) async fn click_legacy(
     let (status, answer) = post(&http_client(), &url, &signed, Duration::from_secs(3))
         .await
         .map_err(EmulatorError::Callback)?;
-    apply_card_answer(shared, message_id, status.as_u16(), &answer)
+    apply_card_answer(shared, message_id, status.as_u16(), &answer, true)
 }
 
 /// Sends the `url_verification` challenge and checks the echo.

@@ -40,6 +40,7 @@ pub(crate) struct User {
     pub(crate) union_id: String,
     pub(crate) user_id: String,
     pub(crate) email: String,
+    pub(crate) resigned: bool,
 }
 
 impl User {
@@ -53,6 +54,7 @@ impl User {
         let short: String = tail.chars().take(8).collect();
         Self {
             name: config.name.clone(),
+            resigned: config.resigned,
             union_id: if config.union_id.is_empty() {
                 format!("on_{tail}")
             } else {
@@ -224,6 +226,8 @@ pub struct DeliveryRecord {
     pub error: Option<String>,
     /// Whether this delivery was a deliberate duplicate.
     pub duplicate: bool,
+    /// Whether it was pushed over the long connection (else posted to the webhook).
+    pub long_connection: bool,
 }
 
 /// The whole state.
@@ -431,7 +435,8 @@ impl State {
             "updated": message.updated,
             "chat_id": message.chat_id,
             "sender": { "id": sender_id, "id_type": id_type, "sender_type": sender_type, "tenant_key": tenant_key },
-            "body": { "content": if message.deleted { String::new() } else { message.content.clone() } },
+            // A recalled message comes back without content.
+            "body": if message.deleted { json!({}) } else { json!({ "content": message.content }) },
         });
         let Value::Object(object) = &mut out else {
             return out;

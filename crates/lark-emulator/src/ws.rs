@@ -2,7 +2,9 @@
 //! and card-callback pushes to one random client of the app, ack bookkeeping, and the test
 //! levers (killed and silent connections, refused handshakes, fragments, config updates).
 
+use crate::events::Outgoing;
 use crate::server::{Reply, Request, Shared};
+use crate::state::DeliveryRecord;
 use crate::util::{now_millis, random_hex};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -24,7 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 /// The path clients dial.
 pub(crate) const WS_PATH: &str = "/ws/connect";
 
-/// The connection parameters handed out at discovery and in pongs.
+/// The connection parameters handed out at discovery and in pongs, and how pushes are retried.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -37,11 +39,12 @@ pub struct WsConfig {
     pub reconnect_interval_secs: u64,
     /// Upper bound of the first reconnect's random delay, in seconds (the platform: 30).
     pub reconnect_nonce_secs: u64,
-    /// How long a pushed event may go unacknowledged before it is pushed again, in
-    /// milliseconds.
+    /// How long a push may go unacknowledged before it counts as failed, in milliseconds (the
+    /// platform: 3 s, the handler's budget).
     pub ack_timeout_ms: u64,
-    /// How many times an unacknowledged event is pushed in all.
-    pub max_pushes: u32,
+    /// Delays before each re-push of a failed push, in milliseconds. The platform's schedule is
+    /// 15 s, 5 min, 1 h, 6 h, the same as for webhooks; tests scale it down.
+    pub retry_delays_ms: Vec<u64>,
     /// Split payloads longer than this many bytes into fragments (`sum` / `seq` headers).
     pub fragment_bytes: Option<usize>,
 }
@@ -53,8 +56,8 @@ impl Default for WsConfig {
             reconnect_count: -1,
             reconnect_interval_secs: 120,
             reconnect_nonce_secs: 30,
-            ack_timeout_ms: 5_000,
-            max_pushes: 5,
+            ack_timeout_ms: 3_000,
+            retry_delays_ms: vec![15_000, 300_000, 3_600_000, 21_600_000],
             fragment_bytes: None,
         }
     }
@@ -122,7 +125,7 @@ impl WsRefusal {
 pub struct WsAck {
     /// The pushed frame's `message_id` header.
     pub message_id: String,
-    /// The event id (or the callback's) the frame carried.
+    /// The id of the event (or the callback) that was pushed in the frame.
     pub event_id: String,
     /// `event` or `card`.
     pub frame_type: String,
@@ -134,7 +137,8 @@ pub struct WsAck {
     pub data: Option<Value>,
 }
 
-/// A live connection.
+/// A live connection. It is registered before the handshake is answered, so a push made the
+/// moment the client sees its 101 is queued for it rather than lost.
 pub(crate) struct WsConn {
     pub(crate) id: u64,
     pub(crate) app_id: String,
@@ -149,6 +153,12 @@ enum Command {
     Kill,
 }
 
+/// A push waiting for its ack.
+struct Waiting {
+    event_id: String,
+    ack: oneshot::Sender<WsAck>,
+}
+
 /// The long-connection part of the state.
 #[derive(Default)]
 pub(crate) struct WsState {
@@ -156,16 +166,16 @@ pub(crate) struct WsState {
     pub(crate) acks: Vec<WsAck>,
     pub(crate) pings: u64,
     refusals: Vec<WsRefusal>,
-    pending_config: Option<Value>,
     tickets: HashMap<String, String>,
-    waiting: HashMap<String, oneshot::Sender<WsAck>>,
+    waiting: HashMap<String, Waiting>,
     next_id: u64,
     seq: u64,
 }
 
 impl WsState {
+    /// Whether `app_id` has a connection that pushes can go to (open and not silenced).
     pub(crate) fn has_client(&self, app_id: &str) -> bool {
-        self.conns.iter().any(|c| c.app_id == app_id)
+        self.conns.iter().any(|c| c.app_id == app_id && !c.silent)
     }
 
     pub(crate) fn kill_all(&mut self) {
@@ -183,10 +193,6 @@ impl WsState {
     pub(crate) fn refuse(&mut self, count: usize, refusal: &WsRefusal) {
         self.refusals
             .extend(std::iter::repeat_n(refusal.clone(), count));
-    }
-
-    pub(crate) fn announce_config(&mut self, config: &WsConfig) {
-        self.pending_config = Some(config.client_config());
     }
 }
 
@@ -346,11 +352,13 @@ fn decode(bytes: &[u8]) -> Option<WireFrame> {
 // ---------------------------------------------------------------------------------- discovery
 
 /// `POST /callback/ws/endpoint`: `{"AppID","AppSecret"}` → the url to dial and the client
-/// config, with the long connection's own codes.
+/// config. Refusals come as HTTP 200 with the long connection's own codes: 1000040344 when a
+/// credential is missing, 1000040346 for an app id the platform does not know, 1000040345 when
+/// the secret does not match.
 pub(crate) fn endpoint(shared: &Shared, request: &Request) -> Reply {
     let fail = |code: i64, msg: &str| Reply::Json {
         status: StatusCode::OK,
-        body: json!({"code": code, "msg": msg}),
+        body: json!({"code": code, "msg": msg, "data": {"URL": ""}}),
         headers: Vec::new(),
     };
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
@@ -361,13 +369,10 @@ pub(crate) fn endpoint(shared: &Shared, request: &Request) -> Reply {
     }
     let mut state = shared.state();
     let Some(app) = state.apps.get(app_id) else {
-        return fail(514, "auth failed: no such app");
+        return fail(1_000_040_346, "app_id is invalid");
     };
     if app.config.app_secret != secret {
-        return fail(514, "auth failed: the app secret is wrong");
-    }
-    if app.config.marketplace {
-        return fail(403, "the long connection is for self-built apps only");
+        return fail(1_000_040_345, "app_id or app_secret is invalid");
     }
     let config = state.config.ws.clone();
     let ticket = random_hex::<16>();
@@ -441,20 +446,51 @@ pub(crate) fn upgrade(
                 .to_owned(),
         });
     };
+    let marketplace = shared
+        .state()
+        .apps
+        .get(&app_id)
+        .is_some_and(|app| app.config.marketplace);
+    if marketplace {
+        return refusal_response(&WsRefusal {
+            status: 403,
+            auth_error_code: None,
+            message: "the long connection is for self-built apps only".to_owned(),
+        });
+    }
     let device_id = query_value(&query, "device_id")
         .unwrap_or_default()
         .to_owned();
     let service_id = query_value(&query, "service_id")
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    // Registered now, before the 101 goes out: the client reports itself connected as soon as
+    // it reads the 101, and a push made from then on must reach it.
+    let (tx, rx) = mpsc::unbounded_channel();
+    let id = {
+        let mut state = shared.state();
+        state.ws.next_id += 1;
+        let id = state.ws.next_id;
+        state.ws.conns.push(WsConn {
+            id,
+            app_id,
+            device_id,
+            service_id,
+            silent: false,
+            tx,
+        });
+        id
+    };
+    shared.changed.notify_waiters();
     let shared = shared.clone();
     tokio::spawn(async move {
-        let Ok(upgraded) = hyper::upgrade::on(request).await else {
-            return;
-        };
-        let socket =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-        serve(shared, socket, app_id, device_id, service_id).await;
+        if let Ok(upgraded) = hyper::upgrade::on(request).await {
+            let socket =
+                WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+            serve(&shared, socket, id, rx).await;
+        }
+        shared.state().ws.conns.retain(|c| c.id != id);
+        shared.changed.notify_waiters();
     });
     let mut response = http::Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -473,30 +509,13 @@ pub(crate) fn upgrade(
 // ---------------------------------------------------------------------------------- a connection
 
 async fn serve<S>(
-    shared: Arc<Shared>,
+    shared: &Shared,
     socket: WebSocketStream<S>,
-    app_id: String,
-    device_id: String,
-    service_id: i32,
+    id: u64,
+    mut rx: mpsc::UnboundedReceiver<Command>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let id = {
-        let mut state = shared.state();
-        state.ws.next_id += 1;
-        let id = state.ws.next_id;
-        state.ws.conns.push(WsConn {
-            id,
-            app_id,
-            device_id,
-            service_id,
-            silent: false,
-            tx,
-        });
-        id
-    };
-    shared.changed.notify_waiters();
     let (mut sink, mut stream) = socket.split();
     loop {
         tokio::select! {
@@ -511,7 +530,7 @@ async fn serve<S>(
             },
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Binary(bytes))) => {
-                    if let Some(reply) = received(&shared, id, &bytes) && sink.send(WsMessage::Binary(reply.into())).await.is_err() {
+                    if let Some(reply) = received(shared, id, &bytes) && sink.send(WsMessage::Binary(reply.into())).await.is_err() {
                         break;
                     }
                 }
@@ -520,8 +539,6 @@ async fn serve<S>(
             },
         }
     }
-    shared.state().ws.conns.retain(|c| c.id != id);
-    shared.changed.notify_waiters();
 }
 
 /// Handles a frame from a client; returns the frame to answer with, if any.
@@ -538,16 +555,12 @@ fn received(shared: &Shared, conn_id: u64, bytes: &[u8]) -> Option<Vec<u8>> {
         if silent {
             return None;
         }
-        let payload = state
-            .ws
-            .pending_config
-            .take()
-            .map(|config| config.to_string().into_bytes());
+        // Every pong carries the client configuration in force, as the platform's do.
         let pong = WireFrame {
             service: service_id,
             method: 0,
             headers: vec![("type".to_owned(), "pong".to_owned())],
-            payload,
+            payload: Some(state.config.ws.client_config().to_string().into_bytes()),
             ..WireFrame::default()
         };
         return Some(encode(&pong));
@@ -562,17 +575,22 @@ fn received(shared: &Shared, conn_id: u64, bytes: &[u8]) -> Option<Vec<u8>> {
         .as_str()
         .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
         .and_then(|d| serde_json::from_slice(&d).ok());
+    let message_id = frame.header("message_id").unwrap_or_default().to_owned();
+    let waiting = state.ws.waiting.remove(&message_id);
     let ack = WsAck {
-        message_id: frame.header("message_id").unwrap_or_default().to_owned(),
-        event_id: frame.header("event_id").unwrap_or_default().to_owned(),
+        event_id: waiting
+            .as_ref()
+            .map(|w| w.event_id.clone())
+            .unwrap_or_default(),
+        message_id,
         frame_type: frame.header("type").unwrap_or_default().to_owned(),
         code: answer["code"].as_i64().unwrap_or(0),
         biz_rt_ms: frame.header("biz_rt").and_then(|v| v.parse().ok()),
         data,
     };
     state.ws.acks.push(ack.clone());
-    if let Some(waiter) = state.ws.waiting.remove(&ack.message_id) {
-        let _ = waiter.send(ack);
+    if let Some(waiting) = waiting {
+        let _ = waiting.ack.send(ack);
     }
     drop(state);
     shared.changed.notify_waiters();
@@ -581,8 +599,19 @@ fn received(shared: &Shared, conn_id: u64, bytes: &[u8]) -> Option<Vec<u8>> {
 
 // ---------------------------------------------------------------------------------- pushes
 
+/// How one push went.
+enum Pushed {
+    /// No connection of the app could take it.
+    NoConnection,
+    /// The client acknowledged it.
+    Acked(WsAck),
+    /// No ack came within the timeout.
+    Unacknowledged,
+}
+
 /// Pushes `payload` as one logical message (fragmented as configured) to a random connection
-/// of `app_id`, and waits for its ack. `None` when nobody acknowledged within `timeout`.
+/// of `app_id`, and waits at most `timeout` for its ack. The frames carry only the platform's
+/// header keys: `type`, `message_id`, `sum`, `seq`, `trace_id`, `timestamp`.
 async fn push_once(
     shared: &Shared,
     app_id: &str,
@@ -590,7 +619,7 @@ async fn push_once(
     event_id: &str,
     payload: &[u8],
     timeout: Duration,
-) -> Option<WsAck> {
+) -> Pushed {
     let (ack_tx, ack_rx) = oneshot::channel();
     let message_id = format!("msg_{}", random_hex::<12>());
     {
@@ -605,7 +634,7 @@ async fn push_once(
             .map(|(i, _)| i)
             .collect();
         if candidates.is_empty() {
-            return None;
+            return Pushed::NoConnection;
         }
         let pick = candidates
             [usize::try_from(crate::util::random_u64() % candidates.len() as u64).unwrap_or(0)];
@@ -631,88 +660,106 @@ async fn push_once(
                     ("seq".to_owned(), index.to_string()),
                     ("trace_id".to_owned(), trace_id.clone()),
                     ("timestamp".to_owned(), now_millis().to_string()),
-                    ("event_id".to_owned(), event_id.to_owned()),
                 ],
                 payload: Some(chunk.to_vec()),
                 ..WireFrame::default()
             };
             let _ = conn.tx.send(Command::Send(encode(&frame)));
         }
-        state.ws.waiting.insert(message_id.clone(), ack_tx);
+        state.ws.waiting.insert(
+            message_id.clone(),
+            Waiting {
+                event_id: event_id.to_owned(),
+                ack: ack_tx,
+            },
+        );
     }
-    let ack = tokio::time::timeout(timeout, ack_rx)
-        .await
-        .ok()
-        .and_then(Result::ok);
-    if ack.is_none() {
+    if let Ok(Ok(ack)) = tokio::time::timeout(timeout, ack_rx).await {
+        Pushed::Acked(ack)
+    } else {
         shared.state().ws.waiting.remove(&message_id);
+        Pushed::Unacknowledged
     }
-    ack
 }
 
-/// Delivers an event over the long connection: pushed to a random connection, pushed again
-/// (to any connection) while unacknowledged, then `copies` more times after an ack.
-pub(crate) async fn deliver(
-    shared: std::sync::Weak<Shared>,
-    app_id: String,
-    event_id: String,
-    payload: Value,
-    copies: u32,
-) {
-    let bytes = payload.to_string().into_bytes();
-    let Some(strong) = shared.upgrade() else {
-        return;
-    };
-    let (timeout, max_pushes) = {
-        let state = strong.state();
-        (
-            Duration::from_millis(state.config.ws.ack_timeout_ms.max(1)),
-            state.config.ws.max_pushes.max(1),
+/// Delivers an event over the long connection. While the app has no connection open the event
+/// waits, however long that takes, and goes out as soon as one opens; waiting is not a failed
+/// push. A push that is not acknowledged with code 200 within the ack budget has failed, and is
+/// pushed again after the next delay of the retry schedule. After an ack, `event.duplicates`
+/// more copies follow, as the platform's at-least-once delivery sometimes does.
+pub(crate) async fn deliver(shared: Arc<Shared>, event: Outgoing) {
+    let bytes = event.payload.to_string().into_bytes();
+    let mut failures = 0usize;
+    let mut attempt = 1u32;
+    let mut copies_left = event.duplicates;
+    let mut duplicate = event.redelivery;
+    loop {
+        shared
+            .wait_for(|state| state.ws.has_client(&event.app_id))
+            .await;
+        let (timeout, delays) = {
+            let state = shared.state();
+            (
+                Duration::from_millis(state.config.ws.ack_timeout_ms.max(1)),
+                state.config.ws.retry_delays_ms.clone(),
+            )
+        };
+        let pushed = push_once(
+            &shared,
+            &event.app_id,
+            "event",
+            &event.event_id,
+            &bytes,
+            timeout,
         )
-    };
-    drop(strong);
-    let mut remaining_copies = copies;
-    let mut pushes = 0u32;
-    while pushes < max_pushes {
-        pushes += 1;
-        // A moment without any connection (a client reconnecting) is waited out, not skipped.
-        let mut waited = Duration::ZERO;
-        loop {
-            let Some(strong) = shared.upgrade() else {
+        .await;
+        let error = match &pushed {
+            // The connection went away between the wait and the push: wait again.
+            Pushed::NoConnection => continue,
+            Pushed::Acked(ack) if ack.code == 200 => None,
+            Pushed::Acked(ack) => Some(format!("acknowledged with code {}", ack.code)),
+            Pushed::Unacknowledged => Some(format!(
+                "not acknowledged within {} ms",
+                timeout.as_millis()
+            )),
+        };
+        let succeeded = error.is_none();
+        shared.state().deliveries.push(DeliveryRecord {
+            event_id: event.event_id.clone(),
+            event_type: event.event_type.clone(),
+            attempt,
+            status: None,
+            error,
+            duplicate,
+            long_connection: true,
+        });
+        shared.changed.notify_waiters();
+        attempt += 1;
+        if succeeded {
+            if copies_left == 0 {
                 return;
-            };
-            if strong.state().ws.has_client(&app_id) || waited >= timeout {
-                break;
             }
-            drop(strong);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            waited += Duration::from_millis(20);
+            copies_left -= 1;
+            duplicate = true;
+            continue;
         }
-        let Some(strong) = shared.upgrade() else {
+        let Some(delay) = delays.get(failures) else {
             return;
         };
-        if push_once(&strong, &app_id, "event", &event_id, &bytes, timeout)
-            .await
-            .is_some()
-        {
-            if remaining_copies == 0 {
-                return;
-            }
-            remaining_copies -= 1;
-            pushes = 0;
-        }
+        failures += 1;
+        tokio::time::sleep(Duration::from_millis(*delay)).await;
     }
 }
 
 /// Pushes a card callback and returns the response JSON the client put in its ack, or why
-/// there is none.
+/// there is none. A callback is answered at once or not at all: it is never queued.
 pub(crate) async fn card_callback(
     shared: &Shared,
     app_id: &str,
     event_id: &str,
     payload: &Value,
 ) -> Result<Vec<u8>, String> {
-    let ack = push_once(
+    let pushed = push_once(
         shared,
         app_id,
         "card",
@@ -720,11 +767,21 @@ pub(crate) async fn card_callback(
         payload.to_string().as_bytes(),
         Duration::from_secs(3),
     )
-    .await
-    .ok_or_else(|| {
-        "the app did not acknowledge the card callback within 3 s (the client shows error 200671)"
-            .to_owned()
-    })?;
+    .await;
+    let ack = match pushed {
+        Pushed::Acked(ack) => ack,
+        Pushed::NoConnection => {
+            return Err(
+                "the app has no long connection open (the client shows error 200671)".to_owned(),
+            );
+        }
+        Pushed::Unacknowledged => {
+            return Err(
+                "the app did not acknowledge the card callback within 3 s (the client shows error 200671)"
+                    .to_owned(),
+            );
+        }
+    };
     if ack.code != 200 {
         return Err(format!(
             "the app acknowledged the card callback with code {} (the client shows error 200671)",

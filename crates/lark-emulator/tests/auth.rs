@@ -264,7 +264,25 @@ async fn long_connection_discovery_hands_out_a_url_and_pascal_case_config_or_its
             Some(json!({"AppID": emulator.app_id(), "AppSecret": "nope"})),
         )
         .await;
-    assert_eq!(wrong.code(), 514);
+    assert_eq!(
+        (wrong.status, wrong.code()),
+        (200, 1_000_040_345),
+        "a wrong secret is refused with the long connection's own code, not a handshake status"
+    );
+    let unknown = http
+        .call(
+            "POST",
+            "/callback/ws/endpoint",
+            None,
+            Some(json!({"AppID": "cli_0000000000000000", "AppSecret": "whatever"})),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (200, 1_000_040_346),
+        "an app id the platform does not know"
+    );
+    assert_eq!(unknown.json()["data"]["URL"], "");
     let missing = http
         .call(
             "POST",

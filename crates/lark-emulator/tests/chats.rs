@@ -197,8 +197,9 @@ async fn members_are_added_listed_checked_and_removed() {
         )
         .await;
     assert_eq!(
-        tolerant.json()["data"]["invalid_id_list"],
-        json!(["ou_nobody"])
+        tolerant.json()["data"],
+        json!({"invalid_id_list": [], "not_existed_id_list": ["ou_nobody"], "pending_approval_id_list": []}),
+        "an id that names nobody is listed as not existing"
     );
 
     let list = http.call("GET", &members, Some(&token), None).await.json();

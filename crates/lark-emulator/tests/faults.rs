@@ -42,10 +42,7 @@ async fn a_rate_limit_answers_429_with_the_reset_headers_and_processes_nothing()
 #[tokio::test]
 async fn server_errors_answer_5xx_with_a_json_body() {
     let (emulator, http, token) = setup().await;
-    emulator.inject(FaultRule::script(
-        [true, false],
-        Fault::ServerError { status: 503 },
-    ));
+    emulator.inject(FaultRule::script([true, false], Fault::server_error(503)));
     let failed = http.send_text(&token, &emulator.default_chat(), "x").await;
     assert_eq!(failed.status, 503);
     assert_ne!(failed.code(), 0);
@@ -150,8 +147,7 @@ async fn a_revoked_token_is_refused_until_a_new_one_is_fetched() {
 async fn rules_report_how_often_they_matched_and_fired() {
     let (emulator, http, token) = setup().await;
     emulator.inject(
-        FaultRule::probability(0.5, Fault::ServerError { status: 500 })
-            .on_path("/open-apis/im/v1/chats"),
+        FaultRule::probability(0.5, Fault::server_error(500)).on_path("/open-apis/im/v1/chats"),
     );
     for _ in 0..40 {
         http.call("GET", "/open-apis/im/v1/chats", Some(&token), None)

@@ -436,8 +436,8 @@ async fn chats_and_members() {
     assert!(client.execute(IsInChat::new(chat.clone())).await.unwrap());
 
     client.execute(DeleteChat::new(chat.clone())).await.unwrap();
-    let dissolved = client.execute(GetChat::new(chat)).await.unwrap();
-    assert_eq!(dissolved.chat_status.as_deref(), Some("dissolved"));
+    let dissolved = client.execute(GetChat::new(chat)).await.unwrap_err();
+    assert_eq!(dissolved.code(), Some(232_009), "{dissolved}");
 }
 
 #[tokio::test]

@@ -34,8 +34,8 @@ async fn two_thousand_sends_through_ten_percent_faults_arrive_exactly_once() {
     let client = client_for(emulator, quick_retries().with_max_attempts(8));
     let chat = setup.chat();
     for fault in [
-        Fault::ServerError { status: 500 },
-        Fault::ServerError { status: 503 },
+        Fault::server_error(500),
+        Fault::server_error(503),
         Fault::DropBeforeProcessing,
         Fault::DropAfterProcessing,
         Fault::RateLimit {
@@ -138,7 +138,7 @@ async fn a_write_without_a_uuid_is_not_retried_after_a_server_error() {
         .unwrap();
     setup
         .emulator
-        .inject(FaultRule::next(1, Fault::ServerError { status: 500 }).on_method("PUT"));
+        .inject(FaultRule::next(1, Fault::server_error(500)).on_method("PUT"));
     let err = setup
         .client
         .execute(EditMessage::new(
@@ -194,7 +194,7 @@ async fn reads_are_retried_through_server_errors_and_rate_limits() {
     let setup = Setup::new().await;
     setup.client.tenant_token().await.unwrap();
     setup.emulator.inject(
-        FaultRule::script([true, false, false], Fault::ServerError { status: 502 })
+        FaultRule::script([true, false, false], Fault::server_error(502))
             .on_path("/open-apis/im/v1/chats"),
     );
     setup.emulator.inject(
@@ -223,9 +223,9 @@ async fn the_retry_budget_ends_with_the_last_answer() {
     let setup = Setup::new().await;
     let client = client_for(&setup.emulator, quick_retries().with_max_attempts(3));
     client.tenant_token().await.unwrap();
-    setup.emulator.inject(
-        FaultRule::next(10, Fault::ServerError { status: 503 }).on_path("/open-apis/im/v1/chats"),
-    );
+    setup
+        .emulator
+        .inject(FaultRule::next(10, Fault::server_error(503)).on_path("/open-apis/im/v1/chats"));
     let err = client.execute(ListChats::new()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server);
     assert!(matches!(err, Error::Api { attempts: 3, .. }), "{err:?}");

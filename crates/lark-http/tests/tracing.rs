@@ -41,9 +41,9 @@ async fn spans_carry_the_call_but_no_secret() {
 
     let setup = Setup::new().await;
     let chat = setup.chat();
-    setup.emulator.inject(
-        FaultRule::next(1, Fault::ServerError { status: 503 }).on_path("/open-apis/im/v1/messages"),
-    );
+    setup
+        .emulator
+        .inject(FaultRule::next(1, Fault::server_error(503)).on_path("/open-apis/im/v1/messages"));
     setup
         .client
         .execute(SendMessage::new(

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 /// Short intervals, so that pings, reconnects and re-pushes happen within a test.
 fn fast_config() -> EmulatorConfig {
-    let mut config = EmulatorConfig::default();
+    let mut config = EmulatorConfig::default().long_connection();
     let mut ws = WsConfig::default();
     ws.ping_interval_secs = 1;
     ws.reconnect_interval_secs = 1;
@@ -200,9 +200,10 @@ async fn every_im_event_type_arrives_typed_and_is_acked() {
             .all(|ack| ack.biz_rt_ms.is_some_and(|ms| ms >= 0)),
         "biz_rt is end minus start: {acks:?}"
     );
+    let deliveries = emulator.deliveries();
     assert!(
-        emulator.deliveries().is_empty(),
-        "nothing went to a webhook"
+        !deliveries.is_empty() && deliveries.iter().all(|d| d.long_connection),
+        "everything went over the long connection, nothing to a webhook: {deliveries:?}"
     );
     assert_eq!(
         handle.shutdown().await,
@@ -425,9 +426,9 @@ async fn too_many_connections_stops_the_client_with_a_clear_error() {
     let retried = connected(&emulator, dispatcher, WsOptions::default()).await;
     retried.shutdown().await;
 
-    // A wrong secret is final at discovery.
+    // An app the platform does not know is refused for good at discovery.
     let wrong = lark_http::Client::builder()
-        .app(emulator.app_id(), "not-the-secret")
+        .app("cli_0000000000000000", "not-the-secret")
         .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
         .build()
         .unwrap();
@@ -442,7 +443,10 @@ async fn too_many_connections_stops_the_client_with_a_clear_error() {
     assert!(
         matches!(
             status,
-            Status::Stopped(StopReason::Refused { code: 514, .. })
+            Status::Stopped(StopReason::Refused {
+                code: 1_000_040_346,
+                ..
+            })
         ),
         "{status:?}"
     );
@@ -585,10 +589,10 @@ async fn a_pong_carrying_config_is_applied() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_apps_run_side_by_side() {
     let mut config = fast_config();
-    config.apps.push(lark_emulator::AppConfig::new(
-        "cli_a1b2c3d4e5f60002",
-        "second-secret",
-    ));
+    config.apps.push(
+        lark_emulator::AppConfig::new("cli_a1b2c3d4e5f60002", "second-secret")
+            .subscription(lark_emulator::Subscription::LongConnection),
+    );
     let emulator = Emulator::start(config).await.unwrap();
     let (first, mut first_rx) = forwarding();
     let (second, mut second_rx) = forwarding();

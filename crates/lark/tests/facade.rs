@@ -317,7 +317,7 @@ async fn other_events_and_card_clicks_reach_their_handlers() {
 
 #[tokio::test]
 async fn the_same_bot_answers_over_the_long_connection() {
-    let mut config = lark_emulator::EmulatorConfig::default();
+    let mut config = lark_emulator::EmulatorConfig::default().long_connection();
     config.ws.ping_interval_secs = 1;
     let emulator = Emulator::start(config).await.unwrap();
     let client = Client::builder()
@@ -369,7 +369,10 @@ async fn the_same_bot_answers_over_the_long_connection() {
         .await
         .unwrap();
     assert_eq!(outcome.toast.unwrap()["content"], "over ws");
-    assert!(emulator.deliveries().is_empty(), "no webhook was involved");
+    assert!(
+        emulator.deliveries().iter().all(|d| d.long_connection),
+        "no webhook was involved"
+    );
     assert_eq!(
         handle.shutdown().await,
         lark::ws::Status::Stopped(lark::ws::StopReason::Shutdown)

@@ -167,12 +167,7 @@ pub(crate) fn authenticate(shared: &Shared, request: &Request) -> Result<Caller,
     let Some(header) = request.headers.get(http::header::AUTHORIZATION) else {
         return Err(Fail::bad_request(99_991_661, "Need a token"));
     };
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or_default();
+    let token = header.to_str().ok().and_then(bearer).unwrap_or_default();
     if token.is_empty() {
         return Err(Fail::bad_request(99_991_661, "Need a token"));
     }
@@ -200,14 +195,20 @@ pub(crate) fn authenticate(shared: &Shared, request: &Request) -> Result<Caller,
     }
 }
 
+/// The token of an `Authorization: Bearer …` value; the scheme's case does not matter (RFC 6750).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// The app whose token a request carries, if it carries one the emulator issued.
 pub(crate) fn token_owner(shared: &Shared, request: &Request) -> Option<String> {
     let token = request
         .headers
         .get(http::header::AUTHORIZATION)?
         .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?;
+        .ok()
+        .and_then(bearer)?;
     shared
         .state()
         .tokens

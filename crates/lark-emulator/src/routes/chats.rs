@@ -3,11 +3,11 @@
 use super::auth::{Caller, authenticate};
 use super::{page_json, page_size, page_slice};
 use crate::events::{Outgoing, envelope_v2};
+use crate::rules::{BOTS_PER_CALL_MAX, USERS_PER_CALL_MAX, UUID_MAX_CHARS};
 use crate::server::{Fail, Reply, Request, Shared};
 use crate::state::{CHAT_UUID_WINDOW, Chat, ChatMode, State, default_chat_settings};
 use crate::util::{new_id, now_millis};
 use http::{Method, StatusCode};
-use lark_content::limits::{BOTS_PER_CALL_MAX, MEMBERS_PER_CALL_MAX, UUID_MAX_CHARS};
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -231,11 +231,11 @@ fn requested_members(
     };
     let user_ids = strings("user_id_list");
     let bot_ids = strings("bot_id_list");
-    if user_ids.len() > MEMBERS_PER_CALL_MAX {
+    if user_ids.len() > USERS_PER_CALL_MAX {
         return Err(Fail::field(
             INVALID_PARAM,
             "user_id_list",
-            format!("holds more than {MEMBERS_PER_CALL_MAX} users"),
+            format!("holds more than {USERS_PER_CALL_MAX} users"),
         ));
     }
     if bot_ids.len() > BOTS_PER_CALL_MAX {
@@ -294,18 +294,7 @@ fn initial_members(
 fn get(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result<Reply, Fail> {
     let kind = user_id_type(request, "user_id_type")?;
     let state = shared.state();
-    let chat = state.chats.get(id).ok_or_else(|| {
-        Fail::bad_request(
-            INVALID_CHAT_ID,
-            "Your request specifies a chat_id which is invalid.",
-        )
-    })?;
-    if !chat.has_bot(&caller.app_id) {
-        return Err(Fail::bad_request(
-            NOT_IN_CHAT,
-            "Operator can NOT be out of the chat.",
-        ));
-    }
+    let chat = member_chat(&state, caller, id)?;
     Ok(Reply::data(chat_json(&state, chat, &kind, false)))
 }
 
@@ -446,11 +435,11 @@ fn id_list(request: &Request) -> Result<Vec<String>, Fail> {
             "There are no valid members in the ID list specified in your request.",
         ));
     }
-    if ids.len() > MEMBERS_PER_CALL_MAX {
+    if ids.len() > USERS_PER_CALL_MAX {
         return Err(Fail::field(
             INVALID_PARAM,
             "id_list",
-            format!("holds more than {MEMBERS_PER_CALL_MAX} ids"),
+            format!("holds more than {USERS_PER_CALL_MAX} ids"),
         ));
     }
     Ok(ids)
@@ -501,6 +490,10 @@ fn member_event(
     }
 }
 
+/// `POST /chats/:chat_id/members`. Ids that name nobody are "not existed"; ids of resigned
+/// users are unusable. `succeed_type` says what they do to the call: 0 fails it on ids that name
+/// nobody and skips resigned users; 1 adds whoever can be added and lists the rest; 2 fails it
+/// on any unusable id.
 fn add_members(
     shared: &Shared,
     request: &Request,
@@ -521,27 +514,34 @@ fn add_members(
     member_chat(&state, caller, id)?;
     let mut users = Vec::new();
     let mut bots = Vec::new();
-    let mut unknown = Vec::new();
+    let mut resigned = Vec::new();
+    let mut not_existed = Vec::new();
     for member in ids {
         if kind == "app_id" {
             if state.apps.contains_key(&member) {
                 bots.push(member);
             } else {
-                unknown.push(member);
+                not_existed.push(member);
             }
         } else {
             match state.user_by(&kind, &member) {
+                Some(user) if user.resigned => resigned.push(member),
                 Some(user) => users.push(user.open_id.clone()),
-                None => unknown.push(member),
+                None => not_existed.push(member),
             }
         }
     }
-    if !unknown.is_empty() && succeed_type == "0" {
+    let refused: Vec<String> = match succeed_type {
+        "0" => not_existed.clone(),
+        "2" => not_existed.iter().chain(&resigned).cloned().collect(),
+        _ => Vec::new(),
+    };
+    if !refused.is_empty() {
         return Err(Fail::bad_request(
             UNAVAILABLE_IDS,
             format!(
                 "Your request contains unavailable ids: {}",
-                unknown.join(", ")
+                refused.join(", ")
             ),
         ));
     }
@@ -578,13 +578,8 @@ fn add_members(
         shared.events.emit(event);
     }
     shared.changed.notify_waiters();
-    let (invalid, not_existed) = if succeed_type == "2" {
-        (Vec::new(), unknown)
-    } else {
-        (unknown, Vec::new())
-    };
     Ok(Reply::data(json!({
-        "invalid_id_list": invalid,
+        "invalid_id_list": resigned,
         "not_existed_id_list": not_existed,
         "pending_approval_id_list": [],
     })))

@@ -4,11 +4,11 @@
 use super::auth::{Caller, authenticate};
 use super::{page_json, page_size, page_slice};
 use crate::convert::{accept, simplified_card};
+use crate::rules::{EDITS_MAX, HISTORY_PAGE_MAX, RICH_BODY_MAX, UUID_MAX_CHARS};
 use crate::server::{Fail, Reply, Request, Shared};
 use crate::state::{Author, Chat, Message, Reaction, SEND_UUID_WINDOW, State};
 use crate::util::{new_id, now_millis, random_hex};
 use http::{Method, StatusCode};
-use lark_content::limits::{CARD_MAX_BYTES, EDIT_MAX_TIMES, HISTORY_PAGE_MAX, UUID_MAX_CHARS};
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -62,6 +62,15 @@ fn string_field(body: &serde_json::Map<String, Value>, name: &'static str) -> Re
         )),
         Some(_) => Err(Fail::field(INVALID_PARAM, name, "must be a string")),
     }
+}
+
+/// An optional string field: absent, null and empty all mean "not given", as the official
+/// SDKs send unset optional fields in any of those forms.
+fn optional_string(body: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
+    body.get(name)
+        .and_then(Value::as_str)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
 }
 
 fn check_uuid(uuid: Option<&str>) -> Result<(), Fail> {
@@ -210,7 +219,7 @@ fn send(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fa
     let receive_id = string_field(&body, "receive_id")?;
     let msg_type = string_field(&body, "msg_type")?;
     let content = string_field(&body, "content")?;
-    let uuid = body.get("uuid").and_then(Value::as_str).map(str::to_owned);
+    let uuid = optional_string(&body, "uuid");
     check_uuid(uuid.as_deref())?;
 
     let mut state = shared.state();
@@ -219,7 +228,14 @@ fn send(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fa
     }
     let chat_id = receiver_chat(&mut state, &caller.app_id, &id_type, &receive_id)?;
     usable_chat(&state, &caller.app_id, &chat_id)?;
-    let accepted = accept(&state, &caller.app_id, &chat_id, &msg_type, &content)?;
+    let accepted = accept(
+        &state,
+        &caller.app_id,
+        &chat_id,
+        &msg_type,
+        &content,
+        request.body.len(),
+    )?;
     let message = new_message(
         &chat_id,
         Author::Bot(caller.app_id.clone()),
@@ -248,7 +264,7 @@ fn reply(
         .get("reply_in_thread")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let uuid = body.get("uuid").and_then(Value::as_str).map(str::to_owned);
+    let uuid = optional_string(&body, "uuid");
     check_uuid(uuid.as_deref())?;
     if msg_type == "system" {
         return Err(Fail::field(
@@ -267,7 +283,14 @@ fn reply(
         return Err(Fail::bad_request(RECALLED, "The message is recalled."));
     }
     usable_chat(&state, &caller.app_id, &parent.chat_id)?;
-    let accepted = accept(&state, &caller.app_id, &parent.chat_id, &msg_type, &content)?;
+    let accepted = accept(
+        &state,
+        &caller.app_id,
+        &parent.chat_id,
+        &msg_type,
+        &content,
+        request.body.len(),
+    )?;
     let mut message = new_message(
         &parent.chat_id,
         Author::Bot(caller.app_id.clone()),
@@ -324,7 +347,7 @@ fn edit(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result
             "This operation is not supported for this message type.",
         ));
     }
-    if message.edits >= EDIT_MAX_TIMES {
+    if message.edits >= EDITS_MAX {
         return Err(Fail::bad_request(
             EDIT_LIMIT,
             "The message has reached the number of times it can be edited.",
@@ -336,6 +359,7 @@ fn edit(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result
         &message.chat_id,
         &msg_type,
         &content,
+        request.body.len(),
     )?;
     let Some(stored) = state.messages.get_mut(id) else {
         return Err(Fail::field(INVALID_PARAM, "message_id", "does not exist"));
@@ -377,7 +401,7 @@ fn patch_card(
             "This operation is not supported for this message type.",
         ));
     }
-    if content.len() > CARD_MAX_BYTES {
+    if request.body.len() > RICH_BODY_MAX {
         return Err(Fail::bad_request(
             230_025,
             "The length of the message content reaches its limit.",
@@ -389,6 +413,7 @@ fn patch_card(
         &message.chat_id,
         "interactive",
         &content,
+        request.body.len(),
     )?;
     if let Some(stored) = state.messages.get_mut(id) {
         stored.content = content;
@@ -426,10 +451,18 @@ fn recall(shared: &Shared, caller: &Caller, id: &str) -> Result<Reply, Fail> {
     Ok(Reply::empty())
 }
 
-/// The message as a reader gets it: cards simplified unless the original was asked for.
-fn readable(state: &State, message: &Message, card_as_sent: bool) -> Value {
+/// What the history says in place of a recalled message's content.
+const RECALLED_CONTENT: &str = "This message was recalled";
+
+/// The message as a reader gets it: cards simplified unless the original was asked for. A
+/// recalled message has no content when got by id, and a fixed sentence in the history.
+fn readable(state: &State, message: &Message, card_as_sent: bool, in_history: bool) -> Value {
     let mut json = state.message_json(message);
-    if message.msg_type == "interactive" && !card_as_sent && !message.deleted {
+    if message.deleted {
+        if in_history {
+            json["body"] = json!({ "content": RECALLED_CONTENT });
+        }
+    } else if message.msg_type == "interactive" && !card_as_sent {
         json["body"]["content"] = Value::String(simplified_card(&message.content));
     }
     json
@@ -440,13 +473,13 @@ fn get(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result<
     let state = shared.state();
     let message = find_message(&state, id)?;
     usable_chat(&state, &caller.app_id, &message.chat_id)?;
-    let mut items = vec![readable(&state, message, card_as_sent)];
+    let mut items = vec![readable(&state, message, card_as_sent, false)];
     if message.msg_type == "merge_forward" {
         for child_id in &state.order {
             if let Some(child) = state.messages.get(child_id)
                 && child.upper_message_id.as_deref() == Some(id)
             {
-                items.push(readable(&state, child, card_as_sent));
+                items.push(readable(&state, child, card_as_sent, false));
             }
         }
     }
@@ -516,9 +549,14 @@ fn list(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fa
                 .filter_map(|id| state.messages.get(id))
                 .filter(|m| m.thread_id.as_deref() == Some(container))
                 .collect();
-            if let Some(first) = messages.first() {
-                usable_chat(&state, &caller.app_id, &first.chat_id)?;
-            }
+            let Some(first) = messages.first() else {
+                return Err(Fail::field(
+                    INVALID_PARAM,
+                    "container_id",
+                    format!("thread {container} does not exist"),
+                ));
+            };
+            usable_chat(&state, &caller.app_id, &first.chat_id)?;
             messages
         }
         other => {
@@ -536,7 +574,7 @@ fn list(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fa
         page_slice(&selected, request.query("page_token"), size, INVALID_PARAM)?;
     let items: Vec<Value> = page
         .iter()
-        .map(|m| readable(&state, m, card_as_sent))
+        .map(|m| readable(&state, m, card_as_sent, true))
         .collect();
     Ok(Reply::data(page_json(items, has_more, token)))
 }
@@ -789,14 +827,6 @@ fn reaction_message<'a>(state: &'a State, caller: &Caller, id: &str) -> Result<&
     Ok(message)
 }
 
-fn valid_emoji(emoji: &str) -> bool {
-    !emoji.is_empty()
-        && emoji.len() <= 64
-        && emoji
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 fn add_reaction(
     shared: &Shared,
     request: &Request,
@@ -810,7 +840,7 @@ fn add_reaction(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    if !valid_emoji(&emoji) {
+    if !crate::rules::known_emoji(&emoji) {
         return Err(Fail::bad_request(
             REACTION_TYPE_INVALID,
             "reaction type is invalid.",
@@ -890,9 +920,41 @@ fn delete_reaction(
     Ok(Reply::data(removed.to_json()))
 }
 
+/// The v4 batch send answers its refusals with HTTP 200 and codes of its own.
+const BATCH_INVALID_PARAM: i64 = 10_003;
+const BATCH_OPEN_ID_NOT_EXIST: i64 = 11_101;
+const BATCH_IMAGE_KEY_NOT_EXIST: i64 = 11_227;
+const BATCH_CONTENT_FAILED: i64 = 11_246;
+
 /// `POST /open-apis/message/v4/batch_send/`: content is an object here, cards go in `card`.
+/// Token refusals are the gateway's and keep their codes; everything the endpoint itself
+/// refuses comes back as HTTP 200 with its own codes (10003, 11xxx).
 pub(crate) fn batch_send(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
     let caller = authenticate(shared, request)?;
+    batch_send_checked(shared, request, &caller).map_err(|fail| {
+        let (code, msg) = match fail.code {
+            BATCH_OPEN_ID_NOT_EXIST => (fail.code, "Open_id not exist.".to_owned()),
+            INVALID_PARAM if fail.msg.contains("image_key") => {
+                (BATCH_IMAGE_KEY_NOT_EXIST, "Image key not exist.".to_owned())
+            }
+            INVALID_PARAM if fail.field.is_some_and(|(field, _)| field == "content") => (
+                BATCH_CONTENT_FAILED,
+                format!("Create message content fail. {}", fail.msg),
+            ),
+            INVALID_PARAM | 232_001 => (
+                BATCH_INVALID_PARAM,
+                format!("Invalid parameter. {}", fail.msg),
+            ),
+            _ => (
+                BATCH_CONTENT_FAILED,
+                format!("Create message content fail. {}", fail.msg),
+            ),
+        };
+        Fail::new(StatusCode::OK, code, msg)
+    })
+}
+
+fn batch_send_checked(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fail> {
     let body = request.json()?;
     let msg_type = string_field(&body, "msg_type")?;
     let content = match msg_type.as_str() {
@@ -949,17 +1011,23 @@ pub(crate) fn batch_send(shared: &Shared, request: &Request) -> Result<Reply, Fa
         Value::Array(departments),
     );
     if targets.is_empty() {
-        return Err(Fail::field(
-            INVALID_PARAM,
-            "open_ids",
-            "name no user of this tenant",
+        return Err(Fail::bad_request(
+            BATCH_OPEN_ID_NOT_EXIST,
+            "no id names a user of this tenant",
         ));
     }
     let batch_id = format!("bm-{}", random_hex::<16>());
     let mut ids = Vec::new();
     for open_id in targets {
         let chat_id = state.p2p_chat(&caller.app_id, &open_id);
-        let accepted = accept(&state, &caller.app_id, &chat_id, &msg_type, &content)?;
+        let accepted = accept(
+            &state,
+            &caller.app_id,
+            &chat_id,
+            &msg_type,
+            &content,
+            request.body.len(),
+        )?;
         let message = new_message(
             &chat_id,
             Author::Bot(caller.app_id.clone()),

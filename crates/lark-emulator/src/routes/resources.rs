@@ -1,18 +1,19 @@
 //! `/open-apis/im/v1/images` and `/open-apis/im/v1/files`: multipart uploads and downloads.
 
 use super::auth::authenticate;
+use crate::rules::{FILE_MAX_BYTES, IMAGE_MAX_BYTES};
 use crate::server::{Fail, Reply, Request, Shared};
 use crate::state::Blob;
 use crate::util::new_key;
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use lark_content::limits::{FILE_MAX_BYTES, IMAGE_MAX_BYTES};
 use serde_json::json;
 use std::collections::HashMap;
 
 const INVALID_PARAM: i64 = 234_001;
 const TOO_LARGE: i64 = 234_006;
 const EMPTY: i64 = 234_010;
+const NOT_AN_IMAGE: i64 = 234_011;
 
 /// A multipart body read into its text fields and its one file part.
 struct Form {
@@ -57,7 +58,9 @@ async fn read_form(request: &Request, file_field: &str) -> Result<Form, Fail> {
         })?;
         if name == file_field {
             form.file = Some((file_name.unwrap_or_default(), part_type, name, data));
-        } else {
+        } else if !data.is_empty() {
+            // A field sent empty is a field not sent: the official SDKs send unset optional
+            // fields either way.
             form.fields
                 .insert(name, String::from_utf8_lossy(&data).into_owned());
         }
@@ -82,11 +85,11 @@ fn futures_stream(
     Once(Some(body))
 }
 
-fn check_size(data: &Bytes, limit: u64) -> Result<(), Fail> {
+fn check_size(data: &Bytes, limit: usize) -> Result<(), Fail> {
     if data.is_empty() {
         return Err(Fail::bad_request(EMPTY, "File's size can't be 0."));
     }
-    if data.len() as u64 > limit {
+    if data.len() > limit {
         return Err(Fail::bad_request(
             TOO_LARGE,
             "The file size exceed the max value.",
@@ -135,12 +138,19 @@ pub(crate) async fn images(
                     "must be message or avatar",
                 ));
             }
-            let Some((file_name, part_type, _, data)) = form.file else {
+            let Some((file_name, _, _, data)) = form.file else {
                 return Err(Fail::field(INVALID_PARAM, "image", "is required"));
             };
             check_size(&data, IMAGE_MAX_BYTES)?;
+            // The platform looks at the bytes, not at the name or the part's type.
+            let Some(format) = crate::rules::image_format(&data) else {
+                return Err(Fail::bad_request(
+                    NOT_AN_IMAGE,
+                    "Can't regonnize the image format.",
+                ));
+            };
             let key = new_key("img_v3_");
-            let content_type = mime(&file_name, part_type);
+            let content_type = format!("image/{format}");
             shared.state().images.insert(
                 key.clone(),
                 Blob {
