@@ -32,7 +32,7 @@ async fn main() -> Result<(), BoxError> {
     let question = emulator.user_says_text(chat.as_str(), tom.as_str(), "ping")?;
     say(format!("Tom says \"ping\" ({question})"));
     let answered = emulator
-        .wait_until(Duration::from_secs(5), |e| {
+        .wait_until(Duration::from_secs(30), |e| {
             e.messages_in(chat.as_str())
                 .iter()
                 .any(|m| m["parent_id"].as_str() == Some(question.as_str()))
@@ -44,7 +44,7 @@ async fn main() -> Result<(), BoxError> {
         .find(|m| m["parent_id"].as_str() == Some(question.as_str()));
     match (answered, reply) {
         (true, Some(reply)) => say(format!("the bot replied: {}", reply["body"]["content"])),
-        _ => return Err("the bot did not reply within 5 s".into()),
+        _ => return Err("the bot did not reply within 30 s".into()),
     }
     served.stop().await
 }

@@ -60,8 +60,8 @@ async fn main() -> Result<(), BoxError> {
             .iter()
             .any(|m| m["parent_id"] == question.as_str())
     };
-    if !emulator.wait_until(Duration::from_secs(5), answered).await {
-        return Err("the bot did not reply within 5 s".into());
+    if !emulator.wait_until(Duration::from_secs(30), answered).await {
+        return Err("the bot did not reply within 30 s".into());
     }
     say("the bot replied \"echo: ping\"");
 

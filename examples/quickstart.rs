@@ -247,14 +247,14 @@ async fn a_user_writes(
     )?);
     say(format!("Tom: \"ship it on Friday?\" {question}"));
     let replied = emulator
-        .wait_until(Duration::from_secs(5), |e| {
+        .wait_until(Duration::from_secs(30), |e| {
             e.messages_in(chat.as_str())
                 .iter()
                 .any(|m| m["parent_id"] == question.as_str())
         })
         .await;
     if !replied {
-        return Err("the bot did not answer within 5 s".into());
+        return Err("the bot did not answer within 30 s".into());
     }
     let history: Vec<_> = session
         .client
@@ -266,7 +266,7 @@ async fn a_user_writes(
     say(format!("bot: {}", preview(answer)));
     // The delivery is recorded once the bot's HTTP answer is back, just after its reply.
     emulator
-        .wait_until(Duration::from_secs(5), |e| !e.deliveries().is_empty())
+        .wait_until(Duration::from_secs(30), |e| !e.deliveries().is_empty())
         .await;
     let deliveries = emulator.deliveries();
     say(format!(

@@ -106,7 +106,7 @@ async fn main() -> Result<(), BoxError> {
             .iter()
             .any(|m| m["parent_id"] == first.as_str())
     };
-    if !emulator.wait_until(Duration::from_secs(5), answered).await {
+    if !emulator.wait_until(Duration::from_secs(30), answered).await {
         return Err("replica A did not answer".into());
     }
     let event_id = emulator
@@ -121,7 +121,7 @@ async fn main() -> Result<(), BoxError> {
         return Err("the emulator has no such event".into());
     }
     emulator
-        .wait_until(Duration::from_secs(5), |e| e.deliveries().len() >= 2)
+        .wait_until(Duration::from_secs(30), |e| e.deliveries().len() >= 2)
         .await;
     let replies = emulator
         .messages_in(chat.as_str())
@@ -143,7 +143,7 @@ async fn main() -> Result<(), BoxError> {
             .iter()
             .any(|m| m["parent_id"] == second.as_str())
     };
-    if !emulator.wait_until(Duration::from_secs(5), answered).await {
+    if !emulator.wait_until(Duration::from_secs(30), answered).await {
         return Err("replica B did not answer".into());
     }
     say(format!(

@@ -1,7 +1,10 @@
 //! `cargo xtask …`: the project's own automation.
 //!
 //! `ci` runs every check that must be green before anything lands, in order, and stops at the
-//! first failure.
+//! first failure. `stress` runs the test suite many times and names every test that failed in
+//! any run.
+
+mod stress;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -14,6 +17,8 @@ fn main() -> ExitCode {
     };
     let result = match task.as_str() {
         "ci" => ci(),
+        "stress" => stress::stress(&args[1..]),
+        stress::SPIN => stress::spin(),
         "bench" => bench(&args[1..]),
         "soak" => soak(&args[1..]),
         "fuzz" => fuzz(&args[1..]),
@@ -35,8 +40,14 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                  fmt --check, clippy -D warnings, test, the Redis tests (installing
-                      redis-server when missing), doc -D warnings, check-layers
+  ci                  fmt --check, clippy -D warnings, the workspace tests, every crate
+                      alone (its tests, and a build with no default features and with all
+                      features), the Redis tests (installing redis-server when missing),
+                      doc -D warnings, check-layers
+  stress --runs N [--load]
+                      builds the workspace tests once and runs them N times (--load keeps
+                      every core busy meanwhile); lists each test that failed with its count
+                      and ends with `stress runs=N failed_runs=F flaky=[…]`
   bench [--quick]     every benchmark against its in-run baseline; target/bench/summary.json
   soak [--sends N]    N sends (default 2000) through injected faults; fails if any is lost or doubled
   fuzz [--cases N]    the content, event and frame property suites with N cases each (default 10000)";
@@ -89,6 +100,7 @@ fn ci() -> Result<(), String> {
     test.args(["test", "--workspace"]);
     step("cargo test --workspace", test)?;
 
+    crates_alone()?;
     redis_checks()?;
 
     let mut doc = cargo();
@@ -108,6 +120,36 @@ fn ci() -> Result<(), String> {
         );
     }
     println!("==> ci: all steps passed");
+    Ok(())
+}
+
+/// The library crates users take one by one: every directory under `crates/`.
+fn crates() -> Result<Vec<String>, String> {
+    let dir = root().join("crates");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|err| format!("reading {}: {err}", dir.display()))?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("Cargo.toml").is_file())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Each crate on its own, as a user who takes only that crate gets it: its own tests with its
+/// own features (no other crate of the workspace turns a dependency's feature on for it), and
+/// a build of every target with no default features and with all features.
+fn crates_alone() -> Result<(), String> {
+    for package in crates()? {
+        let mut test = cargo();
+        test.args(["test", "--package", &package]);
+        step(&format!("cargo test -p {package}"), test)?;
+        for features in ["--no-default-features", "--all-features"] {
+            let mut check = cargo();
+            check.args(["check", "--package", &package, "--all-targets", features]);
+            step(&format!("cargo check -p {package} {features}"), check)?;
+        }
+    }
     Ok(())
 }
 

@@ -593,7 +593,7 @@ async fn listen_prints_each_event_as_json_and_answers_card_clicks() {
         .unwrap();
     assert!(
         emulator
-            .wait_until(std::time::Duration::from_secs(10), |e| !e
+            .wait_until(std::time::Duration::from_secs(60), |e| !e
                 .ws_connections()
                 .is_empty())
             .await,
@@ -604,7 +604,7 @@ async fn listen_prints_each_event_as_json_and_answers_card_clicks() {
         .user_says_text(&emulator.default_chat(), &tom, "over the long connection")
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+    let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
         .await
         .unwrap()
         .unwrap()
@@ -623,7 +623,7 @@ async fn listen_prints_each_event_as_json_and_answers_card_clicks() {
         .await
         .unwrap();
     assert_eq!(outcome.toast.unwrap()["content"], "noted by lark listen");
-    let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+    let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
         .await
         .unwrap()
         .unwrap()

@@ -13,6 +13,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -48,17 +49,45 @@ pub struct EmittedEvent {
 /// Hands events to the delivery task.
 pub(crate) struct EventBus {
     tx: mpsc::UnboundedSender<Outgoing>,
+    /// Events emitted whose delivery has not ended yet (delivered with every copy, or given
+    /// up after the last retry).
+    in_flight: AtomicUsize,
 }
 
 impl EventBus {
     pub(crate) fn new() -> (Self, mpsc::UnboundedReceiver<Outgoing>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Self { tx }, rx)
+        (
+            Self {
+                tx,
+                in_flight: AtomicUsize::new(0),
+            },
+            rx,
+        )
     }
 
     pub(crate) fn emit(&self, event: Outgoing) {
-        // The receiver lives as long as the emulator; after shutdown there is nobody to deliver to.
-        let _ = self.tx.send(event);
+        // Counted from here, so that "nothing in flight" is never seen between the emit and
+        // the start of the delivery.
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        if self.tx.send(event).is_err() {
+            // After shutdown there is nobody to deliver to.
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+}
+
+/// Ends one delivery's count when dropped, however the delivery ends.
+struct Delivering(Arc<Shared>);
+
+impl Drop for Delivering {
+    fn drop(&mut self) {
+        self.0.events.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed.notify_waiters();
     }
 }
 
@@ -203,10 +232,18 @@ pub(crate) async fn run(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Ou
         strong.changed.notify_waiters();
         // The app's subscription mode decides the way, as in the developer console; there is
         // no fallback from one to the other.
+        let delivering = Delivering(strong.clone());
         if long_connection {
-            deliveries.spawn(crate::ws::deliver(strong, event));
+            deliveries.spawn(async move {
+                crate::ws::deliver(strong, event).await;
+                drop(delivering);
+            });
         } else {
-            deliveries.spawn(deliver(strong, client.clone(), event));
+            let client = client.clone();
+            deliveries.spawn(async move {
+                deliver(strong, client, event).await;
+                drop(delivering);
+            });
         }
     }
 }

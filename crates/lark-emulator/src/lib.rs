@@ -273,6 +273,14 @@ impl Emulator {
         self.shared.state().emitted.clone()
     }
 
+    /// Events emitted whose delivery has not ended: still being delivered, waiting for a retry,
+    /// for a copy, or (in long-connection mode) for a connection. Tests wait for 0 before they
+    /// check that nothing more arrives.
+    #[must_use]
+    pub fn deliveries_in_flight(&self) -> usize {
+        self.shared.events.in_flight()
+    }
+
     /// Every delivery attempt, in order.
     #[must_use]
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
@@ -334,6 +342,15 @@ impl Emulator {
     #[must_use]
     pub fn fault_rules(&self) -> Vec<FaultRule> {
         self.shared.state().faults.rules().to_vec()
+    }
+
+    /// Moves the emulator's clock forward by `by`: tokens expire and idempotency windows close
+    /// as if that much time had passed, without a test waiting for it.
+    pub fn advance_time(&self, by: Duration) {
+        let mut state = self.shared.state();
+        state.clock_offset = state.clock_offset.saturating_add(by);
+        drop(state);
+        self.shared.changed.notify_waiters();
     }
 
     /// Revokes every token of `app_id`, as if the secret had been rotated.

@@ -262,6 +262,8 @@ pub(crate) struct State {
     pub(crate) extra_copies: u32,
     /// The long connection.
     pub(crate) ws: crate::ws::WsState,
+    /// How far the emulator's clock is ahead of the real one ([`crate::Emulator::advance_time`]).
+    pub(crate) clock_offset: Duration,
 }
 
 /// How long a send uuid deduplicates (the platform: 1 hour).
@@ -341,7 +343,14 @@ impl State {
             toasts: Vec::new(),
             extra_copies: 0,
             ws: crate::ws::WsState::default(),
+            clock_offset: Duration::ZERO,
         }
+    }
+
+    /// The emulator's time: the real monotonic clock plus what tests advanced it by. Token
+    /// lifetimes and idempotency windows are measured on it.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::now() + self.clock_offset
     }
 
     pub(crate) fn user_by(&self, id_type: &str, id: &str) -> Option<&User> {
@@ -507,7 +516,7 @@ impl State {
         *self.token_fetches.entry(app_id.to_owned()).or_default() += 1;
         let ttl = Duration::from_secs(self.config.token_ttl_secs);
         let window = Duration::from_secs(self.config.token_refresh_window_secs);
-        let now = Instant::now();
+        let now = self.now();
         let key = (app_id.to_owned(), kind, tenant_key.to_owned());
         if let Some(token) = self.current.get(&key)
             && let Some(info) = self.tokens.get(token)

@@ -552,18 +552,19 @@ fn received(shared: &Shared, conn_id: u64, bytes: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
         state.ws.pings += 1;
-        if silent {
-            return None;
-        }
         // Every pong carries the client configuration in force, as the platform's do.
-        let pong = WireFrame {
-            service: service_id,
-            method: 0,
-            headers: vec![("type".to_owned(), "pong".to_owned())],
-            payload: Some(state.config.ws.client_config().to_string().into_bytes()),
-            ..WireFrame::default()
-        };
-        return Some(encode(&pong));
+        let pong = (!silent).then(|| {
+            encode(&WireFrame {
+                service: service_id,
+                method: 0,
+                headers: vec![("type".to_owned(), "pong".to_owned())],
+                payload: Some(state.config.ws.client_config().to_string().into_bytes()),
+                ..WireFrame::default()
+            })
+        });
+        drop(state);
+        shared.changed.notify_waiters();
+        return pong;
     }
     // A data frame from a client is the ack of a push.
     let answer: Value = frame

@@ -3,11 +3,10 @@
 
 mod common;
 
-use common::{Http, Webhook, decrypt, hex, plaintext, signature};
+use common::{Http, PATIENCE, Webhook, decrypt, hex, plaintext, signature};
 use lark_emulator::{Emulator, EmulatorConfig, WebhookConfig};
 use serde_json::{Value, json};
 use sha1::Digest as _;
-use std::time::Duration;
 
 const KEY: &str = "test key";
 const TOKEN: &str = "066zT6pS4QCbgj5Do145GfDbbagCHGgF";
@@ -34,17 +33,7 @@ async fn plain_setup() -> (Emulator, Webhook) {
 }
 
 async fn wait_for(webhook: &Webhook, count: usize) -> Vec<common::Received> {
-    for _ in 0..200 {
-        let received = webhook.received();
-        if received.len() >= count {
-            return received;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "expected {count} deliveries, got {}",
-        webhook.received().len()
-    );
+    webhook.wait_for(count).await
 }
 
 #[tokio::test]
@@ -128,7 +117,7 @@ async fn failed_deliveries_are_retried_on_the_schedule() {
     assert_eq!(ids[0], ids[1], "a retry carries the same event_id");
     assert!(
         emulator
-            .wait_until(Duration::from_secs(2), |e| e.deliveries().len() == 2)
+            .wait_until(PATIENCE, |e| e.deliveries().len() == 2)
             .await
     );
     let deliveries = emulator.deliveries();
@@ -158,10 +147,10 @@ async fn an_unreachable_webhook_is_retried_then_given_up() {
         .unwrap();
     assert!(
         emulator
-            .wait_until(Duration::from_secs(5), |e| e.deliveries().len() == 3)
-            .await
+            .wait_until(PATIENCE, |e| e.deliveries_in_flight() == 0)
+            .await,
+        "the delivery gave up"
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         emulator.deliveries().len(),
         3,
@@ -185,7 +174,7 @@ async fn duplicates_are_delivered_on_purpose_with_the_same_event_id() {
     );
     assert!(
         emulator
-            .wait_until(Duration::from_secs(2), |e| e.deliveries().len() == 2)
+            .wait_until(PATIENCE, |e| e.deliveries().len() == 2)
             .await
     );
     assert!(emulator.deliveries()[1].duplicate);
@@ -381,7 +370,11 @@ async fn a_failing_card_callback_is_reported_and_not_retried() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("200671"), "{err}");
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(
+        emulator.deliveries_in_flight(),
+        0,
+        "a callback is not retried: nothing is left to deliver"
+    );
     assert_eq!(webhook.received().len(), 1);
 }
 

@@ -35,29 +35,53 @@ async fn serve(service: WebhookService) -> Running {
     Running { url, _stop: stop }
 }
 
-type Seen = Arc<Mutex<Vec<EventEnvelope>>>;
+/// How long a test waits for something that should happen at once before it calls it a hang.
+/// A ceiling, not a pace: every wait ends on the event it waits for.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// What the handler saw, and a wake-up for each new event.
+#[derive(Clone, Default)]
+struct Seen(Arc<(Mutex<Vec<EventEnvelope>>, tokio::sync::Notify)>);
+
+impl Seen {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<EventEnvelope>> {
+        self.0
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn push(&self, event: EventEnvelope) {
+        self.lock().push(event);
+        self.0.1.notify_waiters();
+    }
+}
 
 fn recording_dispatcher(seen: Seen) -> Dispatcher {
     Dispatcher::new(handler_fn(move |event: EventEnvelope| {
         let seen = seen.clone();
         async move {
-            seen.lock().unwrap().push(event);
+            seen.push(event);
             Ok(())
         }
     }))
 }
 
 async fn wait_for(seen: &Seen, count: usize) {
-    for _ in 0..300 {
-        if seen.lock().unwrap().len() >= count {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let more = seen.0.1.notified();
+        tokio::pin!(more);
+        more.as_mut().enable();
+        let now_seen = seen.lock().len();
+        if now_seen >= count {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(
+            tokio::time::timeout_at(deadline, more).await.is_ok(),
+            "expected {count} events, saw {now_seen}"
+        );
     }
-    panic!(
-        "expected {count} events, saw {}",
-        seen.lock().unwrap().len()
-    );
 }
 
 async fn encrypted_pair(dispatcher: Dispatcher) -> (Emulator, Running) {
@@ -83,7 +107,7 @@ async fn encrypted_pair(dispatcher: Dispatcher) -> (Emulator, Running) {
 
 #[tokio::test]
 async fn encrypted_events_arrive_typed_and_duplicates_are_dropped() {
-    let seen: Seen = Arc::default();
+    let seen = Seen::default();
     let (emulator, _running) = encrypted_pair(recording_dispatcher(seen.clone())).await;
     emulator.verify_url().await.unwrap();
     emulator.duplicate_deliveries(2);
@@ -97,7 +121,7 @@ async fn encrypted_events_arrive_typed_and_duplicates_are_dropped() {
         .unwrap();
     assert!(
         emulator
-            .wait_until(Duration::from_secs(5), |e| e.deliveries().len() == 3)
+            .wait_until(PATIENCE, |e| e.deliveries().len() == 3)
             .await
     );
     assert!(
@@ -106,8 +130,9 @@ async fn encrypted_events_arrive_typed_and_duplicates_are_dropped() {
         emulator.deliveries()
     );
     wait_for(&seen, 1).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let seen = seen.lock().unwrap();
+    // A duplicate is dropped before its delivery is answered, so with all three answered no
+    // handler can still be on its way.
+    let seen = seen.lock();
     assert_eq!(seen.len(), 1, "three deliveries, one event for the handler");
     let Event::MessageReceived(received) = &seen[0].event else {
         panic!("{:?}", seen[0].event)
@@ -126,7 +151,7 @@ async fn encrypted_events_arrive_typed_and_duplicates_are_dropped() {
 
 #[tokio::test]
 async fn plain_events_arrive_and_every_type_is_typed() {
-    let seen: Seen = Arc::default();
+    let seen = Seen::default();
     let service = WebhookService::new(
         EventConfig::new().verification_token(TOKEN),
         recording_dispatcher(seen.clone()),
@@ -154,7 +179,6 @@ async fn plain_events_arrive_and_every_type_is_typed() {
     wait_for(&seen, 6).await;
     let kinds: Vec<&'static str> = seen
         .lock()
-        .unwrap()
         .iter()
         .map(|e| match e.event {
             Event::MessageReceived(_) => "received",
@@ -201,7 +225,7 @@ async fn a_failed_handler_releases_the_event_so_the_retry_is_handled() {
         .unwrap();
     assert!(
         emulator
-            .wait_until(Duration::from_secs(5), |e| e.deliveries().len() == 2)
+            .wait_until(PATIENCE, |e| e.deliveries().len() == 2)
             .await
     );
     let deliveries = emulator.deliveries();
@@ -219,10 +243,16 @@ async fn a_failed_handler_releases_the_event_so_the_retry_is_handled() {
 }
 
 #[tokio::test]
-async fn a_slow_handler_is_acknowledged_within_the_budget() {
-    let dispatcher = Dispatcher::new(handler_fn(|_event: EventEnvelope| async {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        Ok(())
+async fn a_handler_still_running_is_acknowledged_within_the_budget() {
+    // The handler holds until the test lets it go, so the answer cannot have waited for it.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let handler_gate = gate.clone();
+    let dispatcher = Dispatcher::new(handler_fn(move |_event: EventEnvelope| {
+        let gate = handler_gate.clone();
+        async move {
+            let _permit = gate.acquire().await;
+            Ok(())
+        }
     }))
     .with_ack(AckPolicy::WaitUpTo(Duration::from_millis(200)));
     let (emulator, _running) = encrypted_pair(dispatcher).await;
@@ -232,10 +262,20 @@ async fn a_slow_handler_is_acknowledged_within_the_budget() {
         .unwrap();
     assert!(
         emulator
-            .wait_until(Duration::from_secs(2), |e| !e.deliveries().is_empty())
+            .wait_until(PATIENCE, |e| !e.deliveries().is_empty())
             .await
     );
-    assert_eq!(emulator.deliveries()[0].status, Some(200));
+    assert_eq!(
+        emulator.deliveries()[0].status,
+        Some(200),
+        "answered while the handler still runs"
+    );
+    gate.add_permits(1);
+    assert!(
+        emulator
+            .wait_until(PATIENCE, |e| e.deliveries_in_flight() == 0)
+            .await
+    );
     assert_eq!(
         emulator.deliveries().len(),
         1,
@@ -322,7 +362,7 @@ async fn a_full_channel_answers_503_and_the_platform_delivers_again() {
         .unwrap();
     assert!(
         emulator
-            .wait_until(Duration::from_secs(5), |e| e
+            .wait_until(PATIENCE, |e| e
                 .deliveries()
                 .iter()
                 .any(|d| d.status == Some(503)))
@@ -330,7 +370,7 @@ async fn a_full_channel_answers_503_and_the_platform_delivers_again() {
     );
     let first = rx.recv().await.unwrap();
     assert!(matches!(first, Delivery::Event(_)));
-    let second = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+    let second = tokio::time::timeout(PATIENCE, rx.recv())
         .await
         .unwrap()
         .unwrap();
@@ -360,7 +400,7 @@ async fn raw(url: &str, method: &str, headers: &[(&str, &str)], body: Vec<u8>) -
 
 #[tokio::test]
 async fn bad_requests_get_clear_statuses() {
-    let seen: Seen = Arc::default();
+    let seen = Seen::default();
     let service = WebhookService::new(
         EventConfig::new()
             .encrypt_key(KEY)
@@ -392,5 +432,5 @@ async fn bad_requests_get_clear_statuses() {
     assert_eq!(status, 401, "{body}");
     let (status, body) = raw(&running.url, "POST", &[], vec![b' '; 2 * 1024 * 1024]).await;
     assert_eq!(status, 413, "{body}");
-    assert!(seen.lock().unwrap().is_empty());
+    assert!(seen.lock().is_empty());
 }

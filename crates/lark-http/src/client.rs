@@ -3,7 +3,8 @@
 use crate::error::Error;
 use crate::policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy};
 use crate::token::{
-    CachedToken, MemoryTicketStore, TicketStore, TokenKey, TokenKind, TokenManager, TokenStore,
+    CachedToken, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource, TokenKey, TokenKind,
+    TokenManager, TokenStore,
 };
 use crate::transport::{
     HyperTransport, RequestBody, ResponseBody, Transport, TransportConfig, TransportError,
@@ -21,7 +22,7 @@ use lark_content::{AppId, TenantKey};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tracing::Instrument;
 use tracing::field::Empty;
 
@@ -54,6 +55,7 @@ pub struct ClientBuilder {
     token_store: Option<Arc<dyn TokenStore>>,
     ticket_store: Option<Arc<dyn TicketStore>>,
     user_agent: String,
+    time: Arc<dyn TimeSource>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -86,6 +88,7 @@ impl Default for ClientBuilder {
             token_store: None,
             ticket_store: None,
             user_agent: format!("lark-rs/{}", env!("CARGO_PKG_VERSION")),
+            time: Arc::new(SystemTimeSource),
         }
     }
 }
@@ -151,6 +154,14 @@ impl ClientBuilder {
     /// The token policy.
     pub fn token_policy(mut self, policy: TokenPolicy) -> Self {
         self.token_policy = policy;
+        self
+    }
+
+    /// Where the token cache reads the time (the system clock by default). Tests put a
+    /// [`ManualTime`](crate::ManualTime) here to move past a token's refresh time without
+    /// waiting for it.
+    pub fn time_source(mut self, time: Arc<dyn TimeSource>) -> Self {
+        self.time = time;
         self
     }
 
@@ -252,7 +263,11 @@ impl ClientBuilder {
                     .map_err(|err| Error::Config(format!("TLS setup failed: {err}")))?,
             ),
         };
-        let tokens = TokenManager::new(self.token_store, self.token_policy.refresh_margin);
+        let tokens = TokenManager::new(
+            self.token_store,
+            self.token_policy.refresh_margin,
+            self.time,
+        );
         Ok(Client {
             inner: Arc::new(Inner {
                 base: self.base_url,
@@ -443,7 +458,7 @@ impl Client {
                     let expires_in = answer.expires_in();
                     Ok(CachedToken::new(
                         answer.tenant_access_token,
-                        SystemTime::now(),
+                        self.inner.tokens.now(),
                         expires_in,
                         self.inner.tokens.margin(),
                     ))
@@ -462,7 +477,7 @@ impl Client {
                     let expires_in = answer.expires_in();
                     Ok(CachedToken::new(
                         answer.tenant_access_token,
-                        SystemTime::now(),
+                        self.inner.tokens.now(),
                         expires_in,
                         self.inner.tokens.margin(),
                     ))
@@ -518,7 +533,7 @@ impl Client {
             let expires_in = answer.expires_in();
             Ok(CachedToken::new(
                 answer.app_access_token,
-                SystemTime::now(),
+                self.inner.tokens.now(),
                 expires_in,
                 self.inner.tokens.margin(),
             ))

@@ -13,8 +13,8 @@ pub use error::{Error, ErrorKind};
 pub use paginate::{Items, Pages};
 pub use policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy};
 pub use token::{
-    CachedToken, MemoryTicketStore, TicketStore, TokenFetch, TokenKey, TokenKind, TokenStore,
-    TokenStoreError,
+    CachedToken, ManualTime, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource,
+    TokenFetch, TokenKey, TokenKind, TokenStore, TokenStoreError,
 };
 pub use transfer::{DownloadMeta, DownloadStream, Progress};
 pub use transport::{

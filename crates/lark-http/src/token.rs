@@ -14,6 +14,54 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+/// Where the token cache reads the time, to decide when a token is due for refresh. The
+/// system clock by default; a test can put a [`ManualTime`] in its place and move time forward
+/// instead of waiting for it.
+pub trait TimeSource: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemTimeSource;
+
+impl TimeSource for SystemTimeSource {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that stands still until it is told to move: [`ManualTime::advance`].
+#[derive(Debug)]
+pub struct ManualTime(Mutex<SystemTime>);
+
+impl ManualTime {
+    /// A clock showing `start`.
+    #[must_use]
+    pub fn new(start: SystemTime) -> Self {
+        Self(Mutex::new(start))
+    }
+
+    /// A clock showing the system time now.
+    #[must_use]
+    pub fn starting_now() -> Self {
+        Self::new(SystemTime::now())
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut now = lock(&self.0);
+        *now += by;
+    }
+}
+
+impl TimeSource for ManualTime {
+    fn now(&self) -> SystemTime {
+        *lock(&self.0)
+    }
+}
+
 /// Which kind of token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -209,21 +257,32 @@ pub(crate) struct TokenManager {
     flights: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
     shared: Option<Arc<dyn TokenStore>>,
     margin: Duration,
+    time: Arc<dyn TimeSource>,
 }
 
 impl TokenManager {
-    pub(crate) fn new(shared: Option<Arc<dyn TokenStore>>, margin: Duration) -> Self {
+    pub(crate) fn new(
+        shared: Option<Arc<dyn TokenStore>>,
+        margin: Duration,
+        time: Arc<dyn TimeSource>,
+    ) -> Self {
         Self {
             local: Mutex::new(HashMap::new()),
             refused: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
             shared,
             margin,
+            time,
         }
     }
 
     pub(crate) fn margin(&self) -> Duration {
         self.margin
+    }
+
+    /// The time, as the cache reads it.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.time.now()
     }
 
     fn local_fresh(&self, key: &TokenKey, now: SystemTime) -> Option<AccessToken> {
@@ -240,12 +299,12 @@ impl TokenManager {
         key: &TokenKey,
         fetch: TokenFetch<'_>,
     ) -> Result<AccessToken, Error> {
-        if let Some(token) = self.local_fresh(key, SystemTime::now()) {
+        if let Some(token) = self.local_fresh(key, self.now()) {
             return Ok(token);
         }
         let flight = lock(&self.flights).entry(key.clone()).or_default().clone();
         let _guard = flight.lock().await;
-        if let Some(token) = self.local_fresh(key, SystemTime::now()) {
+        if let Some(token) = self.local_fresh(key, self.now()) {
             return Ok(token);
         }
         let cached = match &self.shared {
@@ -273,7 +332,7 @@ impl TokenManager {
             return Ok(fetched);
         }
         match store.get(key).await {
-            Ok(Some(cached)) if cached.is_fresh(SystemTime::now()) => return Ok(cached),
+            Ok(Some(cached)) if cached.is_fresh(self.now()) => return Ok(cached),
             Ok(_) => {}
             Err(err) => {
                 tracing::warn!(error = %err, "token store unavailable; fetching a token for this process only");

@@ -82,7 +82,7 @@ async fn marketplace_tokens_flow_through_the_app_ticket() {
     assert!(first.to_string().contains("set_app_ticket"), "{first}");
     assert!(
         emulator
-            .wait_until(Duration::from_secs(2), |e| !e.emitted_events().is_empty())
+            .wait_until(Duration::from_secs(60), |e| !e.emitted_events().is_empty())
             .await
     );
     let pushed = emulator.emitted_events().pop().unwrap();

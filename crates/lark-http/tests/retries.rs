@@ -264,17 +264,18 @@ async fn a_slow_answer_times_out_and_a_read_is_retried() {
         .app(setup.emulator.app_id(), setup.emulator.app_secret())
         .base_url(base_url(&setup.emulator))
         .retry(quick_retries().with_max_attempts(2))
-        .request_timeout(Duration::from_millis(200))
+        .request_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
     client.tenant_token().await.unwrap();
+    // An answer that never comes in the test's lifetime: the first attempt can only time out.
     setup.emulator.inject(
-        FaultRule::next(1, Fault::Delay { millis: 1_000 }).on_path("/open-apis/im/v1/chats"),
+        FaultRule::next(1, Fault::Delay { millis: 3_600_000 }).on_path("/open-apis/im/v1/chats"),
     );
     client.execute(ListChats::new()).await.unwrap();
 
     setup.emulator.inject(
-        FaultRule::next(2, Fault::Delay { millis: 1_000 }).on_path("/open-apis/im/v1/chats"),
+        FaultRule::next(2, Fault::Delay { millis: 3_600_000 }).on_path("/open-apis/im/v1/chats"),
     );
     let err = client.execute(ListChats::new()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");

@@ -65,7 +65,7 @@ async fn a_token_revoked_mid_run_is_replaced_once_and_no_caller_sees_it() {
     assert!(
         setup
             .emulator
-            .wait_until(Duration::from_secs(10), |e| e.message_count() >= 60)
+            .wait_until(Duration::from_secs(60), |e| e.message_count() >= 60)
             .await
     );
     setup.emulator.revoke_tokens(&app_id);
@@ -116,21 +116,33 @@ async fn a_token_refused_again_after_a_refresh_is_reported_not_looped() {
 
 #[tokio::test]
 async fn tokens_are_refreshed_ahead_of_expiry() {
-    // A two-second token: refreshed once half its life is gone.
-    let mut config = EmulatorConfig::default().token_ttl_secs(2);
-    config.token_refresh_window_secs = 2;
-    let setup = Setup::with(config).await;
-    let first = setup.client.tenant_token().await.unwrap();
+    // Both clocks move instead of the test waiting: the client's, which decides when to
+    // refresh, and the emulator's, which decides when the platform hands out a new token.
+    let setup = Setup::new().await;
+    let time = Arc::new(lark_http::ManualTime::starting_now());
+    let client = Client::builder()
+        .app(setup.emulator.app_id(), setup.emulator.app_secret())
+        .base_url(base_url(&setup.emulator))
+        .time_source(time.clone())
+        .build()
+        .unwrap();
+    let first = client.tenant_token().await.unwrap();
+    time.advance(Duration::from_secs(6_000));
+    setup.emulator.advance_time(Duration::from_secs(6_000));
     assert_eq!(
-        setup.client.tenant_token().await.unwrap(),
+        client.tenant_token().await.unwrap(),
         first,
-        "cached while fresh"
+        "cached while fresh: 1 h 40 min into a 2 h token, with a 5 min margin"
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let second = setup.client.tenant_token().await.unwrap();
+    assert_eq!(setup.emulator.token_fetches(&setup.emulator.app_id()), 1);
+    // 1 h 56 min in: inside the margin, so the client asks again, and with less than 30 min
+    // left the platform answers with a new token.
+    time.advance(Duration::from_secs(960));
+    setup.emulator.advance_time(Duration::from_secs(960));
+    let second = client.tenant_token().await.unwrap();
     assert_ne!(second, first);
     assert_eq!(setup.emulator.token_fetches(&setup.emulator.app_id()), 2);
-    setup.client.execute(ListChats::new()).await.unwrap();
+    client.execute(ListChats::new()).await.unwrap();
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@ impl RedisServer {
                 panic!("{binary} could not start ({err}); install it: apt-get install redis-server")
             });
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
@@ -268,7 +268,7 @@ async fn an_app_ticket_pushed_to_one_replica_is_used_by_another() {
     );
     assert!(
         emulator
-            .wait_until(Duration::from_secs(2), |e| !e.emitted_events().is_empty())
+            .wait_until(Duration::from_secs(60), |e| !e.emitted_events().is_empty())
             .await
     );
     let pushed = emulator.emitted_events().pop().unwrap();

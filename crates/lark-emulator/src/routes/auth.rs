@@ -5,7 +5,6 @@ use crate::server::{Fail, Reply, Request, Shared};
 use crate::state::{State, TokenKind};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::time::Instant;
 
 /// What a valid token says about its caller.
 #[derive(Clone, Debug)]
@@ -75,9 +74,11 @@ pub(crate) fn route(shared: &Shared, request: &Request, rest: &[&str]) -> Result
             let mut state = shared.state();
             let app_token = field("app_access_token");
             let tenant_key = field("tenant_key");
-            let Some(info) = state.tokens.get(&app_token).filter(|t| {
-                t.kind == TokenKind::App && !t.revoked && t.expires_at > Instant::now()
-            }) else {
+            let Some(info) = state
+                .tokens
+                .get(&app_token)
+                .filter(|t| t.kind == TokenKind::App && !t.revoked && t.expires_at > state.now())
+            else {
                 return Err(Fail::bad_request(99_991_664, "invalid app token"));
             };
             let app_id = info.app_id.clone();
@@ -180,9 +181,7 @@ pub(crate) fn authenticate(shared: &Shared, request: &Request) -> Result<Caller,
     let state = shared.state();
     match state.tokens.get(token) {
         Some(info)
-            if !info.revoked
-                && info.expires_at > Instant::now()
-                && info.kind == TokenKind::Tenant =>
+            if !info.revoked && info.expires_at > state.now() && info.kind == TokenKind::Tenant =>
         {
             Ok(Caller {
                 app_id: info.app_id.clone(),

@@ -9,7 +9,6 @@ use crate::state::{CHAT_UUID_WINDOW, Chat, ChatMode, State, default_chat_setting
 use crate::util::{new_id, now_millis};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::time::Instant;
 
 const INVALID_PARAM: i64 = 232_001;
 const INVALID_CHAT_ID: i64 = 232_006;
@@ -158,7 +157,7 @@ fn create(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, 
             state
                 .chat_uuids
                 .get(&(caller.app_id.clone(), uuid.clone(), owner.clone()))
-        && at.elapsed() < CHAT_UUID_WINDOW
+        && state.now().saturating_duration_since(*at) < CHAT_UUID_WINDOW
         && let Some(chat) = state.chats.get(chat_id)
     {
         return Ok(Reply::data(chat_json(&state, chat, &kind, true)));
@@ -203,9 +202,10 @@ fn create(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, 
     };
     let json = chat_json(&state, &chat, &kind, true);
     if let Some(uuid) = uuid {
+        let now = state.now();
         state.chat_uuids.insert(
             (caller.app_id.clone(), uuid, owner),
-            (chat.chat_id.clone(), Instant::now()),
+            (chat.chat_id.clone(), now),
         );
     }
     state.chats.insert(chat.chat_id.clone(), chat);

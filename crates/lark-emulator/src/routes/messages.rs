@@ -10,7 +10,6 @@ use crate::state::{Author, Chat, Message, Reaction, SEND_UUID_WINDOW, State};
 use crate::util::{new_id, now_millis, random_hex};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::time::Instant;
 
 const INVALID_PARAM: i64 = 230_001;
 const BOT_NOT_IN_CHAT: i64 = 230_002;
@@ -91,7 +90,7 @@ fn dedup(state: &mut State, app_id: &str, uuid: Option<&str>) -> Option<Value> {
     let (message_id, at) = state
         .send_uuids
         .get(&(app_id.to_owned(), uuid.to_owned()))?;
-    if at.elapsed() > SEND_UUID_WINDOW {
+    if state.now().saturating_duration_since(*at) > SEND_UUID_WINDOW {
         return None;
     }
     let message = state.messages.get(message_id)?;
@@ -103,9 +102,10 @@ fn remember_uuid(state: &mut State, app_id: &str, uuid: Option<&str>, message_id
         if let Some(message) = state.messages.get_mut(message_id) {
             message.uuid = Some(uuid.to_owned());
         }
+        let now = state.now();
         state.send_uuids.insert(
             (app_id.to_owned(), uuid.to_owned()),
-            (message_id.to_owned(), Instant::now()),
+            (message_id.to_owned(), now),
         );
     }
 }

@@ -166,10 +166,16 @@ pub struct Received {
     pub body: Bytes,
 }
 
+/// How long a test waits for something that should happen at once before it calls it a hang.
+/// A ceiling, not a pace: every wait ends on the event it waits for.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A webhook that records what it receives and answers as told.
 pub struct Webhook {
     pub url: String,
     pub received: Arc<Mutex<Vec<Received>>>,
+    /// Woken on every request received.
+    pub arrived: Arc<tokio::sync::Notify>,
     /// Statuses to answer with, in order; 200 once they run out.
     pub script: Arc<Mutex<Vec<u16>>>,
     /// The body to answer 200s with.
@@ -188,19 +194,25 @@ impl Webhook {
         let received = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(Vec::new()));
         let answer = Arc::new(Mutex::new("{\"msg\":\"success\"}".to_owned()));
-        let (r, s, a) = (received.clone(), script.clone(), answer.clone());
+        let arrived = Arc::new(tokio::sync::Notify::new());
+        let (r, s, a, n) = (
+            received.clone(),
+            script.clone(),
+            answer.clone(),
+            arrived.clone(),
+        );
         tokio::spawn(async move {
             let encrypt_key = encrypt_key;
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let (r, s, a) = (r.clone(), s.clone(), a.clone());
+                let (r, s, a, n) = (r.clone(), s.clone(), a.clone(), n.clone());
                 let encrypt_key = encrypt_key.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(
                         move |request: http::Request<hyper::body::Incoming>| {
-                            let (r, s, a) = (r.clone(), s.clone(), a.clone());
+                            let (r, s, a, n) = (r.clone(), s.clone(), a.clone(), n.clone());
                             let encrypt_key = encrypt_key.clone();
                             async move {
                                 let (parts, body) = request.into_parts();
@@ -214,6 +226,7 @@ impl Webhook {
                                     headers: parts.headers,
                                     body,
                                 });
+                                n.notify_waiters();
                                 if plain["type"] == "url_verification" {
                                     let echo =
                                         json!({ "challenge": plain["challenge"] }).to_string();
@@ -252,11 +265,31 @@ impl Webhook {
             received,
             script,
             answer,
+            arrived,
         }
     }
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `count` requests arrived, and returns them all.
+    pub async fn wait_for(&self, count: usize) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                tokio::time::timeout_at(deadline, arrived).await.is_ok(),
+                "expected {count} deliveries, got {}",
+                received.len()
+            );
+        }
     }
 }
 
