@@ -263,9 +263,9 @@ impl Webhook {
         Self {
             url,
             received,
+            arrived,
             script,
             answer,
-            arrived,
         }
     }
 
