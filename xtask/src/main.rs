@@ -4,6 +4,7 @@
 //! first failure. `stress` runs the test suite many times and names every test that failed in
 //! any run.
 
+mod layers;
 mod stress;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "ci" => ci(),
         "stress" => stress::stress(&args[1..]),
+        "layers" => layers::check(),
         stress::SPIN => stress::spin(),
         "bench" => bench(&args[1..]),
         "soak" => soak(&args[1..]),
@@ -43,7 +45,8 @@ tasks:
   ci                  fmt --check, clippy -D warnings, the workspace tests, every crate
                       alone (its tests, and a build with no default features and with all
                       features), the Redis tests (installing redis-server when missing),
-                      doc -D warnings, check-layers
+                      doc -D warnings, the layering rules of docs/architecture.md
+  layers              the layering rules of docs/architecture.md, against cargo metadata
   stress --runs N [--load]
                       builds the workspace tests once and runs them N times (--load keeps
                       every core busy meanwhile); lists each test that failed with its count
@@ -63,6 +66,12 @@ fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command.current_dir(root());
     command
+}
+
+/// Runs one step done in this process, printing it first.
+fn step_fn(name: &str, run: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    println!("==> {name}");
+    run().map_err(|err| format!("{name} failed: {err}"))
 }
 
 /// Runs one step, printing it first, and turns a non-zero exit into an error naming the step.
@@ -108,16 +117,17 @@ fn ci() -> Result<(), String> {
         .env("RUSTDOCFLAGS", "-D warnings");
     step("cargo doc --no-deps", doc)?;
 
-    let check_layers = root().join("../shared/tools/check-layers");
-    if check_layers.exists() {
-        let mut layers = Command::new(&check_layers);
+    step_fn("layers (docs/architecture.md)", layers::check)?;
+    // The steering workspace's own layering check, when this repository sits beside it.
+    let external = root()
+        .join("..")
+        .join("shared")
+        .join("tools")
+        .join("check-layers");
+    if external.exists() {
+        let mut layers = Command::new(&external);
         layers.arg(root()).current_dir(root());
         step("check-layers", layers)?;
-    } else {
-        println!(
-            "==> check-layers: {} not present, skipped",
-            check_layers.display()
-        );
     }
     println!("==> ci: all steps passed");
     Ok(())

@@ -1,5 +1,5 @@
 //! Every endpoint's built request — method, path, query, headers and JSON body — against what
-//! the platform documents (PROTOCOL.md §3.1 and §4.1). Bodies are compared as JSON values.
+//! the platform documents (docs/protocol.md §3.1 and §4.1). Bodies are compared as JSON values.
 
 use lark_api::auth::{
     AppAccessToken, AppAccessTokenInternal, AppTicketResend, TenantAccessToken,

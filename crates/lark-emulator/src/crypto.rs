@@ -60,7 +60,7 @@ pub(crate) fn sign_legacy_card(
 mod tests {
     use super::*;
 
-    /// PROTOCOL.md §6 V5: the documented vector, with the IV 00..0f.
+    /// docs/protocol.md §6, V5: the documented vector, with the IV 00..0f.
     #[test]
     fn encryption_reproduces_the_documented_vector() {
         let iv: [u8; 16] = core::array::from_fn(|i| u8::try_from(i).unwrap());

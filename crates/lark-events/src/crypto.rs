@@ -110,7 +110,7 @@ pub(crate) fn token_matches(expected: &VerificationToken, given: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// PROTOCOL.md §6, V1: documented by the platform.
+    /// docs/protocol.md §6, V1: documented by the platform.
     #[test]
     fn decrypts_the_documented_vector_v1() {
         let key = EncryptKey::new("test key");
@@ -120,7 +120,7 @@ mod tests {
         );
     }
 
-    /// PROTOCOL.md §6, V5: a round trip with a fixed IV.
+    /// docs/protocol.md §6, V5: a round trip with a fixed IV.
     #[test]
     fn encrypts_and_decrypts_the_documented_vector_v5() {
         let key = EncryptKey::new("test key");

@@ -1,4 +1,4 @@
-//! Every event payload PROTOCOL.md §5 shows parses into its typed variant, fields checked.
+//! Every event payload docs/protocol.md §5 shows parses into its typed variant, fields checked.
 //! The payloads, with their sources, are in `fixtures/documented.json`.
 
 use http::HeaderMap;

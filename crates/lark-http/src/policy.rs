@@ -117,7 +117,7 @@ pub struct TokenPolicy {
     ///
     /// The default is 5 minutes. The platform hands out a token for 2 hours, and asked again
     /// returns the same token while it has 30 minutes or more left and a new one after that
-    /// (PROTOCOL.md §4.1). A refresh must therefore happen inside those last 30 minutes to get
+    /// (docs/protocol.md §4.1). A refresh must therefore happen inside those last 30 minutes to get
     /// a new token, and early enough that clock skew and a slow network never present an
     /// expired one: 5 minutes does both (the official SDKs use 3).
     pub refresh_margin: Duration,

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 const INVALID_PARAM: i64 = 230_001;
 const BOT_NOT_IN_CHAT: i64 = 230_002;
 const RECALLED: i64 = 230_011;
+const RESIGNED: i64 = 230_029;
 const LACK_PERMISSION: i64 = 230_027;
 const INVALID_RECEIVE_ID: i64 = 230_034;
 const UNSUPPORTED_TYPE: i64 = 230_054;
@@ -124,15 +125,16 @@ fn receiver_chat(state: &mut State, app_id: &str, id_type: &str, id: &str) -> Re
             }
         }
         "open_id" | "union_id" | "user_id" | "email" => {
-            let open_id = state
-                .user_by(id_type, id)
-                .map(|user| user.open_id.clone())
-                .ok_or_else(|| {
-                    Fail::bad_request(
-                        INVALID_RECEIVE_ID,
-                        format!("invalid receive_id: no user with {id_type} {id}"),
-                    )
-                })?;
+            let user = state.user_by(id_type, id).ok_or_else(|| {
+                Fail::bad_request(
+                    INVALID_RECEIVE_ID,
+                    format!("invalid receive_id: no user with {id_type} {id}"),
+                )
+            })?;
+            if user.resigned {
+                return Err(Fail::bad_request(RESIGNED, "User has resigned."));
+            }
+            let open_id = user.open_id.clone();
             Ok(state.p2p_chat(app_id, &open_id))
         }
         other => Err(Fail::field(
