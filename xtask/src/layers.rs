@@ -34,11 +34,8 @@ fn rule(package: &str) -> Option<(&'static [&'static str], &'static [&'static st
         "lark-api" => (&["lark-content"], &IO_STACK),
         "lark-events" => (&["lark-content"], &[]),
         "lark-http" => (&["lark-api", "lark-content"], &[]),
-        "lark-ws" => (
-            &["lark-http", "lark-api", "lark-events", "lark-content"],
-            &[],
-        ),
-        "lark-redis" => (
+        // The long connection and the Redis stores sit beside each other above the executor.
+        "lark-ws" | "lark-redis" => (
             &["lark-http", "lark-api", "lark-events", "lark-content"],
             &[],
         ),
