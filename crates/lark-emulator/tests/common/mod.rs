@@ -340,3 +340,133 @@ pub fn hex(bytes: &[u8]) -> String {
         out
     })
 }
+
+/// One `pbbp2.Frame`, encoded and decoded here from the proto2 schema in docs/protocol.md §7.3,
+/// independently of the emulator's own codec.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Frame {
+    pub seq_id: u64,
+    pub log_id: u64,
+    pub service: i32,
+    pub method: i32,
+    pub headers: Vec<(String, String)>,
+    pub payload: Option<Vec<u8>>,
+}
+
+impl Frame {
+    pub fn header(&self, key: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn ping(service: i32) -> Self {
+        Self {
+            service,
+            headers: vec![("type".to_owned(), "ping".to_owned())],
+            ..Self::default()
+        }
+    }
+
+    /// The same frame back, as an ack with `code`.
+    pub fn ack(&self, code: u16) -> Self {
+        let mut ack = self.clone();
+        ack.headers.push(("biz_rt".to_owned(), "1".to_owned()));
+        ack.payload = Some(
+            json!({"code": code, "headers": null, "data": null})
+                .to_string()
+                .into_bytes(),
+        );
+        ack
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        fn varint(out: &mut Vec<u8>, mut v: u64) {
+            while v >= 0x80 {
+                out.push(u8::try_from(v & 0x7f).unwrap() | 0x80);
+                v >>= 7;
+            }
+            out.push(u8::try_from(v).unwrap());
+        }
+        fn bytes(out: &mut Vec<u8>, field: u64, b: &[u8]) {
+            varint(out, (field << 3) | 2);
+            varint(out, b.len() as u64);
+            out.extend_from_slice(b);
+        }
+        let mut out = Vec::new();
+        for (field, value) in [
+            (1u64, self.seq_id),
+            (2, self.log_id),
+            (3, i64::from(self.service).cast_unsigned()),
+            (4, i64::from(self.method).cast_unsigned()),
+        ] {
+            varint(&mut out, field << 3);
+            varint(&mut out, value);
+        }
+        for (k, v) in &self.headers {
+            let mut header = Vec::new();
+            bytes(&mut header, 1, k.as_bytes());
+            bytes(&mut header, 2, v.as_bytes());
+            bytes(&mut out, 5, &header);
+        }
+        if let Some(payload) = &self.payload {
+            bytes(&mut out, 8, payload);
+        }
+        out
+    }
+
+    pub fn decode(mut data: &[u8]) -> Self {
+        fn varint(data: &mut &[u8]) -> u64 {
+            let mut value = 0u64;
+            let mut shift = 0;
+            loop {
+                let byte = data[0];
+                *data = &data[1..];
+                value |= u64::from(byte & 0x7f) << shift;
+                if byte < 0x80 {
+                    return value;
+                }
+                shift += 7;
+            }
+        }
+        fn take<'a>(data: &mut &'a [u8]) -> &'a [u8] {
+            let len = usize::try_from(varint(data)).unwrap();
+            let (taken, rest) = data.split_at(len);
+            *data = rest;
+            taken
+        }
+        let mut frame = Self::default();
+        while !data.is_empty() {
+            let key = varint(&mut data);
+            match (key >> 3, key & 7) {
+                (1, 0) => frame.seq_id = varint(&mut data),
+                (2, 0) => frame.log_id = varint(&mut data),
+                (3, 0) => frame.service = i32::try_from(varint(&mut data).cast_signed()).unwrap(),
+                (4, 0) => frame.method = i32::try_from(varint(&mut data).cast_signed()).unwrap(),
+                (5, 2) => {
+                    let mut header = take(&mut data);
+                    let (mut k, mut v) = (String::new(), String::new());
+                    while !header.is_empty() {
+                        let tag = varint(&mut header);
+                        let value = String::from_utf8(take(&mut header).to_vec()).unwrap();
+                        if tag >> 3 == 1 {
+                            k = value;
+                        } else {
+                            v = value;
+                        }
+                    }
+                    frame.headers.push((k, v));
+                }
+                (8, 2) => frame.payload = Some(take(&mut data).to_vec()),
+                (_, 2) => {
+                    take(&mut data);
+                }
+                (_, _) => {
+                    varint(&mut data);
+                }
+            }
+        }
+        frame
+    }
+}
