@@ -103,6 +103,18 @@ fn history_pages_split_into_items_and_the_next_token() {
 }
 
 #[test]
+fn a_recalled_message_in_a_history_page_reads_as_recalled_not_as_a_decode_error() {
+    let page = parse_response(&ListMessages::new(oc()), fixture("list_messages_recalled")).unwrap();
+    let (items, next) = ListMessages::split_page(page);
+    assert!(next.is_none());
+    assert!(items[0].is_recalled());
+    assert!(
+        items[0].content().is_none(),
+        "the placeholder sentence is not content"
+    );
+}
+
+#[test]
 fn reactions_read_and_an_empty_token_ends_the_list() {
     let reaction =
         parse_response(&AddReaction::new(om(), "SMILE"), fixture("add_reaction")).unwrap();

@@ -76,6 +76,16 @@ macro_rules! message_content {
         /// let future = MessageContent::decode("hologram", "{\"x\": 1}")?;
         /// assert_eq!(future.msg_type(), "hologram");
         /// assert_eq!(future.encode(), "{\"x\": 1}");
+        ///
+        /// // So is a known type whose content does not fit the model, as some clients send it.
+        /// let odd = MessageContent::decode("audio", r#"{"duration":2000}"#)?;
+        /// assert!(matches!(odd, MessageContent::Unmodelled { .. }));
+        /// assert_eq!(odd.json().unwrap()["duration"], 2000);
+        /// assert_eq!(odd.encode(), r#"{"duration":2000}"#);
+        ///
+        /// // Only content that is not JSON at all is an error, and it names the type.
+        /// let err = MessageContent::decode("text", "not json").unwrap_err();
+        /// assert!(err.to_string().contains("`text`"));
         /// # Ok::<(), lark_content::ContentError>(())
         /// ```
         #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +99,18 @@ macro_rules! message_content {
                 /// The `content` string, exactly as received.
                 content: String,
             },
+            /// A `msg_type` this version knows, with content that does not fit its model (a
+            /// field missing, or of another type), as some client versions send it. Nothing
+            /// is lost: the content is kept byte for byte, [`json`](Self::json) reads it, and
+            /// [`validate`](Self::validate) refuses to send it.
+            Unmodelled {
+                /// The `msg_type`.
+                msg_type: String,
+                /// The `content` string, exactly as received.
+                content: String,
+                /// Why the model could not read it.
+                reason: String,
+            },
         }
 
         impl MessageContent {
@@ -97,7 +119,7 @@ macro_rules! message_content {
             pub fn msg_type(&self) -> &str {
                 match self {
                     $( Self::$variant(_) => msg_type::$name, )*
-                    Self::Unknown { msg_type, .. } => msg_type,
+                    Self::Unknown { msg_type, .. } | Self::Unmodelled { msg_type, .. } => msg_type,
                 }
             }
 
@@ -106,17 +128,20 @@ macro_rules! message_content {
             pub fn encode(&self) -> String {
                 match self {
                     $( Self::$variant(inner) => to_json(inner), )*
-                    Self::Unknown { content, .. } => content.clone(),
+                    Self::Unknown { content, .. } | Self::Unmodelled { content, .. } => content.clone(),
                 }
             }
 
-            /// Reads a `content` string as the given `msg_type`. A `msg_type` this version does
-            /// not know is never an error: it becomes [`MessageContent::Unknown`].
+            /// Reads a `content` string as the given `msg_type`. Received content always reads:
+            /// a `msg_type` this version does not know becomes [`MessageContent::Unknown`], and
+            /// content of a known type that does not fit its model becomes
+            /// [`MessageContent::Unmodelled`]. Only content that is not JSON at all is an error.
             pub fn decode(msg_type: &str, content: &str) -> Result<Self, ContentError> {
                 match msg_type {
-                    $( msg_type::$name => serde_json::from_str(content)
-                        .map(Self::$variant)
-                        .map_err(|source| ContentError::Decode { msg_type: msg_type.to_owned(), source }), )*
+                    $( msg_type::$name => match serde_json::from_str(content) {
+                        Ok(inner) => Ok(Self::$variant(inner)),
+                        Err(err) => Self::unmodelled(msg_type, content, &err),
+                    }, )*
                     _ => Ok(Self::Unknown { msg_type: msg_type.to_owned(), content: content.to_owned() }),
                 }
             }
@@ -183,6 +208,38 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 impl MessageContent {
+    /// Content of a known type that its model could not read: kept whole when it is JSON,
+    /// an error naming the type when it is not.
+    fn unmodelled(
+        msg_type: &str,
+        content: &str,
+        model_error: &serde_json::Error,
+    ) -> Result<Self, ContentError> {
+        match serde_json::from_str::<serde::de::IgnoredAny>(content) {
+            Ok(_) => Ok(Self::Unmodelled {
+                msg_type: msg_type.to_owned(),
+                content: content.to_owned(),
+                reason: model_error.to_string(),
+            }),
+            Err(source) => Err(ContentError::Decode {
+                msg_type: msg_type.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// The content as JSON, whatever its kind: what a model does not read is still reachable
+    /// here. `None` only for content that is not JSON.
+    #[must_use]
+    pub fn json(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Unknown { content, .. } | Self::Unmodelled { content, .. } => {
+                serde_json::from_str(content).ok()
+            }
+            _ => serde_json::from_str(&self.encode()).ok(),
+        }
+    }
+
     /// A `text` message.
     #[must_use]
     pub fn text(text: impl Into<String>) -> Self {
@@ -277,6 +334,14 @@ impl MessageContent {
     /// [`encode`](Self::encode), after [`validate`](Self::validate)'s checks, encoding only once.
     pub fn encode_validated(&self) -> Result<String, ContentError> {
         match self {
+            Self::Unmodelled {
+                msg_type, reason, ..
+            } => {
+                return Err(ContentError::invalid(format!(
+                    "this `{msg_type}` content does not fit its model ({reason}); build it with \
+                     the typed value instead of sending received content back"
+                )));
+            }
             Self::Post(post) => post.check_rules()?,
             Self::Interactive(card) => card.check_rules()?,
             Self::System(system) => system.check_rules()?,
@@ -413,11 +478,22 @@ mod tests {
     }
 
     #[test]
-    fn malformed_content_of_a_known_type_is_an_error_naming_the_type() {
-        let err = MessageContent::decode("image", r#"{"file_key":"x"}"#).unwrap_err();
+    fn content_of_a_known_type_that_is_not_json_is_an_error_naming_the_type() {
+        let err = MessageContent::decode("image", r#"{"file_key":"x""#).unwrap_err();
         let message = err.to_string();
         assert!(message.contains("`image`"), "{message}");
-        assert!(message.contains("image_key"), "{message}");
+    }
+
+    #[test]
+    fn content_that_does_not_fit_its_model_is_kept_and_never_sent() {
+        let content = MessageContent::decode("image", r#"{"file_key":"x"}"#).unwrap();
+        let MessageContent::Unmodelled { reason, .. } = &content else {
+            panic!("{content:?}")
+        };
+        assert!(reason.contains("image_key"), "{reason}");
+        assert_eq!(content.encode(), r#"{"file_key":"x"}"#);
+        let err = content.validate().unwrap_err();
+        assert!(err.to_string().contains("does not fit"), "{err}");
     }
 
     #[test]

@@ -54,7 +54,10 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// Declares a struct that (de)serializes as a JSON object with the listed keys, and keeps every
 /// other key in `extra`, so that a value read from the wire writes back unchanged.
 ///
-/// Fields are `req` (must be present) or `opt` (`Option`, omitted when `None`).
+/// Fields are `req` (must be present) or `opt` (`Option`, omitted when `None`). Reading is
+/// lenient: a known key whose value does not fit its field's type (or is `null`) is kept in
+/// `extra` as it came, and written back from there; only a missing or unfitting `req` field
+/// makes the object unreadable, and the enclosing value decides what to do with that.
 macro_rules! wire_object {
     (
         $(#[$meta:meta])*
@@ -90,7 +93,13 @@ macro_rules! wire_object {
             ) -> Result<(), M::Error> {
                 $( wire_object!(@ser map self $kind $field $key); )*
                 for (key, value) in &self.extra {
-                    if !Self::KNOWN_KEYS.contains(&key.as_str()) {
+                    // A known key sits in `extra` only when its value did not fit the field;
+                    // it is written from there unless the field holds a value now.
+                    let written = match key.as_str() {
+                        $( $key => wire_object!(@written self $kind $field), )*
+                        _ => false,
+                    };
+                    if !written {
                         map.serialize_entry(key, value)?;
                     }
                 }
@@ -120,7 +129,22 @@ macro_rules! wire_object {
                         let mut __extra = ::serde_json::Map::new();
                         while let Some(__key) = __map.next_key::<$crate::object::Key<'de>>()? {
                             match __key.as_str() {
-                                $( $key => { wire_object!(@de __map $kind $field); } )*
+                                $( $key => {
+                                    let __value: ::serde_json::Value = __map.next_value()?;
+                                    if __value.is_null() {
+                                        __extra.insert($key.to_owned(), __value);
+                                    } else {
+                                        match <$ty as ::serde::Deserialize>::deserialize(&__value) {
+                                            Ok(value) => {
+                                                __extra.remove($key);
+                                                $field = Some(value);
+                                            }
+                                            Err(_) => {
+                                                __extra.insert($key.to_owned(), __value);
+                                            }
+                                        }
+                                    }
+                                } )*
                                 _ => {
                                     let __value: ::serde_json::Value = __map.next_value()?;
                                     __extra.insert(__key.into_owned(), __value);
@@ -128,7 +152,7 @@ macro_rules! wire_object {
                             }
                         }
                         Ok($name {
-                            $( $field: wire_object!(@finish $kind $field $key), )*
+                            $( $field: wire_object!(@finish __extra $kind $field $key), )*
                             extra: __extra,
                         })
                     }
@@ -150,20 +174,21 @@ macro_rules! wire_object {
         }
     };
 
-    (@de $map:ident req $field:ident) => {
-        $field = Some($map.next_value()?);
-    };
-    (@de $map:ident opt $field:ident) => {
-        $field = $map.next_value()?;
-    };
+    (@written $self:ident req $field:ident) => { true };
+    (@written $self:ident opt $field:ident) => { $self.$field.is_some() };
 
-    (@finish req $field:ident $key:literal) => {
+    (@finish $extra:ident req $field:ident $key:literal) => {
         match $field {
             Some(value) => value,
+            None if $extra.contains_key($key) => {
+                return Err(<A::Error as ::serde::de::Error>::custom(concat!(
+                    "`", $key, "` is not of the type this field takes"
+                )));
+            }
             None => return Err(<A::Error as ::serde::de::Error>::missing_field($key)),
         }
     };
-    (@finish opt $field:ident $key:literal) => { $field };
+    (@finish $extra:ident opt $field:ident $key:literal) => { $field };
 }
 
 /// Declares an open string enum: the documented values as variants, and `Unknown(String)` for

@@ -33,7 +33,12 @@ pub mod locale {
 #[non_exhaustive]
 pub enum Post {
     /// Keyed by locale: what im/v1 send accepts, and what some deliveries carry.
-    Localized(BTreeMap<String, PostBody>),
+    Localized {
+        /// The body of each locale.
+        locales: BTreeMap<String, PostBody>,
+        /// Keys beside the locales whose values are not post bodies, kept as they came.
+        extra: Map<String, Value>,
+    },
     /// The flattened shape of received posts: one body, no locale.
     Flat(PostBody),
 }
@@ -44,7 +49,10 @@ impl Post {
     pub fn new(locale: impl Into<String>, body: PostBody) -> Self {
         let mut locales = BTreeMap::new();
         locales.insert(locale.into(), body);
-        Self::Localized(locales)
+        Self::Localized {
+            locales,
+            extra: Map::new(),
+        }
     }
 
     /// A post in `zh_cn`, the locale every client falls back to.
@@ -63,12 +71,15 @@ impl Post {
     /// under `zh_cn`.
     #[must_use]
     pub fn with_locale(self, locale: impl Into<String>, body: PostBody) -> Self {
-        let mut locales = match self {
-            Self::Localized(locales) => locales,
-            Self::Flat(flat) => BTreeMap::from([(locale::ZH_CN.to_owned(), flat)]),
+        let (mut locales, extra) = match self {
+            Self::Localized { locales, extra } => (locales, extra),
+            Self::Flat(flat) => (
+                BTreeMap::from([(locale::ZH_CN.to_owned(), flat)]),
+                Map::new(),
+            ),
         };
         locales.insert(locale.into(), body);
-        Self::Localized(locales)
+        Self::Localized { locales, extra }
     }
 
     /// The body to show for `preferred`: that locale if present, else `zh_cn`, `en_us`, then any.
@@ -76,7 +87,7 @@ impl Post {
     pub fn body(&self, preferred: &str) -> Option<&PostBody> {
         match self {
             Self::Flat(body) => Some(body),
-            Self::Localized(locales) => locales
+            Self::Localized { locales, .. } => locales
                 .get(preferred)
                 .or_else(|| locales.get(locale::ZH_CN))
                 .or_else(|| locales.get(locale::EN_US))
@@ -88,7 +99,7 @@ impl Post {
     pub fn bodies(&self) -> impl Iterator<Item = (Option<&str>, &PostBody)> {
         let (flat, localized) = match self {
             Self::Flat(body) => (Some((None, body)), None),
-            Self::Localized(locales) => (
+            Self::Localized { locales, .. } => (
                 None,
                 Some(locales.iter().map(|(k, v)| (Some(k.as_str()), v))),
             ),
@@ -99,7 +110,7 @@ impl Post {
     /// Checks the documented rules: at least one locale, `img` and `media` alone in their
     /// paragraph, `md` alone in its paragraph, links with a url.
     pub(crate) fn check_rules(&self) -> Result<(), ContentError> {
-        if let Self::Localized(locales) = self {
+        if let Self::Localized { locales, .. } = self {
             if locales.is_empty() {
                 return Err(ContentError::invalid(
                     "a post needs at least one locale, e.g. Post::zh_cn(body)",
@@ -131,6 +142,16 @@ impl Post {
                              the platform requires `{tag}` to be alone in its paragraph"
                         )));
                     }
+                    if let PostElement::Unknown(fields) = element
+                        && let Some(tag) = fields.get("tag").and_then(Value::as_str)
+                        && KNOWN_TAGS.contains(&tag)
+                    {
+                        return Err(ContentError::invalid(format!(
+                            "{locale}: paragraph {index} has an `{tag}` element that does not fit \
+                             its documented form (a field missing or of another type); build it \
+                             with PostElement's constructors"
+                        )));
+                    }
                     if let PostElement::Link(link) = element
                         && link.href.trim().is_empty()
                     {
@@ -149,113 +170,57 @@ impl Post {
 impl Serialize for Post {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Self::Localized(locales) => locales.serialize(serializer),
+            Self::Localized { locales, extra } => {
+                let mut map = serializer.serialize_map(Some(locales.len() + extra.len()))?;
+                for (locale, body) in locales {
+                    map.serialize_entry(locale, body)?;
+                }
+                for (key, value) in extra {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
             Self::Flat(body) => body.serialize(serializer),
         }
     }
 }
 
-enum LocaleValue {
-    Body(PostBody),
-    Other(Value),
-}
-
-impl<'de> Deserialize<'de> for LocaleValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LocaleVisitor;
-        impl<'de> Visitor<'de> for LocaleVisitor {
-            type Value = LocaleValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a post body object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LocaleValue, A::Error> {
-                PostBody::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(LocaleValue::Body)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<LocaleValue, E> {
-                Ok(LocaleValue::Other(Value::String(v.to_owned())))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<LocaleValue, E> {
-                Ok(LocaleValue::Other(Value::Bool(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LocaleValue, E> {
-                Ok(LocaleValue::Other(Value::from(v)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LocaleValue, E> {
-                Ok(LocaleValue::Other(Value::from(v)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LocaleValue, E> {
-                Ok(LocaleValue::Other(Value::from(v)))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<LocaleValue, E> {
-                Ok(LocaleValue::Other(Value::Null))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<LocaleValue, A::Error> {
-                Value::deserialize(de::value::SeqAccessDeserializer::new(seq))
-                    .map(LocaleValue::Other)
-            }
-        }
-        deserializer.deserialize_any(LocaleVisitor)
-    }
-}
-
 impl<'de> Deserialize<'de> for Post {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PostVisitor;
-        impl<'de> Visitor<'de> for PostVisitor {
-            type Value = Post;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "a post: {\"zh_cn\": {\"title\", \"content\"}} or {\"title\", \"content\"}",
-                )
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Post, A::Error> {
-                let mut title: Option<Option<String>> = None;
-                let mut content: Option<Option<Vec<Paragraph>>> = None;
-                let mut others: Vec<(String, LocaleValue)> = Vec::new();
-                while let Some(key) = map.next_key::<Key<'de>>()? {
-                    match key.as_str() {
-                        "title" => title = Some(map.next_value()?),
-                        "content" => content = Some(map.next_value()?),
-                        _ => others.push((key.into_owned(), map.next_value()?)),
-                    }
-                }
-                if title.is_some() || content.is_some() {
-                    let mut extra = Map::new();
-                    for (key, value) in others {
-                        let value = match value {
-                            LocaleValue::Body(body) => {
-                                serde_json::to_value(body).map_err(de::Error::custom)?
-                            }
-                            LocaleValue::Other(value) => value,
-                        };
-                        extra.insert(key, value);
-                    }
-                    return Ok(Post::Flat(PostBody {
-                        title: title.flatten(),
-                        content: content.flatten(),
-                        extra,
-                    }));
-                }
-                let mut locales = BTreeMap::new();
-                for (key, value) in others {
-                    match value {
-                        LocaleValue::Body(body) => {
-                            locales.insert(key, body);
-                        }
-                        LocaleValue::Other(_) => {
-                            return Err(de::Error::custom(format_args!(
-                                "post locale `{key}` must be an object with `title` and `content`"
-                            )));
-                        }
-                    }
-                }
-                Ok(Post::Localized(locales))
+        use serde::de::Error as _;
+        let map = Map::<String, Value>::deserialize(deserializer)?;
+        // The flattened, received shape has the body's own keys at the top.
+        if map.contains_key("title") || map.contains_key("content") {
+            return PostBody::deserialize(Value::Object(map))
+                .map(Post::Flat)
+                .map_err(D::Error::custom);
+        }
+        let mut locales = BTreeMap::new();
+        let mut extra = Map::new();
+        for (key, value) in map {
+            if value.is_object() {
+                let body = PostBody::deserialize(value).map_err(D::Error::custom)?;
+                locales.insert(key, body);
+            } else {
+                extra.insert(key, value);
             }
         }
-        deserializer.deserialize_map(PostVisitor)
+        Ok(Post::Localized { locales, extra })
     }
 }
+
+/// The element tags the platform documents for posts.
+const KNOWN_TAGS: [&str; 9] = [
+    "text",
+    "a",
+    "at",
+    "img",
+    "media",
+    "emotion",
+    "hr",
+    "code_block",
+    "md",
+];
 
 /// A paragraph: the elements of one line.
 pub type Paragraph = Vec<PostElement>;
@@ -610,7 +575,7 @@ impl Serialize for PostElement {
 
 /// The fields of every post element kind, read in one pass whatever order the keys come in;
 /// the tag then decides which become typed fields and which stay in `extra`.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct ElementSlots {
     tag: Option<Value>,
     text: Option<Value>,
@@ -649,8 +614,16 @@ impl ElementSlots {
         self.extra
     }
 
-    /// Builds the element the tag names; a tag this version does not know keeps every field.
-    fn into_element<E: de::Error>(self) -> Result<PostElement, E> {
+    /// Builds the element the tag names. A tag this version does not know, or an element of a
+    /// known tag that does not fit its model (a field missing, as some clients send an `at`
+    /// without `user_id`), becomes [`PostElement::Unknown`] with every field kept.
+    fn into_element(self) -> PostElement {
+        let kept = self.clone();
+        self.try_element::<de::value::Error>()
+            .unwrap_or_else(|_| PostElement::Unknown(kept.into_extra()))
+    }
+
+    fn try_element<E: de::Error>(self) -> Result<PostElement, E> {
         let mut s = self;
         let tag = match s.tag.take() {
             Some(Value::String(tag)) => tag,
@@ -660,18 +633,11 @@ impl ElementSlots {
             }
             None => return Err(E::missing_field("tag")),
         };
+        // A `null` in an optional field is written back as it came.
         let element = match tag.as_str() {
             "text" => {
                 let text = take_string(&mut s.text, &tag, "text")?;
-                let un_escape = match s.un_escape.take() {
-                    None | Some(Value::Null) => None,
-                    Some(Value::Bool(b)) => Some(b),
-                    Some(other) => {
-                        return Err(E::custom(format_args!(
-                            "post `text` element: `un_escape` must be a boolean, found {other}"
-                        )));
-                    }
-                };
+                let un_escape = take_opt_bool(&mut s.un_escape, &tag, "un_escape")?;
                 let style = take_style(&mut s.style, &tag)?;
                 PostElement::Text(TextElement {
                     text,
@@ -770,13 +736,35 @@ fn take_string<E: de::Error>(
     }
 }
 
+fn take_opt_bool<E: de::Error>(
+    slot: &mut Option<Value>,
+    tag: &str,
+    key: &'static str,
+) -> Result<Option<bool>, E> {
+    match slot.take() {
+        None => Ok(None),
+        Some(Value::Null) => {
+            *slot = Some(Value::Null);
+            Ok(None)
+        }
+        Some(Value::Bool(b)) => Ok(Some(b)),
+        Some(other) => Err(E::custom(format_args!(
+            "post `{tag}` element: `{key}` must be a boolean, found {other}"
+        ))),
+    }
+}
+
 fn take_opt_string<E: de::Error>(
     slot: &mut Option<Value>,
     tag: &str,
     key: &'static str,
 ) -> Result<Option<String>, E> {
     match slot.take() {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
+        Some(Value::Null) => {
+            *slot = Some(Value::Null);
+            Ok(None)
+        }
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(E::custom(format_args!(
             "post `{tag}` element: `{key}` must be a string, found {other}"
@@ -789,7 +777,11 @@ fn take_style<E: de::Error>(
     tag: &str,
 ) -> Result<Option<Vec<TextStyle>>, E> {
     match slot.take() {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
+        Some(Value::Null) => {
+            *slot = Some(Value::Null);
+            Ok(None)
+        }
         Some(Value::Array(items)) => items
             .into_iter()
             .map(|item| match item {
@@ -837,7 +829,7 @@ impl<'de> Deserialize<'de> for PostElement {
                     };
                     *slot = Some(map.next_value()?);
                 }
-                s.into_element()
+                Ok(s.into_element())
             }
         }
         deserializer.deserialize_map(ElementVisitor)
@@ -887,9 +879,17 @@ mod tests {
     }
 
     #[test]
-    fn a_known_tag_missing_its_field_is_an_error_that_names_it() {
-        let err = serde_json::from_str::<PostElement>(r#"{"tag":"a","text":"x"}"#).unwrap_err();
-        assert!(err.to_string().contains("`href`"), "{err}");
+    fn a_known_tag_missing_its_field_is_kept_whole_and_refused_on_send() {
+        let json = r#"{"tag":"a","text":"x"}"#;
+        let element = serde_json::from_str::<PostElement>(json).unwrap();
+        assert!(matches!(element, PostElement::Unknown(_)), "{element:?}");
+        assert_eq!(
+            serde_json::to_value(&element).unwrap(),
+            serde_json::from_str::<Value>(json).unwrap()
+        );
+        let post = Post::zh_cn(PostBody::new("t").paragraph([element]));
+        let err = post.check_rules().unwrap_err();
+        assert!(err.to_string().contains("`a` element"), "{err}");
     }
 
     #[test]

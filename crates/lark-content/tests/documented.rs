@@ -83,7 +83,8 @@ fn every_documented_send_example_passes_validation_except_the_legacy_post_wrappe
 
 #[test]
 fn the_documented_send_post_has_every_element_tag_typed() {
-    let MessageContent::Post(Post::Localized(locales)) = find("post", "send", "code_block") else {
+    let MessageContent::Post(Post::Localized { locales, .. }) = find("post", "send", "code_block")
+    else {
         panic!("expected a locale-keyed post");
     };
     let body = &locales["zh_cn"];

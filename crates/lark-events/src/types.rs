@@ -223,10 +223,11 @@ pub struct ReceivedMessage {
     pub chat_type: Option<ChatType>,
     /// The `message_type` (`msg_type` elsewhere).
     pub message_type: String,
-    /// The content, decoded. When it does not decode, it is kept as
-    /// [`MessageContent::Unknown`] and `content_error` says why.
+    /// The content, decoded. Content of a known type that does not fit its model is kept as
+    /// [`MessageContent::Unmodelled`], and content that is not JSON at all as
+    /// [`MessageContent::Unknown`]; `content_error` says why in both cases.
     pub content: MessageContent,
-    /// Why the content did not decode, when it did not.
+    /// Why the content did not fit its model, when it did not.
     pub content_error: Option<String>,
     /// The people and bots behind the `@_user_N` placeholders.
     pub mentions: Vec<Mention>,
@@ -324,6 +325,21 @@ impl From<RawReceived> for MessageReceived {
     fn from(raw: RawReceived) -> Self {
         let m = raw.message;
         let (content, content_error) = match MessageContent::decode(&m.message_type, &m.content) {
+            Ok(MessageContent::Unmodelled {
+                msg_type,
+                content,
+                reason,
+            }) => {
+                let error = format!("`{msg_type}` content does not fit its model: {reason}");
+                (
+                    MessageContent::Unmodelled {
+                        msg_type,
+                        content,
+                        reason,
+                    },
+                    Some(error),
+                )
+            }
             Ok(content) => (content, None),
             Err(err) => (
                 MessageContent::Unknown {

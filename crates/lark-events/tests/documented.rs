@@ -115,7 +115,9 @@ fn a_message_whose_content_does_not_decode_is_kept_not_lost() {
         panic!()
     };
     assert!(
-        matches!(&received.message.content, MessageContent::Unknown { msg_type, content } if msg_type == "image" && content.contains("hello"))
+        matches!(&received.message.content, MessageContent::Unmodelled { msg_type, content, .. } if msg_type == "image" && content.contains("hello")),
+        "{:?}",
+        received.message.content
     );
     assert!(
         received

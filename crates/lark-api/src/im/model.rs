@@ -122,11 +122,22 @@ pub struct Message {
 }
 
 impl Message {
-    /// The content, decoded by its `msg_type`. A recalled message has none.
+    /// The content, decoded by its `msg_type`. A recalled (or deleted) message has none: got
+    /// by id its body is empty, and in the history it holds the sentence `This message was
+    /// recalled` in place of content (docs/protocol.md §2.4).
     #[must_use]
     pub fn content(&self) -> Option<Result<MessageContent, ContentError>> {
+        if self.deleted {
+            return None;
+        }
         let body = self.body.as_ref().filter(|body| !body.content.is_empty())?;
         Some(MessageContent::decode(&self.msg_type, &body.content))
+    }
+
+    /// Whether the message was recalled or deleted.
+    #[must_use]
+    pub fn is_recalled(&self) -> bool {
+        self.deleted
     }
 
     /// The created time in milliseconds, when it parses.

@@ -73,19 +73,18 @@ macro_rules! element_tags {
 
         impl<'de> Deserialize<'de> for CardElement {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                use serde::de::Error as _;
-                let mut map = Map::<String, Value>::deserialize(deserializer)?;
-                let tag = match map.get("tag") {
-                    Some(Value::String(tag)) => tag.clone(),
-                    Some(_) => return Ok(Self::Unknown(map)),
-                    None => return Err(D::Error::missing_field("tag")),
+                let map = Map::<String, Value>::deserialize(deserializer)?;
+                let Some(Value::String(tag)) = map.get("tag") else {
+                    return Ok(Self::Unknown(map));
                 };
+                // An element of a known tag that does not fit its model is kept whole, as an
+                // element this version does not know would be.
                 match tag.as_str() {
                     $( $tag => {
-                        map.remove("tag");
-                        $variant::deserialize(Value::Object(map))
-                            .map(Self::$variant)
-                            .map_err(|err| D::Error::custom(format_args!("card `{}` element: {err}", $tag)))
+                        let mut fields = map.clone();
+                        fields.remove("tag");
+                        Ok($variant::deserialize(Value::Object(fields))
+                            .map_or_else(|_| Self::Unknown(map), Self::$variant))
                     } )*
                     _ => Ok(Self::Unknown(map)),
                 }

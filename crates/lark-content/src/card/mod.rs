@@ -49,6 +49,9 @@ pub enum Card {
     Entity(CardEntity),
     /// The simplified rendering received messages carry: `{"title":…,"elements":[[…]]}`.
     Simplified(SimplifiedCard),
+    /// `{"json_card":"<card JSON>","card_schema":…}`: a card delivered with its JSON in a
+    /// string, as some clients send it.
+    Embedded(EmbeddedCard),
 }
 
 impl Card {
@@ -125,6 +128,7 @@ impl Serialize for Card {
             Self::V2(card) => card.serialize(serializer),
             Self::V1(card) => card.serialize(serializer),
             Self::Simplified(card) => card.serialize(serializer),
+            Self::Embedded(card) => card.serialize(serializer),
             Self::Template(card) => {
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("type", "template")?;
@@ -158,6 +162,9 @@ impl<'de> Deserialize<'de> for Card {
                     map.remove("type");
                     CardEntity::deserialize(Value::Object(map)).map(Card::Entity)
                 }
+                _ if map.get("json_card").is_some_and(Value::is_string) => {
+                    EmbeddedCard::deserialize(Value::Object(map)).map(Card::Embedded)
+                }
                 _ if is_simplified(&map) => {
                     SimplifiedCard::deserialize(Value::Object(map)).map(Card::Simplified)
                 }
@@ -177,6 +184,23 @@ fn is_simplified(map: &Map<String, Value>) -> bool {
         .and_then(|elements| elements.first())
         .is_some_and(Value::is_array);
     lines || map.get("title").is_some_and(Value::is_string)
+}
+
+wire_object! {
+    /// A card whose JSON travels in a string: `{"json_card":"…","card_schema":1}`.
+    pub struct EmbeddedCard {
+        /// The card's JSON, as a string, exactly as it came.
+        req json_card: String => "json_card",
+        /// The card schema the sender declared.
+        opt card_schema: Value => "card_schema",
+    }
+}
+
+impl EmbeddedCard {
+    /// The card the string holds.
+    pub fn card(&self) -> Result<Card, serde_json::Error> {
+        serde_json::from_str(&self.json_card)
+    }
 }
 
 wire_object! {
