@@ -49,6 +49,16 @@ impl BaseUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The host and port, as errors name them: `open.feishu.cn`, `127.0.0.1:8080`.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        let rest = self
+            .0
+            .split_once("://")
+            .map_or(self.0.as_str(), |(_, rest)| rest);
+        rest.split('/').next().unwrap_or(rest)
+    }
 }
 
 impl fmt::Debug for BaseUrl {
@@ -85,6 +95,17 @@ mod tests {
                 .unwrap()
                 .as_str(),
             "https://proxy.example.com/lark"
+        );
+    }
+
+    #[test]
+    fn the_host_is_what_errors_name() {
+        assert_eq!(BaseUrl::feishu().host(), "open.feishu.cn");
+        assert_eq!(
+            BaseUrl::parse("https://proxy.example.com:8443/lark")
+                .unwrap()
+                .host(),
+            "proxy.example.com:8443"
         );
     }
 

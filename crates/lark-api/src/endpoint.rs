@@ -249,7 +249,10 @@ pub fn parse_response<E: Endpoint>(
     endpoint: &E,
     response: http::Response<Bytes>,
 ) -> Result<E::Output, Error> {
-    endpoint.parse(response)
+    endpoint.parse(response).map_err(|err| match err {
+        Error::Api(api) => Error::Api(api.with_operation(E::METHOD, E::PATH)),
+        other => other,
+    })
 }
 
 /// The log id of a response: the `X-Tt-Logid` header, else `X-Request-Id`.
@@ -300,13 +303,13 @@ fn decode_error(
     status: StatusCode,
     log_id: Option<String>,
     body: &[u8],
-    source: serde_json::Error,
+    error: serde_json::Error,
 ) -> Error {
     Error::Decode(DecodeError {
         status,
         log_id,
         body: String::from_utf8_lossy(body).into_owned(),
-        source,
+        error,
     })
 }
 
@@ -325,6 +328,7 @@ fn api_error(
         log_id,
         detail: detail.map(Box::new),
         rate_limit: rate_limit(headers),
+        operation: None,
     })
 }
 

@@ -33,8 +33,11 @@ pub mod codes {
     pub const WEBHOOK_RATE_LIMITED: i64 = 11_232;
     /// The app ticket is invalid (marketplace apps): ask the platform to resend it.
     pub const APP_TICKET_INVALID: i64 = 10_012;
+    /// The app is not usable: disabled, says the error-code list; captured answers also give it
+    /// for a wrong secret (docs/protocol.md §9).
+    pub const APP_UNAVAILABLE: i64 = 10_014;
     /// The app secret is wrong.
-    pub const APP_SECRET_INVALID: i64 = 10_014;
+    pub const WRONG_APP_SECRET: i64 = 10_015;
     /// An IM request parameter is invalid, malformed message content included.
     pub const INVALID_PARAM: i64 = 230_001;
     /// The bot is not in the chat.
@@ -43,15 +46,20 @@ pub mod codes {
     pub const MESSAGE_RECALLED: i64 = 230_011;
     /// The message content is over the size limit.
     pub const CONTENT_TOO_LONG: i64 = 230_025;
-    /// The `receive_id` is invalid.
+    /// The message is older than 14 days and can no longer be updated.
+    pub const MESSAGE_TOO_OLD_TO_UPDATE: i64 = 230_031;
+    /// The `receive_id` is invalid: no such chat or user.
     pub const INVALID_RECEIVE_ID: i64 = 230_034;
-    /// The operation does not apply to this message type.
+    /// On send: this message type cannot be sent into this chat (a connected, cross-tenant
+    /// chat). Elsewhere: the operation does not apply to this message type.
     pub const UNSUPPORTED_MESSAGE_TYPE: i64 = 230_054;
     /// The upload type does not match the message type.
     pub const UPLOAD_TYPE_MISMATCH: i64 = 230_055;
-    /// The operator did not send the message.
+    /// On edit: the operator did not send the message. On reply: the chat does not allow
+    /// replies in threads.
     pub const NOT_MESSAGE_SENDER: i64 = 230_071;
-    /// The message has been edited the maximum number of times.
+    /// On edit: the message has been edited the maximum number of times. On reply: an
+    /// aggregated (merge-forwarded) message cannot be replied to in a thread.
     pub const EDIT_LIMIT_REACHED: i64 = 230_072;
     /// A card failed to render; the sub-code is in `msg`.
     pub const CARD_CONTENT_FAILED: i64 = 230_099;
@@ -172,8 +180,40 @@ pub struct RateLimit {
     pub reset: Option<Duration>,
 }
 
+/// Which call an error came from: its method and path template. Some codes mean different
+/// things on different calls, so hints read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operation {
+    /// The HTTP method.
+    pub method: http::Method,
+    /// The path template, e.g. `/open-apis/im/v1/messages/:message_id/reply`.
+    pub path: &'static str,
+}
+
+impl Operation {
+    fn is(&self, method: &http::Method, path: &str) -> bool {
+        self.method == method && self.path == path
+    }
+
+    fn is_edit(&self) -> bool {
+        self.is(&http::Method::PUT, "/open-apis/im/v1/messages/:message_id")
+    }
+
+    fn is_reply(&self) -> bool {
+        self.is(
+            &http::Method::POST,
+            "/open-apis/im/v1/messages/:message_id/reply",
+        )
+    }
+
+    fn is_send(&self) -> bool {
+        self.is(&http::Method::POST, "/open-apis/im/v1/messages")
+    }
+}
+
 /// A call the platform answered with a non-zero `code`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The platform's code.
     pub code: i64,
@@ -187,6 +227,8 @@ pub struct ApiError {
     pub detail: Option<Box<ErrorDetail>>,
     /// The rate-limit headers, when present.
     pub rate_limit: Option<RateLimit>,
+    /// The call that failed, when known ([`parse_response`](crate::parse_response) records it).
+    pub operation: Option<Box<Operation>>,
 }
 
 impl ApiError {
@@ -202,6 +244,7 @@ impl ApiError {
         match self.code {
             TOKEN_MISSING | TENANT_TOKEN_INVALID | APP_TOKEN_INVALID | USER_TOKEN_INVALID
             | TOKEN_MALFORMED | USER_TOKEN_EXPIRED => ErrorKind::TokenInvalid,
+            codes::APP_UNAVAILABLE | codes::WRONG_APP_SECRET => ErrorKind::Credentials,
             RATE_LIMITED | IM_RATE_LIMITED | WEBHOOK_RATE_LIMITED => ErrorKind::RateLimited,
             SCOPE_MISSING => ErrorKind::Permission,
             INVALID_PARAM
@@ -209,13 +252,41 @@ impl ApiError {
             | codes::CARD_CONTENT_FAILED
             | codes::UPLOAD_TYPE_MISMATCH
             | codes::UNSUPPORTED_MESSAGE_TYPE => ErrorKind::InvalidContent,
-            MESSAGE_NOT_FOUND | MESSAGE_DELETED | MESSAGE_RECALLED | INVALID_CHAT_ID
-            | CHAT_DISSOLVED => ErrorKind::NotFound,
+            MESSAGE_NOT_FOUND
+            | MESSAGE_DELETED
+            | MESSAGE_RECALLED
+            | INVALID_CHAT_ID
+            | CHAT_DISSOLVED
+            | codes::INVALID_RECEIVE_ID => ErrorKind::NotFound,
             _ if self.status == StatusCode::TOO_MANY_REQUESTS => ErrorKind::RateLimited,
+            // The platform's gateway answers an unknown path with a JSON 404; a 404 without the
+            // platform's JSON came from something else: a wrong base url or a proxy.
+            0 if self.status == StatusCode::NOT_FOUND => ErrorKind::WrongBaseUrl,
             _ if self.status == StatusCode::NOT_FOUND => ErrorKind::NotFound,
             _ if self.status.is_server_error() => ErrorKind::Server,
             _ => ErrorKind::Api,
         }
+    }
+
+    /// Whether retrying the same call can never succeed, whatever the policy says: the state
+    /// the code reports does not change with time (a message too old to update, say).
+    #[must_use]
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self.kind(),
+            ErrorKind::Credentials
+                | ErrorKind::Permission
+                | ErrorKind::InvalidContent
+                | ErrorKind::NotFound
+                | ErrorKind::WrongBaseUrl
+        ) || self.code == codes::MESSAGE_TOO_OLD_TO_UPDATE
+    }
+
+    /// The same error, recording the call it came from.
+    #[must_use]
+    pub fn with_operation(mut self, method: http::Method, path: &'static str) -> Self {
+        self.operation = Some(Box::new(Operation { method, path }));
+        self
     }
 
     /// How long the platform asked the caller to wait, for a rate limit.
@@ -234,10 +305,44 @@ impl ApiError {
             .collect()
     }
 
-    /// What to do about it, where the SDK knows.
+    /// What to do about it, where the SDK knows. Codes that mean different things on different
+    /// calls get the hint of the call that failed.
     #[must_use]
     pub fn hint(&self) -> Option<&'static str> {
+        let on = |check: fn(&Operation) -> bool| self.operation.as_deref().is_some_and(check);
         Some(match self.code {
+            0 if self.status == StatusCode::NOT_FOUND => {
+                "this 404 did not come from the platform (no Lark JSON in it): check the base url \
+                 (https://open.feishu.cn or https://open.larksuite.com) and any proxy between"
+            }
+            codes::APP_UNAVAILABLE | codes::WRONG_APP_SECRET => {
+                "the app's credentials were refused: check that LARK_APP_SECRET is the app's \
+                 current secret (copy it again from the developer console) and that the app is \
+                 enabled and installed in the tenant"
+            }
+            codes::NOT_MESSAGE_SENDER if on(Operation::is_reply) => {
+                "this chat does not allow replies in threads: reply without reply_in_thread"
+            }
+            codes::EDIT_LIMIT_REACHED if on(Operation::is_reply) => {
+                "a merge-forwarded message cannot be replied to in a thread: reply without \
+                 reply_in_thread"
+            }
+            codes::NOT_MESSAGE_SENDER if on(Operation::is_edit) => {
+                "only the bot's own messages can be edited"
+            }
+            codes::EDIT_LIMIT_REACHED if on(Operation::is_edit) => {
+                "a message can be edited at most 20 times; send a new one"
+            }
+            codes::NOT_MESSAGE_SENDER => "the operator is not the message's sender",
+            codes::EDIT_LIMIT_REACHED => "the message cannot take this operation any more",
+            codes::UNSUPPORTED_MESSAGE_TYPE if on(Operation::is_send) => {
+                "this chat (a connected, cross-tenant chat) does not take this message type, \
+                 cards for one: send text or a post instead"
+            }
+            codes::UNSUPPORTED_MESSAGE_TYPE => "this operation does not apply to this message type",
+            codes::MESSAGE_TOO_OLD_TO_UPDATE => {
+                "messages can only be updated within 14 days of sending: send a new one"
+            }
             codes::TOKEN_MISSING | codes::TOKEN_MALFORMED => {
                 "send `Authorization: Bearer <token>` with a tenant (t-) or user (u-) token"
             }
@@ -256,20 +361,18 @@ impl ApiError {
             codes::APP_TICKET_INVALID => {
                 "ask the platform to resend the app_ticket (marketplace apps)"
             }
-            codes::APP_SECRET_INVALID => {
-                "the app_secret is wrong: copy it again from the developer console"
-            }
             codes::INVALID_PARAM => {
                 "check the parameters and the message content against the documented format"
             }
             codes::BOT_NOT_IN_CHAT => "add the bot to the chat first",
             codes::CONTENT_TOO_LONG => "text must stay under 150 KB, posts and cards under 30 KB",
-            codes::INVALID_RECEIVE_ID => "check that the receiver id matches its receive_id_type",
+            codes::INVALID_RECEIVE_ID => {
+                "no such chat or user: check that the receiver id exists and matches its \
+                 receive_id_type"
+            }
             codes::UPLOAD_TYPE_MISMATCH => {
                 "send the upload as the msg_type its file_type implies (mp4 as media, opus as audio)"
             }
-            codes::NOT_MESSAGE_SENDER => "only the bot's own messages can be edited this way",
-            codes::EDIT_LIMIT_REACHED => "a message can be edited at most 20 times; send a new one",
             codes::MESSAGE_RECALLED | codes::MESSAGE_DELETED | codes::MESSAGE_NOT_FOUND => {
                 "the message no longer exists"
             }
@@ -315,6 +418,8 @@ impl std::error::Error for ApiError {}
 pub enum ErrorKind {
     /// The access token is missing, malformed, invalid or expired.
     TokenInvalid,
+    /// The app's credentials were refused: a wrong secret, or a disabled app (10014, 10015).
+    Credentials,
     /// Too many requests; see [`ApiError::retry_after`].
     RateLimited,
     /// The app lacks a scope; see [`ApiError::missing_scopes`].
@@ -325,6 +430,9 @@ pub enum ErrorKind {
     NotFound,
     /// The platform failed (HTTP 5xx).
     Server,
+    /// Something other than the platform answered: a 404 without the platform's JSON, from a
+    /// wrong base url or a proxy.
+    WrongBaseUrl,
     /// Any other code from the platform.
     Api,
     /// The response could not be read.
@@ -335,7 +443,7 @@ pub enum ErrorKind {
 
 /// A response that could not be read. The raw body is kept, to show what came back.
 #[derive(Debug, thiserror::Error)]
-#[error("could not read the {status} response{}: {source}; body: {}", log_id_suffix(.log_id.as_deref()), truncate(.body))]
+#[error("could not read the {status} response{}: {error}; body: {}", log_id_suffix(.log_id.as_deref()), truncate(.body))]
 pub struct DecodeError {
     /// The HTTP status.
     pub status: StatusCode,
@@ -343,9 +451,9 @@ pub struct DecodeError {
     pub log_id: Option<String>,
     /// The raw body, as text (lossy for non-UTF-8).
     pub body: String,
-    /// What the JSON parser reported.
-    #[source]
-    pub source: serde_json::Error,
+    /// What the JSON parser reported. Its text is part of this error's, so it is not also
+    /// this error's `source()`.
+    pub error: serde_json::Error,
 }
 
 fn log_id_suffix(log_id: Option<&str>) -> String {
@@ -372,7 +480,7 @@ fn truncate(body: &str) -> String {
 pub enum BuildError {
     /// The message content breaks a documented limit or rule.
     #[error("invalid message content: {0}")]
-    Content(#[from] ContentError),
+    Content(ContentError),
     /// The endpoint does not take this message type.
     #[error("{endpoint} does not accept `{msg_type}` content; {hint}")]
     UnsupportedType {
@@ -466,6 +574,13 @@ impl Error {
             Self::Decode(decode) => decode.log_id.as_deref(),
             Self::Build(_) => None,
         }
+    }
+}
+
+/// The content's error is written into this one's text, so it is not also its `source()`.
+impl From<ContentError> for BuildError {
+    fn from(err: ContentError) -> Self {
+        Self::Content(err)
     }
 }
 

@@ -20,7 +20,7 @@ pub use endpoint::{
 };
 pub use error::{
     ApiError, BuildError, DecodeError, DetailEntry, Error, ErrorDetail, ErrorKind, FieldViolation,
-    Help, PermissionViolation, RateLimit, codes,
+    Help, Operation, PermissionViolation, RateLimit, codes,
 };
 pub use multipart::{Multipart, UploadData, mime_for};
 pub use pagination::{Page, Paginated};

@@ -29,9 +29,11 @@ fn fixture(name: &str) -> http::Response<Bytes> {
     for (key, value) in entry["headers"].as_object().unwrap() {
         builder = builder.header(key, value.as_str().unwrap());
     }
-    builder
-        .body(Bytes::from(entry["body"].to_string()))
-        .unwrap()
+    let body = match entry["body_text"].as_str() {
+        Some(text) => Bytes::from(text.to_owned()),
+        None => Bytes::from(entry["body"].to_string()),
+    };
+    builder.body(body).unwrap()
 }
 
 fn om() -> MessageId {
@@ -230,7 +232,7 @@ fn token_responses_are_top_level() {
 }
 
 fn error_of<E: Endpoint>(endpoint: &E, name: &str) -> lark_api::ApiError {
-    match endpoint.parse(fixture(name)) {
+    match parse_response(endpoint, fixture(name)) {
         Err(Error::Api(api)) => api,
         Err(other) => panic!("{name}: expected an API error, got {other:?}"),
         Ok(_) => panic!("{name}: expected an API error, got a success"),
@@ -373,4 +375,107 @@ fn a_download_is_the_body_unless_it_is_json() {
         .unwrap();
     let err = download.parse(error).unwrap_err();
     assert_eq!(err.as_api().unwrap().code, 234_043);
+}
+
+#[test]
+fn a_wrong_secret_and_a_disabled_app_are_credential_errors_with_one_hint() {
+    for name in ["error_wrong_secret", "error_app_unavailable"] {
+        let err = error_of(
+            &TenantAccessTokenInternal::new(
+                AppId::new("cli_9f5343c580712544"),
+                AppSecret::new("wrong"),
+            ),
+            name,
+        );
+        assert_eq!(err.kind(), ErrorKind::Credentials, "{name}");
+        let text = err.to_string();
+        assert!(
+            text.contains("current secret") && text.contains("enabled"),
+            "the hint covers both causes: {text}"
+        );
+        assert!(err.is_terminal());
+    }
+}
+
+#[test]
+fn an_invalid_receive_id_is_not_found() {
+    let err = error_of(
+        &SendMessage::new(Receiver::chat(oc()), MessageContent::text("x")),
+        "error_invalid_receive_id",
+    );
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn codes_that_mean_two_things_get_the_hint_of_the_call_that_failed() {
+    let reply = lark_api::im::messages::ReplyMessage::new(om(), MessageContent::text("x"));
+    let edit = EditMessage::new(om(), MessageContent::text("x"));
+    let send = SendMessage::new(Receiver::chat(oc()), MessageContent::text("x"));
+    let hint = |err: lark_api::ApiError| err.hint().unwrap().to_owned();
+    assert!(
+        hint(error_of(&reply, "error_reply_in_thread_unsupported"))
+            .contains("reply without reply_in_thread")
+    );
+    assert!(hint(error_of(&reply, "error_reply_aggregated")).contains("merge-forwarded"));
+    assert!(hint(error_of(&edit, "error_edit_not_sender")).contains("own messages"));
+    assert!(hint(error_of(&edit, "error_edit_limit")).contains("20 times"));
+    assert!(hint(error_of(&send, "error_send_type_unavailable")).contains("connected"));
+    assert!(hint(error_of(&reply, "error_reply_type_unsupported")).contains("does not apply"));
+}
+
+#[test]
+fn a_message_too_old_to_update_is_terminal() {
+    let err = error_of(
+        &EditMessage::new(om(), MessageContent::text("x")),
+        "error_too_old_to_update",
+    );
+    assert!(err.is_terminal());
+    assert!(err.hint().unwrap().contains("14 days"));
+}
+
+#[test]
+fn a_404_without_the_platforms_json_is_a_wrong_base_url_not_a_missing_thing() {
+    for name in ["error_404_empty", "error_404_html"] {
+        let err = error_of(&GetMessage::new(om()), name);
+        assert_eq!(err.kind(), ErrorKind::WrongBaseUrl, "{name}");
+        assert!(err.to_string().contains("check the base url"), "{err}");
+    }
+    let platform = error_of(&RecallMessage::new(om()), "error_deleted");
+    assert_ne!(platform.kind(), ErrorKind::WrongBaseUrl);
+}
+
+/// Every level of an error chain, with the texts of the levels below it.
+fn assert_each_cause_printed_once(err: &(dyn std::error::Error + 'static)) {
+    let mut level = err;
+    while let Some(next) = level.source() {
+        let (outer, inner) = (level.to_string(), next.to_string());
+        assert!(
+            !outer.contains(&inner),
+            "{outer:?} repeats its source {inner:?}: anyhow would print it twice"
+        );
+        level = next;
+    }
+}
+
+#[test]
+fn error_chains_print_each_cause_once() {
+    let decode = parse_response(&GetMessage::new(om()), {
+        http::Response::builder()
+            .status(200)
+            .body(Bytes::from_static(b"{\"code\":0,\"data\":{\"items\":7}}"))
+            .unwrap()
+    })
+    .unwrap_err();
+    assert!(matches!(decode, Error::Decode(_)));
+    assert_each_cause_printed_once(&decode);
+    let build = lark_api::build_request(
+        &SendMessage::new(
+            Receiver::chat(oc()),
+            MessageContent::text("x".repeat(200 * 1024)),
+        ),
+        &lark_api::BaseUrl::feishu(),
+        Some(&AccessToken::new("t-x")),
+    )
+    .unwrap_err();
+    assert_each_cause_printed_once(&build);
 }

@@ -12,7 +12,7 @@ Exit codes:
   4  a scope is missing
   5  not found
   6  rate limited
-  7  network failure or timeout
+  7  network failure or timeout, or a base url that does not lead to the platform
   8  invalid content or input, refused before sending
   9  local failure (a file, the terminal)
  10  a webhook delivery failed verification (event decode)

@@ -39,11 +39,11 @@ impl Failure {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Self::Lark(err) => match err.kind() {
-                ErrorKind::TokenInvalid => EXIT_AUTH,
+                ErrorKind::TokenInvalid | ErrorKind::Credentials => EXIT_AUTH,
                 ErrorKind::Permission => EXIT_PERMISSION,
                 ErrorKind::NotFound => EXIT_NOT_FOUND,
                 ErrorKind::RateLimited => EXIT_RATE_LIMITED,
-                ErrorKind::Transport | ErrorKind::Timeout => EXIT_NETWORK,
+                ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::WrongBaseUrl => EXIT_NETWORK,
                 ErrorKind::Build | ErrorKind::InvalidContent | ErrorKind::Config => EXIT_INPUT,
                 ErrorKind::Io => EXIT_LOCAL,
                 _ if is_credentials(err) => EXIT_AUTH,

@@ -339,7 +339,11 @@ async fn failures_print_code_log_id_and_hint_and_exit_by_kind() {
             "x",
         ])
         .await;
-    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert_eq!(
+        missing.code, 5,
+        "an unknown receiver is not found: {}",
+        missing.stderr
+    );
     assert!(
         missing.stderr.contains("code: 230034") && missing.stderr.contains("log_id: "),
         "{}",

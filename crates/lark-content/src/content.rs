@@ -221,9 +221,9 @@ impl MessageContent {
                 content: content.to_owned(),
                 reason: model_error.to_string(),
             }),
-            Err(source) => Err(ContentError::Decode {
+            Err(error) => Err(ContentError::Decode {
                 msg_type: msg_type.to_owned(),
-                source,
+                error,
             }),
         }
     }

@@ -4,17 +4,18 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ContentError {
-    /// The `content` string is not valid JSON of the shape its `msg_type` has.
+    /// The `content` string is not JSON at all. (JSON that does not fit the model still
+    /// decodes, as [`MessageContent::Unmodelled`](crate::MessageContent::Unmodelled).)
     #[error(
-        "`{msg_type}` content is not in the documented shape ({source}); \
-         check that `content` is the JSON for this msg_type, serialized to a string"
+        "`{msg_type}` content is not JSON ({error}); `content` must be this msg_type's JSON, \
+         serialized to a string"
     )]
     Decode {
         /// The `msg_type` the content was read as.
         msg_type: String,
-        /// What serde_json reported.
-        #[source]
-        source: serde_json::Error,
+        /// What serde_json reported. Its text is part of this error's, so it is not also this
+        /// error's `source()`.
+        error: serde_json::Error,
     },
     /// The content is larger than the platform accepts.
     #[error("{what} is {actual} {unit}, over the platform's limit of {limit} {unit}; {hint}")]

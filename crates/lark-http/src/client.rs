@@ -624,7 +624,7 @@ impl Client {
                             span.record("log_id", log_id.as_str());
                         }
                     }
-                    let api = match endpoint.parse(response) {
+                    let api = match lark_api::parse_response(&endpoint, response) {
                         Ok(output) => return Ok(output),
                         Err(lark_api::Error::Api(api)) => api,
                         Err(other) => return Err(Error::api(other, attempt)),
@@ -677,10 +677,11 @@ impl Client {
                     retry.backoff(attempt, self.next_random())
                 }
                 Err(Failure::Transport(err)) => {
-                    return Err(Error::Transport {
-                        source: err.source,
-                        attempts: attempt,
-                    });
+                    return Err(Error::transport(
+                        self.inner.base.host(),
+                        err.source,
+                        attempt,
+                    ));
                 }
             };
             tokio::time::sleep(next).await;
@@ -689,7 +690,9 @@ impl Client {
 
     fn after_refusal(&self, api: &ApiError, idempotent: bool, attempt: u32) -> Next {
         let retry = &self.inner.retry;
-        if attempt >= retry.max_attempts {
+        // A state that time does not change (a message too old to update, a missing scope)
+        // answers the same however often it is asked.
+        if attempt >= retry.max_attempts || api.is_terminal() {
             return Next::Stop;
         }
         match api.kind() {
@@ -807,16 +810,13 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    pub(crate) fn into_error(self, timeout: Duration, attempts: u32) -> Error {
+    pub(crate) fn into_error(self, host: &str, timeout: Duration, attempts: u32) -> Error {
         match self {
             Self::Timeout => Error::Timeout {
                 after: timeout,
                 attempts,
             },
-            Self::Transport(err) => Error::Transport {
-                source: err.source,
-                attempts,
-            },
+            Self::Transport(err) => Error::transport(host, err.source, attempts),
         }
     }
 }

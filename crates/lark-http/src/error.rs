@@ -8,6 +8,11 @@ use std::time::Duration;
 pub enum ErrorKind {
     /// The platform refused the token, even after a fresh one was fetched.
     TokenInvalid,
+    /// The app's credentials were refused: a wrong secret, or a disabled app.
+    Credentials,
+    /// Something other than the platform answered (a 404 without the platform's JSON): the
+    /// base url or a proxy is wrong.
+    WrongBaseUrl,
     /// Rate limited, and the retry budget ran out (or the request was not safe to retry).
     RateLimited,
     /// The app lacks a scope.
@@ -24,7 +29,7 @@ pub enum ErrorKind {
     Decode,
     /// The request could not be built (invalid input, caught before sending).
     Build,
-    /// The connection failed.
+    /// The connection failed; [`Error::network_cause`] says how.
     Transport,
     /// No answer within the request timeout.
     Timeout,
@@ -34,17 +39,98 @@ pub enum ErrorKind {
     Config,
 }
 
+/// How a connection to the platform failed, read from the network error underneath.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NetworkCause {
+    /// The host name did not resolve.
+    Dns,
+    /// The host refused the connection: nothing listens there.
+    Refused,
+    /// The TLS handshake failed: a certificate, or a proxy that intercepts TLS.
+    Tls,
+    /// Connecting took too long.
+    ConnectTimeout,
+    /// The connection was reset or closed before the answer was complete.
+    Reset,
+    /// Something else; the `source()` says what.
+    Other,
+}
+
+impl NetworkCause {
+    /// Reads the cause from an error and the chain of errors under it.
+    #[must_use]
+    pub fn of(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut level: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        let mut text = String::new();
+        while let Some(err) = level {
+            if err.downcast_ref::<rustls::Error>().is_some() {
+                return Self::Tls;
+            }
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                // An io::Error can wrap another error (a TLS error inside two io::Errors, say)
+                // that its `source()` skips: look inside.
+                let mut inner = io.get_ref();
+                while let Some(wrapped) = inner {
+                    if wrapped.downcast_ref::<rustls::Error>().is_some() {
+                        return Self::Tls;
+                    }
+                    inner = wrapped
+                        .downcast_ref::<std::io::Error>()
+                        .and_then(std::io::Error::get_ref);
+                }
+                match io.kind() {
+                    std::io::ErrorKind::ConnectionRefused => return Self::Refused,
+                    std::io::ErrorKind::TimedOut => return Self::ConnectTimeout,
+                    std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof => return Self::Reset,
+                    _ => {}
+                }
+            }
+            text.push_str(&err.to_string().to_ascii_lowercase());
+            text.push('\n');
+            level = err.source();
+        }
+        // hyper-util names a failed lookup only in its message.
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            Self::Dns
+        } else if text.contains("connection closed") || text.contains("incomplete message") {
+            Self::Reset
+        } else {
+            Self::Other
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Dns => "the host name did not resolve (check the base url and DNS)",
+            Self::Refused => "the connection was refused (nothing listens at that address)",
+            Self::Tls => {
+                "the TLS handshake failed (a certificate problem, or a proxy that intercepts TLS)"
+            }
+            Self::ConnectTimeout => "connecting timed out (check the network or the proxy)",
+            Self::Reset => "the connection was closed before the answer was complete",
+            Self::Other => "the connection failed",
+        }
+    }
+}
+
 /// Why a call failed.
+///
+/// Each error's text says what went wrong and what to do; an error whose text already holds
+/// its cause's text does not return that cause from `source()`, so chains printed by anyhow or
+/// eyre show every cause once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The platform answered with an error, the response could not be read, or the request
     /// could not be built.
-    #[error("{source}{}", attempts_note(*.attempts))]
+    #[error("{error}{}", attempts_note(*.attempts))]
     Api {
         /// The request layer's error.
-        #[source]
-        source: lark_api::Error,
+        error: lark_api::Error,
         /// How many times the request was sent.
         attempts: u32,
     },
@@ -61,8 +147,12 @@ pub enum Error {
         log_id: Option<String>,
     },
     /// The connection failed.
-    #[error("could not reach the platform after {attempts} attempt(s): {source}")]
+    #[error("could not reach {host}: {}{}", .cause.describe(), attempts_note(*.attempts))]
     Transport {
+        /// The host the call went to.
+        host: String,
+        /// How it failed.
+        cause: NetworkCause,
         /// What failed underneath (the HTTP library's error).
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -78,13 +168,12 @@ pub enum Error {
         attempts: u32,
     },
     /// A local file could not be read or written.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What was being done.
         context: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (its text is part of this error's).
+        error: std::io::Error,
     },
     /// The client is not configured correctly.
     #[error("{0}")]
@@ -110,8 +199,10 @@ impl Error {
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Api { source, .. } => match source.kind() {
+            Self::Api { error, .. } => match error.kind() {
                 lark_api::ErrorKind::TokenInvalid => ErrorKind::TokenInvalid,
+                lark_api::ErrorKind::Credentials => ErrorKind::Credentials,
+                lark_api::ErrorKind::WrongBaseUrl => ErrorKind::WrongBaseUrl,
                 lark_api::ErrorKind::RateLimited => ErrorKind::RateLimited,
                 lark_api::ErrorKind::Permission => ErrorKind::Permission,
                 lark_api::ErrorKind::InvalidContent => ErrorKind::InvalidContent,
@@ -133,7 +224,7 @@ impl Error {
     #[must_use]
     pub fn as_api(&self) -> Option<&lark_api::ApiError> {
         match self {
-            Self::Api { source, .. } => source.as_api(),
+            Self::Api { error, .. } => error.as_api(),
             _ => None,
         }
     }
@@ -151,23 +242,46 @@ impl Error {
     #[must_use]
     pub fn log_id(&self) -> Option<&str> {
         match self {
-            Self::Api { source, .. } => source.log_id(),
+            Self::Api { error, .. } => error.log_id(),
             Self::TokenRejected { log_id, .. } => log_id.as_deref(),
             _ => None,
         }
     }
 
-    pub(crate) fn api(source: impl Into<lark_api::Error>, attempts: u32) -> Self {
+    /// How the connection failed, for a transport error.
+    #[must_use]
+    pub fn network_cause(&self) -> Option<NetworkCause> {
+        match self {
+            Self::Transport { cause, .. } => Some(*cause),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn api(error: impl Into<lark_api::Error>, attempts: u32) -> Self {
         Self::Api {
-            source: source.into(),
+            error: error.into(),
             attempts,
         }
     }
 
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>, error: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),
+            error,
+        }
+    }
+
+    /// A transport failure reaching `host`, its cause read from `source`.
+    pub(crate) fn transport(
+        host: &str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+        attempts: u32,
+    ) -> Self {
+        Self::Transport {
+            host: host.to_owned(),
+            cause: NetworkCause::of(source.as_ref()),
             source,
+            attempts,
         }
     }
 }

@@ -9,7 +9,7 @@ mod transfer;
 mod transport;
 
 pub use client::{AppKind, Client, ClientBuilder};
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, NetworkCause};
 pub use paginate::{Items, Pages};
 pub use policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy};
 pub use token::{

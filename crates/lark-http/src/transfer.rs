@@ -142,6 +142,8 @@ pub struct DownloadStream {
     body: ResponseBody,
     received: u64,
     progress: Option<Progress>,
+    /// The host it comes from, for errors.
+    host: String,
 }
 
 impl std::fmt::Debug for DownloadStream {
@@ -162,10 +164,9 @@ impl Stream for DownloadStream {
             return match Pin::new(&mut this.body).poll_frame(cx) {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(None) => Poll::Ready(None),
-                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(Error::Transport {
-                    source: err,
-                    attempts: 1,
-                }))),
+                Poll::Ready(Some(Err(err))) => {
+                    Poll::Ready(Some(Err(Error::transport(&this.host, err, 1))))
+                }
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => {
                         this.received += data.len() as u64;
@@ -224,6 +225,7 @@ impl Client {
                             body: response.into_body(),
                             received: 0,
                             progress,
+                            host: self.inner.base.host().to_owned(),
                         });
                     }
                     DownloadHead::Error => {
@@ -258,7 +260,11 @@ impl Client {
                 Err(failure) => failure,
             };
             if attempt >= retry.max_attempts {
-                return Err(failure.into_error(self.inner.request_timeout, attempt));
+                return Err(failure.into_error(
+                    self.inner.base.host(),
+                    self.inner.request_timeout,
+                    attempt,
+                ));
             }
             tokio::time::sleep(retry.backoff(attempt, self.next_random())).await;
         }
@@ -369,9 +375,10 @@ impl Client {
                     replayed = true;
                     attempt -= 1;
                 }
-                Err(Error::Transport { source, attempts })
-                    if attempts < self.retry_policy().max_attempts
-                        && source.downcast_ref::<NotSent>().is_some() =>
+                Err(Error::Transport {
+                    source, attempts, ..
+                }) if attempts < self.retry_policy().max_attempts
+                    && source.downcast_ref::<NotSent>().is_some() =>
                 {
                     tokio::time::sleep(self.retry_policy().backoff(attempt, self.next_random()))
                         .await;
@@ -446,21 +453,25 @@ impl Client {
         let response = match self.send_streaming(request).await {
             Ok(response) => response,
             Err(Failure::Transport(err)) if err.not_sent => {
-                return Err(Error::Transport {
-                    source: Box::new(NotSent(err.source.to_string())),
-                    attempts: attempt,
-                });
+                return Err(Error::transport(
+                    self.inner.base.host(),
+                    Box::new(NotSent(err.source.to_string())),
+                    attempt,
+                ));
             }
-            Err(failure) => return Err(failure.into_error(self.inner.request_timeout, attempt)),
+            Err(failure) => {
+                return Err(failure.into_error(
+                    self.inner.base.host(),
+                    self.inner.request_timeout,
+                    attempt,
+                ));
+            }
         };
         let (parts, body) = response.into_parts();
         let bytes = crate::transport::read_body(body, MAX_ERROR_BODY)
             .await
-            .map_err(|source| Error::Transport {
-                source,
-                attempts: attempt,
-            })?;
-        match endpoint.parse(http::Response::from_parts(parts, bytes)) {
+            .map_err(|source| Error::transport(self.inner.base.host(), source, attempt))?;
+        match lark_api::parse_response(endpoint, http::Response::from_parts(parts, bytes)) {
             Err(lark_api::Error::Api(api))
                 if api.kind() == ErrorKind::TokenInvalid && token.is_some() =>
             {

@@ -25,7 +25,7 @@ pub type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
 /// A transport failure, and whether the request certainly never left (so that even a request
 /// that is not idempotent can be sent again).
 #[derive(Debug, thiserror::Error)]
-#[error("{source}")]
+#[error("{}", if *.not_sent { "the connection could not be made" } else { "the exchange failed in transit" })]
 pub struct TransportError {
     /// What failed.
     #[source]
