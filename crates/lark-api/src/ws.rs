@@ -23,6 +23,11 @@ pub mod codes {
     pub const INTERNAL_ERROR: i64 = 1_000_040_343;
     /// The app id or secret is missing.
     pub const NO_CREDENTIALS: i64 = 1_000_040_344;
+    /// "System busy", as production clients see it; also reported for a secret that does not
+    /// match (docs/protocol.md §9). Retried.
+    pub const BUSY: i64 = 1_000_040_345;
+    /// The platform does not know the app id.
+    pub const APP_ID_INVALID: i64 = 1_000_040_346;
     /// The app has too many connections (at most 50).
     pub const TOO_MANY_CONNECTIONS: i64 = 1_000_040_350;
 
@@ -30,7 +35,7 @@ pub mod codes {
     /// are; every other code means the request itself is refused.
     #[must_use]
     pub fn is_retryable(code: i64) -> bool {
-        matches!(code, SYSTEM_BUSY | INTERNAL_ERROR)
+        matches!(code, SYSTEM_BUSY | INTERNAL_ERROR | BUSY)
     }
 }
 

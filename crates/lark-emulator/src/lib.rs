@@ -396,6 +396,13 @@ impl Emulator {
         self.shared.state().ws.pings
     }
 
+    /// Pushes `payload`, as it is, in an `event` frame to one of `app_id`'s connections, and
+    /// returns the ack the client sent within the ack budget: for testing what a client does
+    /// with a push it cannot read. `None` when no connection is open or nothing was acked.
+    pub async fn ws_push_raw(&self, app_id: &str, payload: impl AsRef<[u8]>) -> Option<WsAck> {
+        crate::ws::push_raw(&self.shared, app_id, payload.as_ref()).await
+    }
+
     /// Drops every open connection without a close frame, as a network failure would.
     pub fn ws_kill_connections(&self) {
         self.shared.state().ws.kill_all();

@@ -752,6 +752,16 @@ pub(crate) async fn deliver(shared: Arc<Shared>, event: Outgoing) {
     }
 }
 
+/// Pushes `payload` as an `event` frame, exactly as given (a test of how a client treats a
+/// push it cannot read), and returns the client's ack, if it sent one within the ack budget.
+pub(crate) async fn push_raw(shared: &Shared, app_id: &str, payload: &[u8]) -> Option<WsAck> {
+    let timeout = Duration::from_millis(shared.state().config.ws.ack_timeout_ms.max(1));
+    match push_once(shared, app_id, "event", "", payload, timeout).await {
+        Pushed::Acked(ack) => Some(ack),
+        Pushed::NoConnection | Pushed::Unacknowledged => None,
+    }
+}
+
 /// Pushes a card callback and returns the response JSON the client put in its ack, or why
 /// there is none. A callback is answered at once or not at all: it is never queued.
 pub(crate) async fn card_callback(

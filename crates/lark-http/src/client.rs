@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy};
+use crate::proxy::{ProxyRoute, ProxySettings};
 use crate::token::{
     CachedToken, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource, TokenKey, TokenKind,
     TokenManager, TokenStore,
@@ -56,6 +57,7 @@ pub struct ClientBuilder {
     ticket_store: Option<Arc<dyn TicketStore>>,
     user_agent: String,
     time: Arc<dyn TimeSource>,
+    proxy: ProxySettings,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -89,6 +91,7 @@ impl Default for ClientBuilder {
             ticket_store: None,
             user_agent: format!("lark-rs/{}", env!("CARGO_PKG_VERSION")),
             time: Arc::new(SystemTimeSource),
+            proxy: ProxySettings::direct(),
         }
     }
 }
@@ -139,9 +142,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends everything through an HTTP CONNECT proxy.
+    /// Sends everything through an HTTP CONNECT proxy, loopback included: REST calls and the
+    /// long connection's dial alike.
     pub fn proxy(mut self, proxy: http::Uri) -> Self {
-        self.transport_config.proxy = Some(proxy);
+        self.proxy = ProxySettings::always(proxy);
+        self
+    }
+
+    /// Chooses a proxy per destination, e.g. [`ProxySettings::from_env`] (curl's rules).
+    pub fn proxy_settings(mut self, settings: ProxySettings) -> Self {
+        self.proxy = settings;
         self
     }
 
@@ -190,7 +200,8 @@ impl ClientBuilder {
     }
 
     /// Reads `LARK_APP_ID`, `LARK_APP_SECRET`, and `LARK_BASE_URL` or `LARK_DOMAIN`
-    /// (`feishu` or `lark`); `HTTPS_PROXY` is used as the proxy when set.
+    /// (`feishu` or `lark`); proxies follow curl's rules (`HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY`, `NO_PROXY`), and loopback is never proxied.
     pub fn from_env() -> Result<Self, Error> {
         let var = |name: &str| {
             std::env::var(name)
@@ -220,12 +231,7 @@ impl ClientBuilder {
                 }
             };
         }
-        if let Some(proxy) = var("HTTPS_PROXY").or_else(|| var("https_proxy")) {
-            let uri = proxy
-                .parse()
-                .map_err(|_| Error::Config(format!("HTTPS_PROXY `{proxy}` is not a url")))?;
-            builder = builder.proxy(uri);
-        }
+        builder.proxy = ProxySettings::from_env();
         Ok(builder)
     }
 
@@ -256,12 +262,22 @@ impl ClientBuilder {
                 "no TLS roots are compiled in: enable lark-http's `webpki-roots` or `native-roots` feature to reach an https base url".to_owned(),
             ));
         }
-        let transport = match self.transport {
-            Some(transport) => transport,
-            None => Arc::new(
-                HyperTransport::new(&self.transport_config)
+        let transport = if let Some(transport) = self.transport {
+            transport
+        } else {
+            let mut config = self.transport_config;
+            // The base url is fixed, so the route is chosen once.
+            let base: http::Uri = self.base_url.as_str().parse().map_err(|_| {
+                Error::Config(format!("the base url {} is not a uri", self.base_url))
+            })?;
+            if let Some(route) = self.proxy.route(&base) {
+                config.proxy = Some(route.uri);
+                config.proxy_authorization = route.authorization;
+            }
+            Arc::new(
+                HyperTransport::new(&config)
                     .map_err(|err| Error::Config(format!("TLS setup failed: {err}")))?,
-            ),
+            )
         };
         let tokens = TokenManager::new(
             self.token_store,
@@ -285,6 +301,7 @@ impl ClientBuilder {
                     Error::Config("the user agent is not a valid header value".to_owned())
                 })?,
                 random: AtomicU64::new(seed()),
+                proxy: self.proxy,
             }),
             tenant_key: self.tenant_key,
             user_token: None,
@@ -310,6 +327,7 @@ pub(crate) struct Inner {
     tickets: Arc<dyn TicketStore>,
     user_agent: http::HeaderValue,
     random: AtomicU64,
+    proxy: ProxySettings,
 }
 
 /// A Lark / Feishu API client: pooled connections, cached tokens, safe retries. Cheap to clone;
@@ -371,6 +389,13 @@ impl Client {
     #[must_use]
     pub fn app_id(&self) -> &AppId {
         &self.inner.app_id
+    }
+
+    /// The proxy a connection to `destination` goes through, by this client's settings: the
+    /// long connection's dial asks here, so REST and the long connection agree.
+    #[must_use]
+    pub fn proxy_route(&self, destination: &http::Uri) -> Option<ProxyRoute> {
+        self.inner.proxy.route(destination)
     }
 
     /// The retry policy.

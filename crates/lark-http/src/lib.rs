@@ -4,6 +4,7 @@ mod client;
 mod error;
 mod paginate;
 mod policy;
+mod proxy;
 mod token;
 mod transfer;
 mod transport;
@@ -12,6 +13,7 @@ pub use client::{AppKind, Client, ClientBuilder};
 pub use error::{Error, ErrorKind, NetworkCause};
 pub use paginate::{Items, Pages};
 pub use policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy};
+pub use proxy::{ProxyRoute, ProxySettings};
 pub use token::{
     CachedToken, ManualTime, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource,
     TokenFetch, TokenKey, TokenKind, TokenStore, TokenStoreError,

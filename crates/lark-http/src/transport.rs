@@ -81,6 +81,8 @@ pub struct TransportConfig {
     pub pool_idle_timeout: Duration,
     /// An HTTP CONNECT proxy, e.g. `http://proxy.internal:3128`.
     pub proxy: Option<http::Uri>,
+    /// The `Proxy-Authorization` the proxy takes.
+    pub proxy_authorization: Option<http::HeaderValue>,
 }
 
 impl Default for TransportConfig {
@@ -89,6 +91,7 @@ impl Default for TransportConfig {
             connect_timeout: Duration::from_secs(10),
             pool_idle_timeout: Duration::from_secs(90),
             proxy: None,
+            proxy_authorization: None,
         }
     }
 }
@@ -149,9 +152,13 @@ impl HyperTransport {
             .pool_timer(TokioTimer::new());
         let pooled = match &config.proxy {
             None => Pooled::Direct(client.build(builder.wrap_connector(http))),
-            Some(proxy) => Pooled::Proxied(
-                client.build(builder.wrap_connector(Tunnel::new(proxy.clone(), http))),
-            ),
+            Some(proxy) => {
+                let mut tunnel = Tunnel::new(proxy.clone(), http);
+                if let Some(auth) = &config.proxy_authorization {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                Pooled::Proxied(client.build(builder.wrap_connector(tunnel)))
+            }
         };
         Ok(Self { client: pooled })
     }

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::error::Error as WsError;
+use tokio_tungstenite::tungstenite::error::{Error as WsError, UrlError};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -109,6 +109,10 @@ pub struct WsOptions {
     pub connect_timeout: Duration,
     /// Reconnect after a lost connection (default on). Off, the client stops instead.
     pub reconnect: bool,
+    /// How long the first retry may wait (a random time below it) and how long later ones
+    /// wait, until the platform sends its own values: the platform's defaults, 30 s and
+    /// 120 s. Discovery's `ReconnectNonce` and `ReconnectInterval` replace them.
+    pub initial_reconnect: (Duration, Duration),
 }
 
 impl Default for WsOptions {
@@ -120,6 +124,7 @@ impl Default for WsOptions {
             fragment_ttl: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             reconnect: true,
+            initial_reconnect: (Duration::from_secs(30), Duration::from_secs(120)),
         }
     }
 }
@@ -136,6 +141,14 @@ impl WsOptions {
     #[must_use]
     pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// With the reconnect waits used until the platform sends its own (see
+    /// [`initial_reconnect`](Self::initial_reconnect)).
+    #[must_use]
+    pub fn with_initial_reconnect(mut self, nonce: Duration, interval: Duration) -> Self {
+        self.initial_reconnect = (nonce, interval);
         self
     }
 
@@ -337,7 +350,11 @@ impl WsClient {
                 return;
             }
         };
-        let mut params = Params::default();
+        let mut params = Params {
+            reconnect_nonce: self.options.initial_reconnect.0,
+            reconnect_interval: self.options.initial_reconnect.1,
+            ..Params::default()
+        };
         let mut attempt = 0u32;
         let mut last_error = String::new();
         loop {
@@ -430,29 +447,24 @@ impl WsClient {
         let connection = match self.http.ws_endpoint().await {
             Ok(connection) => connection,
             Err(err) => {
+                // Any answer but HTTP 200 means "system busy" to every official client, and
+                // so does a retryable code: both are tried again.
+                let not_ok = err
+                    .as_api()
+                    .is_some_and(|api| api.status != http::StatusCode::OK);
                 return Err(match err.code() {
-                    Some(code)
-                        if !codes::is_retryable(code)
-                            && err.kind() != lark_http::ErrorKind::Server =>
-                    {
-                        ConnectError::Final {
-                            code,
-                            message: err
-                                .as_api()
-                                .map_or_else(|| err.to_string(), |api| api.msg.clone()),
-                        }
-                    }
+                    Some(code) if !codes::is_retryable(code) && !not_ok => ConnectError::Final {
+                        code,
+                        message: err
+                            .as_api()
+                            .map_or_else(|| err.to_string(), |api| api.msg.clone()),
+                    },
                     _ => ConnectError::Retry(format!("endpoint discovery failed: {err}")),
                 });
             }
         };
         params.apply(&connection.client_config);
-        let dial = tokio_tungstenite::connect_async_tls_with_config(
-            connection.url.as_str(),
-            None,
-            true,
-            Some(Connector::Rustls(tls.clone())),
-        );
+        let dial = self.dial(connection.url.as_str(), tls);
         match tokio::time::timeout(self.options.connect_timeout, dial).await {
             Err(_) => Err(ConnectError::Retry(format!(
                 "no handshake within {} s",
@@ -464,6 +476,35 @@ impl WsClient {
                 "dialling the long connection failed: {err}"
             ))),
         }
+    }
+
+    /// The WebSocket handshake, through the proxy the HTTP client would use for this url (an
+    /// HTTP CONNECT tunnel), or directly.
+    async fn dial(
+        &self,
+        url: &str,
+        tls: &Arc<rustls::ClientConfig>,
+    ) -> Result<(Socket, http::Response<Option<Vec<u8>>>), WsError> {
+        let connector = Some(Connector::Rustls(tls.clone()));
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|_| WsError::Url(UrlError::UnableToConnect(url.to_owned())))?;
+        let Some(route) = self.http.proxy_route(&uri) else {
+            return tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector)
+                .await;
+        };
+        let host = uri.host().unwrap_or_default();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("wss") {
+                443
+            } else {
+                80
+            });
+        let stream = crate::proxy::tunnel(&route, host, port)
+            .await
+            .map_err(WsError::Io)?;
+        tokio_tungstenite::client_async_tls_with_config(url, stream, None, connector).await
     }
 
     /// Reads frames until the connection ends or shutdown is asked for.
@@ -581,7 +622,10 @@ fn handshake_refused(response: &http::Response<Option<Vec<u8>>>) -> ConnectError
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let status: Option<i64> = header("handshake-status").and_then(|s| s.parse().ok());
+    // Without the header, the HTTP status stands in for it (a bare 403 is final).
+    let status: Option<i64> = header("handshake-status")
+        .and_then(|s| s.parse().ok())
+        .or(Some(i64::from(response.status().as_u16())));
     let auth_code: Option<i64> = header("handshake-autherrcode").and_then(|s| s.parse().ok());
     let message = header("handshake-msg").unwrap_or_else(|| response.status().to_string());
     match (status, auth_code) {
@@ -620,8 +664,9 @@ async fn handle(
     ) {
         Ok(incoming) => answer(dispatcher.dispatch(incoming).await),
         Err(err) => {
+            // Acked as a failure, as the official clients do, so the platform pushes it again.
             tracing::error!(error = %err, frame_type = ?frame.frame_type(), "a pushed payload could not be read");
-            (400, None)
+            (500, None)
         }
     };
     in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -647,4 +692,50 @@ fn ack(mut frame: Frame, code: u16, data: Option<&str>, biz_rt_ms: u128) -> Byte
     let body = serde_json::json!({"code": code, "headers": null, "data": data});
     frame.payload = Some(Bytes::from(body.to_string()));
     frame.encode()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(status: u16, headers: &[(&str, &str)]) -> ConnectError {
+        let mut builder = http::Response::builder().status(status);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        handshake_refused(&builder.body(None).unwrap())
+    }
+
+    #[test]
+    fn a_bare_403_handshake_is_final_as_the_official_go_client_reads_it() {
+        assert!(matches!(
+            refusal(403, &[]),
+            ConnectError::Final {
+                code: codes::FORBIDDEN,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn handshake_headers_decide_when_present() {
+        assert!(matches!(
+            refusal(
+                514,
+                &[
+                    ("Handshake-Status", "514"),
+                    ("Handshake-Autherrcode", "1000040350")
+                ]
+            ),
+            ConnectError::Final {
+                code: codes::TOO_MANY_CONNECTIONS,
+                ..
+            }
+        ));
+        assert!(matches!(
+            refusal(514, &[("Handshake-Status", "514")]),
+            ConnectError::Retry(_)
+        ));
+        assert!(matches!(refusal(502, &[]), ConnectError::Retry(_)));
+    }
 }

@@ -3,6 +3,7 @@
 mod client;
 mod fragments;
 pub mod frame;
+mod proxy;
 
 pub use client::{Status, StopReason, WsClient, WsHandle, WsOptions};
 pub use frame::{Frame, FrameError};

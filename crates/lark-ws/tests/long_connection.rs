@@ -670,3 +670,131 @@ async fn two_apps_run_side_by_side() {
     one.shutdown().await;
     two.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_the_client_cannot_read_is_acked_with_500() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let (dispatcher, _rx) = forwarding();
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
+    let ack = emulator
+        .ws_push_raw(&emulator.app_id(), b"this is not an event")
+        .await
+        .expect("acknowledged");
+    assert_eq!(ack.code, 500, "so the platform pushes it again");
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_or_failing_discovery_is_retried_until_it_answers() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    emulator.inject(
+        lark_emulator::FaultRule::next(
+            1,
+            lark_emulator::Fault::Answer {
+                status: 200,
+                code: 1_000_040_345,
+                msg: "system busy".to_owned(),
+            },
+        )
+        .on_path("/callback/ws/endpoint"),
+    );
+    emulator.inject(
+        lark_emulator::FaultRule::script([false, true], lark_emulator::Fault::server_error(503))
+            .on_path("/callback/ws/endpoint"),
+    );
+    let (dispatcher, _rx) = forwarding();
+    // No discovery has answered yet, so the client cannot know the emulator's short waits.
+    let options = WsOptions::default().with_initial_reconnect(Duration::ZERO, Duration::ZERO);
+    let handle = connected(&emulator, dispatcher, options).await;
+    let discoveries: Vec<u16> = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/callback/ws/endpoint")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        discoveries,
+        [200, 503, 200],
+        "busy, then a 5xx, then the url: each failure retried"
+    );
+    handle.shutdown().await;
+}
+
+/// A CONNECT proxy on loopback that records where each tunnel went.
+async fn connect_proxy() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut client = BufReader::new(client);
+                let mut line = String::new();
+                if client.read_line(&mut line).await.is_err() {
+                    return;
+                }
+                let target = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                loop {
+                    let mut header = String::new();
+                    if client.read_line(&mut header).await.unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                }
+                record.lock().unwrap().push(target.clone());
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(target.as_str()).await else {
+                    return;
+                };
+                let mut client = client.into_inner();
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_ok()
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_long_connection_dials_through_the_configured_proxy() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let (proxy, tunnels) = connect_proxy().await;
+    let client = lark_http::Client::builder()
+        .app(emulator.app_id(), emulator.app_secret())
+        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
+        .proxy(proxy.parse().unwrap())
+        .build()
+        .unwrap();
+    let (dispatcher, mut rx) = forwarding();
+    let handle = WsClient::new(client, dispatcher).start();
+    let status = tokio::time::timeout(
+        PATIENCE,
+        handle.wait_for(|s| matches!(s, Status::Connected { .. } | Status::Stopped(_))),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(status, Status::Connected { .. }), "{status:?}");
+    let tom = emulator.user("Tom").unwrap().open_id;
+    emulator
+        .user_says_text(&emulator.default_chat(), &tom, "through the proxy")
+        .unwrap();
+    let event = next_event(&mut rx).await;
+    assert!(matches!(event.event, Event::MessageReceived(_)));
+    let emulator_host = emulator.addr().to_string();
+    let tunnels = tunnels.lock().unwrap().clone();
+    assert!(
+        tunnels.len() >= 2 && tunnels.iter().all(|t| *t == emulator_host),
+        "discovery and the WebSocket dial both went through the proxy: {tunnels:?}"
+    );
+    handle.shutdown().await;
+}
