@@ -445,26 +445,24 @@ pub enum DownloadHead {
     Error,
 }
 
-/// Reads the head of a download response. A success that is not JSON is the file; anything else
-/// is an error body (the platform answers failures with a JSON envelope).
+/// Reads the head of a download response. A success is the file, whatever its type (a user's
+/// `.json` attachment comes as `application/json`); anything else is an error body.
 #[must_use]
 pub fn download_head(status: StatusCode, headers: &HeaderMap) -> DownloadHead {
+    if !status.is_success() {
+        return DownloadHead::Error;
+    }
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let is_json = content_type
-        .as_deref()
-        .is_some_and(|ct| ct.to_ascii_lowercase().contains("application/json"));
-    if !status.is_success() || is_json {
-        return DownloadHead::Error;
-    }
     DownloadHead::File {
         content_type,
+        // The platform writes non-ASCII names as raw UTF-8, which `to_str` refuses.
         file_name: headers
             .get(http::header::CONTENT_DISPOSITION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(content_disposition_file_name),
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .and_then(|v| content_disposition_file_name(&v)),
         content_length: headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())

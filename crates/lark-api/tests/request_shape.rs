@@ -174,6 +174,68 @@ fn send_refuses_receive_only_types_and_oversized_content_before_sending() {
     assert!(err.to_string().contains("uuid"), "{err}");
 }
 
+/// The send, reply and edit references say "文本消息请求体最大不能超过 150 KB" and "富文本消息请求体最大不能
+/// 超过 30 KB": the request body is limited, and in it the content travels as an escaped JSON
+/// string, so content under the limit can still make a body over it.
+#[test]
+fn the_size_check_measures_the_request_body_not_the_content() {
+    // 60 Ki quotation marks: the content is about 120 KiB, each mark escaped once more in the
+    // body makes it about 240 KiB.
+    let quotes = MessageContent::text("\"".repeat(60 * 1024));
+    let content_len = quotes.encode().len();
+    assert!(content_len < 150 * 1024, "content is {content_len} bytes");
+    quotes.validate().unwrap();
+    for err in [
+        build_request(
+            &SendMessage::new(Receiver::chat(oc()), quotes.clone()),
+            &BaseUrl::feishu(),
+            Some(&token()),
+        )
+        .unwrap_err(),
+        build_request(
+            &ReplyMessage::new(om(), quotes.clone()),
+            &BaseUrl::feishu(),
+            Some(&token()),
+        )
+        .unwrap_err(),
+        build_request(
+            &EditMessage::new(om(), quotes.clone()),
+            &BaseUrl::feishu(),
+            Some(&token()),
+        )
+        .unwrap_err(),
+    ] {
+        let text = err.to_string();
+        assert!(
+            text.contains("the request body") && text.contains("153600"),
+            "{text}"
+        );
+    }
+
+    // A post: content under 30 KiB, body over it.
+    let post = MessageContent::from(Post::zh_cn(
+        PostBody::new("t").paragraph([PostElement::text("\"".repeat(14 * 1024))]),
+    ));
+    assert!(post.encode().len() < 30 * 1024);
+    post.validate().unwrap();
+    let err = build_request(
+        &SendMessage::new(Receiver::chat(oc()), post),
+        &BaseUrl::feishu(),
+        Some(&token()),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("30720"), "{err}");
+
+    // Just under the limit in the body is accepted.
+    let fits = MessageContent::text("x".repeat(150 * 1024 - 200));
+    build_request(
+        &SendMessage::new(Receiver::chat(oc()), fits),
+        &BaseUrl::feishu(),
+        Some(&token()),
+    )
+    .unwrap();
+}
+
 #[test]
 fn reply_carries_reply_in_thread_and_refuses_system_messages() {
     let s = shape(

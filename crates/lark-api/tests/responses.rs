@@ -353,7 +353,7 @@ fn a_non_json_failure_becomes_an_error_with_its_status() {
 }
 
 #[test]
-fn a_download_is_the_body_unless_it_is_json() {
+fn a_download_is_the_body_when_the_answer_is_200() {
     let download = DownloadFile::new(FileKey::new("file_v2_1"));
     let response = http::Response::builder()
         .status(200)
@@ -375,6 +375,35 @@ fn a_download_is_the_body_unless_it_is_json() {
         .unwrap();
     let err = download.parse(error).unwrap_err();
     assert_eq!(err.as_api().unwrap().code, 234_043);
+
+    // A user's .json attachment is served as JSON: with a 200 it is the file all the same
+    // (the official Go SDK reads any 200 as the file: core/httptransport.go).
+    let attachment = http::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Bytes::from_static(br#"{"code":1,"msg":"a user's data"}"#))
+        .unwrap();
+    let file = download.parse(attachment).unwrap();
+    assert_eq!(file.bytes.as_ref(), br#"{"code":1,"msg":"a user's data"}"#);
+}
+
+#[test]
+fn a_raw_utf8_file_name_is_kept() {
+    // The platform writes CJK names as raw UTF-8 in Content-Disposition, without filename*
+    // (reports: github.com/larksuite/openclaw-lark/issues/364, larksuite/cli/issues/2648).
+    let response = http::Response::builder()
+        .status(200)
+        .header(
+            "content-disposition",
+            http::HeaderValue::from_bytes("attachment; filename=\"第四课_说明.pdf\"".as_bytes())
+                .unwrap(),
+        )
+        .body(Bytes::from_static(b"%PDF"))
+        .unwrap();
+    let file = DownloadFile::new(FileKey::new("file_v2_1"))
+        .parse(response)
+        .unwrap();
+    assert_eq!(file.file_name.as_deref(), Some("第四课_说明.pdf"));
 }
 
 #[test]

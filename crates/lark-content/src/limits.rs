@@ -1,8 +1,10 @@
 //! The platform's documented limits on message content, checked by [`validate`](crate::MessageContent::validate)
 //! before anything is sent.
 //!
-//! Sizes are in bytes of the encoded `content` string (KB read as KiB). Sources are the
-//! im/v1 "send message" and "upload" reference pages on open.feishu.cn.
+//! Sizes are in bytes (KB read as KiB). The platform limits the whole request body; the content
+//! alone is measured here, and lark-api measures the body it builds around it, where the content
+//! travels as an escaped JSON string. Sources are the im/v1 "send message" and "upload" reference
+//! pages on open.feishu.cn.
 
 /// Largest `text` content: 150 KB ("文本消息请求体最大不能超过 150 KB"; error 230025).
 pub const TEXT_MAX_BYTES: usize = 150 * 1024;

@@ -13,7 +13,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
@@ -458,8 +457,10 @@ fn respond(outcome: Result<Reply, Fail>, log_id: &str) -> http::Response<Full<By
             builder = builder
                 .status(StatusCode::OK)
                 .header(CONTENT_TYPE, content_type);
-            if let Some(name) = file_name {
-                builder = builder.header(CONTENT_DISPOSITION, content_disposition(&name));
+            if let Some(name) = file_name
+                && let Ok(value) = HeaderValue::from_bytes(content_disposition(&name).as_bytes())
+            {
+                builder = builder.header(CONTENT_DISPOSITION, value);
             }
             bytes
         }
@@ -495,27 +496,21 @@ fn respond(outcome: Result<Reply, Fail>, log_id: &str) -> http::Response<Full<By
     })
 }
 
-/// `attachment; filename="…"; filename*=UTF-8''…` — an ASCII fallback and the exact name.
+/// `attachment; filename="…"` with the name as raw UTF-8, as the platform writes it (no
+/// `filename*`); a quote or backslash in the name is escaped.
 fn content_disposition(name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
-                c
-            } else {
-                '_'
+    let mut quoted = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
             }
-        })
-        .collect();
-    let mut encoded = String::new();
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            let _ = write!(encoded, "%{byte:02X}");
+            c if c.is_control() => quoted.push('_'),
+            c => quoted.push(c),
         }
     }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+    format!("attachment; filename=\"{quoted}\"")
 }
 
 pub(crate) fn parse_query(query: &str) -> HashMap<String, String> {

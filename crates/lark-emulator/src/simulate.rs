@@ -235,6 +235,7 @@ pub(crate) fn user_sends_resource(
         Some("gif") => "image/gif",
         Some("pdf") => "application/pdf",
         Some("txt") => "text/plain",
+        Some("json") => "application/json",
         Some("mp4") => "video/mp4",
         Some("opus") => "audio/opus",
         _ => "application/octet-stream",

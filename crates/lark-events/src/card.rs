@@ -272,7 +272,9 @@ impl CardResponse {
         self
     }
 
-    /// Replaces the card with `card`.
+    /// Replaces the card with `card`: card JSON is answered as `{"type":"raw","data":…}`, a
+    /// template as `{"type":"template","data":{"template_id",…}}`, a card entity as
+    /// `{"type":"card","data":{"card_id"}}`.
     pub fn with_card(mut self, card: impl Into<Card>) -> Self {
         self.card = Some(CardUpdate::Raw(Box::new(card.into())));
         self
@@ -354,9 +356,13 @@ impl Serialize for CardResponse {
             map.serialize_entry("toast", toast)?;
         }
         match &self.card {
-            Some(CardUpdate::Raw(card)) => {
-                map.serialize_entry("card", &serde_json::json!({ "type": "raw", "data": card }))?;
-            }
+            // A template or a card entity already is `{"type": …, "data": …}`; only card JSON
+            // is wrapped as `raw`.
+            Some(CardUpdate::Raw(card)) => match card.as_ref() {
+                Card::Template(_) | Card::Entity(_) => map.serialize_entry("card", card)?,
+                _ => map
+                    .serialize_entry("card", &serde_json::json!({ "type": "raw", "data": card }))?,
+            },
             Some(CardUpdate::Template {
                 template_id,
                 version,
@@ -385,6 +391,27 @@ mod tests {
     use super::*;
     use lark_content::card::{CardHeader, CardV2, Markdown};
     use serde_json::json;
+
+    #[test]
+    fn with_card_writes_templates_and_entities_in_their_own_shape_not_as_raw() {
+        let template = CardResponse::empty().with_card(Card::template(
+            lark_content::TemplateId::new("AAqi6xJ8rabcd"),
+            Some("1.0.0"),
+            serde_json::Map::new(),
+        ));
+        assert_eq!(
+            serde_json::to_value(&template).unwrap(),
+            json!({"card": {"type": "template", "data": {"template_id": "AAqi6xJ8rabcd", "template_version_name": "1.0.0"}}}),
+            "the documented template answer (cardkit-v1/card-callback-communication)"
+        );
+        let entity = CardResponse::empty().with_card(Card::entity(lark_content::CardId::new(
+            "7371713483664506900",
+        )));
+        assert_eq!(
+            serde_json::to_value(&entity).unwrap(),
+            json!({"card": {"type": "card", "data": {"card_id": "7371713483664506900"}}})
+        );
+    }
 
     #[test]
     fn responses_have_the_documented_shape() {

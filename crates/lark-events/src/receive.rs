@@ -227,11 +227,11 @@ impl Envelope<'_> {
     }
 }
 
-/// Whether a body has the legacy card callback's shape: plain, with `action` and
-/// `open_message_id`, and no `encrypt`.
-fn looks_like_legacy_card(body: &[u8]) -> bool {
+/// Whether a body may be a legacy card callback, which is signed differently: plain with
+/// `action` and `open_message_id`, or encrypted (only decryption can tell).
+fn may_be_legacy_card(body: &[u8]) -> bool {
     serde_json::from_slice::<Envelope<'_>>(body)
-        .is_ok_and(|envelope| envelope.encrypt.is_none() && envelope.is_legacy_card())
+        .is_ok_and(|envelope| envelope.encrypt.is_some() || envelope.is_legacy_card())
 }
 
 fn bad_json(err: &serde_json::Error) -> EventError {
@@ -258,16 +258,31 @@ pub fn receive(
     let decrypted: Vec<u8>;
     let (envelope, was_encrypted) = match (&config.encrypt_key, &first.encrypt) {
         (Some(key), Some(encrypted)) => {
-            if signature.is_some() && !verified {
-                return Err(EventError::BadSignature);
-            }
-            decrypted = decrypt(key, encrypted)?;
-            let inner: Envelope<'_> =
-                serde_json::from_slice(&decrypted).map_err(|err| bad_json(&err))?;
+            let unverified = signature.is_some() && !verified;
+            // A body whose event signature failed may still be an encrypted legacy card
+            // callback, signed with sha1 and the verification token (as the official Go and
+            // Python SDKs read it). Any failure on that path is the same refusal as a bad
+            // signature, so an attacker learns nothing from how decryption went.
+            decrypted = match decrypt(key, encrypted) {
+                Ok(plain) => plain,
+                Err(_) if unverified => return Err(EventError::BadSignature),
+                Err(err) => return Err(err),
+            };
+            let inner: Envelope<'_> = match serde_json::from_slice(&decrypted) {
+                Ok(inner) => inner,
+                Err(_) if unverified => return Err(EventError::BadSignature),
+                Err(err) => return Err(bad_json(&err)),
+            };
             if inner.encrypt.is_some() {
                 return Err(EventError::BadJson(
                     "the decrypted body is encrypted again".to_owned(),
                 ));
+            }
+            if inner.is_legacy_card() {
+                return legacy_card(config, headers, body, &decrypted, now);
+            }
+            if unverified {
+                return Err(EventError::BadSignature);
             }
             (inner, true)
         }
@@ -275,9 +290,11 @@ pub fn receive(
         (_, None) => (first, false),
     };
 
-    // The challenge is the one request the platform does not sign.
+    // The challenge is the one request the platform does not sign. With an encrypt key it
+    // comes encrypted, except on the card callback url, which many apps share with the event
+    // url: there a plain challenge is answered when it carries the verification token.
     if envelope.kind.as_deref() == Some("url_verification") {
-        if config.encrypt_key.is_some() && !was_encrypted {
+        if config.encrypt_key.is_some() && !was_encrypted && config.verification_token.is_none() {
             return Err(EventError::NotEncrypted);
         }
         check_token(config, envelope.token.as_deref())?;
@@ -288,7 +305,7 @@ pub fn receive(
     }
 
     if envelope.is_legacy_card() {
-        return legacy_card(config, headers, body, now);
+        return legacy_card(config, headers, body, body, now);
     }
 
     if config.encrypt_key.is_some() {
@@ -374,8 +391,9 @@ fn verify_signature(
     let expected = event_signature(signed.timestamp, signed.nonce, key, body);
     if signature_matches(&expected, signed.signature) {
         Ok(true)
-    } else if looks_like_legacy_card(body) {
-        // A legacy card callback is signed differently; it is checked on its own path.
+    } else if may_be_legacy_card(body) {
+        // A legacy card callback is signed differently; it is checked on its own path, and
+        // anything else that failed here is refused there.
         Ok(false)
     } else {
         Err(EventError::BadSignature)
@@ -391,11 +409,13 @@ fn check_token(config: &EventConfig, given: Option<&str>) -> Result<(), EventErr
     }
 }
 
-/// The legacy callback: signed with sha1 and the verification token, never encrypted.
+/// The legacy callback: signed with sha1 and the verification token over the raw body as
+/// received (`raw`); `plain` is that body, decrypted when it came encrypted.
 fn legacy_card(
     config: &EventConfig,
     headers: &HeaderMap,
-    body: &[u8],
+    raw: &[u8],
+    plain: &[u8],
     now: SystemTime,
 ) -> Result<Incoming, EventError> {
     if config.encrypt_key.is_some() && config.verification_token.is_none() {
@@ -406,12 +426,12 @@ fn legacy_card(
     if let Some(token) = &config.verification_token {
         let signed = signed(headers).ok_or(EventError::MissingSignature)?;
         check_fresh(signed.timestamp, config.freshness, now)?;
-        let expected = legacy_card_signature(signed.timestamp, signed.nonce, token, body);
+        let expected = legacy_card_signature(signed.timestamp, signed.nonce, token, raw);
         if !signature_matches(&expected, signed.signature) {
             return Err(EventError::BadSignature);
         }
     }
-    let value: Value = serde_json::from_slice(body).map_err(|err| bad_json(&err))?;
+    let value: Value = serde_json::from_slice(plain).map_err(|err| bad_json(&err))?;
     Ok(Incoming::CardAction(Box::new(CardAction::from_legacy(
         value,
     ))))

@@ -171,8 +171,9 @@ lark_content::open_enum! {
         P2p = "p2p",
         /// A group.
         Group = "group",
-        /// A topic group.
-        Topic = "topic",
+        /// A topic group (`topic_group`, as the official Go SDK's `EventMessage.ChatType`
+        /// documents it).
+        TopicGroup = "topic_group",
     }
 }
 

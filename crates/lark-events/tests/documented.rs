@@ -51,6 +51,24 @@ fn event(name: &str) -> lark_events::EventEnvelope {
     }
 }
 
+/// Receives `payload` unencrypted and returns the message it carries.
+fn received_message(payload: &Value) -> lark_events::MessageReceived {
+    let incoming = receive(
+        &EventConfig::new(),
+        &HeaderMap::new(),
+        payload.to_string().as_bytes(),
+        SystemTime::now(),
+    )
+    .unwrap();
+    let Incoming::Event(envelope) = incoming else {
+        panic!("{payload} is not an event")
+    };
+    let Event::MessageReceived(received) = envelope.event else {
+        panic!("{payload} is not a received message")
+    };
+    *received
+}
+
 #[test]
 fn the_documented_received_message_is_typed_with_content_and_mentions() {
     let envelope = event("receive_v1");
@@ -101,19 +119,7 @@ fn the_documented_received_message_is_typed_with_content_and_mentions() {
 fn a_message_whose_content_does_not_decode_is_kept_not_lost() {
     let mut broken = payload("receive_v1");
     broken["event"]["message"]["message_type"] = json!("image");
-    let incoming = receive(
-        &EventConfig::new(),
-        &HeaderMap::new(),
-        broken.to_string().as_bytes(),
-        SystemTime::now(),
-    )
-    .unwrap();
-    let Incoming::Event(envelope) = incoming else {
-        panic!()
-    };
-    let Event::MessageReceived(received) = envelope.event else {
-        panic!()
-    };
+    let received = received_message(&broken);
     assert!(
         matches!(&received.message.content, MessageContent::Unmodelled { msg_type, content, .. } if msg_type == "image" && content.contains("hello")),
         "{:?}",
@@ -394,4 +400,17 @@ fn events_render_as_json_with_content_decoded_and_secrets_left_out() {
 
     let unknown = read("envelope_v2_generic").to_json();
     assert!(unknown["event"].is_object());
+}
+
+#[test]
+fn a_message_in_a_topic_group_reads_its_chat_type() {
+    // `topic_group` is the third chat type the official Go SDK lists for received messages
+    // (service/im/v1 EventMessage.ChatType); the receive_v1 example carries `group`.
+    let mut topic = payload("receive_v1");
+    topic["event"]["message"]["chat_type"] = json!("topic_group");
+    let received = received_message(&topic);
+    assert_eq!(
+        received.message.chat_type,
+        Some(lark_events::ChatType::TopicGroup)
+    );
 }

@@ -171,8 +171,79 @@ fn an_encrypted_challenge_is_answered_without_a_signature() {
         panic!()
     };
     assert_eq!(answer.challenge, "abc");
-    let plain = receive(&config(), &HeaderMap::new(), challenge.as_bytes(), now());
-    assert!(matches!(plain, Err(EventError::NotEncrypted)));
+}
+
+/// Many apps point the event url and the card callback url at one endpoint with an encrypt
+/// key set; the card url's challenge arrives plain (docs/protocol.md §5.2, §5.6).
+#[test]
+fn a_plain_card_url_challenge_with_the_right_token_is_answered_beside_an_encrypt_key() {
+    let challenge =
+        json!({"challenge": "abc", "token": TOKEN, "type": "url_verification"}).to_string();
+    let Ok(Incoming::Challenge(answer)) =
+        receive(&config(), &HeaderMap::new(), challenge.as_bytes(), now())
+    else {
+        panic!()
+    };
+    assert_eq!(answer.challenge, "abc");
+    let wrong =
+        json!({"challenge": "abc", "token": "guess", "type": "url_verification"}).to_string();
+    assert!(matches!(
+        receive(&config(), &HeaderMap::new(), wrong.as_bytes(), now()),
+        Err(EventError::BadToken)
+    ));
+    let key_only = EventConfig::new().encrypt_key(KEY);
+    assert!(matches!(
+        receive(&key_only, &HeaderMap::new(), challenge.as_bytes(), now()),
+        Err(EventError::NotEncrypted)
+    ));
+}
+
+/// The official Go SDK (card/card.go) and Python SDK (card/action_handler.py) decrypt a legacy
+/// callback that arrives encrypted, then check its sha1 signature over the raw request body.
+#[test]
+fn an_encrypted_legacy_card_callback_is_decrypted_and_its_sha1_signature_checked_on_the_raw_body() {
+    use sha1::Digest as _;
+    let plain = json!({"open_id": "ou_1", "open_message_id": "om_1", "open_chat_id": "oc_1", "token": "c-1", "action": {"value": {"k": "v"}, "tag": "button"}})
+        .to_string();
+    let encrypted = lark_events::encrypt_with_iv(&EncryptKey::new(KEY), plain.as_bytes(), [7; 16]);
+    let raw = json!({ "encrypt": encrypted }).to_string();
+    let sha1 = |token: &str| {
+        let mut hasher = sha1::Sha1::new();
+        hasher.update(format!("{NOW}n1{token}").as_bytes());
+        hasher.update(raw.as_bytes());
+        hasher.finalize().iter().fold(String::new(), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+    };
+    let headers = |signature: String| {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-lark-request-timestamp", HeaderValue::from(NOW));
+        headers.insert("x-lark-request-nonce", HeaderValue::from_static("n1"));
+        headers.insert(
+            "x-lark-signature",
+            HeaderValue::from_str(&signature).unwrap(),
+        );
+        headers
+    };
+    let Ok(Incoming::CardAction(action)) =
+        receive(&config(), &headers(sha1(TOKEN)), raw.as_bytes(), now())
+    else {
+        panic!("the encrypted legacy callback is read")
+    };
+    assert_eq!(action.value_str("k"), Some("v"));
+    assert!(matches!(
+        receive(&config(), &headers(sha1("guess")), raw.as_bytes(), now()),
+        Err(EventError::BadSignature)
+    ));
+    // An encrypted regular event with a wrong signature is still refused the same way.
+    let forged = json!({ "encrypt": lark_events::encrypt_with_iv(&EncryptKey::new(KEY), &event_payload(TOKEN), [7; 16]) })
+        .to_string();
+    assert!(matches!(
+        receive(&config(), &headers(sha1(TOKEN)), forged.as_bytes(), now()),
+        Err(EventError::BadSignature)
+    ));
 }
 
 #[test]

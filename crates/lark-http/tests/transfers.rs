@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use lark_api::UploadData;
 use lark_api::im::messages::GetMessageResource;
 use lark_api::im::resources::{DownloadFile, DownloadImage, UploadFile};
-use lark_content::{FileKey, MessageContent, MessageId};
+use lark_content::{FileKey, MessageContent};
 use lark_emulator::{Fault, FaultRule};
 use lark_http::{ErrorKind, Progress};
 use std::sync::{Arc, Mutex};
@@ -138,19 +138,7 @@ async fn a_resource_a_user_sent_downloads_to_a_file() {
     let chat = setup.chat();
     let tom = setup.user("Tom");
     let bytes = pattern(64 * 1024);
-    let message = MessageId::new(
-        setup
-            .emulator
-            .user_sends_file(chat.as_str(), tom.as_str(), "trace.bin", bytes.clone())
-            .unwrap(),
-    );
-    let content = setup.stored(&message)["body"]["content"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let MessageContent::File(file) = MessageContent::decode("file", &content).unwrap() else {
-        panic!("{content}")
-    };
+    let (message, file) = setup.user_file(&chat, &tom, "trace.bin", bytes.clone());
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("trace.bin");
     setup
@@ -163,6 +151,23 @@ async fn a_resource_a_user_sent_downloads_to_a_file() {
         .await
         .unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn a_users_json_attachment_with_a_cjk_name_downloads_as_the_file() {
+    let setup = Setup::new().await;
+    let chat = setup.chat();
+    let tom = setup.user("Tom");
+    let bytes = br#"{"code":99991663,"msg":"looks like an error, is a file"}"#.to_vec();
+    let (message, file) = setup.user_file(&chat, &tom, "数据.json", bytes.clone());
+    let download = setup
+        .client
+        .execute(GetMessageResource::file(message, file.file_key))
+        .await
+        .unwrap();
+    assert_eq!(download.bytes.as_ref(), bytes.as_slice());
+    assert_eq!(download.content_type.as_deref(), Some("application/json"));
+    assert_eq!(download.file_name.as_deref(), Some("数据.json"));
 }
 
 #[tokio::test]

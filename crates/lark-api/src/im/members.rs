@@ -37,10 +37,11 @@ fn check_id_list(ids: &[String]) -> Result<(), BuildError> {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct AddMembersOutput {
-    /// Ids that are not valid.
+    /// Ids that exist but could not be added: resigned users, and with `succeed_type` 1 also
+    /// users the app cannot see or who have not activated it.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub invalid_id_list: Vec<String>,
-    /// Ids of users that do not exist.
+    /// Ids that name nobody.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub not_existed_id_list: Vec<String>,
     /// Ids waiting for the owner's approval.
@@ -56,8 +57,11 @@ pub struct AddMembers {
     pub chat_id: ChatId,
     /// How `id_list` names members (default `open_id`; `app_id` for bots).
     pub member_id_type: Option<MemberIdType>,
-    /// 0: fail if any id is unusable; 1: add the usable ones; 2: fail on unusable ids but not
-    /// on ones that do not exist.
+    /// What an unusable id does to the call (docs/protocol.md §3.1, from the chat-member
+    /// create page): 0 (the default) — an id that names nobody or cannot be seen fails the
+    /// call, resigned users are skipped and listed in `invalid_id_list`; 1 — whoever can be
+    /// added is added and the rest listed (ids naming nobody in `not_existed_id_list`); 2 — any
+    /// unusable id fails the call.
     pub succeed_type: Option<u8>,
     /// The members.
     pub id_list: Vec<String>,

@@ -10,8 +10,10 @@ use crate::pagination::{Page, Paginated};
 use crate::receiver::Receiver;
 use bytes::Bytes;
 use http::Method;
-use lark_content::limits::{HISTORY_PAGE_MAX, UUID_MAX_CHARS};
-use lark_content::{Card, ChatId, FileKey, MessageContent, MessageId, ThreadId};
+use lark_content::limits::{
+    CARD_MAX_BYTES, HISTORY_PAGE_MAX, POST_MAX_BYTES, TEXT_MAX_BYTES, UUID_MAX_CHARS,
+};
+use lark_content::{Card, ChatId, ContentError, FileKey, MessageContent, MessageId, ThreadId};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -42,6 +44,42 @@ fn encode_for(
         });
     }
     Ok(content.encode_validated()?)
+}
+
+/// Refuses a request body over the platform's limit for its message type: 150 KB for `text`, 30 KB
+/// for `post` and cards. The documentation limits the request body (230025), and the body is larger
+/// than the content it carries: the content travels as an escaped JSON string beside the other
+/// fields.
+fn within_body_limit(msg_type: &str, body: Body) -> Result<Body, BuildError> {
+    let (limit, hint) = match msg_type {
+        "text" => (
+            TEXT_MAX_BYTES,
+            "text is at most 150 KB; split it into several messages",
+        ),
+        "post" => (
+            POST_MAX_BYTES,
+            "a post is at most 30 KB; split it, or send long text as `text` (150 KB)",
+        ),
+        "interactive" => (
+            CARD_MAX_BYTES,
+            "a card is at most 30 KB; move data out of the card or split it",
+        ),
+        _ => return Ok(body),
+    };
+    let actual = match &body {
+        Body::Json(bytes) => bytes.len(),
+        _ => return Ok(body),
+    };
+    if actual > limit {
+        return Err(BuildError::Content(ContentError::TooLarge {
+            what: "the request body",
+            actual,
+            limit,
+            unit: "bytes",
+            hint,
+        }));
+    }
+    Ok(body)
 }
 
 const SEND_TYPES: &str = "send text, post, image, file, audio, media, sticker, interactive, share_chat, share_user or system";
@@ -113,12 +151,15 @@ impl Endpoint for SendMessage {
             MessageContent::can_send,
             SEND_TYPES,
         )?;
-        Ok(Body::json(&SendBody {
-            receive_id: self.receiver.id(),
-            msg_type: self.content.msg_type(),
-            content,
-            uuid: self.uuid.as_deref(),
-        }))
+        within_body_limit(
+            self.content.msg_type(),
+            Body::json(&SendBody {
+                receive_id: self.receiver.id(),
+                msg_type: self.content.msg_type(),
+                content,
+                uuid: self.uuid.as_deref(),
+            }),
+        )
     }
 
     fn is_idempotent(&self) -> bool {
@@ -203,12 +244,15 @@ impl Endpoint for ReplyMessage {
             MessageContent::can_reply,
             "reply with anything send takes except system",
         )?;
-        Ok(Body::json(&ReplyBody {
-            content,
-            msg_type: self.content.msg_type(),
-            reply_in_thread: self.reply_in_thread,
-            uuid: self.uuid.as_deref(),
-        }))
+        within_body_limit(
+            self.content.msg_type(),
+            Body::json(&ReplyBody {
+                content,
+                msg_type: self.content.msg_type(),
+                reply_in_thread: self.reply_in_thread,
+                uuid: self.uuid.as_deref(),
+            }),
+        )
     }
 
     fn is_idempotent(&self) -> bool {
@@ -264,10 +308,13 @@ impl Endpoint for EditMessage {
             MessageContent::can_edit,
             "only text and post messages can be edited; update a card with PatchCard",
         )?;
-        Ok(Body::json(&serde_json::json!({
-            "msg_type": self.content.msg_type(),
-            "content": content,
-        })))
+        within_body_limit(
+            self.content.msg_type(),
+            Body::json(&serde_json::json!({
+                "msg_type": self.content.msg_type(),
+                "content": content,
+            })),
+        )
     }
 
     fn parse(&self, response: http::Response<Bytes>) -> Result<Message, Error> {
@@ -310,7 +357,10 @@ impl Endpoint for PatchCard {
 
     fn body(&self) -> Result<Body, BuildError> {
         let content = MessageContent::card(self.card.clone()).encode_validated()?;
-        Ok(Body::json(&serde_json::json!({ "content": content })))
+        within_body_limit(
+            "interactive",
+            Body::json(&serde_json::json!({ "content": content })),
+        )
     }
 
     fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {

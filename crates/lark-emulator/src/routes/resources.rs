@@ -115,6 +115,7 @@ fn mime(file_name: &str, given: Option<String>) -> String {
                 "mp4" => "video/mp4",
                 "pdf" => "application/pdf",
                 "txt" => "text/plain",
+                "json" => "application/json",
                 _ => "application/octet-stream",
             }
             .to_owned()

@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use lark_api::BaseUrl;
-use lark_content::{ChatId, MessageId, OpenId};
+use lark_content::{ChatId, MessageContent, MessageId, OpenId};
 use lark_emulator::{Emulator, EmulatorConfig};
 use lark_http::{Client, RetryPolicy};
 use std::time::Duration;
@@ -52,6 +52,30 @@ impl Setup {
                 content["text"].as_str().map(str::to_owned)
             })
             .collect()
+    }
+
+    /// Has `user` send a file message named `name` to `chat`; returns the message and its
+    /// content as the platform stores it.
+    pub fn user_file(
+        &self,
+        chat: &ChatId,
+        user: &OpenId,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> (MessageId, lark_content::File) {
+        let message = MessageId::new(
+            self.emulator
+                .user_sends_file(chat.as_str(), user.as_str(), name, bytes)
+                .expect("the emulator accepts the file"),
+        );
+        let content = self.stored(&message)["body"]["content"]
+            .as_str()
+            .expect("stored content is a string")
+            .to_owned();
+        match MessageContent::decode("file", &content) {
+            Ok(MessageContent::File(file)) => (message, file),
+            other => panic!("{content} is not file content: {other:?}"),
+        }
     }
 
     pub fn stored(&self, id: &MessageId) -> serde_json::Value {
