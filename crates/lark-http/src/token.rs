@@ -349,20 +349,23 @@ impl TokenManager {
             .map(|cached| cached.token.clone())
     }
 
-    /// Forgets `token` (refused by the platform) here and in the shared store, so the next
+    /// Forgets `token` (refused by the platform) in the shared store and then here, so the next
     /// caller fetches a new one.
+    ///
+    /// The order matters. While the process cache holds the token, no caller here reads the
+    /// store; once it is gone from the store, no caller can read it back. Forgetting it here
+    /// first would let a concurrent caller copy it from the store into the process cache while
+    /// the store eviction is still on its way, and hand the refused token out again.
     pub(crate) async fn evict(&self, key: &TokenKey, token: &AccessToken) {
-        {
-            let mut local = lock(&self.local);
-            if local.get(key).is_some_and(|cached| &cached.token == token) {
-                local.remove(key);
-            }
-        }
         if let Some(store) = &self.shared
             && let Err(err) = store.evict(key, token).await
         {
             tracing::warn!(error = %err, "could not evict a refused token from the token store");
             lock(&self.refused).insert(key.clone(), token.clone());
+        }
+        let mut local = lock(&self.local);
+        if local.get(key).is_some_and(|cached| &cached.token == token) {
+            local.remove(key);
         }
     }
 }
@@ -390,6 +393,102 @@ mod tests {
         assert_ne!(a, tenant);
         assert!(!a.to_key_string().contains("secret-a"));
         assert!(!format!("{a:?}").contains(&a.secret_hash));
+    }
+
+    /// A store in memory whose evictions wait until the test lets them finish.
+    struct GatedStore {
+        tokens: Mutex<HashMap<TokenKey, CachedToken>>,
+        evicting: tokio::sync::Notify,
+        release: tokio::sync::Notify,
+    }
+
+    #[async_trait]
+    impl TokenStore for GatedStore {
+        async fn get(&self, key: &TokenKey) -> Result<Option<CachedToken>, TokenStoreError> {
+            Ok(lock(&self.tokens).get(key).cloned())
+        }
+
+        async fn put(&self, key: &TokenKey, token: &CachedToken) -> Result<(), TokenStoreError> {
+            lock(&self.tokens).insert(key.clone(), token.clone());
+            Ok(())
+        }
+
+        async fn evict(&self, key: &TokenKey, token: &AccessToken) -> Result<(), TokenStoreError> {
+            self.evicting.notify_one();
+            self.release.notified().await;
+            let mut tokens = lock(&self.tokens);
+            if tokens.get(key).is_some_and(|cached| &cached.token == token) {
+                tokens.remove(key);
+            }
+            Ok(())
+        }
+    }
+
+    /// A caller that asks for the token while another caller's eviction is still on its way to
+    /// the shared store must not put the refused token back into the process cache.
+    #[tokio::test]
+    async fn a_token_read_during_its_eviction_is_not_handed_out_after_it() {
+        let now = SystemTime::now();
+        let token = |name: &str| {
+            CachedToken::new(
+                AccessToken::new(name),
+                now,
+                Duration::from_secs(7200),
+                Duration::from_secs(300),
+            )
+        };
+        let store = Arc::new(GatedStore {
+            tokens: Mutex::new(HashMap::new()),
+            evicting: tokio::sync::Notify::new(),
+            release: tokio::sync::Notify::new(),
+        });
+        let manager = Arc::new(TokenManager::new(
+            Some(store.clone()),
+            Duration::from_secs(300),
+            Arc::new(SystemTimeSource),
+        ));
+        let key = TokenKey::new(
+            &BaseUrl::feishu(),
+            &AppId::new("cli_1"),
+            "secret",
+            None,
+            TokenKind::Tenant,
+        );
+        let first = token("t-refused");
+        let fetched = first.clone();
+        let got = manager
+            .get(&key, Box::pin(async move { Ok(fetched) }))
+            .await
+            .unwrap();
+        assert_eq!(got, first.token);
+
+        let evicting = store.evicting.notified();
+        let eviction = tokio::spawn({
+            let manager = manager.clone();
+            let key = key.clone();
+            let refused = first.token.clone();
+            async move { manager.evict(&key, &refused).await }
+        });
+        evicting.await;
+        // Mid-eviction: whatever this caller gets, it must not outlive the eviction.
+        let second = token("t-new");
+        let during = manager
+            .get(&key, Box::pin(async move { Ok(second) }))
+            .await
+            .unwrap();
+        store.release.notify_one();
+        eviction.await.unwrap();
+        let third = token("t-new");
+        let after = manager
+            .get(&key, Box::pin(async move { Ok(third) }))
+            .await
+            .unwrap();
+        assert_eq!(
+            after.expose(),
+            "t-new",
+            "the refused token came back after its eviction (mid-eviction caller got {})",
+            during.expose()
+        );
     }
 
     #[test]
