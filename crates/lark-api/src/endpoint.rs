@@ -127,6 +127,32 @@ pub fn segment(value: &str) -> String {
     out
 }
 
+/// Refuses an id that would change which resource the path names: an empty one (the path
+/// would name the collection above it) or one of dots only (`.` and `..` are path steps, and
+/// percent-encoding leaves dots as they are).
+fn check_path_ids(template: &'static str, path: &str) -> Result<(), BuildError> {
+    for (name, value) in template.split('/').zip(path.split('/')) {
+        let Some(field) = name.strip_prefix(':') else {
+            continue;
+        };
+        if value.is_empty() {
+            return Err(BuildError::InvalidParam {
+                field,
+                reason: "is empty; pass the id the platform returned".to_owned(),
+            });
+        }
+        if value.bytes().all(|b| b == b'.') {
+            return Err(BuildError::InvalidParam {
+                field,
+                reason: format!(
+                    "is `{value}`, which would name another path; pass the id the platform returned"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// One platform endpoint: a request value that knows its method, path, query, body and token,
 /// and how to read the answer.
 pub trait Endpoint {
@@ -192,12 +218,14 @@ pub fn build_request<E: Endpoint>(
     base: &BaseUrl,
     token: Option<&AccessToken>,
 ) -> Result<http::Request<Body>, BuildError> {
+    let path = endpoint.path();
+    check_path_ids(E::PATH, &path)?;
     let body = endpoint.body()?;
     let mut query = Query::default();
     endpoint.query(&mut query);
     let mut uri = String::with_capacity(base.as_str().len() + 64);
     uri.push_str(base.as_str());
-    uri.push_str(&endpoint.path());
+    uri.push_str(&path);
     if !query.pairs.is_empty() {
         uri.push('?');
         uri.push_str(&query.encode());

@@ -359,6 +359,59 @@ fn ids_cannot_change_the_path() {
     assert_eq!(s.path, "/open-apis/im/v1/messages/..%2Fchats%2Foc_1");
 }
 
+/// Percent-encoding leaves dots alone, so `.` and `..` would be path steps, and an empty id
+/// would name the collection above it: each is refused before a request exists.
+#[test]
+fn empty_and_dot_only_ids_are_refused_before_a_request_is_built() {
+    fn refused<E: Endpoint>(endpoint: &E, field: &str) {
+        let err = build_request(endpoint, &BaseUrl::feishu(), Some(&token()))
+            .expect_err("an id that changes the path is refused");
+        assert!(
+            matches!(&err, BuildError::InvalidParam { field: f, .. } if *f == field),
+            "{}: {err}",
+            E::PATH
+        );
+    }
+    for bad in ["", ".", "..", "..."] {
+        let message = || MessageId::new(bad);
+        let chat = || ChatId::new(bad);
+        refused(&RecallMessage::new(message()), "message_id");
+        refused(&GetMessage::new(message()), "message_id");
+        refused(
+            &EditMessage::new(message(), MessageContent::text("x")),
+            "message_id",
+        );
+        refused(
+            &ReplyMessage::new(message(), MessageContent::text("x")),
+            "message_id",
+        );
+        refused(
+            &ForwardMessage::new(message(), Receiver::chat(oc())),
+            "message_id",
+        );
+        refused(
+            &GetMessageResource::file(om(), FileKey::new(bad)),
+            "file_key",
+        );
+        refused(&AddReaction::new(message(), "SMILE"), "message_id");
+        refused(&ListReactions::new(message()), "message_id");
+        refused(
+            &DeleteReaction::new(om(), ReactionId::new(bad)),
+            "reaction_id",
+        );
+        refused(&DownloadImage::new(ImageKey::new(bad)), "image_key");
+        refused(&DownloadFile::new(FileKey::new(bad)), "file_key");
+        refused(&GetChat::new(chat()), "chat_id");
+        refused(&DeleteChat::new(chat()), "chat_id");
+        refused(&ListMembers::new(chat()), "chat_id");
+        refused(&IsInChat::new(chat()), "chat_id");
+        refused(&RecallBatch::new(bad), "batch_message_id");
+    }
+    // Dots inside an id are ordinary characters.
+    let s = shape(&GetChat::new(ChatId::new("oc_a.b")));
+    assert_eq!(s.path, "/open-apis/im/v1/chats/oc_a.b");
+}
+
 #[test]
 fn history_lists_by_chat_or_thread_with_time_sort_and_page() {
     let s = shape(
