@@ -71,7 +71,7 @@ async fn main() -> Result<(), BoxError> {
                     .with_card(decided_card(&request, &decision, &by)),
             )
         })
-        .build();
+        .build()?;
     let served = session.serve(bot).await?;
 
     let sent = session

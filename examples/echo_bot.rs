@@ -21,7 +21,7 @@ async fn main() -> Result<(), BoxError> {
             println!("  (bot) received {:?} in {}", said, event.chat_id());
             event.reply(format!("echo: {said}")).await.map(drop)
         })
-        .build();
+        .build()?;
     let served = session.serve(bot).await?;
 
     let Some(emulator) = &session.emulator else {

@@ -4,8 +4,9 @@
 //! Every example runs offline against an in-process emulator by default. With `LARK_APP_ID` and
 //! `LARK_APP_SECRET` set it talks to the real platform instead (`LARK_DOMAIN=lark` for
 //! larksuite.com), sending to `LARK_RECEIVER` (`chat:oc_…`, `open:ou_…`, `email:…`); examples
-//! that receive events serve their webhook on `LARK_WEBHOOK_ADDR` (default `0.0.0.0:8080`),
-//! checked with `LARK_ENCRYPT_KEY` and `LARK_VERIFICATION_TOKEN`.
+//! that receive events serve their webhook on `LARK_WEBHOOK_ADDR` (default `127.0.0.1:8080`,
+//! for a reverse proxy that terminates TLS in front; `0.0.0.0:8080` takes connections from
+//! other machines), checked with `LARK_ENCRYPT_KEY` and `LARK_VERIFICATION_TOKEN`.
 
 use lark::{BaseUrl, Bot, ChatId, Client, OpenId, Receiver};
 use lark_emulator::{Emulator, WebhookConfig};
@@ -103,7 +104,7 @@ impl Session {
         let addr: SocketAddr = match &self.emulator {
             Some(_) => SocketAddr::from(([127, 0, 0, 1], 0)),
             None => std::env::var("LARK_WEBHOOK_ADDR")
-                .unwrap_or_else(|_| "0.0.0.0:8080".to_owned())
+                .unwrap_or_else(|_| "127.0.0.1:8080".to_owned())
                 .parse()?,
         };
         let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -23,7 +23,9 @@ async fn main() -> Result<(), BoxError> {
             lark_emulator::Subscription::LongConnection,
         )?;
     }
+    // The long connection is authenticated by the platform itself: no key or token to check.
     let bot = lark::Bot::builder(session.client.clone())
+        .allow_unsigned_events()
         .on_message(|event: MessageEvent| async move {
             let said = event.text_without_mentions().unwrap_or_default();
             println!("  (bot) received {said:?} over the long connection");
@@ -35,7 +37,7 @@ async fn main() -> Result<(), BoxError> {
                 format!("clicked {}", click.value_str("button").unwrap_or("?")),
             ))
         })
-        .build();
+        .build()?;
     let handle = bot.connect();
     let status = handle
         .wait_for(|s| matches!(s, Status::Connected { .. } | Status::Stopped(_)))

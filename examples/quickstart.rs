@@ -229,7 +229,7 @@ async fn serve_the_bot(session: &Session) -> Result<Served, BoxError> {
                 CardResponse::toast(ToastKind::Success, format!("Voted {choice}")).with_card(done),
             )
         })
-        .build();
+        .build()?;
     session.serve(bot).await
 }
 

@@ -47,7 +47,7 @@ async fn replica(
                     .map(drop)
             }
         })
-        .build();
+        .build()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/events", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

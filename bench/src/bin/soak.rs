@@ -109,7 +109,8 @@ async fn soak(sends: usize) -> Result<bool, String> {
                 event.reply(format!("ack {said}")).await.map(drop)
             }
         })
-        .build();
+        .build()
+        .map_err(|err| err.to_string())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|err| err.to_string())?;

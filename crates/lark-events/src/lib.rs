@@ -8,6 +8,7 @@ mod error;
 mod json;
 mod receive;
 mod secret;
+mod server;
 mod service;
 mod sign;
 mod types;
@@ -27,6 +28,7 @@ pub use receive::{
     Challenge, DEFAULT_FRESHNESS, DEFAULT_MAX_BODY, EventConfig, Incoming, MAX_FUTURE_SKEW, receive,
 };
 pub use secret::{EncryptKey, VerificationToken};
+pub use server::{ServeOptions, ServerCounts, ServerStats};
 pub use service::WebhookService;
 #[cfg(feature = "axum")]
 pub use service::axum_router;

@@ -4,10 +4,14 @@
 use crate::dispatch::{Dispatched, Dispatcher};
 use crate::error::EventError;
 use crate::receive::{EventConfig, receive};
+use crate::server::{
+    ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN, Connection, LogLimiter, ServeOptions, ServerStats,
+    Tracked, peer_caused,
+};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +27,27 @@ pub struct WebhookService {
     config: Arc<EventConfig>,
     dispatcher: Dispatcher,
     clock: Clock,
+    options: Arc<ServeOptions>,
+    stats: ServerStats,
+    logs: Arc<Logs>,
+}
+
+/// The rate-limited log lines of one endpoint.
+#[derive(Debug)]
+struct Logs {
+    refused: LogLimiter,
+    accept: LogLimiter,
+    timed_out: LogLimiter,
+}
+
+impl Logs {
+    fn new(interval: std::time::Duration) -> Self {
+        Self {
+            refused: LogLimiter::new(interval),
+            accept: LogLimiter::new(interval),
+            timed_out: LogLimiter::new(interval),
+        }
+    }
 }
 
 impl std::fmt::Debug for WebhookService {
@@ -30,6 +55,7 @@ impl std::fmt::Debug for WebhookService {
         f.debug_struct("WebhookService")
             .field("config", &self.config)
             .field("dispatcher", &self.dispatcher)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -52,11 +78,44 @@ impl WebhookService {
     /// An endpoint checking requests as `config` says and dispatching to `dispatcher`.
     #[must_use]
     pub fn new(config: EventConfig, dispatcher: Dispatcher) -> Self {
+        let options = ServeOptions::default();
         Self {
             config: Arc::new(config),
             dispatcher,
             clock: Arc::new(SystemTime::now),
+            logs: Arc::new(Logs::new(options.log_interval)),
+            options: Arc::new(options),
+            stats: ServerStats::default(),
         }
+    }
+
+    /// Uses `options` for deadlines and limits (defaults: [`ServeOptions::default`]). The body
+    /// and answer deadlines apply wherever the service is mounted; the others apply to
+    /// [`serve`](Self::serve).
+    #[must_use]
+    pub fn with_options(mut self, options: ServeOptions) -> Self {
+        self.logs = Arc::new(Logs::new(options.log_interval));
+        self.options = Arc::new(options);
+        self
+    }
+
+    /// The deadlines and limits in use.
+    #[must_use]
+    pub fn options(&self) -> &ServeOptions {
+        &self.options
+    }
+
+    /// The endpoint's counters, shared by every clone.
+    #[must_use]
+    pub fn stats(&self) -> ServerStats {
+        self.stats.clone()
+    }
+
+    /// Whether anyone who can reach the endpoint can forge events: no encrypt key and no
+    /// verification token.
+    #[must_use]
+    pub fn accepts_unsigned_events(&self) -> bool {
+        self.config.encrypt_key.is_none() && self.config.verification_token.is_none()
     }
 
     /// Uses `clock` for the freshness check (tests).
@@ -66,8 +125,33 @@ impl WebhookService {
         self
     }
 
-    /// Answers one request.
+    /// Answers one request, within the answer timeout: a request whose answer is not ready by
+    /// then is answered 503, and the platform delivers it again.
     pub async fn handle<B>(&self, request: http::Request<B>) -> http::Response<Full<Bytes>>
+    where
+        B: http_body::Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let answer_timeout = self.options.answer_timeout;
+        let answered = tokio::time::timeout(answer_timeout, self.answer(request)).await;
+        let response = answered.unwrap_or_else(|_| {
+            self.stats.late();
+            self.logs.refused.hit(|held| {
+                tracing::warn!(
+                    held_back = held,
+                    "a webhook answer was not ready within {answer_timeout:?}; answered 503 so the platform delivers again"
+                );
+            });
+            message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the answer was not ready in time; deliver again later",
+            )
+        });
+        self.stats.answered(response.status());
+        response
+    }
+
+    async fn answer<B>(&self, request: http::Request<B>) -> http::Response<Full<Bytes>>
     where
         B: http_body::Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -91,7 +175,16 @@ impl WebhookService {
             );
         }
         let (parts, body) = request.into_parts();
-        let body = match Limited::new(body, limit).collect().await {
+        let body_timeout = self.options.body_timeout;
+        let Ok(collected) =
+            tokio::time::timeout(body_timeout, Limited::new(body, limit).collect()).await
+        else {
+            return message(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!("the body did not arrive within {body_timeout:?}"),
+            );
+        };
+        let body = match collected {
             Ok(collected) => collected.to_bytes(),
             Err(err) => {
                 if err.is::<http_body_util::LengthLimitError>() {
@@ -109,7 +202,14 @@ impl WebhookService {
         let incoming = match receive(&self.config, &parts.headers, &body, (self.clock)()) {
             Ok(incoming) => incoming,
             Err(err) => {
-                tracing::warn!(status = err.status(), error = %err, "webhook request refused");
+                self.logs.refused.hit(|held| {
+                    tracing::warn!(
+                        status = err.status(),
+                        error = %err,
+                        held_back = held,
+                        "webhook request refused"
+                    );
+                });
                 let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
                 return message(status, &err.to_string());
             }
@@ -126,37 +226,175 @@ impl WebhookService {
         }
     }
 
-    /// Serves the endpoint on `listener` (every path) until `shutdown` completes.
+    /// Serves the endpoint on `listener` (every path, HTTP/1.1, as the platform delivers) until
+    /// `shutdown` completes, with the deadlines and limits of [`ServeOptions`].
+    ///
+    /// At shutdown it stops accepting, lets the answers in flight finish (at most the shutdown
+    /// grace), then closes every connection. An endpoint that accepts unsigned events logs a
+    /// warning once, at the start.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        tokio::pin!(shutdown);
+        if self.accepts_unsigned_events() {
+            tracing::warn!(
+                "serving webhook events without an encrypt key or a verification token: anyone who can reach this port can forge events"
+            );
+        }
+        let options = self.options.clone();
+        let permits = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+        let (closing, closing_rx) = tokio::sync::watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
-        loop {
-            tokio::select! {
-                () = &mut shutdown => break,
-                accepted = listener.accept() => {
-                    let (stream, _) = match accepted {
-                        Ok(accepted) => accepted,
-                        Err(err) => {
-                            tracing::warn!(error = %err, "accepting a webhook connection failed");
-                            continue;
-                        }
-                    };
-                    let service = self.clone();
-                    connections.spawn(async move {
-                        let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
+        let mut backoff = ACCEPT_BACKOFF_MIN;
+        tokio::pin!(shutdown);
+        'accepting: loop {
+            // A free slot first: at the cap, new connections wait in the listen backlog.
+            let permit = loop {
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => break 'accepting,
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                    permit = permits.clone().acquire_owned() => match permit {
+                        Ok(permit) => break permit,
+                        Err(_) => break 'accepting,
+                    },
                 }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            }
+            };
+            let accepted = tokio::select! {
+                biased;
+                () = &mut shutdown => break 'accepting,
+                accepted = listener.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => {
+                    backoff = ACCEPT_BACKOFF_MIN;
+                    stream
+                }
+                Err(err) => {
+                    if peer_caused(&err) {
+                        self.stats.accept_failed(std::time::Duration::ZERO);
+                        continue;
+                    }
+                    // Out of descriptors or memory: retrying at once would spin. Pause, longer
+                    // each time, while connections close and free what is short.
+                    let pause = backoff;
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                    self.stats.accept_failed(pause);
+                    self.logs.accept.hit(|held| {
+                        tracing::warn!(error = %err, held_back = held, ?pause, "accepting a webhook connection failed; pausing");
+                    });
+                    drop(permit);
+                    let resume = tokio::time::sleep(pause);
+                    tokio::pin!(resume);
+                    loop {
+                        tokio::select! {
+                            biased;
+                            () = &mut shutdown => break 'accepting,
+                            () = &mut resume => break,
+                            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                        }
+                    }
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            self.stats.accepted();
+            let service = self.clone();
+            let closing = closing_rx.clone();
+            connections.spawn(async move {
+                service.connection(stream, closing).await;
+                service.stats.closed();
+                drop(permit);
+            });
+        }
+        drop(listener);
+        let _ = closing.send(true);
+        let drained = tokio::time::timeout(options.shutdown_grace, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                open = connections.len(),
+                grace = ?options.shutdown_grace,
+                "webhook connections still open after the shutdown grace; closing them"
+            );
         }
         connections.abort_all();
+        while connections.join_next().await.is_some() {}
         Ok(())
+    }
+
+    /// Serves one connection under its deadlines.
+    async fn connection(
+        &self,
+        stream: tokio::net::TcpStream,
+        mut closing: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let state = Connection::new();
+        let io = TokioIo::new(Tracked::new(stream, state.clone()));
+        let service = {
+            let this = self.clone();
+            let state = state.clone();
+            hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                let this = this.clone();
+                let state = state.clone();
+                async move {
+                    state.request_started();
+                    let response = this.handle(request).await;
+                    state.request_answered();
+                    Ok::<_, Infallible>(response)
+                }
+            })
+        };
+        // The deadlines are this server's own (below), so hyper's header timer is off.
+        let connection = hyper::server::conn::http1::Builder::new()
+            .header_read_timeout(None)
+            .max_buf_size(MAX_HEAD_BYTES)
+            .serve_connection(io, service);
+        tokio::pin!(connection);
+        let mut draining = *closing.borrow();
+        if draining {
+            connection.as_mut().graceful_shutdown();
+        }
+        loop {
+            let deadline = state.deadline(&self.options);
+            let changed = state.changed();
+            tokio::select! {
+                biased;
+                _ = connection.as_mut() => return,
+                () = changed => {}
+                () = sleep_until(deadline.map(|(at, _)| at)), if deadline.is_some() => {
+                    // A deadline that moved while this slept is checked again on the next turn.
+                    if let Some((at, phase)) = state.deadline(&self.options)
+                        && at <= tokio::time::Instant::now()
+                    {
+                        self.stats.timed_out();
+                        self.logs.timed_out.hit(|held| {
+                            tracing::debug!(phase, held_back = held, "closing a slow webhook connection");
+                        });
+                        return;
+                    }
+                }
+                changed = closing.changed(), if !draining => {
+                    if changed.is_err() || *closing.borrow() {
+                        draining = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The largest request head (line and headers) read: 64 KiB, far above the platform's.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

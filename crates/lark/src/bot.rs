@@ -6,7 +6,8 @@ use lark_api::im::model::{Message, Reaction};
 use lark_content::{ChatId, MessageContent, MessageId, OpenId};
 use lark_events::{
     AckPolicy, CardAction, CardResponse, DedupStore, Dispatcher, Event, EventConfig, EventEnvelope,
-    EventHandler, EventHeader, EventSender, HandlerError, ReceivedMessage, WebhookService,
+    EventHandler, EventHeader, EventSender, HandlerError, ReceivedMessage, ServeOptions,
+    WebhookService,
 };
 use lark_http::Error;
 use std::future::Future;
@@ -237,6 +238,8 @@ pub struct BotBuilder {
     on_card: Option<CardFn>,
     dedup: Option<Arc<dyn DedupStore>>,
     ack: AckPolicy,
+    allow_unsigned: bool,
+    serve_options: ServeOptions,
 }
 
 impl std::fmt::Debug for BotBuilder {
@@ -248,6 +251,7 @@ impl std::fmt::Debug for BotBuilder {
             .field("on_event", &self.on_event.is_some())
             .field("on_card", &self.on_card.is_some())
             .field("ack", &self.ack)
+            .field("allow_unsigned", &self.allow_unsigned)
             .finish_non_exhaustive()
     }
 }
@@ -273,6 +277,21 @@ impl BotBuilder {
     /// All verification settings at once.
     pub fn event_config(mut self, config: EventConfig) -> Self {
         self.config = config;
+        self
+    }
+
+    /// Builds the bot without an encrypt key or verification token. Its webhook then accepts
+    /// events that anyone who can reach it could forge, and [`Bot::serve`] says so once, at
+    /// the start. Meant for the long connection, which the platform authenticates itself, and
+    /// for a webhook on a network where only the platform can reach it.
+    pub fn allow_unsigned_events(mut self) -> Self {
+        self.allow_unsigned = true;
+        self
+    }
+
+    /// Deadlines and limits of the webhook server (defaults: [`ServeOptions::default`]).
+    pub fn serve_options(mut self, options: ServeOptions) -> Self {
+        self.serve_options = options;
         self
     }
 
@@ -340,8 +359,25 @@ impl BotBuilder {
     }
 
     /// The bot.
-    #[must_use]
-    pub fn build(self) -> Bot {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when neither an encrypt key nor a verification token is set and
+    /// [`allow_unsigned_events`](Self::allow_unsigned_events) was not called: such a webhook
+    /// accepts forged events.
+    pub fn build(self) -> Result<Bot, Error> {
+        if self.config.encrypt_key.is_none()
+            && self.config.verification_token.is_none()
+            && !self.allow_unsigned
+        {
+            return Err(Error::Config(
+                "a bot without an encrypt key or a verification token accepts forged events; set \
+                 encrypt_key(…) (and verification_token(…)) from the console's Events & Callbacks \
+                 > Encryption Strategy page, or call allow_unsigned_events() for the long \
+                 connection or a network only the platform can reach"
+                    .to_owned(),
+            ));
+        }
         let handlers = Handlers {
             client: self.client.clone(),
             on_message: self.on_message,
@@ -352,11 +388,12 @@ impl BotBuilder {
         if let Some(store) = self.dedup {
             dispatcher = dispatcher.with_dedup(store);
         }
-        Bot {
+        Ok(Bot {
             client: self.client,
             config: self.config,
             dispatcher,
-        }
+            serve_options: self.serve_options,
+        })
     }
 }
 
@@ -371,8 +408,8 @@ impl BotBuilder {
 ///         let text = event.text_without_mentions().unwrap_or_default();
 ///         event.reply(format!("you said: {text}")).await.map(drop)
 ///     })
-///     .build();
-/// let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+///     .build()?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// bot.serve(listener, std::future::pending()).await?;
 /// # Ok(())
 /// # }
@@ -382,6 +419,7 @@ pub struct Bot {
     client: Client,
     config: EventConfig,
     dispatcher: Dispatcher,
+    serve_options: ServeOptions,
 }
 
 impl Bot {
@@ -395,6 +433,8 @@ impl Bot {
             on_card: None,
             dedup: None,
             ack: AckPolicy::default(),
+            allow_unsigned: false,
+            serve_options: ServeOptions::default(),
         }
     }
 
@@ -414,6 +454,7 @@ impl Bot {
     #[must_use]
     pub fn webhook(&self) -> WebhookService {
         WebhookService::new(self.config.clone(), self.dispatcher.clone())
+            .with_options(self.serve_options.clone())
     }
 
     /// The webhook endpoint as an axum router at `path`.
@@ -439,7 +480,8 @@ impl Bot {
             .start()
     }
 
-    /// Serves the webhook endpoint (on every path) until `shutdown` completes.
+    /// Serves the webhook endpoint (on every path) until `shutdown` completes, with the
+    /// deadlines and limits of [`BotBuilder::serve_options`]: see [`WebhookService::serve`].
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,

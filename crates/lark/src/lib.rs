@@ -32,5 +32,5 @@ pub use lark_content::{
     ReactionId, TenantKey, Text, UnionId, UserId,
 };
 #[cfg(feature = "bot")]
-pub use lark_events::{CardResponse, Event, ToastKind};
+pub use lark_events::{CardResponse, Event, ServeOptions, ToastKind};
 pub use lark_http::{Error, ErrorKind, RetryPolicy, TokenPolicy};

@@ -183,7 +183,8 @@ async fn a_bot_answers_each_message_once_even_when_delivered_twice() {
                     .map(drop)
             }
         })
-        .build();
+        .build()
+        .unwrap();
     let running = serve(&emulator, bot).await;
     emulator.duplicate_deliveries(2);
     let said = emulator
@@ -234,7 +235,8 @@ async fn a_failing_handler_gets_the_event_again() {
                     .map(drop)
             }
         })
-        .build();
+        .build()
+        .unwrap();
     let running = serve(&emulator, bot).await;
     let said = emulator
         .user_says_text(chat.as_str(), tom.as_str(), "retry me")
@@ -273,7 +275,8 @@ async fn other_events_and_card_clicks_reach_their_handlers() {
                 format!("picked {choice}"),
             ))
         })
-        .build();
+        .build()
+        .unwrap();
     let running = serve(&emulator, bot).await;
 
     let sent = client
@@ -329,6 +332,7 @@ async fn the_same_bot_answers_over_the_long_connection() {
     let chat = ChatId::new(emulator.default_chat());
     let tom = OpenId::new(emulator.user("Tom").unwrap().open_id);
     let bot = Bot::builder(client.clone())
+        .allow_unsigned_events()
         .on_message(|event: MessageEvent| async move {
             event
                 .reply(format!("ws echo: {}", event.text().unwrap_or_default()))
@@ -338,7 +342,8 @@ async fn the_same_bot_answers_over_the_long_connection() {
         .on_card(|_click: lark::CardEvent| async move {
             Ok::<_, lark::Error>(CardResponse::toast(ToastKind::Info, "over ws"))
         })
-        .build();
+        .build()
+        .unwrap();
     let handle = bot.connect();
     handle
         .wait_for(|s| matches!(s, lark::ws::Status::Connected { .. }))
@@ -387,7 +392,7 @@ async fn a_bots_debug_output_shows_no_key_token_or_secret() {
         .encrypt_key("bot-encrypt-key-1234")
         .verification_token("bot-verification-token-5678");
     let shown_builder = format!("{builder:?}");
-    let bot = builder.build();
+    let bot = builder.build().unwrap();
     for shown in [
         shown_builder,
         format!("{bot:?}"),
@@ -397,4 +402,28 @@ async fn a_bots_debug_output_shows_no_key_token_or_secret() {
         assert!(!shown.contains("bot-verification-token-5678"), "{shown}");
         assert!(!shown.contains(&emulator.app_secret()), "{shown}");
     }
+}
+
+#[tokio::test]
+async fn a_bot_that_would_accept_forged_events_is_refused_unless_asked_for() {
+    let (_emulator, client, _, _) = setup().await;
+    let err = Bot::builder(client.clone())
+        .on_message(|_: MessageEvent| async { Ok::<_, lark::Error>(()) })
+        .build()
+        .expect_err("no key and no token");
+    assert_eq!(err.kind(), lark::ErrorKind::Config);
+    let text = err.to_string();
+    assert!(
+        text.contains("forged")
+            && text.contains("encrypt_key")
+            && text.contains("allow_unsigned_events"),
+        "{text}"
+    );
+    let token_only = Bot::builder(client.clone()).verification_token("t").build();
+    assert!(token_only.is_ok());
+    let allowed = Bot::builder(client)
+        .allow_unsigned_events()
+        .build()
+        .unwrap();
+    assert!(allowed.webhook().accepts_unsigned_events());
 }
