@@ -28,13 +28,19 @@ async fn main() -> Result<(), BoxError> {
     say(format!("sent image message {}", sent.message_id));
 
     let dir = std::env::temp_dir().join(format!("lark-example-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    // Created new: a directory (or link) already at that name is an error, not reused.
+    std::fs::create_dir(&dir)?;
     let copy = dir.join("downloaded.png");
-    let meta = session.client.images().download(&image, &copy).await?;
+    let saved = session.client.images().download(&image, &copy).await?;
     say(format!(
-        "downloaded it back: {} bytes, {}",
-        std::fs::metadata(&copy)?.len(),
-        meta.content_type.as_deref().unwrap_or("no content type")
+        "downloaded it back: {} bytes, {} (to {})",
+        saved.bytes,
+        saved
+            .meta
+            .content_type
+            .as_deref()
+            .unwrap_or("no content type"),
+        saved.path.display()
     ));
     std::fs::remove_dir_all(&dir)?;
     Ok(())

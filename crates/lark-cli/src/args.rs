@@ -259,23 +259,34 @@ pub(crate) enum ResourceType {
     File,
 }
 
+/// Where a download goes.
+#[derive(Debug, Args)]
+pub(crate) struct DownloadTarget {
+    /// Where to write it: a file path, or `-` for standard output (default: the name the
+    /// platform gives it, in the current directory, numbered if taken).
+    #[arg(short, long, value_name = "PATH")]
+    pub(crate) output: Option<PathBuf>,
+    /// Replace the file at --output if it exists (a regular file only; never a link, a
+    /// directory or a device).
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum DownloadCommand {
     /// Download an image the bot uploaded.
     Image {
         /// The image_key.
         key: String,
-        /// Where to write it.
-        #[arg(short, long, value_name = "PATH")]
-        output: PathBuf,
+        #[command(flatten)]
+        to: DownloadTarget,
     },
     /// Download a file the bot uploaded.
     File {
         /// The file_key.
         key: String,
-        /// Where to write it (default: its name, in the current directory).
-        #[arg(short, long, value_name = "PATH")]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        to: DownloadTarget,
     },
     /// Download an image or file inside a received message.
     Resource {
@@ -286,9 +297,8 @@ pub(crate) enum DownloadCommand {
         /// Which kind of resource.
         #[arg(long = "type", value_enum)]
         kind: ResourceType,
-        /// Where to write it (default: its name, in the current directory).
-        #[arg(short, long, value_name = "PATH")]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        to: DownloadTarget,
     },
 }
 

@@ -4,7 +4,7 @@ use crate::args::{
     ChatCommand, Cli, Command, DownloadCommand, EventCommand, MembersCommand, ResourceType,
     UploadCommand,
 };
-use crate::output::{Failure, print, to_json};
+use crate::output::{Failure, print, row, to_json};
 use crate::{content, event, listen, progress, serve};
 use futures_util::TryStreamExt;
 use lark::api::im::chats::{ChatUpdate, CreateChat};
@@ -12,7 +12,8 @@ use lark::api::im::messages::{Container, GetMessageResource, ListMessages, SendM
 use lark::api::im::model::Message;
 use lark::api::im::resources::{DownloadFile, DownloadImage};
 use lark::{
-    BaseUrl, ChatId, Client, FileKey, ImageKey, MessageContent, MessageId, OpenId, Receiver,
+    BaseUrl, ChatId, Client, Existing, FileKey, ImageKey, MessageContent, MessageId, OpenId,
+    Receiver,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -61,79 +62,87 @@ fn message_line(message: &Message) -> String {
         Some(Err(err)) => format!("[{}: {err}]", message.msg_type),
     };
     let sender = message.sender.as_ref().map_or("-", |s| s.id.as_str());
-    format!(
-        "{}\t{}\t{}\t{}",
-        message.message_id, sender, message.msg_type, content
-    )
+    row(&[
+        message.message_id.as_str(),
+        sender,
+        &message.msg_type,
+        &content,
+    ])
 }
 
-/// Downloads into `output`, or under the file's own name in the current directory. The bytes go
-/// to a `.part` file first, renamed once complete.
+/// Downloads into `output`: `-` for standard output, a path (an existing file only with
+/// `force`), or by default the name the platform gives, in the current directory, numbered when
+/// taken. Files are written through a temporary file created new, never through a link.
 async fn download<E>(
     client: &Client,
     endpoint: E,
     output: Option<PathBuf>,
+    force: bool,
     key: &str,
     json: bool,
 ) -> Result<(), Failure>
 where
     E: lark::api::Endpoint<Output = lark::api::Download> + Send + Sync,
 {
-    let bar = progress::bar(Path::new(key), json);
-    let mut stream = client.http().download(endpoint, bar.callback()).await?;
-    let meta = stream.meta.clone();
-    let target =
-        output.unwrap_or_else(|| PathBuf::from(sanitize(meta.file_name.as_deref().unwrap_or(key))));
-    let partial = PathBuf::from(format!("{}.part", target.display()));
-    let written: Result<u64, Failure> = async {
-        let mut file = tokio::fs::File::create(&partial)
-            .await
-            .map_err(|err| Failure::Local(format!("creating {}: {err}", partial.display())))?;
-        let mut size = 0u64;
-        while let Some(chunk) = stream.try_next().await? {
-            size += chunk.len() as u64;
-            file.write_all(&chunk)
-                .await
-                .map_err(|err| Failure::Local(format!("writing {}: {err}", partial.display())))?;
-        }
-        file.flush()
-            .await
-            .map_err(|err| Failure::Local(format!("writing {}: {err}", partial.display())))?;
-        Ok(size)
+    if output.as_deref() == Some(Path::new("-")) {
+        return download_to_stdout(client, endpoint).await;
     }
-    .await;
-    bar.finish();
-    let size = match written {
-        Ok(size) => size,
-        Err(failure) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(failure);
+    let bar = progress::bar(Path::new(key), json);
+    let existing = if force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    };
+    let saved = match &output {
+        Some(path) => {
+            client
+                .http()
+                .download_to_file_with(endpoint, path, existing, bar.callback())
+                .await
+        }
+        None => {
+            client
+                .http()
+                .download_into_dir(endpoint, ".", key, bar.callback())
+                .await
         }
     };
-    std::fs::rename(&partial, &target).map_err(|err| {
-        Failure::Local(format!(
-            "moving the download to {}: {err}",
-            target.display()
-        ))
+    bar.finish();
+    let saved = saved.map_err(|err| match (&err, output.is_some()) {
+        (lark::Error::Io { error, .. }, true)
+            if error.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            Failure::Local(format!("{err}; pass --force to replace it"))
+        }
+        _ => Failure::from(err),
     })?;
     print(
         json,
-        format!("{} ({size} bytes)", target.display()),
-        &json!({"path": target, "bytes": size, "content_type": meta.content_type, "file_name": meta.file_name}),
-    );
+        format!(
+            "{} ({} bytes)",
+            crate::output::terminal_safe(&saved.path.display().to_string()),
+            saved.bytes
+        ),
+        &json!({"path": saved.path, "bytes": saved.bytes, "content_type": saved.meta.content_type, "file_name": saved.meta.file_name}),
+    )?;
     Ok(())
 }
 
-/// Keeps a server-given file name to one plain path component.
-fn sanitize(name: &str) -> String {
-    let base = Path::new(name)
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    if base.is_empty() || base == "." || base == ".." {
-        "download".to_owned()
-    } else {
-        base
+/// Streams a download to standard output, as it arrives.
+async fn download_to_stdout<E>(client: &Client, endpoint: E) -> Result<(), Failure>
+where
+    E: lark::api::Endpoint<Output = lark::api::Download> + Send + Sync,
+{
+    let mut stream = client.http().download(endpoint, None).await?;
+    let mut stdout = tokio::io::stdout();
+    while let Some(chunk) = stream.try_next().await? {
+        stdout
+            .write_all(&chunk)
+            .await
+            .map_err(crate::output::write_failure)?;
     }
+    stdout.flush().await.map_err(crate::output::write_failure)?;
+    Ok(())
 }
 
 fn open_ids(users: &[String]) -> Vec<OpenId> {
@@ -154,21 +163,23 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
     let client = client(&cli)?;
     let messages = client.messages();
     match cli.command {
-        Command::Download(DownloadCommand::Image { key, output }) => {
+        Command::Download(DownloadCommand::Image { key, to }) => {
             download(
                 &client,
                 DownloadImage::new(ImageKey::new(key.as_str())),
-                Some(output),
+                to.output,
+                to.force,
                 &key,
                 json,
             )
             .await?;
         }
-        Command::Download(DownloadCommand::File { key, output }) => {
+        Command::Download(DownloadCommand::File { key, to }) => {
             download(
                 &client,
                 DownloadFile::new(FileKey::new(key.as_str())),
-                output,
+                to.output,
+                to.force,
                 &key,
                 json,
             )
@@ -178,7 +189,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             message_id,
             key,
             kind,
-            output,
+            to,
         }) => {
             let message = MessageId::new(message_id);
             match kind {
@@ -186,7 +197,8 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
                     download(
                         &client,
                         GetMessageResource::image(message, &ImageKey::new(key.as_str())),
-                        output,
+                        to.output,
+                        to.force,
                         &key,
                         json,
                     )
@@ -196,7 +208,8 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
                     download(
                         &client,
                         GetMessageResource::file(message, FileKey::new(key.as_str())),
-                        output,
+                        to.output,
+                        to.force,
                         &key,
                         json,
                     )
@@ -214,7 +227,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
                 request = request.uuid(uuid);
             }
             let sent = client.execute(request).await?;
-            print(json, &sent.message_id, &to_json(&sent));
+            print(json, &sent.message_id, &to_json(&sent))?;
         }
         Command::Reply {
             message_id,
@@ -228,7 +241,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 messages.reply(&id, content).await?
             };
-            print(json, &sent.message_id, &to_json(&sent));
+            print(json, &sent.message_id, &to_json(&sent))?;
         }
         Command::Edit {
             message_id,
@@ -236,7 +249,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let content = content::build(&client, content, json).await?;
             let edited = messages.edit(&MessageId::new(message_id), content).await?;
-            print(json, &edited.message_id, &to_json(&edited));
+            print(json, &edited.message_id, &to_json(&edited))?;
         }
         Command::Recall { message_id } => {
             messages
@@ -246,11 +259,11 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
                 json,
                 format!("recalled {message_id}"),
                 &json!({"recalled": message_id}),
-            );
+            )?;
         }
         Command::Get { message_id } => {
             let message = messages.get(&MessageId::new(message_id)).await?;
-            print(json, message_line(&message), &to_json(&message));
+            print(json, message_line(&message), &to_json(&message))?;
         }
         Command::History {
             container,
@@ -273,13 +286,13 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
                 let Some(message) = stream.try_next().await? else {
                     break;
                 };
-                print(json, message_line(&message), &to_json(&message));
+                print(json, message_line(&message), &to_json(&message))?;
                 shown += 1;
             }
         }
         Command::React { message_id, emoji } => {
             let reaction = messages.react(&MessageId::new(message_id), emoji).await?;
-            print(json, &reaction.reaction_id, &to_json(&reaction));
+            print(json, &reaction.reaction_id, &to_json(&reaction))?;
         }
         Command::Reactions { message_id } => {
             let mut stream = messages.reactions(&MessageId::new(message_id));
@@ -290,12 +303,13 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
                     .map_or("-", |o| o.operator_id.as_str());
                 print(
                     json,
-                    format!(
-                        "{}\t{}\t{who}",
-                        reaction.reaction_id, reaction.reaction_type.emoji_type
-                    ),
+                    row(&[
+                        reaction.reaction_id.as_str(),
+                        &reaction.reaction_type.emoji_type,
+                        who,
+                    ]),
                     &to_json(&reaction),
-                );
+                )?;
             }
         }
         Command::Chat(command) => chat(&client, command, json).await?,
@@ -315,7 +329,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
                     (path, key?.to_string())
                 }
             };
-            print(json, &key, &json!({"key": key, "path": path}));
+            print(json, &key, &json!({"key": key, "path": path}))?;
         }
         Command::Event(_) | Command::Emulator(_) | Command::Listen { .. } => {}
     }
@@ -339,19 +353,20 @@ async fn chat(client: &Client, command: ChatCommand, json: bool) -> Result<(), F
                 .chat_id
                 .as_ref()
                 .map_or_else(String::new, ToString::to_string);
-            print(json, id, &to_json(&chat));
+            print(json, id, &to_json(&chat))?;
         }
         ChatCommand::Get { chat_id } => {
             let chat = chats.get(&ChatId::new(chat_id.as_str())).await?;
             let name = chat.name.clone().unwrap_or_default();
             print(
                 json,
-                format!(
-                    "{chat_id}\t{name}\t{}",
-                    chat.description.clone().unwrap_or_default()
-                ),
+                row(&[
+                    &chat_id,
+                    &name,
+                    chat.description.as_deref().unwrap_or_default(),
+                ]),
                 &to_json(&chat),
-            );
+            )?;
         }
         ChatCommand::Update {
             chat_id,
@@ -371,7 +386,7 @@ async fn chat(client: &Client, command: ChatCommand, json: bool) -> Result<(), F
                 json,
                 format!("updated {chat_id}"),
                 &json!({"updated": chat_id}),
-            );
+            )?;
         }
         ChatCommand::Delete { chat_id } => {
             chats.delete(&ChatId::new(chat_id.as_str())).await?;
@@ -379,20 +394,19 @@ async fn chat(client: &Client, command: ChatCommand, json: bool) -> Result<(), F
                 json,
                 format!("disbanded {chat_id}"),
                 &json!({"disbanded": chat_id}),
-            );
+            )?;
         }
         ChatCommand::List => {
             let mut stream = chats.list();
             while let Some(chat) = stream.try_next().await? {
                 print(
                     json,
-                    format!(
-                        "{}\t{}",
-                        chat.chat_id,
-                        chat.name.clone().unwrap_or_default()
-                    ),
+                    row(&[
+                        chat.chat_id.as_str(),
+                        chat.name.as_deref().unwrap_or_default(),
+                    ]),
                     &to_json(&chat),
-                );
+                )?;
             }
         }
     }
@@ -414,26 +428,25 @@ async fn members(client: &Client, command: MembersCommand, json: bool) -> Result
                     users.len() - invalid.min(users.len())
                 ),
                 &to_json(&added),
-            );
+            )?;
         }
         MembersCommand::Remove { chat_id, users } => {
             let removed = members
                 .remove(&ChatId::new(chat_id.as_str()), open_ids(&users))
                 .await?;
-            print(json, format!("removed from {chat_id}"), &to_json(&removed));
+            print(json, format!("removed from {chat_id}"), &to_json(&removed))?;
         }
         MembersCommand::List { chat_id } => {
             let mut stream = members.list(&ChatId::new(chat_id));
             while let Some(member) = stream.try_next().await? {
                 print(
                     json,
-                    format!(
-                        "{}\t{}",
-                        member.member_id,
-                        member.name.clone().unwrap_or_default()
-                    ),
+                    row(&[
+                        member.member_id.as_str(),
+                        member.name.as_deref().unwrap_or_default(),
+                    ]),
                     &to_json(&member),
-                );
+                )?;
             }
         }
     }

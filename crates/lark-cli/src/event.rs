@@ -4,6 +4,7 @@ use crate::args::DecodeArgs;
 use crate::output::Failure;
 use lark::events::{EventConfig, receive};
 use std::io::Read;
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub(crate) fn decode(args: &DecodeArgs) -> Result<(), Failure> {
@@ -42,9 +43,9 @@ pub(crate) fn decode(args: &DecodeArgs) -> Result<(), Failure> {
     });
     let incoming = receive(&config, &headers, &body, now).map_err(Failure::Event)?;
     let json = incoming.to_json();
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string())
-    );
-    Ok(())
+    let pretty = serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string());
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{pretty}")
+        .and_then(|()| stdout.flush())
+        .map_err(crate::output::write_failure)
 }

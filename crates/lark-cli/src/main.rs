@@ -12,8 +12,20 @@ mod serve;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Tracing on standard error, as `RUST_LOG` says (`RUST_LOG=lark_http=debug`, say); warnings
+/// only when it is unset.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    init_tracing();
     let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

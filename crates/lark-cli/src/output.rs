@@ -3,6 +3,7 @@
 
 use lark::ErrorKind;
 use serde_json::{Value, json};
+use std::io::Write;
 
 pub(crate) const EXIT_API: u8 = 1;
 pub(crate) const EXIT_AUTH: u8 = 3;
@@ -13,6 +14,9 @@ pub(crate) const EXIT_NETWORK: u8 = 7;
 pub(crate) const EXIT_INPUT: u8 = 8;
 pub(crate) const EXIT_LOCAL: u8 = 9;
 pub(crate) const EXIT_UNVERIFIED: u8 = 10;
+/// Standard output was closed by its reader (`lark history | head`): the command ends quietly,
+/// as the reader asked for nothing more.
+pub(crate) const EXIT_OUTPUT_CLOSED: u8 = 0;
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -27,6 +31,8 @@ pub(crate) enum Failure {
     Local(String),
     /// The platform refused the app for good (the long connection).
     Refused(String),
+    /// Standard output was closed; nothing is reported.
+    OutputClosed,
 }
 
 impl From<lark::Error> for Failure {
@@ -53,6 +59,7 @@ impl Failure {
             Self::Input(_) => EXIT_INPUT,
             Self::Local(_) => EXIT_LOCAL,
             Self::Refused(_) => EXIT_AUTH,
+            Self::OutputClosed => EXIT_OUTPUT_CLOSED,
         }
     }
 }
@@ -65,6 +72,7 @@ fn is_credentials(err: &lark::Error) -> bool {
 /// Prints a failure on standard error.
 pub(crate) fn report(failure: &Failure, json: bool) {
     let value = match failure {
+        Failure::OutputClosed => return,
         Failure::Lark(err) => {
             let api = err.as_api();
             json!({
@@ -110,16 +118,93 @@ pub(crate) fn report(failure: &Failure, json: bool) {
     }
 }
 
-/// Prints a result: `text` normally, `value` with --json.
-pub(crate) fn print(json: bool, text: impl std::fmt::Display, value: &Value) {
-    if json {
-        println!("{value}");
+/// Prints a result: `text` normally, with control characters escaped (tabs kept, as the column
+/// separators of [`row`]), or `value` with --json.
+pub(crate) fn print(
+    json: bool,
+    text: impl std::fmt::Display,
+    value: &Value,
+) -> Result<(), Failure> {
+    let line = if json {
+        value.to_string()
     } else {
-        println!("{text}");
-    }
+        escape(&text.to_string(), true)
+    };
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(write_failure)
 }
 
 /// Any serializable result as JSON.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// Standard output could not be written: closed by its reader, or failing.
+#[allow(clippy::needless_pass_by_value)] // the shape `map_err` hands it
+pub(crate) fn write_failure(err: std::io::Error) -> Failure {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::OutputClosed
+    } else {
+        Failure::Local(format!("writing to standard output: {err}"))
+    }
+}
+
+/// Fields as one tab-separated row, each with its own tabs, newlines and other control
+/// characters escaped, so that text from the platform can neither add rows or columns nor
+/// reach the terminal as an escape sequence.
+pub(crate) fn row(fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|field| escape(field, false))
+        .collect::<Vec<_>>()
+        .join("\t")
+}
+
+/// `text` safe to show in a terminal: control characters escaped.
+pub(crate) fn terminal_safe(text: &str) -> String {
+    escape(text, false)
+}
+
+/// Escapes C0 and C1 control characters, DEL, and the bidirectional overrides that reorder
+/// what a terminal shows; `\t` is kept when `keep_tabs`.
+fn escape(text: &str, keep_tabs: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\t' if keep_tabs => out.push(c),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                let _ =
+                    std::fmt::Write::write_fmt(&mut out, format_args!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_and_row_breaks_from_chat_members_are_shown_not_obeyed() {
+        let hostile = "hi\u{1b}]0;owned\u{7}\u{1b}[2J\nom_fake\tou_fake\ttext\tforged\u{202e}";
+        let line = row(&["om_1", "ou_1", "text", hostile]);
+        assert_eq!(line.matches('\t').count(), 3, "{line}");
+        assert!(!line.contains('\n') && !line.contains('\u{1b}') && !line.contains('\u{202e}'));
+        assert_eq!(
+            line,
+            "om_1\tou_1\ttext\thi\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\nom_fake\\tou_fake\\ttext\\tforged\\u{202e}"
+        );
+        assert_eq!(terminal_safe("C:\\dir"), "C:\\dir");
+        assert_eq!(escape(&line, true), line, "escaping twice changes nothing");
+        assert_eq!(escape("a\tb", true), "a\tb");
+    }
 }

@@ -48,6 +48,20 @@ impl Lark {
 
     /// Runs `lark ARGS` with the emulator's credentials in the environment.
     async fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, |_| {}).await
+    }
+
+    /// `lark ARGS` in the directory `dir`.
+    async fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let dir = dir.to_path_buf();
+        self.run_with(args, move |command| {
+            command.current_dir(&dir);
+        })
+        .await
+    }
+
+    /// `lark ARGS`, the command first adjusted by `adjust`.
+    async fn run_with(&self, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lark"));
         command
             .args(args)
@@ -55,7 +69,9 @@ impl Lark {
             .env("LARK_APP_ID", &self.app_id)
             .env("LARK_APP_SECRET", &self.app_secret)
             .env_remove("LARK_DOMAIN")
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null());
+        adjust(&mut command);
         let output: Output = tokio::task::spawn_blocking(move || command.output().unwrap())
             .await
             .unwrap();
@@ -654,4 +670,286 @@ async fn emulator_send_card(emulator: &Emulator) -> String {
     .ok()
     .trim()
     .to_owned()
+}
+
+/// A file a user sent to the default chat: its message id and file key.
+fn user_file(emulator: &Emulator, name: &str, bytes: &[u8]) -> (String, String) {
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let message = emulator
+        .user_sends_file(&emulator.default_chat(), &tom, name, bytes.to_vec())
+        .unwrap();
+    let content: Value = serde_json::from_str(
+        emulator.message(&message).unwrap()["body"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let key = content["file_key"].as_str().unwrap().to_owned();
+    (message, key)
+}
+
+/// Every entry of `dir`, sorted: nothing but what the test expects is left there.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_never_write_through_links_or_over_files_unless_forced() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let (message, key) = user_file(&emulator, "report.txt", b"the download");
+    let dir = tempfile::tempdir().unwrap();
+    let download = |output: &str, force: bool| {
+        let mut args = vec![
+            "download".to_owned(),
+            "resource".to_owned(),
+            message.clone(),
+            key.clone(),
+            "--type".to_owned(),
+            "file".to_owned(),
+            "-o".to_owned(),
+            output.to_owned(),
+        ];
+        if force {
+            args.push("--force".to_owned());
+        }
+        args
+    };
+    let run = |args: Vec<String>| {
+        let lark = &lark;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            lark.run(&args).await
+        }
+    };
+
+    // An existing file is kept unless --force.
+    let existing = write(dir.path(), "existing.txt", b"keep me");
+    let refused = run(download(&existing, false)).await;
+    assert_eq!(refused.code, 9, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("already exists") && refused.stderr.contains("--force"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
+    run(download(&existing, true)).await.ok();
+    assert_eq!(std::fs::read(&existing).unwrap(), b"the download");
+
+    // A link at the target is never followed, forced or not.
+    let victim = write(dir.path(), "victim.txt", b"precious");
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for force in [false, true] {
+        let refused = run(download(link.to_str().unwrap(), force)).await;
+        assert_eq!(refused.code, 9, "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains("symbolic link"),
+            "{}",
+            refused.stderr
+        );
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+
+    // A planted `.part` link (the old temporary name) is not written through.
+    let target = dir.path().join("fresh.txt");
+    std::os::unix::fs::symlink(&victim, dir.path().join("fresh.txt.part")).unwrap();
+    run(download(target.to_str().unwrap(), false)).await.ok();
+    assert_eq!(std::fs::read(&target).unwrap(), b"the download");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+
+    // Directories and devices (a FIFO here) are refused with a clear error.
+    let fifo = dir.path().join("fifo");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+    )
+    .unwrap();
+    for (target, why) in [
+        (fifo.to_str().unwrap(), "not a regular file"),
+        (dir.path().to_str().unwrap(), "is a directory"),
+    ] {
+        let refused = run(download(target, true)).await;
+        assert_eq!(refused.code, 9, "{}", refused.stderr);
+        assert!(refused.stderr.contains(why), "{}", refused.stderr);
+    }
+
+    // `-o -` writes to standard output.
+    assert_eq!(run(download("-", false)).await.ok(), "the download");
+
+    // A failed download leaves nothing behind.
+    let before = entries(dir.path());
+    let failed = lark
+        .run(&[
+            "download",
+            "resource",
+            &message,
+            "file_v3_00000000-0000-0000-0000-000000000000",
+            "--type",
+            "file",
+            "-o",
+            dir.path().join("missing.txt").to_str().unwrap(),
+        ])
+        .await;
+    assert_ne!(failed.code, 0);
+    assert_eq!(entries(dir.path()), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_the_server_chooses_is_made_safe_and_never_replaces_a_file() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let dir = tempfile::tempdir().unwrap();
+    let taken = write(dir.path(), "notes.md", b"mine");
+    for (name, bytes, saved_as) in [
+        ("notes.md", &b"first"[..], "notes (1).md"),
+        ("notes.md", &b"second"[..], "notes (2).md"),
+        ("../../escape.sh", &b"outside?"[..], "escape.sh"),
+        (".bashrc", &b"hidden?"[..], "bashrc"),
+    ] {
+        let (message, key) = user_file(&emulator, name, bytes);
+        let saved = lark
+            .run_in(
+                dir.path(),
+                &[
+                    "--json", "download", "resource", &message, &key, "--type", "file",
+                ],
+            )
+            .await
+            .json();
+        assert_eq!(saved["path"], format!("./{saved_as}"), "{name}");
+        assert_eq!(std::fs::read(dir.path().join(saved_as)).unwrap(), bytes);
+    }
+    assert_eq!(std::fs::read(&taken).unwrap(), b"mine");
+    assert_eq!(
+        entries(dir.path()),
+        [
+            "bashrc",
+            "escape.sh",
+            "notes (1).md",
+            "notes (2).md",
+            "notes.md"
+        ]
+    );
+    assert!(
+        !dir.path()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("escape.sh")
+            .exists()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_from_chat_members_cannot_drive_the_terminal_or_forge_rows() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let chat = emulator.default_chat();
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let hostile = "hi\u{1b}]0;owned\u{7}\u{1b}[2J\nom_forged\tou_forged\ttext\tforged row";
+    emulator.user_says_text(&chat, &tom, hostile).unwrap();
+    let shown = lark.run(&["history", &chat]).await.ok();
+    let rows: Vec<&str> = shown.lines().collect();
+    assert_eq!(rows.len(), 1, "{shown:?}");
+    assert_eq!(rows[0].split('\t').count(), 4, "{shown:?}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
+    assert!(
+        rows[0].contains("\\u{1b}[2J\\nom_forged\\tou_forged"),
+        "{shown:?}"
+    );
+
+    // --json keeps the text as it is.
+    let json: Value =
+        serde_json::from_str(lark.run(&["--json", "history", &chat]).await.ok().trim()).unwrap();
+    let content: Value = serde_json::from_str(json["body"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(content["text"], hostile);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_standard_output_ends_the_command_quietly() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let chat = emulator.default_chat();
+    let tom = emulator.user("Tom").unwrap().open_id;
+    emulator.user_says_text(&chat, &tom, "one").unwrap();
+    // A pipe whose reader is gone before the command starts: its first write fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let run = lark
+        .run_with(&["history", &chat], move |command| {
+            command.stdout(writer);
+        })
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_log_turns_on_the_clis_tracing() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let chat = emulator.default_chat();
+    let quiet = lark.run(&["history", &chat]).await;
+    assert_eq!(quiet.stderr, "");
+    let traced = lark
+        .run_with(&["history", &chat], |command| {
+            command.env("RUST_LOG", "lark_http=debug");
+        })
+        .await;
+    assert_eq!(traced.code, 0, "{}", traced.stderr);
+    assert!(traced.stderr.contains("DEBUG"), "{}", traced.stderr);
+    assert!(!traced.stderr.contains(&emulator.app_secret()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_stops_without_acknowledging_an_event_it_could_not_write() {
+    let config = lark_emulator::EmulatorConfig::default().long_connection();
+    let emulator = Emulator::start(config).await.unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(["listen"])
+        .env("LARK_BASE_URL", emulator.base_url())
+        .env("LARK_APP_ID", emulator.app_id())
+        .env("LARK_APP_SECRET", emulator.app_secret())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        emulator
+            .wait_until(std::time::Duration::from_secs(60), |e| !e
+                .ws_connections()
+                .is_empty())
+            .await,
+        "lark listen connected"
+    );
+    let tom = emulator.user("Tom").unwrap().open_id;
+    emulator
+        .user_says_text(&emulator.default_chat(), &tom, "nobody reads this")
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(9), "{stderr}");
+    assert!(stderr.contains("could not write an event"), "{stderr}");
+    assert!(
+        emulator.ws_acks().iter().all(|ack| ack.code != 200),
+        "{:?}",
+        emulator.ws_acks()
+    );
 }

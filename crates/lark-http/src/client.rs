@@ -650,7 +650,10 @@ impl Client {
                         }
                     }
                     let api = match lark_api::parse_response(&endpoint, response) {
-                        Ok(output) => return Ok(output),
+                        Ok(output) => {
+                            tracing::debug!(attempt, "the platform answered");
+                            return Ok(output);
+                        }
                         Err(lark_api::Error::Api(api)) => api,
                         Err(other) => return Err(Error::api(other, attempt)),
                     };

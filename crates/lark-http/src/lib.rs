@@ -5,6 +5,7 @@ mod error;
 mod paginate;
 mod policy;
 mod proxy;
+mod save;
 mod token;
 mod transfer;
 mod transport;
@@ -14,6 +15,7 @@ pub use error::{Error, ErrorKind, NetworkCause};
 pub use paginate::{Items, Pages};
 pub use policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy};
 pub use proxy::{ProxyRoute, ProxySettings};
+pub use save::{Existing, Saved, sanitize_file_name};
 pub use token::{
     CachedToken, ManualTime, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource,
     TokenFetch, TokenKey, TokenKind, TokenStore, TokenStoreError,

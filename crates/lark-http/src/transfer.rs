@@ -3,6 +3,9 @@
 
 use crate::client::{Client, Failure};
 use crate::error::Error;
+use crate::save::{
+    Existing, MAX_NUMBERED, Partial, Saved, check_target, numbered, parent_dir, sanitize_file_name,
+};
 use crate::transport::{BoxError, RequestBody, ResponseBody};
 use bytes::Bytes;
 use futures_core::Stream;
@@ -182,6 +185,27 @@ impl Stream for DownloadStream {
     }
 }
 
+/// Writes the whole stream into a new temporary file in `dir`; returns it and its size. On
+/// failure the temporary file is removed.
+async fn write_partial(stream: &mut DownloadStream, dir: &Path) -> Result<(Partial, u64), Error> {
+    let (partial, mut file) = Partial::create(dir).await?;
+    let mut bytes = 0u64;
+    while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await {
+        let chunk = chunk?;
+        bytes += chunk.len() as u64;
+        file.write_all(&chunk)
+            .await
+            .map_err(|err| Error::io(format!("writing {}", partial.path().display()), err))?;
+    }
+    file.flush()
+        .await
+        .map_err(|err| Error::io(format!("writing {}", partial.path().display()), err))?;
+    file.sync_all()
+        .await
+        .map_err(|err| Error::io(format!("writing {}", partial.path().display()), err))?;
+    Ok((partial, bytes))
+}
+
 fn boxed<B>(body: B) -> RequestBody
 where
     B: HttpBody<Data = Bytes, Error = BoxError> + Send + 'static,
@@ -270,52 +294,93 @@ impl Client {
         }
     }
 
-    /// Downloads into `path`. The bytes go to a temporary file beside it, renamed into place
-    /// only once complete, so a failed download never leaves a truncated file.
+    /// Downloads into `path`, which must not exist yet ([`Existing::Refuse`]); see
+    /// [`download_to_file_with`](Self::download_to_file_with).
     pub async fn download_to_file<E>(
         &self,
         endpoint: E,
         path: impl AsRef<Path>,
         progress: Option<Progress>,
-    ) -> Result<DownloadMeta, Error>
+    ) -> Result<Saved, Error>
+    where
+        E: Endpoint<Output = Download> + Send + Sync,
+    {
+        self.download_to_file_with(endpoint, path, Existing::Refuse, progress)
+            .await
+    }
+
+    /// Downloads into `path`. The bytes go to a temporary file created new beside it, which
+    /// takes the name only once complete: a failed download leaves nothing behind, and a
+    /// planted link is never written through. A symbolic link, a directory or a device at
+    /// `path` is refused before anything is downloaded; an existing regular file is replaced
+    /// only with [`Existing::Replace`].
+    pub async fn download_to_file_with<E>(
+        &self,
+        endpoint: E,
+        path: impl AsRef<Path>,
+        existing: Existing,
+        progress: Option<Progress>,
+    ) -> Result<Saved, Error>
     where
         E: Endpoint<Output = Download> + Send + Sync,
     {
         let path = path.as_ref();
+        check_target(path, existing)?;
         let mut stream = self.download(endpoint, progress).await?;
-        let partial = path.with_extension(format!(
-            "{}part",
-            path.extension()
-                .map(|e| format!("{}.", e.to_string_lossy()))
-                .unwrap_or_default()
-        ));
-        let mut file = tokio::fs::File::create(&partial)
-            .await
-            .map_err(|err| Error::io(format!("creating {}", partial.display()), err))?;
-        let outcome: Result<(), Error> = async {
-            while let Some(chunk) =
-                std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await
-            {
-                let chunk = chunk?;
-                file.write_all(&chunk)
-                    .await
-                    .map_err(|err| Error::io(format!("writing {}", partial.display()), err))?;
+        let (mut partial, bytes) = write_partial(&mut stream, &parent_dir(path)).await?;
+        partial.place(path, existing)?;
+        Ok(Saved {
+            path: path.to_path_buf(),
+            bytes,
+            meta: stream.meta.clone(),
+        })
+    }
+
+    /// Downloads into the directory `dir`, under the name the platform gives the file (made
+    /// safe with [`sanitize_file_name`]; `fallback` when it gives none). A name that is taken
+    /// gets a number, `name (1).ext`: nothing in `dir` is ever replaced.
+    pub async fn download_into_dir<E>(
+        &self,
+        endpoint: E,
+        dir: impl AsRef<Path>,
+        fallback: &str,
+        progress: Option<Progress>,
+    ) -> Result<Saved, Error>
+    where
+        E: Endpoint<Output = Download> + Send + Sync,
+    {
+        let dir = dir.as_ref();
+        let mut stream = self.download(endpoint, progress).await?;
+        let name = stream
+            .meta
+            .file_name
+            .as_deref()
+            .and_then(sanitize_file_name)
+            .or_else(|| sanitize_file_name(fallback))
+            .unwrap_or_else(|| "download".to_owned());
+        let (mut partial, bytes) = write_partial(&mut stream, dir).await?;
+        for n in 0..MAX_NUMBERED {
+            let path = dir.join(numbered(&name, n));
+            match partial.place(&path, Existing::Refuse) {
+                Ok(()) => {
+                    return Ok(Saved {
+                        path,
+                        bytes,
+                        meta: stream.meta.clone(),
+                    });
+                }
+                Err(Error::Io { error, .. })
+                    if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(err) => return Err(err),
             }
-            file.flush()
-                .await
-                .map_err(|err| Error::io(format!("writing {}", partial.display()), err))?;
-            Ok(())
         }
-        .await;
-        if let Err(err) = outcome {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return Err(err);
-        }
-        drop(file);
-        tokio::fs::rename(&partial, path)
-            .await
-            .map_err(|err| Error::io(format!("moving the download to {}", path.display()), err))?;
-        Ok(stream.meta.clone())
+        Err(Error::io(
+            format!("naming the download in {}", dir.display()),
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{name} and {MAX_NUMBERED} numbered names after it are all taken"),
+            ),
+        ))
     }
 
     /// Uploads the file at `path` for sending as a `file`, `audio` (`.opus`) or `media` (`.mp4`)

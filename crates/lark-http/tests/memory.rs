@@ -195,7 +195,7 @@ fn large_transfers_stay_in_constant_memory() {
             .block_on(client.download_to_file(request, &target, None))
             .unwrap()
     });
-    assert_eq!(meta.content_length, Some(DOWNLOAD_BYTES as u64));
+    assert_eq!(meta.meta.content_length, Some(DOWNLOAD_BYTES as u64));
 
     // 30 MB up (the platform's largest file), streamed from disk, then back down to check it.
     let upload_bytes = usize::try_from(FILE_MAX_BYTES).unwrap();

@@ -9,7 +9,7 @@ use lark_api::im::messages::GetMessageResource;
 use lark_api::im::resources::{DownloadFile, DownloadImage, UploadFile};
 use lark_content::{FileKey, MessageContent};
 use lark_emulator::{Fault, FaultRule};
-use lark_http::{ErrorKind, Progress};
+use lark_http::{ErrorKind, Existing, Progress};
 use std::sync::{Arc, Mutex};
 
 const PNG: &[u8] = include_bytes!("fixtures/gradient.png");
@@ -83,7 +83,11 @@ async fn a_file_uploads_from_disk_under_its_own_name_and_downloads_back() {
         .download_to_file(DownloadFile::new(key), &target, Some(progress))
         .await
         .unwrap();
-    assert_eq!(meta.file_name.as_deref(), Some("quarterly report.pdf"));
+    assert_eq!(meta.meta.file_name.as_deref(), Some("quarterly report.pdf"));
+    assert_eq!(
+        (meta.path.as_path(), meta.bytes),
+        (target.as_path(), bytes.len() as u64)
+    );
     assert_eq!(std::fs::read(&target).unwrap(), bytes);
     assert_eq!(
         seen.lock().unwrap().last().map(|(done, _)| *done),
@@ -189,6 +193,75 @@ async fn a_failed_download_leaves_no_file_behind() {
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
         "no file, no partial file"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_download_replaces_only_a_regular_file_and_only_when_asked() {
+    let setup = Setup::new().await;
+    let chat = setup.chat();
+    let tom = setup.user("Tom");
+    let (message, file) = setup.user_file(&chat, &tom, "data.bin", b"downloaded".to_vec());
+    let request = || GetMessageResource::file(message.clone(), file.file_key.clone());
+    let dir = tempfile::tempdir().unwrap();
+
+    let existing = dir.path().join("existing.bin");
+    std::fs::write(&existing, b"kept").unwrap();
+    let err = setup
+        .client
+        .download_to_file(request(), &existing, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(&existing).unwrap(), b"kept");
+    let saved = setup
+        .client
+        .download_to_file_with(request(), &existing, Existing::Replace, None)
+        .await
+        .unwrap();
+    assert_eq!(saved.bytes, 10);
+    assert_eq!(std::fs::read(&existing).unwrap(), b"downloaded");
+
+    let victim = dir.path().join("victim.bin");
+    std::fs::write(&victim, b"precious").unwrap();
+    let link = dir.path().join("link.bin");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for target in [&link, &dir.path().to_path_buf()] {
+        let err = setup
+            .client
+            .download_to_file_with(request(), target, Existing::Replace, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+
+    // Into a directory, under the platform's name, numbered when taken.
+    std::fs::write(dir.path().join("data.bin"), b"mine").unwrap();
+    let saved = setup
+        .client
+        .download_into_dir(request(), dir.path(), "fallback", None)
+        .await
+        .unwrap();
+    assert_eq!(saved.path, dir.path().join("data (1).bin"));
+    assert_eq!(std::fs::read(dir.path().join("data.bin")).unwrap(), b"mine");
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "data (1).bin",
+            "data.bin",
+            "existing.bin",
+            "link.bin",
+            "victim.bin"
+        ],
+        "no temporary file left"
     );
 }
 

@@ -17,7 +17,7 @@ use lark_api::{Receiver, UploadData};
 use lark_content::{
     Card, ChatId, FileKey, ImageKey, MessageContent, MessageId, OpenId, ReactionId,
 };
-use lark_http::{DownloadMeta, DownloadStream, Error, Items, Progress};
+use lark_http::{DownloadStream, Error, Items, Progress, Saved};
 use std::path::Path;
 
 /// Messages: `client.messages()`.
@@ -300,12 +300,9 @@ impl<'a> Images<'a> {
             .await
     }
 
-    /// Downloads an image the bot uploaded into `path`.
-    pub async fn download(
-        &self,
-        image: &ImageKey,
-        path: impl AsRef<Path>,
-    ) -> Result<DownloadMeta, Error> {
+    /// Downloads an image the bot uploaded into `path`, which must not exist yet (see
+    /// [`lark_http::Client::download_to_file_with`] to replace a file).
+    pub async fn download(&self, image: &ImageKey, path: impl AsRef<Path>) -> Result<Saved, Error> {
         self.client
             .http()
             .download_to_file(DownloadImage::new(image.clone()), path, None)
@@ -350,25 +347,21 @@ impl<'a> Files<'a> {
             .await
     }
 
-    /// Downloads a file the bot uploaded into `path`.
-    pub async fn download(
-        &self,
-        file: &FileKey,
-        path: impl AsRef<Path>,
-    ) -> Result<DownloadMeta, Error> {
+    /// Downloads a file the bot uploaded into `path`, which must not exist yet.
+    pub async fn download(&self, file: &FileKey, path: impl AsRef<Path>) -> Result<Saved, Error> {
         self.client
             .http()
             .download_to_file(DownloadFile::new(file.clone()), path, None)
             .await
     }
 
-    /// Downloads an image inside a received message into `path`.
+    /// Downloads an image inside a received message into `path`, which must not exist yet.
     pub async fn download_message_image(
         &self,
         message: &MessageId,
         image: &ImageKey,
         path: impl AsRef<Path>,
-    ) -> Result<DownloadMeta, Error> {
+    ) -> Result<Saved, Error> {
         self.client
             .http()
             .download_to_file(
@@ -379,13 +372,14 @@ impl<'a> Files<'a> {
             .await
     }
 
-    /// Downloads a file, audio or video inside a received message into `path`.
+    /// Downloads a file, audio or video inside a received message into `path`, which must not
+    /// exist yet.
     pub async fn download_message_file(
         &self,
         message: &MessageId,
         file: &FileKey,
         path: impl AsRef<Path>,
-    ) -> Result<DownloadMeta, Error> {
+    ) -> Result<Saved, Error> {
         self.client
             .http()
             .download_to_file(

@@ -128,7 +128,7 @@ async fn chats_members_images_and_files() {
         .unwrap();
     let target = dir.path().join("runbook.md");
     let meta = client.files().download(&file, &target).await.unwrap();
-    assert_eq!(meta.file_name.as_deref(), Some("runbook.md"));
+    assert_eq!(meta.meta.file_name.as_deref(), Some("runbook.md"));
     assert_eq!(std::fs::read(&target).unwrap(), b"# Runbook\n");
     client.chats().delete(&chat_id).await.unwrap();
 }
