@@ -40,22 +40,60 @@ pub mod codes {
 }
 
 /// The connection parameters, in seconds, as the platform sends them (at discovery and in
-/// pongs). Absent fields keep their current value.
+/// pongs). Absent fields keep their current value. Numbers are read whatever their size or
+/// form (a fraction, a huge value) and saturate into range; anything else counts as absent, so
+/// one odd value never costs the connection. The client clamps them before use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct WsClientConfig {
     /// Seconds between pings.
-    #[serde(rename = "PingInterval", default)]
+    #[serde(rename = "PingInterval", default, deserialize_with = "seconds")]
     pub ping_interval: Option<u64>,
     /// Reconnect attempts; negative for no limit.
-    #[serde(rename = "ReconnectCount", default)]
+    #[serde(rename = "ReconnectCount", default, deserialize_with = "count")]
     pub reconnect_count: Option<i64>,
     /// Seconds between reconnect attempts.
-    #[serde(rename = "ReconnectInterval", default)]
+    #[serde(rename = "ReconnectInterval", default, deserialize_with = "seconds")]
     pub reconnect_interval: Option<u64>,
     /// The first reconnect waits a random time below this many seconds.
-    #[serde(rename = "ReconnectNonce", default)]
+    #[serde(rename = "ReconnectNonce", default, deserialize_with = "seconds")]
     pub reconnect_nonce: Option<u64>,
+}
+
+/// A non-negative number of seconds, saturating; a negative one or a non-number is absent.
+fn seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| *f >= 0.0)
+                // Saturating: `as` maps values above u64::MAX to u64::MAX, and NaN cannot occur
+                // in JSON.
+                .map(
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    |f| f as u64,
+                )
+        }),
+        _ => None,
+    })
+}
+
+/// A count that may be negative, saturating; a non-number is absent.
+fn count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().map(|_| i64::MAX))
+            .or_else(|| {
+                n.as_f64().map(
+                    // Saturating in both directions.
+                    #[allow(clippy::cast_possible_truncation)]
+                    |f| f as i64,
+                )
+            }),
+        _ => None,
+    })
 }
 
 /// Where to connect.

@@ -403,6 +403,14 @@ impl Emulator {
         crate::ws::push_raw(&self.shared, app_id, payload.as_ref()).await
     }
 
+    /// Sends one data frame with exactly `headers` (`type`, `message_id`, `sum`, `seq`, …) and
+    /// `payload` to one of `app_id`'s connections, waiting for no ack: for testing what a
+    /// client does with fragments that never complete. False when no connection is open.
+    #[must_use]
+    pub fn ws_push_frame(&self, app_id: &str, headers: &[(&str, &str)], payload: &[u8]) -> bool {
+        crate::ws::push_frame(&self.shared, app_id, headers, payload)
+    }
+
     /// Drops every open connection without a close frame, as a network failure would.
     pub fn ws_kill_connections(&self) {
         self.shared.state().ws.kill_all();

@@ -762,6 +762,41 @@ pub(crate) async fn push_raw(shared: &Shared, app_id: &str, payload: &[u8]) -> O
     }
 }
 
+/// Sends one data frame with exactly `headers` and `payload` to one of `app_id`'s
+/// connections, waiting for no ack; false when none is open.
+pub(crate) fn push_frame(
+    shared: &Shared,
+    app_id: &str,
+    headers: &[(&str, &str)],
+    payload: &[u8],
+) -> bool {
+    let mut state = shared.state();
+    let Some(index) = state
+        .ws
+        .conns
+        .iter()
+        .position(|c| c.app_id == app_id && !c.silent)
+    else {
+        return false;
+    };
+    state.ws.seq += 1;
+    let seq_id = state.ws.seq;
+    let conn = &state.ws.conns[index];
+    let frame = WireFrame {
+        seq_id,
+        log_id: seq_id,
+        service: conn.service_id,
+        method: 1,
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        payload: Some(payload.to_vec()),
+        ..WireFrame::default()
+    };
+    conn.tx.send(Command::Send(encode(&frame))).is_ok()
+}
+
 /// Pushes a card callback and returns the response JSON the client put in its ack, or why
 /// there is none. A callback is answered at once or not at all: it is never queued.
 pub(crate) async fn card_callback(

@@ -1,7 +1,7 @@
 //! The long-connection client: discovery, the session loop (pings, pongs, data frames, acks,
 //! the watchdog), reconnects, and a graceful shutdown.
 
-use crate::fragments::{Assembled, Reassembly};
+use crate::fragments::{Assembled, FragmentLimits, Reassembly};
 use crate::frame::{Frame, METHOD_CONTROL, METHOD_DATA};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::{Error as WsError, UrlError};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -64,6 +65,11 @@ pub enum StopReason {
         /// The last failure.
         last_error: String,
     },
+    /// The client's task failed unexpectedly (a panic); nothing is connected any more.
+    Crashed {
+        /// What it said.
+        reason: String,
+    },
 }
 
 impl fmt::Display for StopReason {
@@ -88,6 +94,7 @@ impl fmt::Display for StopReason {
                 f,
                 "gave up after {attempts} reconnect attempt(s): {last_error}"
             ),
+            Self::Crashed { reason } => write!(f, "the long-connection client failed: {reason}"),
         }
     }
 }
@@ -103,8 +110,10 @@ pub struct WsOptions {
     pub watchdog_factor: u32,
     /// How long shutdown waits for handlers still running (default 5 s).
     pub shutdown_grace: Duration,
-    /// How long an incomplete fragmented message is kept (default 10 s).
-    pub fragment_ttl: Duration,
+    /// Bounds on fragmented messages: how long an incomplete one is kept (10 s), how many may
+    /// be incomplete at once (64), how many bytes they hold together (8 MiB), and the largest
+    /// message (4 MiB, which also caps one WebSocket frame).
+    pub fragments: FragmentLimits,
     /// How long a connection attempt (TCP, TLS and WebSocket handshake) may take (default 10 s).
     pub connect_timeout: Duration,
     /// Reconnect after a lost connection (default on). Off, the client stops instead.
@@ -121,7 +130,7 @@ impl Default for WsOptions {
             watchdog: true,
             watchdog_factor: 2,
             shutdown_grace: Duration::from_secs(5),
-            fragment_ttl: Duration::from_secs(10),
+            fragments: FragmentLimits::default(),
             connect_timeout: Duration::from_secs(10),
             reconnect: true,
             initial_reconnect: (Duration::from_secs(30), Duration::from_secs(120)),
@@ -149,6 +158,13 @@ impl WsOptions {
     #[must_use]
     pub fn with_initial_reconnect(mut self, nonce: Duration, interval: Duration) -> Self {
         self.initial_reconnect = (nonce, interval);
+        self
+    }
+
+    /// With `limits` on fragmented messages.
+    #[must_use]
+    pub fn with_fragment_limits(mut self, limits: FragmentLimits) -> Self {
+        self.fragments = limits;
         self
     }
 
@@ -181,21 +197,67 @@ impl Default for Params {
     }
 }
 
+/// The shortest ping interval taken from the platform.
+const PING_MIN_SECS: u64 = 1;
+/// The longest ping interval, reconnect interval and reconnect jitter taken from the platform:
+/// ten minutes. Longer would leave a dead connection unnoticed, or a client waiting silently.
+const PLATFORM_MAX_SECS: u64 = 600;
+
+/// `secs` within `min..=max`, logged when it had to be moved.
+fn clamped(name: &'static str, secs: u64, min: u64, max: u64) -> Duration {
+    let used = secs.clamp(min, max);
+    if used != secs {
+        tracing::warn!(
+            parameter = name,
+            given = secs,
+            used,
+            "the platform sent a connection parameter out of range; clamped"
+        );
+    }
+    Duration::from_secs(used)
+}
+
 impl Params {
     fn apply(&mut self, config: &WsClientConfig) {
         if let Some(secs) = config.ping_interval.filter(|s| *s > 0) {
-            self.ping_interval = Duration::from_secs(secs);
+            self.ping_interval = clamped("PingInterval", secs, PING_MIN_SECS, PLATFORM_MAX_SECS);
         }
         if let Some(count) = config.reconnect_count {
             self.reconnect_count = count;
         }
         if let Some(secs) = config.reconnect_interval {
-            self.reconnect_interval = Duration::from_secs(secs);
+            self.reconnect_interval = clamped("ReconnectInterval", secs, 0, PLATFORM_MAX_SECS);
         }
         if let Some(secs) = config.reconnect_nonce {
-            self.reconnect_nonce = Duration::from_secs(secs);
+            self.reconnect_nonce = clamped("ReconnectNonce", secs, 0, PLATFORM_MAX_SECS);
         }
     }
+}
+
+/// `at + after`, or far in the future when that does not fit.
+fn later(at: tokio::time::Instant, after: Duration) -> tokio::time::Instant {
+    at.checked_add(after)
+        .unwrap_or_else(|| at + Duration::from_secs(86_400 * 365))
+}
+
+/// Runs the client; a panic anywhere in it ends it with a status that says so, never a
+/// `Connected` that nothing serves.
+async fn supervised(run: impl std::future::Future<Output = ()>, status: watch::Sender<Status>) {
+    let run = std::panic::AssertUnwindSafe(run);
+    if let Err(panic) = futures_util::FutureExt::catch_unwind(run).await {
+        let reason = panic_text(panic.as_ref());
+        tracing::error!(reason = %reason, "the long-connection client failed");
+        status.send_replace(Status::Stopped(StopReason::Crashed { reason }));
+    }
+}
+
+/// What a panic carried, as text.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 /// Events and card callbacks over the long connection, dispatched through a
@@ -325,7 +387,8 @@ impl WsClient {
         let (stop, stopped) = watch::channel(false);
         let in_flight = Arc::new(AtomicUsize::new(0));
         let counter = in_flight.clone();
-        let task = tokio::spawn(async move { self.run(status_tx, stopped, counter).await });
+        let watcher = status_tx.clone();
+        let task = tokio::spawn(supervised(self.run(status_tx, stopped, counter), watcher));
         WsHandle {
             status,
             stop,
@@ -374,15 +437,8 @@ impl WsClient {
                     attempt,
                     reason: last_error.clone(),
                 });
-                // The first retry waits a random time below the nonce, so that clients cut off
-                // together do not return together; later ones wait the interval.
-                let wait = if attempt == 1 {
-                    random_below(params.reconnect_nonce)
-                } else {
-                    params.reconnect_interval
-                };
                 tokio::select! {
-                    () = tokio::time::sleep(wait) => {}
+                    () = tokio::time::sleep(reconnect_wait(&params, attempt)) => {}
                     _ = stop.changed() => {
                         status.send_replace(Status::Stopped(StopReason::Shutdown));
                         return;
@@ -486,11 +542,19 @@ impl WsClient {
         tls: &Arc<rustls::ClientConfig>,
     ) -> Result<(Socket, http::Response<Option<Vec<u8>>>), WsError> {
         let connector = Some(Connector::Rustls(tls.clone()));
+        // One frame carries at most one fragment: its payload is within the message limit,
+        // and its headers are small.
+        let largest = self.options.fragments.max_message.saturating_add(64 * 1024);
+        let config = Some(
+            WebSocketConfig::default()
+                .max_message_size(Some(largest))
+                .max_frame_size(Some(largest)),
+        );
         let uri: http::Uri = url
             .parse()
             .map_err(|_| WsError::Url(UrlError::UnableToConnect(url.to_owned())))?;
         let Some(route) = self.http.proxy_route(&uri) else {
-            return tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector)
+            return tokio_tungstenite::connect_async_tls_with_config(url, config, true, connector)
                 .await;
         };
         let host = uri.host().unwrap_or_default();
@@ -504,7 +568,7 @@ impl WsClient {
         let stream = crate::proxy::tunnel(&route, host, port)
             .await
             .map_err(WsError::Io)?;
-        tokio_tungstenite::client_async_tls_with_config(url, stream, None, connector).await
+        tokio_tungstenite::client_async_tls_with_config(url, stream, config, connector).await
     }
 
     /// Reads frames until the connection ends or shutdown is asked for.
@@ -519,22 +583,33 @@ impl WsClient {
         let (mut sink, mut stream) = socket.split();
         let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<Bytes>();
         let mut handlers = JoinSet::new();
-        let mut fragments = Reassembly::new(self.options.fragment_ttl);
+        let mut fragments = Reassembly::new(self.options.fragments);
+        // Incomplete messages expire on their own timer, whatever the ping interval.
+        let mut sweep =
+            tokio::time::interval((self.options.fragments.ttl / 2).max(Duration::from_millis(100)));
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut ping = tokio::time::interval(params.ping_interval);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_seen = tokio::time::Instant::now();
         let end = loop {
-            let silence_limit = params.ping_interval * self.options.watchdog_factor.max(1)
-                + Duration::from_millis(500);
+            let silence_limit = params
+                .ping_interval
+                .saturating_mul(self.options.watchdog_factor.max(1))
+                .saturating_add(Duration::from_millis(500));
             tokio::select! {
                 _ = stop.changed() => break SessionEnd::Shutdown,
+                _ = sweep.tick() => {
+                    let expired = fragments.sweep(Instant::now());
+                    if expired > 0 {
+                        tracing::warn!(expired, "dropped fragmented messages that never completed");
+                    }
+                }
                 _ = ping.tick() => {
-                    fragments.sweep(Instant::now());
                     if let Err(err) = sink.send(Message::Binary(Frame::ping(service).encode())).await {
                         break SessionEnd::Lost(format!("sending a ping failed: {err}"));
                     }
                 }
-                () = tokio::time::sleep_until(last_seen + silence_limit), if self.options.watchdog => {
+                () = tokio::time::sleep_until(later(last_seen, silence_limit)), if self.options.watchdog => {
                     break SessionEnd::Lost(format!("nothing from the platform for {} ms; the watchdog reconnects", silence_limit.as_millis()));
                 }
                 Some(ack) = ack_rx.recv() => {
@@ -549,7 +624,7 @@ impl WsClient {
                         match Frame::decode(&bytes) {
                             Ok(frame) if frame.method == METHOD_CONTROL => {
                                 if Self::control(&frame, params) {
-                                    ping = tokio::time::interval_at(tokio::time::Instant::now() + params.ping_interval, params.ping_interval);
+                                    ping = tokio::time::interval_at(later(tokio::time::Instant::now(), params.ping_interval), params.ping_interval);
                                     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                                 }
                             }
@@ -558,7 +633,7 @@ impl WsClient {
                                     handlers.spawn(handle(self.dispatcher.clone(), frame, payload, ack_tx.clone(), in_flight.clone()));
                                 }
                                 Assembled::Pending => {}
-                                Assembled::Malformed(why) => tracing::warn!(why = %why, "dropped a malformed fragment"),
+                                Assembled::Dropped(why) => tracing::warn!(why = %why, "dropped a data frame"),
                             },
                             Ok(frame) => tracing::debug!(method = frame.method, "ignored a frame of unknown method"),
                             Err(err) => tracing::warn!(error = %err, "dropped bytes that are not a frame"),
@@ -572,7 +647,7 @@ impl WsClient {
         };
         if matches!(end, SessionEnd::Shutdown) {
             // Stop reading; let running handlers finish and send their acks, then close.
-            let deadline = tokio::time::Instant::now() + self.options.shutdown_grace;
+            let deadline = later(tokio::time::Instant::now(), self.options.shutdown_grace);
             drop(ack_tx);
             loop {
                 tokio::select! {
@@ -694,9 +769,69 @@ fn ack(mut frame: Frame, code: u16, data: Option<&str>, biz_rt_ms: u128) -> Byte
     frame.encode()
 }
 
+/// How long to wait before reconnect `attempt`: the first waits a random time below the nonce,
+/// so that clients cut off together do not return together; later ones wait the interval.
+fn reconnect_wait(params: &Params, attempt: u32) -> Duration {
+    let wait = if attempt == 1 {
+        random_below(params.reconnect_nonce)
+    } else {
+        params.reconnect_interval
+    };
+    tracing::info!(
+        attempt,
+        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        "reconnecting after a pause"
+    );
+    wait
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_the_client_stops_it_with_the_reason_never_a_stale_connected() {
+        let (status, watch) = watch::channel(Status::Connected {
+            device_id: "d1".to_owned(),
+        });
+        let failing = async {
+            let parameters: Vec<u64> = Vec::new();
+            let _ = parameters[3];
+        };
+        supervised(failing, status).await;
+        let Status::Stopped(StopReason::Crashed { reason }) = watch.borrow().clone() else {
+            panic!("{:?}", watch.borrow())
+        };
+        assert!(reason.contains("index out of bounds"), "{reason}");
+    }
+
+    #[test]
+    fn platform_values_are_clamped_into_range() {
+        let mut params = Params::default();
+        let config: WsClientConfig = serde_json::from_str(
+            r#"{"PingInterval":18446744073709551615,"ReconnectInterval":1e30,"ReconnectNonce":-5,"ReconnectCount":3}"#,
+        )
+        .unwrap();
+        params.apply(&config);
+        assert_eq!(params.ping_interval, Duration::from_secs(600));
+        assert_eq!(params.reconnect_interval, Duration::from_secs(600));
+        assert_eq!(
+            params.reconnect_nonce,
+            Duration::from_secs(30),
+            "a negative value is ignored"
+        );
+        assert_eq!(params.reconnect_count, 3);
+        let tiny: WsClientConfig = serde_json::from_str(r#"{"PingInterval":0.2}"#).unwrap();
+        params.apply(&tiny);
+        assert_eq!(
+            params.ping_interval,
+            Duration::from_secs(600),
+            "0 s is ignored"
+        );
+        let one: WsClientConfig = serde_json::from_str(r#"{"PingInterval":1}"#).unwrap();
+        params.apply(&one);
+        assert_eq!(params.ping_interval, Duration::from_secs(1));
+    }
 
     fn refusal(status: u16, headers: &[(&str, &str)]) -> ConnectError {
         let mut builder = http::Response::builder().status(status);

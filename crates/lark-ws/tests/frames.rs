@@ -1,8 +1,9 @@
 //! `pbbp2.Frame` encoding: round trips, and a decoder that never panics on arbitrary bytes.
 
 use bytes::Bytes;
-use lark_ws::Frame;
+use lark_ws::{Assembled, FragmentLimits, Frame, Reassembly};
 use proptest::prelude::*;
+use std::time::{Duration, Instant};
 
 fn frame() -> impl Strategy<Value = Frame> {
     let text = || proptest::option::of("[ -~]{0,12}");
@@ -82,5 +83,60 @@ mod fuzz {
             let at = cut.index(bytes.len().max(1));
             let _ = Frame::decode(&bytes[..at]);
         }
+
+        /// Any sequence of data frames (fragments of a few messages, repeats, nonsense
+        /// headers, claimed sizes up to the largest, time passing) leaves the reassembly within
+        /// its limits, never panics, and completes a message only with all its parts.
+        #[test]
+        fn reassembly_stays_within_its_limits_whatever_frames_arrive(
+            steps in proptest::collection::vec(fragment_step(), 0..200),
+        ) {
+            let limits = FragmentLimits::default()
+                .with_ttl(Duration::from_secs(10))
+                .with_max_pending(4)
+                .with_max_buffered(2_000)
+                .with_max_message(1_000);
+            let mut reassembly = Reassembly::new(limits);
+            let mut now = Instant::now();
+            for (id, sum, seq, len, advance) in steps {
+                now += Duration::from_secs(advance);
+                let _ = reassembly.sweep(now);
+                let frame = Frame {
+                    method: 1,
+                    headers: vec![
+                        ("message_id".to_owned(), format!("m{id}")),
+                        ("sum".to_owned(), sum),
+                        ("seq".to_owned(), seq),
+                    ],
+                    payload: Some(Bytes::from(vec![b'x'; len])),
+                    ..Frame::default()
+                };
+                if let Assembled::Complete { payload, .. } = reassembly.add(frame, now) {
+                    prop_assert!(payload.len() <= limits.max_message);
+                }
+                prop_assert!(reassembly.pending() <= limits.max_pending);
+                prop_assert!(reassembly.buffered() <= limits.max_buffered);
+            }
+        }
+    }
+
+    /// One data frame: which of five messages, its `sum` and `seq` headers (sometimes
+    /// nonsense), its payload size, and the seconds that pass before it.
+    fn fragment_step() -> impl Strategy<Value = (u8, String, String, usize, u64)> {
+        let number = || {
+            prop_oneof![
+                (0usize..6).prop_map(|n| n.to_string()),
+                Just("4096".to_owned()),
+                Just("4097".to_owned()),
+                "[-a-z0-9]{0,4}",
+            ]
+        };
+        (
+            0u8..5,
+            number(),
+            number(),
+            0usize..600,
+            prop_oneof![9 => Just(0u64), 1 => 0u64..20],
+        )
     }
 }

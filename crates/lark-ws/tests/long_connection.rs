@@ -798,3 +798,56 @@ async fn the_long_connection_dials_through_the_configured_proxy() {
     );
     handle.shutdown().await;
 }
+
+/// A discovery carrying values no `Duration` arithmetic survives is clamped (to 10 minutes at
+/// most), and the client keeps serving; before, its task panicked and the handle went on saying
+/// `Connected`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_values_at_discovery_are_clamped_and_the_client_keeps_serving() {
+    let mut config = fast_config();
+    config.ws.ping_interval_secs = u64::MAX;
+    config.ws.reconnect_interval_secs = u64::MAX;
+    config.ws.reconnect_nonce_secs = u64::MAX;
+    let emulator = Emulator::start(config).await.unwrap();
+    let (dispatcher, mut rx) = forwarding();
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
+    let tom = emulator.user("Tom").unwrap().open_id;
+    emulator
+        .user_says_text(&emulator.default_chat(), &tom, "still here")
+        .unwrap();
+    assert_eq!(
+        next_event(&mut rx).await.header.event_type,
+        "im.message.receive_v1"
+    );
+    assert!(matches!(handle.status(), Status::Connected { .. }));
+    handle.shutdown().await;
+}
+
+/// The same in a pong: the client applies the clamped interval and carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_ping_interval_in_a_pong_is_clamped_and_the_client_keeps_serving() {
+    let emulator = Emulator::start(fast_config()).await.unwrap();
+    let (dispatcher, mut rx) = forwarding();
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
+    let mut huge = fast_config().ws;
+    huge.ping_interval_secs = u64::MAX;
+    emulator.ws_set_config(huge);
+    // The next ping (within a second) is answered with a pong carrying the huge value; the
+    // pong goes out before anything pushed after it.
+    let pings = emulator.ws_pings();
+    assert!(
+        emulator
+            .wait_until(PATIENCE, |e| e.ws_pings() > pings)
+            .await
+    );
+    let tom = emulator.user("Tom").unwrap().open_id;
+    emulator
+        .user_says_text(&emulator.default_chat(), &tom, "after the pong")
+        .unwrap();
+    assert_eq!(
+        next_event(&mut rx).await.header.event_type,
+        "im.message.receive_v1"
+    );
+    assert!(matches!(handle.status(), Status::Connected { .. }));
+    handle.shutdown().await;
+}
