@@ -5,20 +5,34 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success
+  0  success (also when the output closes early, as under `| head`)
   1  the platform refused the call (see code, msg and log id)
   2  bad command line
   3  credentials or token refused
   4  a scope is missing
   5  not found
   6  rate limited
-  7  network failure or timeout, or a base url that does not lead to the platform
+  7  network failure or timeout (--timeout), or a base url that does not lead to the platform
   8  invalid content or input, refused before sending
   9  local failure (a file, the terminal)
  10  a webhook delivery failed verification (event decode)
 
 Credentials come from --app-id/--app-secret or LARK_APP_ID/LARK_APP_SECRET; the platform from
 --feishu (default), --lark, --base-url, or LARK_BASE_URL / LARK_DOMAIN.";
+
+/// A positive number of seconds, fractions allowed.
+fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(value > 0.0 && value <= 86_400.0 * 365.0) {
+        return Err(format!(
+            "`{text}` is out of range: give more than 0 and at most a year of seconds"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(value))
+}
 
 /// Lark / Feishu messaging from the command line.
 #[derive(Debug, Parser)]
@@ -48,6 +62,10 @@ pub(crate) struct Cli {
     /// Print JSON (one object per line for lists) instead of text.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// The longest an upload or download may take in all, retries included, in seconds
+    /// (default 600). Whatever this says, a transfer that moves nothing for 30 s fails.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
+    pub(crate) timeout: Option<std::time::Duration>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

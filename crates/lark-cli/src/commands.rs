@@ -51,6 +51,11 @@ fn client(cli: &Cli) -> Result<Client, Failure> {
             }
         };
     }
+    if let Some(timeout) = cli.timeout {
+        builder = builder
+            .transfer_deadline(timeout)
+            .transfer_read_timeout(timeout.min(std::time::Duration::from_secs(30)));
+    }
     Ok(builder.build()?)
 }
 

@@ -1,6 +1,6 @@
 //! The `lark` binary against an emulator over loopback.
 
-use lark_emulator::{Emulator, WebhookConfig};
+use lark_emulator::{Emulator, Fault, FaultRule, WebhookConfig};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -951,5 +951,44 @@ async fn listen_stops_without_acknowledging_an_event_it_could_not_write() {
         emulator.ws_acks().iter().all(|ack| ack.code != 200),
         "{:?}",
         emulator.ws_acks()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_download_ends_at_the_timeout_and_leaves_nothing() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let (message, key) = user_file(&emulator, "report.txt", b"the download");
+    emulator.inject(
+        FaultRule::next(1, Fault::StallBody { after_bytes: 4 })
+            .on_method("GET")
+            .on_path("/open-apis/im/v1/messages/"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("report.txt");
+    let run = lark
+        .run(&[
+            "download",
+            "resource",
+            &message,
+            &key,
+            "--type",
+            "file",
+            "-o",
+            target.to_str().unwrap(),
+            "--timeout",
+            "1",
+        ])
+        .await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(run.stderr.contains("transfer"), "{}", run.stderr);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let refused = lark.run(&["history", "--timeout", "0"]).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("out of range"),
+        "{}",
+        refused.stderr
     );
 }

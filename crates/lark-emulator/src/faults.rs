@@ -60,6 +60,13 @@ pub enum Fault {
     },
     /// Every token of the calling app is revoked before the request is checked, as if rotated.
     RevokeToken,
+    /// The request is processed and the answer's head sent, announcing the whole body, but only
+    /// its first `after_bytes` bytes follow; then nothing, the connection held open: a server
+    /// stalled mid-answer, as a client must survive on a bad network.
+    StallBody {
+        /// How many body bytes are sent before the stall.
+        after_bytes: u64,
+    },
 }
 
 fn internal_error_code() -> i64 {

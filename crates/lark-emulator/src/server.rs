@@ -8,7 +8,7 @@ use crate::util::new_log_id;
 use bytes::Bytes;
 use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
@@ -229,7 +229,7 @@ pub(crate) async fn serve(
 async fn handle(
     shared: Arc<Shared>,
     request: http::Request<Incoming>,
-) -> Result<http::Response<Full<Bytes>>, Dropped> {
+) -> Result<http::Response<AnswerBody>, Dropped> {
     if request.uri().path() == crate::ws::WS_PATH {
         let log_id = new_log_id();
         let response = crate::ws::upgrade(&shared, request);
@@ -243,7 +243,7 @@ async fn handle(
             0,
             &log_id,
         );
-        return Ok(response);
+        return Ok(response.map(Either::Left));
     }
     let (parts, body) = request.into_parts();
     let method = parts.method.clone();
@@ -265,12 +265,12 @@ async fn handle(
             let code = fail.code;
             let status = fail.status.as_u16();
             record(&shared, &method, &path, &raw_query, status, code, &log_id);
-            return Ok(respond(Err(fail), &log_id));
+            return Ok(respond(Err(fail), &log_id).map(Either::Left));
         }
         Some(Early::Page(page)) => {
             let status = page.status().as_u16();
             record(&shared, &method, &path, &raw_query, status, 0, &log_id);
-            return Ok(page);
+            return Ok(page.map(Either::Left));
         }
         None => {}
     }
@@ -281,7 +281,7 @@ async fn handle(
             234_006,
             "The file size exceed the max value.",
         );
-        return Ok(respond(Err(fail), &log_id));
+        return Ok(respond(Err(fail), &log_id).map(Either::Left));
     };
     let body = collected.to_bytes();
     let request = Request {
@@ -323,7 +323,69 @@ async fn handle(
     if dropped_after {
         return Err(Dropped);
     }
-    Ok(respond(outcome, &log_id))
+    Ok(stall_if_asked(respond(outcome, &log_id), &faults))
+}
+
+/// `response`, stalled mid-body when a fault says so.
+fn stall_if_asked(
+    response: http::Response<Full<Bytes>>,
+    faults: &[Fault],
+) -> http::Response<AnswerBody> {
+    let stall = faults.iter().find_map(|fault| match fault {
+        Fault::StallBody { after_bytes } => Some(*after_bytes),
+        _ => None,
+    });
+    match stall {
+        Some(after_bytes) => response.map(|body| Either::Right(Stalled::new(body, after_bytes))),
+        None => response.map(Either::Left),
+    }
+}
+
+/// What the emulator answers with: a whole body, or one that stalls.
+type AnswerBody = Either<Full<Bytes>, Stalled>;
+
+/// A body that announces its whole length, sends its first bytes, and then nothing more, never
+/// ending: a server stalled mid-answer. The connection stays open until the client gives up.
+pub(crate) struct Stalled {
+    prefix: Option<Bytes>,
+    len: u64,
+}
+
+impl Stalled {
+    fn new(body: Full<Bytes>, after_bytes: u64) -> Self {
+        use hyper::body::Body as _;
+        let len = body.size_hint().exact().unwrap_or(0);
+        let bytes = futures_util::FutureExt::now_or_never(body.collect())
+            .and_then(Result::ok)
+            .map(http_body_util::Collected::to_bytes)
+            .unwrap_or_default();
+        let cut = usize::try_from(after_bytes).map_or(bytes.len(), |n| n.min(bytes.len()));
+        Self {
+            prefix: Some(bytes.slice(..cut)),
+            len,
+        }
+    }
+}
+
+impl hyper::body::Body for Stalled {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        match self.prefix.take() {
+            Some(prefix) if !prefix.is_empty() => {
+                std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(prefix))))
+            }
+            _ => std::task::Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.len)
+    }
 }
 
 /// What a fault that answers in place of the endpoint answers with.

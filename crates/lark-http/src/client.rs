@@ -1,7 +1,7 @@
 //! The client: configuration, tokens, and the one execute loop every call goes through.
 
 use crate::error::Error;
-use crate::policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy};
+use crate::policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy, TransferTimeouts};
 use crate::proxy::{ProxyRoute, ProxySettings};
 use crate::token::{
     CachedToken, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource, TokenKey, TokenKind,
@@ -51,6 +51,7 @@ pub struct ClientBuilder {
     transport_config: TransportConfig,
     transport: Option<Arc<dyn Transport>>,
     request_timeout: Duration,
+    transfer: TransferTimeouts,
     retry: RetryPolicy,
     token_policy: TokenPolicy,
     token_store: Option<Arc<dyn TokenStore>>,
@@ -68,6 +69,7 @@ impl fmt::Debug for ClientBuilder {
             .field("app_secret", &self.app_secret)
             .field("kind", &self.kind)
             .field("request_timeout", &self.request_timeout)
+            .field("transfer", &self.transfer)
             .field("retry", &self.retry)
             .field("token_policy", &self.token_policy)
             .finish_non_exhaustive()
@@ -85,6 +87,7 @@ impl Default for ClientBuilder {
             transport_config: TransportConfig::default(),
             transport: None,
             request_timeout: Duration::from_secs(30),
+            transfer: TransferTimeouts::default(),
             retry: RetryPolicy::default(),
             token_policy: TokenPolicy::default(),
             token_store: None,
@@ -139,6 +142,20 @@ impl ClientBuilder {
     /// How long one attempt may take to answer (default 30 s).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// The longest a transfer waits for its next chunk, either way, before it fails
+    /// (default 30 s); see [`TransferTimeouts::read`].
+    pub fn transfer_read_timeout(mut self, timeout: Duration) -> Self {
+        self.transfer.read = timeout;
+        self
+    }
+
+    /// The longest a whole transfer may take, retries and their waits included (default
+    /// 10 min); see [`TransferTimeouts::deadline`].
+    pub fn transfer_deadline(mut self, deadline: Duration) -> Self {
+        self.transfer.deadline = deadline;
         self
     }
 
@@ -292,6 +309,7 @@ impl ClientBuilder {
                 kind: self.kind,
                 transport,
                 request_timeout: self.request_timeout,
+                transfer: self.transfer,
                 retry: self.retry,
                 tokens,
                 tickets: self
@@ -322,6 +340,7 @@ pub(crate) struct Inner {
     kind: AppKind,
     pub(crate) transport: Arc<dyn Transport>,
     pub(crate) request_timeout: Duration,
+    pub(crate) transfer: TransferTimeouts,
     pub(crate) retry: RetryPolicy,
     tokens: TokenManager,
     tickets: Arc<dyn TicketStore>,

@@ -31,7 +31,7 @@ pub enum ErrorKind {
     Build,
     /// The connection failed; [`Error::network_cause`] says how.
     Transport,
-    /// No answer within the request timeout.
+    /// No answer within the request timeout, or a transfer that stalled or outlived its deadline.
     Timeout,
     /// Reading or writing a local file failed.
     Io,
@@ -167,6 +167,16 @@ pub enum Error {
         /// How many times the request was sent.
         attempts: u32,
     },
+    /// A transfer stalled, or outlived its deadline.
+    #[error("{}", transfer_timeout_text(*.limit, *.after, *.moved))]
+    TransferTimeout {
+        /// Which limit was passed.
+        limit: TransferLimit,
+        /// The limit's length.
+        after: Duration,
+        /// The bytes moved before it was passed.
+        moved: u64,
+    },
     /// A local file could not be read or written.
     #[error("{context}: {error}")]
     Io {
@@ -178,6 +188,29 @@ pub enum Error {
     /// The client is not configured correctly.
     #[error("{0}")]
     Config(String),
+}
+
+/// Which of a transfer's limits was passed (see `TransferTimeouts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransferLimit {
+    /// No bytes moved for the read timeout.
+    Read,
+    /// The whole transfer took longer than its deadline.
+    Deadline,
+}
+
+fn transfer_timeout_text(limit: TransferLimit, after: Duration, moved: u64) -> String {
+    match limit {
+        TransferLimit::Read => format!(
+            "the transfer stalled: nothing moved for {}ms, after {moved} bytes; try again, or raise ClientBuilder::transfer_read_timeout for a slow network",
+            after.as_millis()
+        ),
+        TransferLimit::Deadline => format!(
+            "the transfer did not finish within its {}ms deadline ({moved} bytes moved); raise ClientBuilder::transfer_deadline for a large file on a slow network",
+            after.as_millis()
+        ),
+    }
 }
 
 fn attempts_note(attempts: u32) -> String {
@@ -214,7 +247,7 @@ impl Error {
             },
             Self::TokenRejected { .. } => ErrorKind::TokenInvalid,
             Self::Transport { .. } => ErrorKind::Transport,
-            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Timeout { .. } | Self::TransferTimeout { .. } => ErrorKind::Timeout,
             Self::Io { .. } => ErrorKind::Io,
             Self::Config(_) => ErrorKind::Config,
         }

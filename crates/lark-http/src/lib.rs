@@ -11,9 +11,9 @@ mod transfer;
 mod transport;
 
 pub use client::{AppKind, Client, ClientBuilder};
-pub use error::{Error, ErrorKind, NetworkCause};
+pub use error::{Error, ErrorKind, NetworkCause, TransferLimit};
 pub use paginate::{Items, Pages};
-pub use policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy};
+pub use policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy, TransferTimeouts};
 pub use proxy::{ProxyRoute, ProxySettings};
 pub use save::{Existing, Saved, sanitize_file_name};
 pub use token::{

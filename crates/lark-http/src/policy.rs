@@ -143,6 +143,58 @@ impl Default for TokenPolicy {
     }
 }
 
+/// How long an upload or a download may take.
+///
+/// Both limits hold for every transfer. The deadline is for the whole call: retries before the
+/// first byte, and the waits between them, count against it rather than on top of it.
+///
+/// ```
+/// use lark_http::TransferTimeouts;
+/// use std::time::Duration;
+///
+/// let limits = TransferTimeouts::default().with_deadline(Duration::from_secs(60));
+/// assert_eq!(limits.read, Duration::from_secs(30));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransferTimeouts {
+    /// The longest wait for the next chunk, either way: for a download, from asking for the
+    /// next bytes to receiving them; for an upload, from one chunk handed to the network to
+    /// the next, and then for the answer.
+    pub read: Duration,
+    /// The longest the whole transfer may take, from the call to its last byte.
+    pub deadline: Duration,
+}
+
+impl Default for TransferTimeouts {
+    /// 30 s between chunks: the request timeout's figure, so a transfer that stalls fails
+    /// as fast as a call that gets no answer. 10 min in all: the largest file the platform
+    /// takes (30 MB) moves in that time at 50 KB/s, a slow mobile link, while a transfer that
+    /// trickles a byte at a time cannot hold a caller for ever.
+    fn default() -> Self {
+        Self {
+            read: Duration::from_secs(30),
+            deadline: Duration::from_secs(600),
+        }
+    }
+}
+
+impl TransferTimeouts {
+    /// Sets [`read`](Self::read).
+    #[must_use]
+    pub fn with_read(mut self, read: Duration) -> Self {
+        self.read = read;
+        self
+    }
+
+    /// Sets [`deadline`](Self::deadline).
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,9 @@
 //! Streaming transfers: uploads from a file or any `AsyncRead`, downloads to a stream of bytes
 //! or to a file — in constant memory, with an optional progress callback.
 
-use crate::client::{Client, Failure};
-use crate::error::Error;
+use crate::client::Client;
+use crate::error::{Error, TransferLimit};
+use crate::policy::TransferTimeouts;
 use crate::save::{
     Existing, MAX_NUMBERED, Partial, Saved, check_target, numbered, parent_dir, sanitize_file_name,
 };
@@ -18,11 +19,15 @@ use lark_api::{
 };
 use lark_content::limits::{FILE_MAX_BYTES, IMAGE_MAX_BYTES};
 use lark_content::{FileKey, ImageKey};
+use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::time::{Instant, Sleep, sleep_until};
 
 /// Called with the bytes moved so far and the total when known.
 pub type Progress = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
@@ -42,6 +47,86 @@ struct UploadBody<R> {
     expected: Option<u64>,
     limit: u64,
     progress: Option<Progress>,
+    activity: Activity,
+}
+
+/// When bytes last moved, and how many have: a transfer's read timeout watches it.
+#[derive(Clone)]
+struct Activity(Arc<ActivityInner>);
+
+struct ActivityInner {
+    start: Instant,
+    /// Milliseconds from `start` to the last move.
+    last: AtomicU64,
+    moved: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self(Arc::new(ActivityInner {
+            start: Instant::now(),
+            last: AtomicU64::new(0),
+            moved: AtomicU64::new(0),
+        }))
+    }
+
+    fn millis_since_start(&self) -> u64 {
+        u64::try_from(self.0.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Notes that `bytes` moved now.
+    fn moved(&self, bytes: u64) {
+        self.0.moved.fetch_add(bytes, Ordering::Relaxed);
+        self.0
+            .last
+            .store(self.millis_since_start(), Ordering::Release);
+    }
+
+    /// Notes progress without bytes: a new phase, such as waiting for the answer, starts now.
+    fn touch(&self) {
+        self.moved(0);
+    }
+
+    fn total(&self) -> u64 {
+        self.0.moved.load(Ordering::Relaxed)
+    }
+
+    /// Ends once nothing has moved for `limit`.
+    async fn stalled(&self, limit: Duration) {
+        loop {
+            let last = self.0.last.load(Ordering::Acquire);
+            let at = self.0.start + Duration::from_millis(last);
+            sleep_until(later(at, limit)).await;
+            if self.0.last.load(Ordering::Acquire) == last {
+                return;
+            }
+        }
+    }
+}
+
+/// `at + after`, or a time far enough away to mean never.
+fn later(at: Instant, after: Duration) -> Instant {
+    at.checked_add(after)
+        .or_else(|| at.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(at)
+}
+
+/// Runs `work` within the transfer deadline that started at `start`.
+async fn within_deadline<T>(
+    limits: TransferTimeouts,
+    start: Instant,
+    activity: Option<&Activity>,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::time::timeout_at(later(start, limits.deadline), work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::TransferTimeout {
+                limit: TransferLimit::Deadline,
+                after: limits.deadline,
+                moved: activity.map_or(0, Activity::total),
+            })
+        })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +175,7 @@ impl<R: AsyncRead + Unpin> HttpBody for UploadBody<R> {
                                 limit: this.limit,
                             }))));
                         }
+                        this.activity.moved(chunk.len() as u64);
                         if let Some(progress) = &this.progress {
                             progress(this.sent, this.expected);
                         }
@@ -138,7 +224,10 @@ pub struct DownloadMeta {
     pub content_length: Option<u64>,
 }
 
-/// A download's bytes as they arrive.
+/// A download's bytes as they arrive, within the client's [`TransferTimeouts`]: the wait for
+/// each chunk is bounded by the read timeout, and the whole stream by the deadline that
+/// started when the download was asked for. Time the caller spends between polls counts
+/// toward the deadline only.
 pub struct DownloadStream {
     /// What is being downloaded.
     pub meta: DownloadMeta,
@@ -147,6 +236,13 @@ pub struct DownloadStream {
     progress: Option<Progress>,
     /// The host it comes from, for errors.
     host: String,
+    limits: TransferTimeouts,
+    deadline: Pin<Box<Sleep>>,
+    read: Pin<Box<Sleep>>,
+    /// Whether `read` is running for the chunk being waited for.
+    waiting: bool,
+    /// A limit was passed or the body failed: nothing more comes.
+    ended: bool,
 }
 
 impl std::fmt::Debug for DownloadStream {
@@ -163,15 +259,39 @@ impl Stream for DownloadStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if !this.waiting {
+            let at = later(Instant::now(), this.limits.read);
+            this.read.as_mut().reset(at);
+            this.waiting = true;
+        }
         loop {
+            if this.deadline.is_elapsed() {
+                return Poll::Ready(Some(Err(this.passed(TransferLimit::Deadline))));
+            }
             return match Pin::new(&mut this.body).poll_frame(cx) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => {
+                    if this.deadline.as_mut().poll(cx).is_ready() {
+                        Poll::Ready(Some(Err(this.passed(TransferLimit::Deadline))))
+                    } else if this.read.as_mut().poll(cx).is_ready() {
+                        Poll::Ready(Some(Err(this.passed(TransferLimit::Read))))
+                    } else {
+                        Poll::Pending
+                    }
+                }
+                Poll::Ready(None) => {
+                    this.ended = true;
+                    Poll::Ready(None)
+                }
                 Poll::Ready(Some(Err(err))) => {
+                    this.ended = true;
                     Poll::Ready(Some(Err(Error::transport(&this.host, err, 1))))
                 }
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => {
+                        this.waiting = false;
                         this.received += data.len() as u64;
                         if let Some(progress) = &this.progress {
                             progress(this.received, this.meta.content_length);
@@ -181,6 +301,20 @@ impl Stream for DownloadStream {
                     Err(_) => continue,
                 },
             };
+        }
+    }
+}
+
+impl DownloadStream {
+    fn passed(&mut self, limit: TransferLimit) -> Error {
+        self.ended = true;
+        Error::TransferTimeout {
+            limit,
+            after: match limit {
+                TransferLimit::Deadline => self.limits.deadline,
+                _ => self.limits.read,
+            },
+            moved: self.received,
         }
     }
 }
@@ -215,12 +349,36 @@ where
 
 impl Client {
     /// Starts a download and returns its bytes as a stream. A GET, so a failure before the
-    /// first byte is retried by the retry policy.
+    /// first byte is retried by the retry policy, within the transfer deadline
+    /// ([`TransferTimeouts`]), which also bounds the stream.
     pub async fn download<E>(
         &self,
         endpoint: E,
         progress: Option<Progress>,
     ) -> Result<DownloadStream, Error>
+    where
+        E: Endpoint<Output = Download> + Send + Sync,
+    {
+        let limits = self.inner.transfer;
+        let start = Instant::now();
+        let (meta, body) =
+            within_deadline(limits, start, None, self.download_head(endpoint)).await?;
+        Ok(DownloadStream {
+            meta,
+            body,
+            received: 0,
+            progress,
+            host: self.inner.base.host().to_owned(),
+            limits,
+            deadline: Box::pin(sleep_until(later(start, limits.deadline))),
+            read: Box::pin(sleep_until(later(start, limits.read))),
+            waiting: false,
+            ended: false,
+        })
+    }
+
+    /// Asks for a download until its head arrives, retrying as the policy says.
+    async fn download_head<E>(&self, endpoint: E) -> Result<(DownloadMeta, ResponseBody), Error>
     where
         E: Endpoint<Output = Download> + Send + Sync,
     {
@@ -240,17 +398,12 @@ impl Client {
                         file_name,
                         content_length,
                     } => {
-                        return Ok(DownloadStream {
-                            meta: DownloadMeta {
-                                content_type,
-                                file_name,
-                                content_length,
-                            },
-                            body: response.into_body(),
-                            received: 0,
-                            progress,
-                            host: self.inner.base.host().to_owned(),
-                        });
+                        let meta = DownloadMeta {
+                            content_type,
+                            file_name,
+                            content_length,
+                        };
+                        return Ok((meta, response.into_body()));
                     }
                     DownloadHead::Error => {
                         let (parts, body) = response.into_parts();
@@ -425,32 +578,37 @@ impl Client {
     where
         E: Endpoint + Send + Sync,
     {
-        let mut attempt = 0u32;
-        let mut replayed = false;
-        loop {
-            attempt += 1;
-            let file = tokio::fs::File::open(path)
-                .await
-                .map_err(|err| Error::io(format!("opening {}", path.display()), err))?;
-            match self
-                .upload_once(&endpoint, file, limit, progress.clone(), attempt)
-                .await
-            {
-                Err(Error::TokenRejected { .. }) if !replayed => {
-                    replayed = true;
-                    attempt -= 1;
-                }
-                Err(Error::Transport {
-                    source, attempts, ..
-                }) if attempts < self.retry_policy().max_attempts
-                    && source.downcast_ref::<NotSent>().is_some() =>
+        let limits = self.inner.transfer;
+        let activity = Activity::new();
+        let attempts = async {
+            let mut attempt = 0u32;
+            let mut replayed = false;
+            loop {
+                attempt += 1;
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|err| Error::io(format!("opening {}", path.display()), err))?;
+                match self
+                    .upload_once(&endpoint, file, limit, progress.clone(), attempt, &activity)
+                    .await
                 {
-                    tokio::time::sleep(self.retry_policy().backoff(attempt, self.next_random()))
-                        .await;
+                    Err(Error::TokenRejected { .. }) if !replayed => {
+                        replayed = true;
+                        attempt -= 1;
+                    }
+                    Err(Error::Transport {
+                        source, attempts, ..
+                    }) if attempts < self.retry_policy().max_attempts
+                        && source.downcast_ref::<NotSent>().is_some() =>
+                    {
+                        let wait = self.retry_policy().backoff(attempt, self.next_random());
+                        sleep_until(later(Instant::now(), wait)).await;
+                    }
+                    other => return other,
                 }
-                other => return other,
             }
-        }
+        };
+        within_deadline(limits, Instant::now(), Some(&activity), attempts).await
     }
 
     /// Uploads with `endpoint`, reading the file part from `reader` once. Not retried: a reader
@@ -465,14 +623,16 @@ impl Client {
         E: Endpoint + Send + Sync,
         R: AsyncRead + Send + Unpin + 'static,
     {
-        self.upload_once(
+        let activity = Activity::new();
+        let once = self.upload_once(
             &endpoint,
             reader,
             FILE_MAX_BYTES.max(IMAGE_MAX_BYTES),
             progress,
             1,
-        )
-        .await
+            &activity,
+        );
+        within_deadline(self.inner.transfer, Instant::now(), Some(&activity), once).await
     }
 
     async fn upload_once<E, R>(
@@ -482,6 +642,7 @@ impl Client {
         limit: u64,
         progress: Option<Progress>,
         attempt: u32,
+        activity: &Activity,
     ) -> Result<E::Output, Error>
     where
         E: Endpoint + Send + Sync,
@@ -513,29 +674,42 @@ impl Client {
             expected: len,
             limit,
             progress,
+            activity: activity.clone(),
         };
         let request = http::Request::from_parts(parts, boxed(body));
-        let response = match self.send_streaming(request).await {
-            Ok(response) => response,
-            Err(Failure::Transport(err)) if err.not_sent => {
-                return Err(Error::transport(
-                    self.inner.base.host(),
-                    Box::new(NotSent(err.source.to_string())),
-                    attempt,
-                ));
-            }
-            Err(failure) => {
-                return Err(failure.into_error(
-                    self.inner.base.host(),
-                    self.inner.request_timeout,
-                    attempt,
-                ));
+        let host = self.inner.base.host();
+        let exchange = async {
+            let response = match self.inner.transport.send(request).await {
+                Ok(response) => response,
+                Err(err) if err.not_sent => {
+                    return Err(Error::transport(
+                        host,
+                        Box::new(NotSent(err.source.to_string())),
+                        attempt,
+                    ));
+                }
+                Err(err) => return Err(Error::transport(host, err.source, attempt)),
+            };
+            // The answer's head is here: its body gets a read timeout of its own.
+            activity.touch();
+            let (parts, body) = response.into_parts();
+            let bytes = crate::transport::read_body(body, MAX_ERROR_BODY)
+                .await
+                .map_err(|source| Error::transport(host, source, attempt))?;
+            Ok((parts, bytes))
+        };
+        activity.touch();
+        let read = self.inner.transfer.read;
+        let (parts, bytes) = tokio::select! {
+            exchanged = exchange => exchanged?,
+            () = activity.stalled(read) => {
+                return Err(Error::TransferTimeout {
+                    limit: TransferLimit::Read,
+                    after: read,
+                    moved: activity.total(),
+                });
             }
         };
-        let (parts, body) = response.into_parts();
-        let bytes = crate::transport::read_body(body, MAX_ERROR_BODY)
-            .await
-            .map_err(|source| Error::transport(self.inner.base.host(), source, attempt))?;
         match lark_api::parse_response(endpoint, http::Response::from_parts(parts, bytes)) {
             Err(lark_api::Error::Api(api))
                 if api.kind() == ErrorKind::TokenInvalid && token.is_some() =>

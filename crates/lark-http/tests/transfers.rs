@@ -9,8 +9,9 @@ use lark_api::im::messages::GetMessageResource;
 use lark_api::im::resources::{DownloadFile, DownloadImage, UploadFile};
 use lark_content::{FileKey, MessageContent};
 use lark_emulator::{Fault, FaultRule};
-use lark_http::{ErrorKind, Existing, Progress};
+use lark_http::{Client, Error, ErrorKind, Existing, Progress, TransferLimit};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const PNG: &[u8] = include_bytes!("fixtures/gradient.png");
 
@@ -295,4 +296,193 @@ async fn uploads_survive_a_revoked_token_and_refuse_what_the_platform_would() {
         .unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::Io);
     assert!(missing.to_string().contains("nope.txt"), "{missing}");
+}
+
+/// A client of `setup`'s emulator with the given transfer limits.
+fn limited(setup: &Setup, read: Duration, deadline: Duration) -> Client {
+    Client::builder()
+        .app(setup.emulator.app_id(), setup.emulator.app_secret())
+        .base_url(common::base_url(&setup.emulator))
+        .retry(common::quick_retries())
+        .transfer_read_timeout(read)
+        .transfer_deadline(deadline)
+        .build()
+        .unwrap()
+}
+
+/// Uploads 300 KiB as a file, then makes the next download of it stall after 1,000 bytes.
+async fn stalling_file(setup: &Setup) -> FileKey {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.bin");
+    std::fs::write(&path, pattern(300 * 1024)).unwrap();
+    let key = setup.client.upload_file(&path, None).await.unwrap();
+    setup.emulator.inject(
+        FaultRule::next(1, Fault::StallBody { after_bytes: 1000 })
+            .on_method("GET")
+            .on_path("/open-apis/im/v1/files/"),
+    );
+    key
+}
+
+/// Fails the test instead of hanging it when a limit does not fire.
+async fn bounded<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(120), work)
+        .await
+        .expect("the transfer ended on its own limits")
+}
+
+#[tokio::test]
+async fn a_download_stalled_mid_body_fails_on_its_read_timeout_and_leaves_nothing() {
+    let setup = Setup::new().await;
+    let key = stalling_file(&setup).await;
+    let client = limited(&setup, Duration::from_secs(1), Duration::from_secs(600));
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("large.bin");
+    let err = bounded(client.download_to_file(DownloadFile::new(key.clone()), &target, None))
+        .await
+        .unwrap_err();
+    let Error::TransferTimeout {
+        limit,
+        after,
+        moved,
+    } = &err
+    else {
+        panic!("a transfer timeout, not {err:?}");
+    };
+    assert_eq!(*limit, TransferLimit::Read);
+    assert_eq!(*after, Duration::from_secs(1));
+    assert!(*moved <= 1000, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.to_string().contains("transfer_read_timeout"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file, no partial file"
+    );
+
+    // Once the server behaves, the same client downloads the file whole.
+    let saved = bounded(client.download_to_file(DownloadFile::new(key), &target, None))
+        .await
+        .unwrap();
+    assert_eq!(saved.bytes, 300 * 1024);
+}
+
+#[tokio::test]
+async fn a_stalled_stream_ends_with_the_timeout_and_then_nothing() {
+    let setup = Setup::new().await;
+    let key = stalling_file(&setup).await;
+    let client = limited(&setup, Duration::from_secs(1), Duration::from_secs(600));
+    let mut stream = client.download(DownloadFile::new(key), None).await.unwrap();
+    let mut received = 0;
+    let err = loop {
+        match bounded(stream.next()).await {
+            Some(Ok(chunk)) => received += chunk.len(),
+            Some(Err(err)) => break err,
+            None => panic!("the stream ended without its missing bytes"),
+        }
+    };
+    assert!(received <= 1000);
+    assert!(
+        matches!(
+            err,
+            Error::TransferTimeout {
+                limit: TransferLimit::Read,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(stream.next().await.is_none(), "nothing after the error");
+}
+
+#[tokio::test]
+async fn the_deadline_bounds_a_whole_download_retries_and_their_waits_included() {
+    let setup = Setup::new().await;
+    let key = stalling_file(&setup).await;
+    // The stall outlasts the deadline long before the read timeout.
+    let client = limited(
+        &setup,
+        Duration::from_secs(3600),
+        Duration::from_millis(500),
+    );
+    let err = bounded(client.download(DownloadFile::new(key.clone()), None))
+        .await
+        .unwrap()
+        .collect::<Vec<_>>();
+    let err = bounded(err)
+        .await
+        .into_iter()
+        .find_map(Result::err)
+        .unwrap();
+    assert!(
+        matches!(
+            err,
+            Error::TransferTimeout {
+                limit: TransferLimit::Deadline,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("transfer_deadline"), "{err}");
+
+    // A rate limit whose reset lies past the deadline: the retry's wait counts against it.
+    setup.emulator.inject(
+        FaultRule::next(
+            1,
+            Fault::RateLimit {
+                reset_secs: 30,
+                limit: 50,
+            },
+        )
+        .on_method("GET")
+        .on_path("/open-apis/im/v1/files/"),
+    );
+    let client = Client::builder()
+        .app(setup.emulator.app_id(), setup.emulator.app_secret())
+        .base_url(common::base_url(&setup.emulator))
+        .retry(common::quick_retries().with_max_rate_limit_wait(Duration::from_secs(60)))
+        .transfer_deadline(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let err = bounded(client.download(DownloadFile::new(key), None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TransferTimeout {
+                limit: TransferLimit::Deadline,
+                moved: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_the_server_stops_reading_fails_on_its_read_timeout() {
+    let setup = Setup::new().await;
+    setup.client.tenant_token().await.unwrap();
+    setup.emulator.inject(
+        FaultRule::next(1, Fault::Delay { millis: 3_600_000 })
+            .on_method("POST")
+            .on_path("/open-apis/im/v1/files"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.bin");
+    std::fs::write(&path, pattern(300 * 1024)).unwrap();
+    let client = limited(&setup, Duration::from_secs(1), Duration::from_secs(600));
+    let err = bounded(client.upload_file(&path, None)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TransferTimeout {
+                limit: TransferLimit::Read,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }

@@ -61,6 +61,16 @@ impl ClientBuilder {
         self.map(|http| http.request_timeout(timeout))
     }
 
+    /// The longest a transfer waits for its next chunk (default 30 s).
+    pub fn transfer_read_timeout(self, timeout: Duration) -> Self {
+        self.map(|http| http.transfer_read_timeout(timeout))
+    }
+
+    /// The longest a whole transfer may take, retries included (default 10 min).
+    pub fn transfer_deadline(self, deadline: Duration) -> Self {
+        self.map(|http| http.transfer_deadline(deadline))
+    }
+
     /// Sends everything through an HTTP CONNECT proxy.
     pub fn proxy(self, proxy: http::Uri) -> Self {
         self.map(|http| http.proxy(proxy))

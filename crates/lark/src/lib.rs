@@ -33,4 +33,6 @@ pub use lark_content::{
 };
 #[cfg(feature = "bot")]
 pub use lark_events::{CardResponse, Event, ServeOptions, ToastKind};
-pub use lark_http::{Error, ErrorKind, Existing, RetryPolicy, Saved, TokenPolicy};
+pub use lark_http::{
+    Error, ErrorKind, Existing, RetryPolicy, Saved, TokenPolicy, TransferLimit, TransferTimeouts,
+};
