@@ -139,6 +139,20 @@ impl ClientBuilder {
         self
     }
 
+    /// The most requests in flight to the platform at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS_PER_HOST`](crate::DEFAULT_MAX_CONNECTIONS_PER_HOST)); further
+    /// calls wait their turn within their request timeout.
+    pub fn max_connections_per_host(mut self, max: usize) -> Self {
+        self.transport_config.max_connections_per_host = max;
+        self
+    }
+
+    /// How long an idle pooled connection is kept (default 90 s).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.transport_config.pool_idle_timeout = timeout;
+        self
+    }
+
     /// How long one attempt may take to answer (default 30 s).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;

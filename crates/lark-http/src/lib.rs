@@ -22,8 +22,8 @@ pub use token::{
 };
 pub use transfer::{DownloadMeta, DownloadStream, Progress};
 pub use transport::{
-    BoxError, HyperTransport, RequestBody, ResponseBody, Transport, TransportConfig,
-    TransportError, full_body,
+    BoxError, DEFAULT_MAX_CONNECTIONS_PER_HOST, HyperTransport, RequestBody, ResponseBody,
+    Transport, TransportConfig, TransportError, full_body,
 };
 
 /// A random (version 4) uuid, as the idempotency key of a write.

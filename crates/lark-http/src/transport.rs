@@ -11,7 +11,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Any error, boxed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -77,19 +82,30 @@ pub fn full_body(bytes: Bytes) -> RequestBody {
 pub struct TransportConfig {
     /// How long to wait for a TCP connection.
     pub connect_timeout: Duration,
-    /// How long an idle pooled connection is kept.
+    /// How long an idle pooled connection is kept; a timer closes it then.
     pub pool_idle_timeout: Duration,
+    /// The most requests in flight to one host at once, and so the most HTTP/1 connections
+    /// in use to it; further requests wait their turn, within their own timeouts. Also the
+    /// most idle connections kept per host.
+    pub max_connections_per_host: usize,
     /// An HTTP CONNECT proxy, e.g. `http://proxy.internal:3128`.
     pub proxy: Option<http::Uri>,
     /// The `Proxy-Authorization` the proxy takes.
     pub proxy_authorization: Option<http::HeaderValue>,
 }
 
+/// 64 requests in flight per host. The platform allows an app 50 calls a second on one API
+/// (1,000 a minute); at a 100 ms round trip that keeps 5 connections busy, so 64 leaves room
+/// for slow calls and long transfers, while a burst of events can no longer open a connection
+/// each and run the process out of file descriptors (1,024 by default on Linux).
+pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 64;
+
 impl Default for TransportConfig {
     fn default() -> Self {
         Self {
             connect_timeout: Duration::from_secs(10),
             pool_idle_timeout: Duration::from_secs(90),
+            max_connections_per_host: DEFAULT_MAX_CONNECTIONS_PER_HOST,
             proxy: None,
             proxy_authorization: None,
         }
@@ -102,9 +118,14 @@ enum Pooled {
 }
 
 /// The default transport: pooled, keep-alive, TLS through rustls with its own crypto provider
-/// (nothing needs installing globally), HTTP/2 by ALPN.
+/// (nothing needs installing globally), HTTP/2 by ALPN, and at most
+/// [`TransportConfig::max_connections_per_host`] requests in flight per host.
 pub struct HyperTransport {
     client: Pooled,
+    per_host: usize,
+    /// One semaphore per host, made on first use. Hosts come from the client's own base url
+    /// (and the long connection's), so the map stays small.
+    slots: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl std::fmt::Debug for HyperTransport {
@@ -115,7 +136,8 @@ impl std::fmt::Debug for HyperTransport {
         };
         f.debug_struct("HyperTransport")
             .field("kind", &kind)
-            .finish()
+            .field("per_host", &self.per_host)
+            .finish_non_exhaustive()
     }
 }
 
@@ -147,9 +169,12 @@ impl HyperTransport {
         );
         let builder = builder.https_or_http().enable_http1().enable_http2();
         let mut client = Client::builder(TokioExecutor::new());
+        let per_host = config.max_connections_per_host.max(1);
         client
             .pool_idle_timeout(config.pool_idle_timeout)
-            .pool_timer(TokioTimer::new());
+            .pool_max_idle_per_host(per_host)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new());
         let pooled = match &config.proxy {
             None => Pooled::Direct(client.build(builder.wrap_connector(http))),
             Some(proxy) => {
@@ -160,7 +185,55 @@ impl HyperTransport {
                 Pooled::Proxied(client.build(builder.wrap_connector(tunnel)))
             }
         };
-        Ok(Self { client: pooled })
+        Ok(Self {
+            client: pooled,
+            per_host,
+            slots: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn slots_for(&self, uri: &http::Uri) -> Arc<Semaphore> {
+        let host = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or("http"),
+            uri.authority().map_or("", http::uri::Authority::as_str)
+        );
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(host)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+            .clone()
+    }
+}
+
+/// A response body that holds its request's slot until it is read to the end or dropped.
+struct Slotted {
+    body: ResponseBody,
+    slot: Option<OwnedSemaphorePermit>,
+}
+
+impl http_body::Body for Slotted {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+            self.slot = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -180,11 +253,22 @@ impl Transport for HyperTransport {
         &self,
         request: http::Request<RequestBody>,
     ) -> Result<http::Response<ResponseBody>, TransportError> {
+        let slot = self
+            .slots_for(request.uri())
+            .acquire_owned()
+            .await
+            .map_err(|err| TransportError::not_sent(Box::new(err)))?;
         let response = match &self.client {
             Pooled::Direct(client) => client.request(request).await.map_err(classify)?,
             Pooled::Proxied(client) => client.request(request).await.map_err(classify)?,
         };
-        Ok(response.map(|body| body.map_err(|err| Box::new(err) as BoxError).boxed_unsync()))
+        Ok(response.map(|body| {
+            Slotted {
+                body: body.map_err(|err| Box::new(err) as BoxError).boxed_unsync(),
+                slot: Some(slot),
+            }
+            .boxed_unsync()
+        }))
     }
 }
 

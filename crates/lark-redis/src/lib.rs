@@ -4,6 +4,6 @@ mod connection;
 mod stores;
 mod tokens;
 
-pub use connection::{Redis, RedisOptions, RedisStoreError};
+pub use connection::{Redis, RedisHealth, RedisOptions, RedisStoreError};
 pub use stores::{DedupFailure, RedisDedupStore, RedisTicketStore, TICKET_TTL};
 pub use tokens::{RedisTokenStore, TokenStoreOptions};

@@ -1,6 +1,6 @@
 //! App tickets and event deduplication shared by every replica.
 
-use crate::connection::Redis;
+use crate::connection::{Redis, log_fallback};
 use async_trait::async_trait;
 use lark_api::AppTicket;
 use lark_content::AppId;
@@ -48,7 +48,7 @@ impl TicketStore for RedisTicketStore {
             Ok(Some(ticket)) => Ok(Some(AppTicket::new(ticket))),
             Ok(None) => self.local.get(app_id).await,
             Err(err) => {
-                tracing::warn!(error = %err, "app ticket store unavailable; using this process's ticket");
+                log_fallback(&err, "using this process's app ticket");
                 self.local.get(app_id).await
             }
         }
@@ -68,7 +68,7 @@ impl TicketStore for RedisTicketStore {
             )
             .await
         {
-            tracing::warn!(error = %err, "could not share the app ticket; kept in this process only");
+            log_fallback(&err, "the app ticket is kept in this process only");
         }
         Ok(())
     }
@@ -139,7 +139,7 @@ impl DedupStore for RedisDedupStore {
             (Ok(set), _) => Ok(set.is_some()),
             (Err(err), DedupFailure::Closed) => Err(DedupError(err.to_string())),
             (Err(err), DedupFailure::Open) => {
-                tracing::warn!(error = %err, "dedup store unavailable; deduplicating in this process only");
+                log_fallback(&err, "deduplicating in this process only");
                 self.local.mark_if_new(key, ttl).await
             }
         }

@@ -1,6 +1,6 @@
 //! Tokens shared by every replica, fetched once for all of them.
 
-use crate::connection::Redis;
+use crate::connection::{Redis, log_fallback};
 use async_trait::async_trait;
 use lark_api::AccessToken;
 use lark_http::{CachedToken, Error, TokenFetch, TokenKey, TokenStore, TokenStoreError};
@@ -242,7 +242,7 @@ impl TokenStore for RedisTokenStore {
                     tokio::time::sleep(self.options.poll_interval).await;
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, "token fetch lock unavailable; fetching for this process only");
+                    log_fallback(&err, "fetching a token for this process only");
                     break;
                 }
             }

@@ -15,7 +15,8 @@ use lark_events::{
 };
 use lark_http::{Client, ErrorKind, RetryPolicy};
 use lark_redis::{
-    DedupFailure, Redis, RedisDedupStore, RedisOptions, RedisTicketStore, RedisTokenStore,
+    DedupFailure, Redis, RedisDedupStore, RedisHealth, RedisOptions, RedisTicketStore,
+    RedisTokenStore,
 };
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -296,20 +297,22 @@ async fn with_redis_down_each_store_follows_its_policy_and_recovers_when_it_retu
     warm.execute(ListChats::new()).await.unwrap();
     let open_count = Arc::new(AtomicUsize::new(0));
     let closed_count = Arc::new(AtomicUsize::new(0));
+    let (open_redis, closed_redis, tickets_redis) =
+        (server.handle(), server.handle(), server.handle());
     let open = counting_dispatcher(
-        Arc::new(RedisDedupStore::new(server.handle())),
+        Arc::new(RedisDedupStore::new(open_redis.clone())),
         open_count.clone(),
         false,
     );
     let closed = counting_dispatcher(
         Arc::new(RedisDedupStore::with_failure_policy(
-            server.handle(),
+            closed_redis.clone(),
             DedupFailure::Closed,
         )),
         closed_count.clone(),
         false,
     );
-    let tickets = RedisTicketStore::new(server.handle());
+    let tickets = RedisTicketStore::new(tickets_redis.clone());
 
     server.stop();
     // Tokens: the process cache serves; a new replica fetches a token of its own.
@@ -344,7 +347,12 @@ async fn with_redis_down_each_store_follows_its_policy_and_recovers_when_it_retu
     assert_eq!(kept.expose(), "ticket-during-outage");
 
     server.restart();
-    // Everything is shared again, with no restart of the replicas.
+    // Everything is shared again, with no restart of the replicas: once the breakers' cooldown
+    // has passed, or at once after a probe.
+    for redis in [&open_redis, &closed_redis, &tickets_redis] {
+        redis.probe().await.unwrap();
+        assert_eq!(redis.health(), RedisHealth::Available);
+    }
     let after = delivery("8b6a35db7b17a815e1b1eafea6516f35");
     assert_eq!(
         closed.dispatch(after.clone()).await,
@@ -365,6 +373,64 @@ async fn with_redis_down_each_store_follows_its_policy_and_recovers_when_it_retu
         "one fetch after the restart, shared by both new replicas"
     );
     assert_eq!(open_count.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_stopped_a_handler_starts_in_under_a_second() {
+    let mut server = RedisServer::start();
+    // The default options: the budget must hold as shipped.
+    let redis = Redis::open(&server.url()).unwrap();
+    let started = Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
+    let seen = started.clone();
+    let dispatcher = Dispatcher::new(handler_fn(move |_event| {
+        seen.lock().unwrap().push(Instant::now());
+        async { Ok::<(), HandlerError>(()) }
+    }))
+    .with_dedup(Arc::new(RedisDedupStore::new(redis.clone())));
+    let first = delivery("1c0d5a7e2b3f4a6c8d9e0f1a2b3c4d5e");
+    assert_eq!(dispatcher.dispatch(first).await, Dispatched::Acknowledged);
+    assert_eq!(redis.health(), RedisHealth::Available);
+
+    server.stop();
+    for (n, event_id) in [
+        "2d1e6b8f3c4a5b7d9e0f1a2b3c4d5e6f",
+        "3e2f7c9a4d5b6c8e0f1a2b3c4d5e6f70",
+        "4f3a8d0b5e6c7d9f1a2b3c4d5e6f7081",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let asked = Instant::now();
+        assert_eq!(
+            dispatcher.dispatch(delivery(event_id)).await,
+            Dispatched::Acknowledged
+        );
+        let began = *started.lock().unwrap().last().unwrap();
+        let waited = began.duration_since(asked);
+        assert!(
+            waited < Duration::from_secs(1),
+            "event {n} with Redis stopped: the handler started after {waited:?}"
+        );
+        assert!(
+            matches!(redis.health(), RedisHealth::Skipping { .. }),
+            "the breaker is open"
+        );
+    }
+
+    server.restart();
+    redis.probe().await.unwrap();
+    let shared = Dispatcher::new(handler_fn(|_event| async { Ok::<(), HandlerError>(()) }))
+        .with_dedup(Arc::new(RedisDedupStore::new(server.handle())));
+    let after = delivery("5a4b9e1c6f7d8e0a2b3c4d5e6f708192");
+    assert_eq!(
+        dispatcher.dispatch(after.clone()).await,
+        Dispatched::Acknowledged
+    );
+    assert_eq!(
+        shared.dispatch(after).await,
+        Dispatched::Duplicate,
+        "marks go to Redis again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,17 @@ impl ClientBuilder {
         self.map(|http| http.request_timeout(timeout))
     }
 
+    /// The most requests in flight to the platform at once (default 64); further calls wait
+    /// their turn within their request timeout.
+    pub fn max_connections_per_host(self, max: usize) -> Self {
+        self.map(|http| http.max_connections_per_host(max))
+    }
+
+    /// How long an idle pooled connection is kept (default 90 s).
+    pub fn pool_idle_timeout(self, timeout: Duration) -> Self {
+        self.map(|http| http.pool_idle_timeout(timeout))
+    }
+
     /// The longest a transfer waits for its next chunk (default 30 s).
     pub fn transfer_read_timeout(self, timeout: Duration) -> Self {
         self.map(|http| http.transfer_read_timeout(timeout))
