@@ -104,6 +104,7 @@ async fn out_of_descriptors_the_server_pauses_logs_once_and_serves_again() {
     let (wall, cpu) = (Instant::now(), clock.now());
     let counts = server.wait_until(|c| c.accept_errors >= 9).await;
     let (wall, cpu) = (wall.elapsed(), clock.now().saturating_sub(cpu));
+    println!("fd exhaustion: {counts:?}; {cpu:?} of CPU in {wall:?}");
     assert!(
         counts.accept_paused >= Duration::from_secs(2),
         "{} failed accepts but only {:?} paused: {counts:?}",

@@ -89,6 +89,7 @@ async fn a_flood_of_fragments_that_never_complete_stays_within_its_memory_bound(
         .unwrap();
     assert_eq!(event.header.event_type, "im.message.receive_v1");
     let growth = resident().saturating_sub(before);
+    println!("fragment flood: {FLOOD} fragments, resident memory grew by {growth} bytes");
     assert!(
         growth < 16 * 1024 * 1024,
         "resident memory grew by {} MB over a flood of {FLOOD} fragments",
