@@ -811,16 +811,7 @@ async fn huge_values_at_discovery_are_clamped_and_the_client_keeps_serving() {
     let emulator = Emulator::start(config).await.unwrap();
     let (dispatcher, mut rx) = forwarding();
     let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
-    let tom = emulator.user("Tom").unwrap().open_id;
-    emulator
-        .user_says_text(&emulator.default_chat(), &tom, "still here")
-        .unwrap();
-    assert_eq!(
-        next_event(&mut rx).await.header.event_type,
-        "im.message.receive_v1"
-    );
-    assert!(matches!(handle.status(), Status::Connected { .. }));
-    handle.shutdown().await;
+    still_serving(&emulator, &mut rx, handle).await;
 }
 
 /// The same in a pong: the client applies the clamped interval and carries on.
@@ -840,12 +831,21 @@ async fn a_huge_ping_interval_in_a_pong_is_clamped_and_the_client_keeps_serving(
             .wait_until(PATIENCE, |e| e.ws_pings() > pings)
             .await
     );
+    still_serving(&emulator, &mut rx, handle).await;
+}
+
+/// A message sent now arrives, the handle still says `Connected`, and the client shuts down.
+async fn still_serving(
+    emulator: &Emulator,
+    rx: &mut mpsc::UnboundedReceiver<EventEnvelope>,
+    handle: WsHandle,
+) {
     let tom = emulator.user("Tom").unwrap().open_id;
     emulator
-        .user_says_text(&emulator.default_chat(), &tom, "after the pong")
+        .user_says_text(&emulator.default_chat(), &tom, "still here")
         .unwrap();
     assert_eq!(
-        next_event(&mut rx).await.header.event_type,
+        next_event(rx).await.header.event_type,
         "im.message.receive_v1"
     );
     assert!(matches!(handle.status(), Status::Connected { .. }));
