@@ -1,6 +1,7 @@
 //! The client: configuration, tokens, and the one execute loop every call goes through.
 
 use crate::error::Error;
+use crate::pipeline::{AnswerMeta, Attempt, Attempted, Replay};
 use crate::policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy, TransferTimeouts};
 use crate::proxy::{ProxyRoute, ProxySettings};
 use crate::token::{
@@ -16,16 +17,16 @@ use lark_api::auth::{
     AppAccessToken, AppTicketResend, TenantAccessToken, TenantAccessTokenInternal,
 };
 use lark_api::{
-    AccessToken, ApiError, AppSecret, AppTicket, Auth, BaseUrl, Body, Endpoint, ErrorKind,
-    build_request, codes,
+    AccessToken, ApiError, AppSecret, AppTicket, Auth, BaseUrl, Body, Endpoint, build_request,
+    codes,
 };
 use lark_content::{AppId, TenantKey};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tracing::Instrument;
-use tracing::field::Empty;
 
 /// The largest response body read into memory for an ordinary call (downloads stream).
 const MAX_RESPONSE: usize = 110 * 1024 * 1024;
@@ -334,6 +335,7 @@ impl ClientBuilder {
                 })?,
                 random: AtomicU64::new(seed()),
                 proxy: self.proxy,
+                usage: Mutex::new(BTreeMap::new()),
             }),
             tenant_key: self.tenant_key,
             user_token: None,
@@ -361,6 +363,35 @@ pub(crate) struct Inner {
     user_agent: http::HeaderValue,
     random: AtomicU64,
     proxy: ProxySettings,
+    usage: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+/// The calls a client made since it was built, per API: for keeping within the platform's
+/// monthly call budget on the free plan. Every attempt counts, retries and token fetches
+/// included, as the platform counts them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Calls per API, as (method, path template) → count, in path order.
+    pub per_api: BTreeMap<(String, &'static str), u64>,
+}
+
+impl Usage {
+    /// All calls.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.per_api.values().sum()
+    }
+
+    /// Calls to one API.
+    #[must_use]
+    pub fn of(&self, method: &http::Method, path: &str) -> u64 {
+        self.per_api
+            .iter()
+            .filter(|((m, p), _)| m == method.as_str() && *p == path)
+            .map(|(_, n)| *n)
+            .sum()
+    }
 }
 
 /// A Lark / Feishu API client: pooled connections, cached tokens, safe retries. Cheap to clone;
@@ -394,12 +425,6 @@ type TokenFuture<'a> = std::pin::Pin<
             + 'a,
     >,
 >;
-
-/// Whether a failed attempt may be repeated, and after how long.
-enum Next {
-    Retry(Duration),
-    Stop,
-}
 
 impl Client {
     /// A builder.
@@ -475,6 +500,31 @@ impl Client {
             .map_err(|err| Error::Config(format!("could not store the app ticket: {err}")))
     }
 
+    /// The calls this client and its clones made since it was built, per API.
+    #[must_use]
+    pub fn usage(&self) -> Usage {
+        Usage {
+            per_api: self
+                .inner
+                .usage
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
+    /// Counts a call about to be sent; returns the API's count with it.
+    pub(crate) fn count_call(&self, method: &http::Method, path: &'static str) -> u64 {
+        let mut usage = self
+            .inner
+            .usage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = usage.entry((method.as_str().to_owned(), path)).or_insert(0);
+        *count += 1;
+        *count
+    }
+
     pub(crate) fn next_random(&self) -> u64 {
         // A shared xorshift step: a different value for every caller, no lock.
         let mut value = self
@@ -512,7 +562,7 @@ impl Client {
                         self.inner.app_id.clone(),
                         self.inner.app_secret.clone(),
                     );
-                    let answer = self.run(endpoint, None).await?;
+                    let answer = self.run(endpoint).await?;
                     let expires_in = answer.expires_in();
                     Ok(CachedToken::new(
                         answer.tenant_access_token,
@@ -530,7 +580,7 @@ impl Client {
                 let app_token = self.app_token().await?;
                 let fetch = Box::pin(async {
                     let answer = self
-                        .run(TenantAccessToken::new(app_token, tenant_key), None)
+                        .run(TenantAccessToken::new(app_token, tenant_key))
                         .await?;
                     let expires_in = answer.expires_in();
                     Ok(CachedToken::new(
@@ -551,13 +601,10 @@ impl Client {
         let fetch = Box::pin(async {
             let answer = match self.inner.kind {
                 AppKind::SelfBuilt => {
-                    self.run(
-                        lark_api::auth::AppAccessTokenInternal::new(
-                            self.inner.app_id.clone(),
-                            self.inner.app_secret.clone(),
-                        ),
-                        None,
-                    )
+                    self.run(lark_api::auth::AppAccessTokenInternal::new(
+                        self.inner.app_id.clone(),
+                        self.inner.app_secret.clone(),
+                    ))
                     .await?
                 }
                 AppKind::Marketplace => {
@@ -579,7 +626,7 @@ impl Client {
                         self.inner.app_secret.clone(),
                         ticket,
                     );
-                    match self.run(endpoint, None).await {
+                    match self.run(endpoint).await {
                         Err(err) if err.code() == Some(codes::APP_TICKET_INVALID) => {
                             self.resend_ticket().await;
                             return Err(err);
@@ -601,14 +648,14 @@ impl Client {
 
     async fn resend_ticket(&self) {
         let resend = AppTicketResend::new(self.inner.app_id.clone(), self.inner.app_secret.clone());
-        if let Err(err) = self.run(resend, None).await {
+        if let Err(err) = self.run(resend).await {
             tracing::warn!(error = %err, "asking the platform to resend the app ticket failed");
         }
     }
 
     /// The token a call of kind `auth` is sent with. Boxed as a plain trait object: fetching a
     /// token runs a call of its own, and the call's future would otherwise contain itself.
-    fn token_for(&self, auth: Auth) -> TokenFuture<'_> {
+    pub(crate) fn token_for(&self, auth: Auth) -> TokenFuture<'_> {
         Box::pin(async move {
             Ok(match auth {
                 Auth::None => None,
@@ -637,140 +684,28 @@ impl Client {
     where
         E: Endpoint + Send + Sync,
     {
-        let span = tracing::info_span!(
-            "lark.call",
-            method = %E::METHOD,
-            path = E::PATH,
-            status = Empty,
-            attempt = Empty,
-            code = Empty,
-            log_id = Empty,
-        );
-        self.run(endpoint, Some(span.clone()))
-            .instrument(span)
+        self.execute_with_meta(endpoint)
             .await
+            .map(|(output, _)| output)
     }
 
-    async fn run<E>(&self, mut endpoint: E, span: Option<tracing::Span>) -> Result<E::Output, Error>
+    /// [`execute`](Self::execute), returning beside the output what the answer said about
+    /// itself: its log id and the rate-limit headers.
+    pub async fn execute_with_meta<E>(&self, endpoint: E) -> Result<(E::Output, AnswerMeta), Error>
     where
         E: Endpoint + Send + Sync,
     {
-        if let Some(slot) = endpoint.idempotency_key()
-            && slot.is_none()
-        {
-            *slot = Some(crate::new_uuid());
-        }
-        let idempotent = endpoint.is_idempotent();
-        let retry = &self.inner.retry;
-        let mut attempt = 0u32;
-        let mut replayed = false;
-        loop {
-            attempt += 1;
-            if let Some(span) = &span {
-                span.record("attempt", attempt);
-            }
-            let token = self.token_for(E::AUTH).await?;
-            let request =
-                build_request(&endpoint, &self.inner.base, token.as_ref().map(|(t, _)| t))
-                    .map_err(|err| Error::api(err, 0))?;
-            let request = self.prepare(request)?;
-            let next = match self.exchange(request).await {
-                Ok(response) => {
-                    if let Some(span) = &span {
-                        span.record("status", response.status().as_u16());
-                        if let Some(log_id) = lark_api::log_id(response.headers()) {
-                            span.record("log_id", log_id.as_str());
-                        }
-                    }
-                    let api = match lark_api::parse_response(&endpoint, response) {
-                        Ok(output) => {
-                            tracing::debug!(attempt, "the platform answered");
-                            return Ok(output);
-                        }
-                        Err(lark_api::Error::Api(api)) => api,
-                        Err(other) => return Err(Error::api(other, attempt)),
-                    };
-                    if let Some(span) = &span {
-                        span.record("code", api.code);
-                    }
-                    if api.kind() == ErrorKind::TokenInvalid
-                        && let Some((token, Some(kind))) = &token
-                    {
-                        if replayed {
-                            return Err(Error::TokenRejected {
-                                code: api.code,
-                                log_id: api.log_id,
-                            });
-                        }
-                        // The request was refused before it took effect: replaying is safe.
-                        self.evict(*kind, token, &api).await;
-                        replayed = true;
-                        attempt -= 1;
-                        continue;
-                    }
-                    match self.after_refusal(&api, idempotent, attempt) {
-                        Next::Retry(wait) => {
-                            tracing::debug!(
-                                code = api.code,
-                                status = api.status.as_u16(),
-                                ?wait,
-                                attempt,
-                                "retrying"
-                            );
-                            wait
-                        }
-                        Next::Stop => return Err(Error::api(api, attempt)),
-                    }
-                }
-                Err(Failure::Timeout) if idempotent && attempt < retry.max_attempts => {
-                    retry.backoff(attempt, self.next_random())
-                }
-                Err(Failure::Timeout) => {
-                    return Err(Error::Timeout {
-                        after: self.inner.request_timeout,
-                        attempts: attempt,
-                    });
-                }
-                Err(Failure::Transport(err))
-                    if (idempotent || err.not_sent) && attempt < retry.max_attempts =>
-                {
-                    tracing::debug!(error = %err, attempt, "transport failure; retrying");
-                    retry.backoff(attempt, self.next_random())
-                }
-                Err(Failure::Transport(err)) => {
-                    return Err(Error::transport(
-                        self.inner.base.host(),
-                        err.source,
-                        attempt,
-                    ));
-                }
-            };
-            tokio::time::sleep(next).await;
-        }
+        self.call(JsonCall::new(endpoint)).await
     }
 
-    fn after_refusal(&self, api: &ApiError, idempotent: bool, attempt: u32) -> Next {
-        let retry = &self.inner.retry;
-        // A state that time does not change (a message too old to update, a missing scope)
-        // answers the same however often it is asked.
-        if attempt >= retry.max_attempts || api.is_terminal() {
-            return Next::Stop;
-        }
-        match api.kind() {
-            // Refused at the gateway, before any service acted: safe to repeat for any call.
-            ErrorKind::RateLimited => {
-                Next::Retry(retry.rate_limit_wait(api.retry_after(), attempt, self.next_random()))
-            }
-            _ if !idempotent => Next::Stop,
-            ErrorKind::Server => Next::Retry(retry.backoff(attempt, self.next_random())),
-            _ if api.status.is_server_error() => {
-                Next::Retry(retry.backoff(attempt, self.next_random()))
-            }
-            _ => Next::Stop,
-        }
+    async fn run<E>(&self, endpoint: E) -> Result<E::Output, Error>
+    where
+        E: Endpoint + Send + Sync,
+    {
+        self.execute(endpoint).await
     }
 
-    async fn evict(&self, kind: TokenKind, token: &AccessToken, api: &ApiError) {
+    pub(crate) async fn evict(&self, kind: TokenKind, token: &AccessToken, api: &ApiError) {
         tracing::info!(
             code = api.code,
             "the platform refused the cached token; fetching a new one"
@@ -847,20 +782,73 @@ impl Client {
     pub(crate) fn user_agent(&self) -> http::HeaderValue {
         self.inner.user_agent.clone()
     }
+}
 
-    /// Forgets a tenant token the platform refused.
-    pub(crate) async fn forget_tenant_token(&self, token: &AccessToken) {
-        self.inner
-            .tokens
-            .evict(&self.key(TokenKind::Tenant), token)
-            .await;
+/// A JSON call: its body in memory, its answer read whole within the request timeout.
+struct JsonCall<E> {
+    endpoint: E,
+}
+
+impl<E: Endpoint> JsonCall<E> {
+    fn new(mut endpoint: E) -> Self {
+        if let Some(slot) = endpoint.idempotency_key()
+            && slot.is_none()
+        {
+            *slot = Some(crate::new_uuid());
+        }
+        Self { endpoint }
+    }
+}
+
+#[async_trait::async_trait]
+impl<E: Endpoint + Send + Sync> Attempt for JsonCall<E> {
+    type Output = E::Output;
+
+    fn method(&self) -> http::Method {
+        E::METHOD
     }
 
-    pub(crate) async fn token_for_streaming(
-        &self,
-        auth: Auth,
-    ) -> Result<Option<AccessToken>, Error> {
-        Ok(self.token_for(auth).await?.map(|(token, _)| token))
+    fn path(&self) -> &'static str {
+        E::PATH
+    }
+
+    fn auth(&self) -> Auth {
+        E::AUTH
+    }
+
+    fn replay(&self) -> Replay {
+        if self.endpoint.is_idempotent() {
+            Replay::Safe
+        } else {
+            Replay::Unsafe
+        }
+    }
+
+    async fn once(
+        &mut self,
+        client: &Client,
+        token: Option<&AccessToken>,
+        attempt: u32,
+        meta: &mut AnswerMeta,
+    ) -> Attempted<E::Output> {
+        let request = match build_request(&self.endpoint, &client.inner.base, token)
+            .map_err(|err| Error::api(err, 0))
+            .and_then(|request| client.prepare(request))
+        {
+            Ok(request) => request,
+            Err(err) => return Attempted::Fatal(err),
+        };
+        match client.exchange(request).await {
+            Err(failure) => Attempted::Failed(failure),
+            Ok(response) => {
+                *meta = AnswerMeta::of(response.status(), response.headers());
+                match lark_api::parse_response(&self.endpoint, response) {
+                    Ok(output) => Attempted::Done(output),
+                    Err(lark_api::Error::Api(api)) => Attempted::Refused(api),
+                    Err(other) => Attempted::Fatal(Error::api(other, attempt)),
+                }
+            }
+        }
     }
 }
 

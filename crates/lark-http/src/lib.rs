@@ -3,16 +3,20 @@
 mod client;
 mod error;
 mod paginate;
+mod pipeline;
 mod policy;
 mod proxy;
 mod save;
+#[cfg(any(test, feature = "test-util"))]
+pub mod scripted;
 mod token;
 mod transfer;
 mod transport;
 
-pub use client::{AppKind, Client, ClientBuilder};
+pub use client::{AppKind, Client, ClientBuilder, Usage};
 pub use error::{Error, ErrorKind, NetworkCause, TransferLimit};
 pub use paginate::{Items, Pages};
+pub use pipeline::{AnswerMeta, Decision, Outcome, Replay, decide};
 pub use policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy, TransferTimeouts};
 pub use proxy::{ProxyRoute, ProxySettings};
 pub use save::{Existing, Saved, sanitize_file_name};

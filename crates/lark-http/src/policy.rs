@@ -28,6 +28,11 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// The longest wait a rate limit's reset header is honoured for; a longer one is cut to this.
     pub max_rate_limit_wait: Duration,
+    /// Whether an upload from bytes or a file is sent again after a 5xx, a timeout or a
+    /// dropped connection (default true). The platform may then have stored it twice; the
+    /// second key is never used, so the only cost is storage nobody sees. A refusal before
+    /// processing (429, a connection never made) is retried either way.
+    pub retry_uploads: bool,
 }
 
 impl Default for RetryPolicy {
@@ -41,6 +46,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
             max_rate_limit_wait: Duration::from_secs(60),
+            retry_uploads: true,
         }
     }
 }
@@ -80,6 +86,13 @@ impl RetryPolicy {
     #[must_use]
     pub fn with_max_rate_limit_wait(mut self, wait: Duration) -> Self {
         self.max_rate_limit_wait = wait;
+        self
+    }
+
+    /// With uploads sent again after failures that may have stored them, or not.
+    #[must_use]
+    pub fn with_retry_uploads(mut self, retry: bool) -> Self {
+        self.retry_uploads = retry;
         self
     }
 

@@ -1,21 +1,24 @@
 //! Streaming transfers: uploads from a file or any `AsyncRead`, downloads to a stream of bytes
 //! or to a file — in constant memory, with an optional progress callback.
 
-use crate::client::Client;
+use crate::client::{Client, Failure};
 use crate::error::{Error, TransferLimit};
+use crate::pipeline::{AnswerMeta, Attempt, Attempted, Replay};
 use crate::policy::TransferTimeouts;
 use crate::save::{
     Existing, MAX_NUMBERED, Partial, Saved, check_target, numbered, parent_dir, sanitize_file_name,
 };
+use crate::transport::TransportError;
 use crate::transport::{BoxError, RequestBody, ResponseBody};
+use async_trait::async_trait;
 use bytes::Bytes;
 use futures_core::Stream;
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::BodyExt;
 use lark_api::im::resources::{UploadFile, UploadImage};
+use lark_api::{AccessToken, Auth};
 use lark_api::{
-    Body, Download, DownloadHead, Endpoint, ErrorKind, UploadData, build_request, download_head,
-    parse_error,
+    Body, Download, DownloadHead, Endpoint, UploadData, build_request, download_head, parse_error,
 };
 use lark_content::limits::{FILE_MAX_BYTES, IMAGE_MAX_BYTES};
 use lark_content::{FileKey, ImageKey};
@@ -361,8 +364,12 @@ impl Client {
     {
         let limits = self.inner.transfer;
         let start = Instant::now();
-        let (meta, body) =
-            within_deadline(limits, start, None, self.download_head(endpoint)).await?;
+        let head = async {
+            self.call(DownloadCall { endpoint })
+                .await
+                .map(|(head, _)| head)
+        };
+        let (meta, body) = within_deadline(limits, start, None, head).await?;
         Ok(DownloadStream {
             meta,
             body,
@@ -375,76 +382,6 @@ impl Client {
             waiting: false,
             ended: false,
         })
-    }
-
-    /// Asks for a download until its head arrives, retrying as the policy says.
-    async fn download_head<E>(&self, endpoint: E) -> Result<(DownloadMeta, ResponseBody), Error>
-    where
-        E: Endpoint<Output = Download> + Send + Sync,
-    {
-        let retry = self.retry_policy().clone();
-        let mut attempt = 0u32;
-        let mut replayed = false;
-        loop {
-            attempt += 1;
-            let token = self.token_for_streaming(E::AUTH).await?;
-            let request = build_request(&endpoint, self.base_url(), token.as_ref())
-                .map_err(|err| Error::api(err, 0))?;
-            let request = self.prepare(request)?;
-            let failure = match self.send_streaming(request).await {
-                Ok(response) => match download_head(response.status(), response.headers()) {
-                    DownloadHead::File {
-                        content_type,
-                        file_name,
-                        content_length,
-                    } => {
-                        let meta = DownloadMeta {
-                            content_type,
-                            file_name,
-                            content_length,
-                        };
-                        return Ok((meta, response.into_body()));
-                    }
-                    DownloadHead::Error => {
-                        let (parts, body) = response.into_parts();
-                        let bytes = crate::transport::read_body(body, MAX_ERROR_BODY)
-                            .await
-                            .unwrap_or_default();
-                        let error = parse_error(&http::Response::from_parts(parts, bytes));
-                        let Some(api) = error.as_api() else {
-                            return Err(Error::api(error, attempt));
-                        };
-                        let kind = api.kind();
-                        if kind == ErrorKind::TokenInvalid && !replayed && token.is_some() {
-                            replayed = true;
-                            self.refresh_tenant_token(token.as_ref()).await;
-                            attempt -= 1;
-                            continue;
-                        }
-                        let transient = matches!(kind, ErrorKind::Server | ErrorKind::RateLimited);
-                        if transient && attempt < retry.max_attempts {
-                            let wait = retry.rate_limit_wait(
-                                api.retry_after(),
-                                attempt,
-                                self.next_random(),
-                            );
-                            tokio::time::sleep(wait).await;
-                            continue;
-                        }
-                        return Err(Error::api(error, attempt));
-                    }
-                },
-                Err(failure) => failure,
-            };
-            if attempt >= retry.max_attempts {
-                return Err(failure.into_error(
-                    self.inner.base.host(),
-                    self.inner.request_timeout,
-                    attempt,
-                ));
-            }
-            tokio::time::sleep(retry.backoff(attempt, self.next_random())).await;
-        }
     }
 
     /// Downloads into `path`, which must not exist yet ([`Existing::Refuse`]); see
@@ -565,9 +502,12 @@ impl Client {
     }
 
     /// Uploads with `endpoint` (an [`UploadFile`] or [`UploadImage`] whose data is
-    /// `UploadData::Stream`), reading the file part from `path`. The file is opened anew for
-    /// each attempt; only failures that certainly sent nothing, and refused tokens, are retried,
-    /// since an upload is not idempotent.
+    /// `UploadData::Stream`), reading the file part from `path`, opened anew for each attempt.
+    /// A refusal before processing (429, a connection never made) is retried; a 5xx, a
+    /// timeout or a dropped connection too when [`RetryPolicy::retry_uploads`] allows, since a
+    /// second stored copy is harmless (its key is never used).
+    ///
+    /// [`RetryPolicy::retry_uploads`]: crate::RetryPolicy::retry_uploads
     pub async fn upload_from_path<E>(
         &self,
         endpoint: E,
@@ -578,41 +518,12 @@ impl Client {
     where
         E: Endpoint + Send + Sync,
     {
-        let limits = self.inner.transfer;
-        let activity = Activity::new();
-        let attempts = async {
-            let mut attempt = 0u32;
-            let mut replayed = false;
-            loop {
-                attempt += 1;
-                let file = tokio::fs::File::open(path)
-                    .await
-                    .map_err(|err| Error::io(format!("opening {}", path.display()), err))?;
-                match self
-                    .upload_once(&endpoint, file, limit, progress.clone(), attempt, &activity)
-                    .await
-                {
-                    Err(Error::TokenRejected { .. }) if !replayed => {
-                        replayed = true;
-                        attempt -= 1;
-                    }
-                    Err(Error::Transport {
-                        source, attempts, ..
-                    }) if attempts < self.retry_policy().max_attempts
-                        && source.downcast_ref::<NotSent>().is_some() =>
-                    {
-                        let wait = self.retry_policy().backoff(attempt, self.next_random());
-                        sleep_until(later(Instant::now(), wait)).await;
-                    }
-                    other => return other,
-                }
-            }
-        };
-        within_deadline(limits, Instant::now(), Some(&activity), attempts).await
+        let source = Source::<tokio::fs::File>::Path(path.to_path_buf());
+        self.upload(endpoint, source, limit, progress).await
     }
 
-    /// Uploads with `endpoint`, reading the file part from `reader` once. Not retried: a reader
-    /// cannot be rewound.
+    /// Uploads with `endpoint`, reading the file part from `reader` once. It cannot be sent
+    /// again, so nothing is retried.
     pub async fn upload_reader<E, R>(
         &self,
         endpoint: E,
@@ -623,33 +534,147 @@ impl Client {
         E: Endpoint + Send + Sync,
         R: AsyncRead + Send + Unpin + 'static,
     {
-        let activity = Activity::new();
-        let once = self.upload_once(
-            &endpoint,
-            reader,
-            FILE_MAX_BYTES.max(IMAGE_MAX_BYTES),
-            progress,
-            1,
-            &activity,
-        );
-        within_deadline(self.inner.transfer, Instant::now(), Some(&activity), once).await
+        let limit = FILE_MAX_BYTES.max(IMAGE_MAX_BYTES);
+        self.upload(endpoint, Source::Reader(Some(reader)), limit, progress)
+            .await
     }
 
-    async fn upload_once<E, R>(
+    async fn upload<E, R>(
         &self,
-        endpoint: &E,
-        reader: R,
+        endpoint: E,
+        source: Source<R>,
         limit: u64,
         progress: Option<Progress>,
-        attempt: u32,
-        activity: &Activity,
     ) -> Result<E::Output, Error>
     where
         E: Endpoint + Send + Sync,
         R: AsyncRead + Send + Unpin + 'static,
     {
-        let token = self.token_for_streaming(E::AUTH).await?;
-        let request = build_request(endpoint, self.base_url(), token.as_ref())
+        let activity = Activity::new();
+        let call = UploadCall {
+            endpoint,
+            source,
+            limit,
+            progress,
+            activity: activity.clone(),
+        };
+        let upload = async { self.call(call).await.map(|(output, _)| output) };
+        within_deadline(self.inner.transfer, Instant::now(), Some(&activity), upload).await
+    }
+}
+
+/// A download: a GET whose answer streams.
+struct DownloadCall<E> {
+    endpoint: E,
+}
+
+#[async_trait]
+impl<E> Attempt for DownloadCall<E>
+where
+    E: Endpoint<Output = Download> + Send + Sync,
+{
+    type Output = (DownloadMeta, ResponseBody);
+
+    fn method(&self) -> http::Method {
+        E::METHOD
+    }
+
+    fn path(&self) -> &'static str {
+        E::PATH
+    }
+
+    fn auth(&self) -> Auth {
+        E::AUTH
+    }
+
+    fn replay(&self) -> Replay {
+        Replay::Safe
+    }
+
+    async fn once(
+        &mut self,
+        client: &Client,
+        token: Option<&AccessToken>,
+        attempt: u32,
+        meta: &mut AnswerMeta,
+    ) -> Attempted<Self::Output> {
+        let request = match build_request(&self.endpoint, client.base_url(), token)
+            .map_err(|err| Error::api(err, 0))
+            .and_then(|request| client.prepare(request))
+        {
+            Ok(request) => request,
+            Err(err) => return Attempted::Fatal(err),
+        };
+        let response = match client.send_streaming(request).await {
+            Ok(response) => response,
+            Err(failure) => return Attempted::Failed(failure),
+        };
+        *meta = AnswerMeta::of(response.status(), response.headers());
+        match download_head(response.status(), response.headers()) {
+            DownloadHead::File {
+                content_type,
+                file_name,
+                content_length,
+            } => {
+                let head = DownloadMeta {
+                    content_type,
+                    file_name,
+                    content_length,
+                };
+                Attempted::Done((head, response.into_body()))
+            }
+            DownloadHead::Error => {
+                let (parts, body) = response.into_parts();
+                let bytes = crate::transport::read_body(body, MAX_ERROR_BODY)
+                    .await
+                    .unwrap_or_default();
+                refusal(
+                    parse_error(&http::Response::from_parts(parts, bytes)),
+                    attempt,
+                )
+            }
+        }
+    }
+}
+
+/// A refusal the pipeline can act on, or an error it cannot.
+fn refusal<T>(error: lark_api::Error, attempt: u32) -> Attempted<T> {
+    match error {
+        lark_api::Error::Api(api) => Attempted::Refused(api),
+        other => Attempted::Fatal(Error::api(other, attempt)),
+    }
+}
+
+/// Where an upload's file part comes from.
+enum Source<R> {
+    /// A file, opened anew for each attempt.
+    Path(std::path::PathBuf),
+    /// A reader, read once; `None` once it is spent.
+    Reader(Option<R>),
+}
+
+/// An upload: a multipart body streamed from its source, within the transfer read timeout.
+struct UploadCall<E, R> {
+    endpoint: E,
+    source: Source<R>,
+    limit: u64,
+    progress: Option<Progress>,
+    activity: Activity,
+}
+
+impl<E, R> UploadCall<E, R>
+where
+    E: Endpoint + Send + Sync,
+    R: AsyncRead + Send + Unpin + 'static,
+{
+    /// The request for one attempt, its file part read from `reader`.
+    fn request<S: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        client: &Client,
+        token: Option<&AccessToken>,
+        reader: S,
+    ) -> Result<http::Request<RequestBody>, Error> {
+        let request = build_request(&self.endpoint, client.base_url(), token)
             .map_err(|err| Error::api(err, 0))?;
         let (mut parts, body) = request.into_parts();
         let Body::Multipart(multipart) = body else {
@@ -664,7 +689,7 @@ impl Client {
         };
         parts
             .headers
-            .insert(http::header::USER_AGENT, self.user_agent());
+            .insert(http::header::USER_AGENT, client.user_agent());
         let body = UploadBody {
             head: Some(multipart.head().clone()),
             reader: Some(reader),
@@ -672,70 +697,122 @@ impl Client {
             buffer: vec![0; CHUNK].into_boxed_slice(),
             sent: 0,
             expected: len,
-            limit,
-            progress,
-            activity: activity.clone(),
+            limit: self.limit,
+            progress: self.progress.clone(),
+            activity: self.activity.clone(),
         };
-        let request = http::Request::from_parts(parts, boxed(body));
-        let host = self.inner.base.host();
-        let exchange = async {
-            let response = match self.inner.transport.send(request).await {
-                Ok(response) => response,
-                Err(err) if err.not_sent => {
-                    return Err(Error::transport(
-                        host,
-                        Box::new(NotSent(err.source.to_string())),
-                        attempt,
-                    ));
-                }
-                Err(err) => return Err(Error::transport(host, err.source, attempt)),
-            };
-            // The answer's head is here: its body gets a read timeout of its own.
-            activity.touch();
-            let (parts, body) = response.into_parts();
-            let bytes = crate::transport::read_body(body, MAX_ERROR_BODY)
-                .await
-                .map_err(|source| Error::transport(host, source, attempt))?;
-            Ok((parts, bytes))
-        };
-        activity.touch();
-        let read = self.inner.transfer.read;
-        let (parts, bytes) = tokio::select! {
-            exchanged = exchange => exchanged?,
-            () = activity.stalled(read) => {
-                return Err(Error::TransferTimeout {
-                    limit: TransferLimit::Read,
-                    after: read,
-                    moved: activity.total(),
-                });
-            }
-        };
-        match lark_api::parse_response(endpoint, http::Response::from_parts(parts, bytes)) {
-            Err(lark_api::Error::Api(api))
-                if api.kind() == ErrorKind::TokenInvalid && token.is_some() =>
-            {
-                self.refresh_tenant_token(token.as_ref()).await;
-                Err(Error::TokenRejected {
-                    code: api.code,
-                    log_id: api.log_id,
-                })
-            }
-            other => other.map_err(|err| Error::api(err, attempt)),
-        }
-    }
-
-    /// Forgets a refused tenant token so the next call fetches a new one.
-    async fn refresh_tenant_token(&self, token: Option<&lark_api::AccessToken>) {
-        if let Some(token) = token {
-            self.forget_tenant_token(token).await;
-        }
+        Ok(http::Request::from_parts(parts, boxed(body)))
     }
 }
 
-/// A transport failure that certainly sent nothing.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct NotSent(String);
+/// Sends `request` and reads the answer, failing when nothing moves for the read timeout.
+async fn send_upload<E: Endpoint + Sync>(
+    endpoint: &E,
+    activity: &Activity,
+    client: &Client,
+    request: http::Request<RequestBody>,
+    attempt: u32,
+    meta: &mut AnswerMeta,
+) -> Attempted<E::Output> {
+    let exchange = async {
+        let response = client
+            .inner
+            .transport
+            .send(request)
+            .await
+            .map_err(Failure::Transport)?;
+        // The answer's head is here: its body gets a read timeout of its own.
+        activity.touch();
+        let (parts, body) = response.into_parts();
+        let bytes = crate::transport::read_body(body, MAX_ERROR_BODY)
+            .await
+            .map_err(|source| Failure::Transport(TransportError::new(source)))?;
+        Ok::<_, Failure>(http::Response::from_parts(parts, bytes))
+    };
+    activity.touch();
+    let read = client.inner.transfer.read;
+    let response = tokio::select! {
+        exchanged = exchange => match exchanged {
+            Ok(response) => response,
+            Err(failure) => return Attempted::Failed(failure),
+        },
+        () = activity.stalled(read) => {
+            return Attempted::Fatal(Error::TransferTimeout {
+                limit: TransferLimit::Read,
+                after: read,
+                moved: activity.total(),
+            });
+        }
+    };
+    *meta = AnswerMeta::of(response.status(), response.headers());
+    match lark_api::parse_response(endpoint, response) {
+        Ok(output) => Attempted::Done(output),
+        Err(error) => refusal(error, attempt),
+    }
+}
+
+#[async_trait]
+impl<E, R> Attempt for UploadCall<E, R>
+where
+    E: Endpoint + Send + Sync,
+    R: AsyncRead + Send + Unpin + 'static,
+{
+    type Output = E::Output;
+
+    fn method(&self) -> http::Method {
+        E::METHOD
+    }
+
+    fn path(&self) -> &'static str {
+        E::PATH
+    }
+
+    fn auth(&self) -> Auth {
+        E::AUTH
+    }
+
+    fn replay(&self) -> Replay {
+        match self.source {
+            Source::Path(_) => Replay::Harmless,
+            Source::Reader(_) => Replay::Impossible,
+        }
+    }
+
+    async fn once(
+        &mut self,
+        client: &Client,
+        token: Option<&AccessToken>,
+        attempt: u32,
+        meta: &mut AnswerMeta,
+    ) -> Attempted<Self::Output> {
+        let request = match &mut self.source {
+            Source::Path(path) => match tokio::fs::File::open(&path).await {
+                Ok(file) => self.request(client, token, file),
+                Err(err) => Err(Error::io(format!("opening {}", path.display()), err)),
+            },
+            Source::Reader(reader) => match reader.take() {
+                Some(reader) => self.request(client, token, reader),
+                None => Err(Error::Config(
+                    "an upload from a reader cannot be sent twice".to_owned(),
+                )),
+            },
+        };
+        match request {
+            Ok(request) => {
+                send_upload(
+                    &self.endpoint,
+                    &self.activity,
+                    client,
+                    request,
+                    attempt,
+                    meta,
+                )
+                .await
+            }
+            Err(err) => Attempted::Fatal(err),
+        }
+    }
+}
 
 async fn file_len(path: &Path) -> Result<u64, Error> {
     let meta = tokio::fs::metadata(path)

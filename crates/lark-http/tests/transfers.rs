@@ -486,3 +486,50 @@ async fn an_upload_the_server_stops_reading_fails_on_its_read_timeout() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn an_upload_refused_once_by_the_rate_limit_succeeds_on_its_own() {
+    let setup = Setup::new().await;
+    setup.client.tenant_token().await.unwrap();
+    setup.emulator.inject(
+        FaultRule::next(
+            1,
+            Fault::RateLimit {
+                reset_secs: 1,
+                limit: 5,
+            },
+        )
+        .on_path("/open-apis/im/v1/images"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gradient.png");
+    std::fs::write(&path, PNG).unwrap();
+    let key = setup.client.upload_image(&path, None).await.unwrap();
+    assert_eq!(setup.emulator.upload(key.as_str()).unwrap().as_ref(), PNG);
+    let usage = setup.client.usage();
+    assert_eq!(
+        usage.of(&http::Method::POST, "/open-apis/im/v1/images"),
+        2,
+        "the refused attempt and the one that was stored: {usage:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_download_whose_fresh_token_is_refused_too_fails_as_a_json_call_does() {
+    let setup = Setup::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, b"meeting notes").unwrap();
+    let key = setup.client.upload_file(&path, None).await.unwrap();
+    setup.emulator.inject(
+        FaultRule::next(2, Fault::RevokeToken)
+            .on_method("GET")
+            .on_path("/open-apis/im/v1/files/"),
+    );
+    let err = setup
+        .client
+        .download(DownloadFile::new(key), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TokenRejected { .. }), "{err:?}");
+}
