@@ -53,6 +53,8 @@ tasks:
                       and ends with `stress runs=N failed_runs=F flaky=[…]`
   bench [--quick]     every benchmark against its in-run baseline; target/bench/summary.json
   soak [--sends N]    N sends (default 2000) through injected faults; fails if any is lost or doubled
+  soak --quota        660 sends against the emulator in quota mode; fails on any refusal or a
+                      rate more than 10% off the platform's limits
   fuzz [--cases N]    the content, event and frame property suites with N cases each (default 10000)";
 
 /// The workspace root: the parent of this crate's manifest directory.
@@ -205,7 +207,10 @@ fn soak(args: &[String]) -> Result<(), String> {
         [flag, n] if flag == "--sends" && n.parse::<u64>().is_ok() => {
             command.args(["--sends", n]);
         }
-        _ => return Err("usage: cargo xtask soak [--sends N]".to_owned()),
+        [flag] if flag == "--quota" => {
+            command.arg("--quota");
+        }
+        _ => return Err("usage: cargo xtask soak [--sends N | --quota]".to_owned()),
     }
     step("soak", command)
 }

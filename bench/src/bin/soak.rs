@@ -8,10 +8,21 @@
 //! and exits non-zero if any message is lost or delivered twice.
 //!
 //! `cargo xtask soak [--sends N]`
+//!
+//! With `--quota`, the quota soak instead: against the emulator in quota mode, a client with
+//! its default quotas sends 60 messages into one chat from 32 concurrent tasks, then 600 spread
+//! over 60 chats, and prints
+//!
+//! `quota sent=N refused=R per_chat_rate=X per_app_rate=Y`
+//!
+//! failing unless nothing was refused and both rates are within 10% of the platform's limits
+//! (5 a second into one chat, 50 a second to one API).
 
 use futures_util::StreamExt;
 use lark::{BaseUrl, Bot, ChatId, Client, MessageEvent, RetryPolicy};
-use lark_emulator::{Emulator, EmulatorConfig, Fault, FaultRule, WebhookConfig};
+use lark_emulator::{
+    ChatConfig, Emulator, EmulatorConfig, Fault, FaultRule, QuotaConfig, WebhookConfig,
+};
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,20 +32,28 @@ use std::time::{Duration, Instant};
 const ENCRYPT_KEY: &str = "soak-encrypt-key";
 const TOKEN: &str = "soak-verification-token";
 
-fn sends_from_args() -> Result<usize, String> {
+/// What to run.
+enum Mode {
+    Faults(usize),
+    Quota,
+}
+
+fn mode_from_args() -> Result<Mode, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [] => Ok(2000),
+        [] => Ok(Mode::Faults(2000)),
+        [flag] if flag == "--quota" => Ok(Mode::Quota),
         [flag, n] if flag == "--sends" => n
             .parse()
+            .map(Mode::Faults)
             .map_err(|_| format!("--sends takes a number, not `{n}`")),
-        _ => Err("usage: soak [--sends N]".to_owned()),
+        _ => Err("usage: soak [--sends N | --quota]".to_owned()),
     }
 }
 
 fn main() -> ExitCode {
-    let sends = match sends_from_args() {
-        Ok(sends) => sends,
+    let mode = match mode_from_args() {
+        Ok(mode) => mode,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
@@ -47,7 +66,11 @@ fn main() -> ExitCode {
         eprintln!("could not start a tokio runtime");
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(soak(sends)) {
+    let run = match mode {
+        Mode::Faults(sends) => runtime.block_on(soak(sends)),
+        Mode::Quota => runtime.block_on(quota_soak()),
+    };
+    match run {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(message) => {
@@ -55,6 +78,100 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The steady rate of a run of sends under a quota of `burst` per window: the sends after the
+/// first `burst` over the time from the `burst`-th to the last. The first window may let
+/// through fewer than `burst` at once, when calls before the run are still in it; counting
+/// from the `burst`-th send measures the same rate either way.
+fn steady_rate(mut done: Vec<Instant>, burst: usize) -> f64 {
+    done.sort();
+    match (done.get(burst.saturating_sub(1)), done.last()) {
+        (Some(start), Some(last)) if done.len() > burst && last > start => {
+            #[allow(clippy::cast_precision_loss)] // a few hundred sends
+            let after = (done.len() - burst) as f64;
+            after / last.duration_since(*start).as_secs_f64()
+        }
+        _ => 0.0,
+    }
+}
+
+/// Sends `texts` to their chats from `tasks` concurrent tasks; returns when each was stored.
+async fn send_all(
+    client: &Client,
+    sends: Vec<(ChatId, String)>,
+    tasks: usize,
+) -> Result<Vec<Instant>, String> {
+    let queue = Arc::new(tokio::sync::Mutex::new(sends));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..tasks {
+        let (client, queue) = (client.clone(), queue.clone());
+        workers.spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let Some((chat, text)) = queue.lock().await.pop() else {
+                    return Ok::<_, String>(done);
+                };
+                client
+                    .messages()
+                    .send(chat, text.as_str())
+                    .await
+                    .map_err(|err| err.to_string())?;
+                done.push(Instant::now());
+            }
+        });
+    }
+    let mut done = Vec::new();
+    while let Some(worker) = workers.join_next().await {
+        done.extend(worker.map_err(|err| err.to_string())??);
+    }
+    Ok(done)
+}
+
+/// The quota soak (see the module doc).
+async fn quota_soak() -> Result<bool, String> {
+    const CHATS: usize = 60;
+    let mut config = EmulatorConfig::default();
+    config.quota = Some(QuotaConfig::default());
+    let app_id = config.apps[0].app_id.clone();
+    for n in 0..CHATS {
+        let mut chat = ChatConfig::default();
+        chat.chat_id = format!("oc_quota{n:024}");
+        chat.name = format!("quota {n}");
+        chat.bots = vec![app_id.clone()];
+        config.chats.push(chat);
+    }
+    let emulator = Emulator::start(config)
+        .await
+        .map_err(|err| err.to_string())?;
+    let client = Client::builder()
+        .app(emulator.app_id(), emulator.app_secret())
+        .base_url(BaseUrl::parse(&emulator.base_url()).map_err(|err| err.to_string())?)
+        .build()
+        .map_err(|err| err.to_string())?;
+
+    let one = ChatId::new(emulator.default_chat());
+    let into_one = (0..60).map(|n| (one.clone(), format!("one {n}"))).collect();
+    let per_chat = send_all(&client, into_one, 32).await?;
+    let spread = (0..600)
+        .map(|n| {
+            (
+                ChatId::new(format!("oc_quota{:024}", n % CHATS)),
+                format!("spread {n}"),
+            )
+        })
+        .collect();
+    let per_app = send_all(&client, spread, 32).await?;
+
+    let sent = per_chat.len() + per_app.len();
+    let refused: u64 = emulator.quota_refusals().values().sum();
+    let per_chat_rate = steady_rate(per_chat, 5);
+    let per_app_rate = steady_rate(per_app, 50);
+    println!(
+        "quota sent={sent} refused={refused} per_chat_rate={per_chat_rate:.2} per_app_rate={per_app_rate:.2}"
+    );
+    let within = |rate: f64, limit: f64| (rate - limit).abs() <= limit / 10.0;
+    Ok(sent == 660 && refused == 0 && within(per_chat_rate, 5.0) && within(per_app_rate, 50.0))
 }
 
 /// Counts of each text among the messages of `chat`.
@@ -92,6 +209,9 @@ async fn soak(sends: usize) -> Result<bool, String> {
         .app(emulator.app_id(), emulator.app_secret())
         .base_url(BaseUrl::parse(&emulator.base_url()).map_err(|err| err.to_string())?)
         .retry(retry)
+        // The fault soak sends as fast as it can into one chat; quotas have a soak of their
+        // own (`--quota`).
+        .quotas(lark::Quotas::off())
         .build()
         .map_err(|err| err.to_string())?;
 

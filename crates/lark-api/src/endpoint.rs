@@ -153,6 +153,17 @@ fn check_path_ids(template: &'static str, path: &str) -> Result<(), BuildError> 
     Ok(())
 }
 
+/// A resource with a quota of its own on the platform (docs/protocol.md §4.3).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum QuotaScope {
+    /// Messages to one user or into one chat, as `receive_id_type:receive_id`: 5 a second,
+    /// shared by every bot sending there (code 230020 beyond it).
+    Receiver(String),
+    /// Operations on one card entity, by card id: 10 a second.
+    Card(String),
+}
+
 /// One platform endpoint: a request value that knows its method, path, query, body and token,
 /// and how to read the answer.
 pub trait Endpoint {
@@ -193,6 +204,13 @@ pub trait Endpoint {
     /// merge forward, chat creation). An executor fills an empty one before the first attempt,
     /// so that a retry can never act twice.
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
+        None
+    }
+
+    /// The resource the platform's per-resource quotas count this call against, beside the
+    /// per-app quota every API has: the receiver of a send (5 a second per user or chat), or a
+    /// card entity (10 operations a second). None for most calls.
+    fn quota_scope(&self) -> Option<QuotaScope> {
         None
     }
 

@@ -14,7 +14,7 @@ pub mod ws;
 
 pub use base_url::BaseUrl;
 pub use endpoint::{
-    Auth, Body, Download, DownloadHead, Endpoint, Query, build_request,
+    Auth, Body, Download, DownloadHead, Endpoint, Query, QuotaScope, build_request,
     content_disposition_file_name, download_head, log_id, parse_data, parse_download, parse_empty,
     parse_error, parse_response, parse_top_level, rate_limit, segment,
 };

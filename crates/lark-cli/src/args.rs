@@ -365,6 +365,10 @@ pub(crate) struct EmulatorArgs {
     /// wait until a connection is open.
     #[arg(long)]
     pub(crate) long_connection: bool,
+    /// Enforce the platform's rate limits with its refusals: 50 calls a second and 1,000 a
+    /// minute per API per app (429, 99991400), 5 messages a second per receiver (230020).
+    #[arg(long)]
+    pub(crate) quota: bool,
     /// Encrypt and sign deliveries with this key.
     #[arg(long, requires = "webhook")]
     pub(crate) encrypt_key: Option<String>,

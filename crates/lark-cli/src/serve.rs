@@ -29,6 +29,9 @@ pub(crate) async fn emulator(cli: &Cli, args: &EmulatorArgs) -> Result<(), Failu
     if args.long_connection {
         config = config.long_connection();
     }
+    if args.quota {
+        config.quota = Some(lark_emulator::QuotaConfig::default());
+    }
     if let Some(url) = &args.webhook {
         let mut webhook = WebhookConfig::new(url.as_str());
         if let Some(key) = &args.encrypt_key {

@@ -31,6 +31,9 @@ pub struct EmulatorConfig {
     pub fault_seed: u64,
     /// The long connection: the config handed to clients, ack timeouts, fragmenting.
     pub ws: crate::ws::WsConfig,
+    /// Quota mode: when set, the platform's rate limits are enforced with its refusals.
+    /// Off by default, as the tests of anything but quotas send faster than they allow.
+    pub quota: Option<crate::quota::QuotaConfig>,
 }
 
 impl Default for EmulatorConfig {
@@ -57,6 +60,7 @@ impl Default for EmulatorConfig {
             all_group_messages: true,
             fault_seed: 0x5EED,
             ws: crate::ws::WsConfig::default(),
+            quota: None,
         }
     }
 }

@@ -5,6 +5,7 @@ mod convert;
 mod crypto;
 mod events;
 mod faults;
+mod quota;
 mod routes;
 mod rules;
 mod server;
@@ -16,6 +17,7 @@ mod ws;
 pub use config::{AppConfig, ChatConfig, EmulatorConfig, Subscription, UserConfig, WebhookConfig};
 pub use events::EmittedEvent;
 pub use faults::{Fault, FaultRule, Matcher, Trigger};
+pub use quota::QuotaConfig;
 pub use simulate::{ClickOutcome, EmulatorError};
 pub use state::{DeliveryRecord, RecordedRequest};
 pub use ws::{WsAck, WsConfig, WsRefusal};
@@ -401,6 +403,17 @@ impl Emulator {
     /// with a push it cannot read. `None` when no connection is open or nothing was acked.
     pub async fn ws_push_raw(&self, app_id: &str, payload: impl AsRef<[u8]>) -> Option<WsAck> {
         crate::ws::push_raw(&self.shared, app_id, payload.as_ref()).await
+    }
+
+    /// Turns quota mode on with `quota`, or off with `None`.
+    pub fn set_quota(&self, quota: Option<QuotaConfig>) {
+        self.shared.state().config.quota = quota;
+    }
+
+    /// The calls quota mode refused, by code (99991400, 230020).
+    #[must_use]
+    pub fn quota_refusals(&self) -> std::collections::HashMap<i64, u64> {
+        self.shared.state().quotas.refused.clone()
     }
 
     /// Sends one data frame with exactly `headers` (`type`, `message_id`, `sum`, `seq`, …) and

@@ -301,7 +301,7 @@ async fn handle(
     {
         shared.state().revoke_tokens(&app_id);
     }
-    let outcome = route(&shared, &request).await;
+    let outcome = within_quota(&shared, &request).await;
     let (status, code) = match &outcome {
         Ok(Reply::Json { status, body, .. }) => (
             status.as_u16(),
@@ -460,6 +460,16 @@ fn record(
         log_id: log_id.to_owned(),
     });
     shared.changed.notify_waiters();
+}
+
+/// Routes `request`, unless quota mode refuses it first.
+async fn within_quota(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
+    if let Some(app_id) = routes::auth::token_owner(shared, request)
+        && let Some(fail) = crate::quota::check(&mut shared.state(), &app_id, request)
+    {
+        return Err(fail);
+    }
+    route(shared, request).await
 }
 
 async fn route(shared: &Shared, request: &Request) -> Result<Reply, Fail> {

@@ -241,6 +241,8 @@ pub(crate) struct State {
     pub(crate) users: Vec<User>,
     pub(crate) chats: BTreeMap<String, Chat>,
     pub(crate) messages: HashMap<String, Message>,
+    /// Quota mode's windows and refusals.
+    pub(crate) quotas: crate::quota::QuotaState,
     /// Message ids in creation order.
     pub(crate) order: Vec<String>,
     /// (app_id, uuid) → (message id, when).
@@ -329,6 +331,7 @@ impl State {
             users,
             chats,
             messages: HashMap::new(),
+            quotas: crate::quota::QuotaState::default(),
             order: Vec::new(),
             send_uuids: HashMap::new(),
             chat_uuids: HashMap::new(),

@@ -6,7 +6,9 @@ mod common;
 
 use bytes::Bytes;
 use common::{Http, PATIENCE, Webhook, multipart};
-use lark_emulator::{Emulator, EmulatorConfig, Fault, FaultRule, UserConfig, WebhookConfig};
+use lark_emulator::{
+    Emulator, EmulatorConfig, Fault, FaultRule, QuotaConfig, UserConfig, WebhookConfig,
+};
 use serde_json::{Value, json};
 
 const SEND: &str = "/open-apis/im/v1/messages?receive_id_type=chat_id";
@@ -529,6 +531,61 @@ async fn injected_server_errors_look_like_the_platforms() {
         "a gateway page, not JSON"
     );
     assert_eq!(emulator.message_count(), 0);
+}
+
+/// Quota mode (docs/protocol.md §4.3): beyond an API's limit, 429 with 99991400 and the
+/// rate-limit headers; beyond a receiver's, 400 with 230020. A refused call is not counted, and
+/// the emulator's clock reopens the window.
+#[tokio::test]
+async fn quota_mode_refuses_as_the_platform_does_and_counts_only_what_it_lets_through() {
+    let mut config = EmulatorConfig::default();
+    let mut quota = QuotaConfig::default();
+    quota.receiver_per_second = 1;
+    quota.api_per_second = 2;
+    config.quota = Some(quota);
+    let (emulator, http, token) = setup_with(config).await;
+    let chat = emulator.default_chat();
+    let started = std::time::Instant::now();
+    let first = http.send_text(&token, &chat, "one").await;
+    assert_eq!(first.code(), 0);
+    let second = http.send_text(&token, &chat, "two").await;
+    // Within the second, the chat's quota refuses; past it (a very slow machine), it may not.
+    if started.elapsed() < std::time::Duration::from_millis(900) {
+        assert_eq!((second.status, second.code()), (400, 230_020));
+        assert_eq!(emulator.quota_refusals()[&230_020], 1);
+    }
+    emulator.advance_time(std::time::Duration::from_secs(2));
+    assert_eq!(http.send_text(&token, &chat, "three").await.code(), 0);
+    let started = std::time::Instant::now();
+    let other = emulator.users()[1].open_id.clone();
+    let to_user = http
+        .call(
+            "POST",
+            "/open-apis/im/v1/messages?receive_id_type=open_id",
+            Some(&token),
+            Some(json!({"receive_id": other, "msg_type": "text", "content": "{\"text\":\"hi\"}"})),
+        )
+        .await;
+    assert_eq!(to_user.code(), 0, "another receiver, the API's second call");
+    let over = http
+        .call(
+            "POST",
+            "/open-apis/im/v1/messages?receive_id_type=open_id",
+            Some(&token),
+            Some(json!({"receive_id": emulator.users()[0].open_id, "msg_type": "text", "content": "{\"text\":\"hi\"}"})),
+        )
+        .await;
+    if started.elapsed() < std::time::Duration::from_millis(900) {
+        assert_eq!((over.status, over.code()), (429, 99_991_400));
+        assert_eq!(over.headers["x-ogw-ratelimit-limit"], "2");
+        assert_eq!(over.headers["x-ogw-ratelimit-reset"], "1");
+    }
+    let stored = emulator.message_count();
+    assert_eq!(
+        u64::try_from(stored).unwrap() + emulator.quota_refusals().values().sum::<u64>(),
+        5,
+        "every call either stored or refused"
+    );
 }
 
 // ---------------------------------------------------------------------------------- what the SDKs send

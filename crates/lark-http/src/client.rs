@@ -4,6 +4,7 @@ use crate::error::Error;
 use crate::pipeline::{AnswerMeta, Attempt, Attempted, Replay};
 use crate::policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy, TransferTimeouts};
 use crate::proxy::{ProxyRoute, ProxySettings};
+use crate::quota::{MemoryRateLimiter, Quotas, RateLimiter};
 use crate::token::{
     CachedToken, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource, TokenKey, TokenKind,
     TokenManager, TokenStore,
@@ -54,6 +55,8 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     transfer: TransferTimeouts,
     retry: RetryPolicy,
+    quotas: Quotas,
+    limiter: Option<Arc<dyn RateLimiter>>,
     token_policy: TokenPolicy,
     token_store: Option<Arc<dyn TokenStore>>,
     ticket_store: Option<Arc<dyn TicketStore>>,
@@ -72,6 +75,7 @@ impl fmt::Debug for ClientBuilder {
             .field("request_timeout", &self.request_timeout)
             .field("transfer", &self.transfer)
             .field("retry", &self.retry)
+            .field("quotas", &self.quotas)
             .field("token_policy", &self.token_policy)
             .finish_non_exhaustive()
     }
@@ -90,6 +94,8 @@ impl Default for ClientBuilder {
             request_timeout: Duration::from_secs(30),
             transfer: TransferTimeouts::default(),
             retry: RetryPolicy::default(),
+            quotas: Quotas::default(),
+            limiter: None,
             token_policy: TokenPolicy::default(),
             token_store: None,
             ticket_store: None,
@@ -184,6 +190,20 @@ impl ClientBuilder {
     /// Chooses a proxy per destination, e.g. [`ProxySettings::from_env`] (curl's rules).
     pub fn proxy_settings(mut self, settings: ProxySettings) -> Self {
         self.proxy = settings;
+        self
+    }
+
+    /// The quotas kept before the platform enforces them (default: its published limits;
+    /// [`Quotas::off`] to send at once).
+    pub fn quotas(mut self, quotas: Quotas) -> Self {
+        self.quotas = quotas;
+        self
+    }
+
+    /// Where quota counts are kept (default: this process's memory). `lark-redis` shares them
+    /// between replicas.
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
         self
     }
 
@@ -326,6 +346,10 @@ impl ClientBuilder {
                 request_timeout: self.request_timeout,
                 transfer: self.transfer,
                 retry: self.retry,
+                quotas: self.quotas,
+                limiter: self
+                    .limiter
+                    .unwrap_or_else(|| Arc::new(MemoryRateLimiter::default())),
                 tokens,
                 tickets: self
                     .ticket_store
@@ -358,6 +382,8 @@ pub(crate) struct Inner {
     pub(crate) request_timeout: Duration,
     pub(crate) transfer: TransferTimeouts,
     pub(crate) retry: RetryPolicy,
+    quotas: Quotas,
+    limiter: Arc<dyn RateLimiter>,
     tokens: TokenManager,
     tickets: Arc<dyn TicketStore>,
     user_agent: http::HeaderValue,
@@ -510,6 +536,26 @@ impl Client {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone(),
+        }
+    }
+
+    /// Waits until a call fits its quotas.
+    pub(crate) async fn keep_quotas(
+        &self,
+        method: &http::Method,
+        path: &'static str,
+        scope: Option<&lark_api::QuotaScope>,
+    ) {
+        let keys = crate::quota::keys_for(
+            &self.inner.quotas,
+            self.inner.app_id.as_str(),
+            method,
+            path,
+            scope,
+        );
+        for (key, quota) in keys {
+            let window = quota.window(self.inner.quotas.margin_percent);
+            self.inner.limiter.acquire(&key, quota.limit, window).await;
         }
     }
 
@@ -814,6 +860,10 @@ impl<E: Endpoint + Send + Sync> Attempt for JsonCall<E> {
 
     fn auth(&self) -> Auth {
         E::AUTH
+    }
+
+    fn quota_scope(&self) -> Option<lark_api::QuotaScope> {
+        self.endpoint.quota_scope()
     }
 
     fn replay(&self) -> Replay {

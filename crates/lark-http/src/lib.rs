@@ -6,6 +6,7 @@ mod paginate;
 mod pipeline;
 mod policy;
 mod proxy;
+mod quota;
 mod save;
 #[cfg(any(test, feature = "test-util"))]
 pub mod scripted;
@@ -19,6 +20,7 @@ pub use paginate::{Items, Pages};
 pub use pipeline::{AnswerMeta, Decision, Outcome, Replay, decide};
 pub use policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy, TransferTimeouts};
 pub use proxy::{ProxyRoute, ProxySettings};
+pub use quota::{MemoryRateLimiter, Quota, Quotas, RateLimiter};
 pub use save::{Existing, Saved, sanitize_file_name};
 pub use token::{
     CachedToken, ManualTime, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource,

@@ -187,6 +187,10 @@ pub(crate) trait Attempt: Send {
     fn auth(&self) -> Auth;
     /// How safely it can be sent again.
     fn replay(&self) -> Replay;
+    /// The resource with a quota of its own the call counts against.
+    fn quota_scope(&self) -> Option<lark_api::QuotaScope> {
+        None
+    }
     /// Sends it once with `token` as attempt `attempt` and reads the answer; notes the
     /// answer's meta in `meta`.
     async fn once(
@@ -226,6 +230,8 @@ impl Client {
             attempt += 1;
             span.record("attempt", attempt);
             let token = self.token_for(call.auth()).await?;
+            self.keep_quotas(&call.method(), call.path(), call.quota_scope().as_ref())
+                .await;
             span.record("calls", self.count_call(&call.method(), call.path()));
             let mut meta = AnswerMeta::default();
             let setback = match call

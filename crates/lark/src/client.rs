@@ -92,6 +92,16 @@ impl ClientBuilder {
         self.map(|http| http.retry(retry))
     }
 
+    /// The quotas kept before the platform enforces them (default: its published limits).
+    pub fn quotas(self, quotas: crate::Quotas) -> Self {
+        self.map(|http| http.quotas(quotas))
+    }
+
+    /// Where quota counts are kept (default: this process's memory).
+    pub fn rate_limiter(self, limiter: std::sync::Arc<dyn crate::RateLimiter>) -> Self {
+        self.map(|http| http.rate_limiter(limiter))
+    }
+
     /// The token policy.
     pub fn token_policy(self, policy: TokenPolicy) -> Self {
         self.map(|http| http.token_policy(policy))
@@ -258,6 +268,13 @@ impl Client {
     #[must_use]
     pub fn app_id(&self) -> &AppId {
         self.http.app_id()
+    }
+
+    /// The calls made since the client was built, per API: for the free plan's monthly
+    /// budget.
+    #[must_use]
+    pub fn usage(&self) -> crate::Usage {
+        self.http().usage()
     }
 
     /// The underlying executor, for streaming transfers and everything else it offers.

@@ -34,5 +34,6 @@ pub use lark_content::{
 #[cfg(feature = "bot")]
 pub use lark_events::{CardResponse, Event, ServeOptions, ToastKind};
 pub use lark_http::{
-    Error, ErrorKind, Existing, RetryPolicy, Saved, TokenPolicy, TransferLimit, TransferTimeouts,
+    AnswerMeta, Error, ErrorKind, Existing, Quota, Quotas, RateLimiter, RetryPolicy, Saved,
+    TokenPolicy, TransferLimit, TransferTimeouts, Usage,
 };

@@ -3,7 +3,7 @@
 
 use super::model::{Message, UserIdType};
 use crate::endpoint::{
-    Body, Download, Endpoint, Query, parse_data, parse_download, parse_empty, segment,
+    Body, Download, Endpoint, Query, QuotaScope, parse_data, parse_download, parse_empty, segment,
 };
 use crate::error::{BuildError, Error};
 use crate::pagination::{Page, Paginated};
@@ -135,6 +135,14 @@ impl Endpoint for SendMessage {
 
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
+    }
+
+    fn quota_scope(&self) -> Option<QuotaScope> {
+        Some(QuotaScope::Receiver(format!(
+            "{}:{}",
+            self.receiver.id_type(),
+            self.receiver.id()
+        )))
     }
 
     fn body(&self) -> Result<Body, BuildError> {

@@ -5,7 +5,7 @@
 use lark_api::BaseUrl;
 use lark_content::{ChatId, MessageContent, MessageId, OpenId};
 use lark_emulator::{Emulator, EmulatorConfig};
-use lark_http::{Client, RetryPolicy};
+use lark_http::{Client, Quotas, RetryPolicy};
 use std::time::Duration;
 
 /// Retries as the default policy makes them, with delays short enough for a test.
@@ -89,11 +89,14 @@ pub fn base_url(emulator: &Emulator) -> BaseUrl {
     BaseUrl::parse(&emulator.base_url()).expect("the emulator's url parses")
 }
 
+/// A client of `emulator`. The emulator keeps no quotas unless asked, and these tests send
+/// thousands of messages into one chat, so the client keeps none either.
 pub fn client_for(emulator: &Emulator, retry: RetryPolicy) -> Client {
     Client::builder()
         .app(emulator.app_id(), emulator.app_secret())
         .base_url(base_url(emulator))
         .retry(retry)
+        .quotas(Quotas::off())
         .request_timeout(Duration::from_secs(10))
         .build()
         .expect("client builds")
