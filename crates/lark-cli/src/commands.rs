@@ -19,44 +19,41 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
-/// The client the global options describe.
+/// The client the global options describe: each flag in place of its `LARK_*` variable, read
+/// by the library's own `from_vars`, with proxies from the environment (curl's rules).
 fn client(cli: &Cli) -> Result<Client, Failure> {
-    let mut builder = Client::builder();
-    builder = match (&cli.app_id, &cli.app_secret) {
-        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
-            builder.app(id.as_str(), secret.as_str())
-        }
-        _ => {
-            return Err(Failure::Input(
-                "no credentials: pass --app-id and --app-secret, or set LARK_APP_ID and LARK_APP_SECRET".to_owned(),
-            ));
-        }
-    };
-    if let Some(base) = &cli.base_url {
-        builder = builder.base_url(
-            BaseUrl::parse(base).map_err(|err| Failure::Input(format!("--base-url: {err}")))?,
-        );
-    } else if cli.lark {
-        builder = builder.lark();
-    } else if cli.feishu {
-        builder = builder.feishu();
-    } else if let Ok(domain) = std::env::var("LARK_DOMAIN") {
-        builder = match domain.trim().to_ascii_lowercase().as_str() {
-            "lark" | "larksuite" => builder.lark(),
-            "feishu" | "" => builder.feishu(),
-            other => {
-                return Err(Failure::Input(format!(
-                    "LARK_DOMAIN is `{other}`; use feishu or lark"
-                )));
-            }
-        };
+    if !matches!((&cli.app_id, &cli.app_secret), (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty())
+    {
+        return Err(Failure::Input(
+            "no credentials: pass --app-id and --app-secret, or set LARK_APP_ID and LARK_APP_SECRET".to_owned(),
+        ));
     }
+    if let Some(base) = &cli.base_url {
+        BaseUrl::parse(base).map_err(|err| Failure::Input(format!("--base-url: {err}")))?;
+    }
+    let domain = if cli.lark {
+        Some("lark".to_owned())
+    } else if cli.feishu {
+        Some("feishu".to_owned())
+    } else {
+        std::env::var("LARK_DOMAIN").ok()
+    };
+    let lookup = |name: &str| match name {
+        "LARK_APP_ID" => cli.app_id.clone(),
+        "LARK_APP_SECRET" => cli.app_secret.clone(),
+        // clap has already read LARK_BASE_URL into --base-url.
+        "LARK_BASE_URL" => cli.base_url.clone(),
+        "LARK_DOMAIN" => domain.clone(),
+        _ => None,
+    };
+    let mut builder = lark::http::ClientBuilder::from_vars(lookup)
+        .map_err(|err| Failure::Input(err.to_string()))?;
     if let Some(timeout) = cli.timeout {
         builder = builder
             .transfer_deadline(timeout)
             .transfer_read_timeout(timeout.min(std::time::Duration::from_secs(30)));
     }
-    Ok(builder.build()?)
+    Ok(Client::from(builder.build()?))
 }
 
 fn message_line(message: &Message) -> String {

@@ -59,9 +59,9 @@ impl QuotaState {
         if calls.len() < usize::try_from(limit).unwrap_or(usize::MAX) {
             return Duration::ZERO;
         }
-        calls
-            .front()
-            .map_or(Duration::ZERO, |first| window.saturating_sub(now.duration_since(*first)))
+        calls.front().map_or(Duration::ZERO, |first| {
+            window.saturating_sub(now.duration_since(*first))
+        })
     }
 
     fn count(&mut self, keys: &[String], now: Instant) {

@@ -255,11 +255,14 @@ impl ClientBuilder {
     /// (`feishu` or `lark`); proxies follow curl's rules (`HTTPS_PROXY`, `HTTP_PROXY`,
     /// `ALL_PROXY`, `NO_PROXY`), and loopback is never proxied.
     pub fn from_env() -> Result<Self, Error> {
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|value| !value.trim().is_empty())
-        };
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the `LARK_*` variables read through `lookup`: a
+    /// command line passes its flags first and the environment after, so every setting is
+    /// read in one place. Proxies still come from the environment.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let mut builder = Self::default();
         match (var("LARK_APP_ID"), var("LARK_APP_SECRET")) {
             (Some(id), Some(secret)) => builder = builder.app(id.trim(), secret.trim()),
