@@ -13,10 +13,11 @@ use lark_events::{
     DedupStore, Dispatched, Dispatcher, EventConfig, HandlerError, Incoming, MemoryDedup,
     handler_fn, receive,
 };
-use lark_http::{Client, ErrorKind, RetryPolicy};
+use lark_http::RateLimiter;
+use lark_http::{Client, ErrorKind, Quotas, RetryPolicy};
 use lark_redis::{
-    DedupFailure, Redis, RedisDedupStore, RedisHealth, RedisOptions, RedisTicketStore,
-    RedisTokenStore,
+    DedupFailure, Redis, RedisDedupStore, RedisHealth, RedisOptions, RedisRateLimiter,
+    RedisTicketStore, RedisTokenStore,
 };
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -106,6 +107,8 @@ fn replica(emulator: &Emulator, redis: &Redis) -> Client {
         .retry(RetryPolicy::default().with_base_delay(Duration::from_millis(5)))
         .token_store(Arc::new(RedisTokenStore::new(redis.clone())))
         .ticket_store(Arc::new(RedisTicketStore::new(redis.clone())))
+        // Latency is measured here, not the platform's quotas.
+        .quotas(Quotas::off())
         .build()
         .unwrap()
 }
@@ -434,6 +437,31 @@ async fn with_redis_stopped_a_handler_starts_in_under_a_second() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_quota_window() {
+    let server = RedisServer::start();
+    let (a, b) = (
+        RedisRateLimiter::new(server.handle()),
+        RedisRateLimiter::new(server.handle()),
+    );
+    let window = Duration::from_millis(600);
+    let started = Instant::now();
+    // Five calls fit the window, whichever replica makes them.
+    for n in 0..5 {
+        let replica = if n % 2 == 0 { &a } else { &b };
+        replica.acquire("receiver:chat_id:oc_1", 5, window).await;
+    }
+    let fifth = started.elapsed();
+    // The sixth, on either replica, waits until the first leaves the window. The bound is a
+    // lower one only: a loaded machine makes the wait longer, never shorter.
+    b.acquire("receiver:chat_id:oc_1", 5, window).await;
+    assert!(
+        started.elapsed() >= window.saturating_sub(Duration::from_millis(20)),
+        "the sixth went out {:?} after the first; the first five took {fifth:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn added_latency_against_the_process_cache() {
     let server = RedisServer::start();
     let emulator = Emulator::start_default().await.unwrap();
@@ -469,6 +497,7 @@ async fn added_latency_against_the_process_cache() {
     let local = Client::builder()
         .app(emulator.app_id(), emulator.app_secret())
         .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
+        .quotas(Quotas::off())
         .build()
         .unwrap();
     let shared = replica(&emulator, &server.handle());
