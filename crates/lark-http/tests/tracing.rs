@@ -8,6 +8,7 @@ use common::Setup;
 use lark_api::Receiver;
 use lark_api::im::chats::ListChats;
 use lark_api::im::messages::SendMessage;
+use lark_api::im::resources::DownloadFile;
 use lark_content::MessageContent;
 use lark_emulator::{Fault, FaultRule};
 use std::sync::{Arc, Mutex};
@@ -54,6 +55,16 @@ async fn spans_carry_the_call_but_no_secret() {
         .unwrap();
     setup.emulator.revoke_tokens(&setup.emulator.app_id());
     setup.client.execute(ListChats::new()).await.unwrap();
+    // Transfers go through the same pipeline, in the same span.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, b"meeting notes").unwrap();
+    let key = setup.client.upload_file(&path, None).await.unwrap();
+    setup
+        .client
+        .download_to_file(DownloadFile::new(key), dir.path().join("copy.txt"), None)
+        .await
+        .unwrap();
     let token = setup.client.tenant_token().await.unwrap();
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -70,6 +81,16 @@ async fn spans_carry_the_call_but_no_secret() {
     assert!(
         log.contains("status=200") && log.contains("log_id="),
         "{log}"
+    );
+    for path in ["/open-apis/im/v1/files", "/open-apis/im/v1/files/:file_key"] {
+        assert!(
+            log.contains(&format!("path=\"{path}\"")) || log.contains(&format!("path={path} ")),
+            "a span for {path}: {log}"
+        );
+    }
+    assert!(
+        log.contains("calls="),
+        "the span counts the API's calls: {log}"
     );
     assert!(!log.contains(&setup.emulator.app_secret()), "{log}");
     assert!(!log.contains(token.expose()), "{log}");

@@ -233,6 +233,18 @@ impl Client {
         self.http.execute(endpoint).await
     }
 
+    /// [`execute`](Self::execute), returning beside the output the answer's log id and
+    /// rate-limit headers.
+    pub async fn execute_with_meta<E>(
+        &self,
+        endpoint: E,
+    ) -> Result<(E::Output, crate::AnswerMeta), Error>
+    where
+        E: Endpoint + Send + Sync,
+    {
+        self.http.execute_with_meta(endpoint).await
+    }
+
     /// Every item of a list, fetched a page at a time as the stream is read.
     pub fn items<E>(&self, request: E) -> Items<E>
     where
