@@ -129,7 +129,7 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
 }
 
 /// One key's calls inside its window, oldest first.
-type Window = Arc<tokio::sync::Mutex<VecDeque<Instant>>>;
+type Calls = Arc<tokio::sync::Mutex<VecDeque<Instant>>>;
 
 /// Keys kept before idle ones are forgotten.
 const PRUNE_ABOVE: usize = 4096;
@@ -138,26 +138,31 @@ const PRUNE_ABOVE: usize = 4096;
 /// so that waiting calls go first in first out.
 #[derive(Debug, Default)]
 pub struct MemoryRateLimiter {
-    windows: Mutex<HashMap<String, Window>>,
+    /// Each key's calls, and the window they are counted in.
+    windows: Mutex<HashMap<String, (Calls, Duration)>>,
 }
 
 impl MemoryRateLimiter {
-    fn window(&self, key: &str, span: Duration) -> Window {
+    fn calls(&self, key: &str, window: Duration) -> Calls {
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(window) = windows.get(key) {
-            return window.clone();
+        if let Some((calls, _)) = windows.get(key) {
+            return calls.clone();
         }
         if windows.len() >= PRUNE_ABOVE {
-            // Forget keys nobody waits on whose calls have all left their windows.
+            // Forget keys nobody waits on whose calls have all left their own windows.
             let now = Instant::now();
-            windows.retain(|_, window| {
-                Arc::strong_count(window) > 1
-                    || window.try_lock().map_or(true, |calls| {
-                        calls.back().is_some_and(|last| now < *last + span)
+            windows.retain(|_, (calls, window)| {
+                Arc::strong_count(calls) > 1
+                    || calls.try_lock().map_or(true, |calls| {
+                        calls.back().is_some_and(|last| now < *last + *window)
                     })
             });
         }
-        windows.entry(key.to_owned()).or_default().clone()
+        windows
+            .entry(key.to_owned())
+            .or_insert_with(|| (Calls::default(), window))
+            .0
+            .clone()
     }
 
     /// Keys held now.
@@ -174,7 +179,7 @@ impl MemoryRateLimiter {
 impl RateLimiter for MemoryRateLimiter {
     async fn acquire(&self, key: &str, limit: u32, window: Duration) {
         let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
-        let calls = self.window(key, window);
+        let calls = self.calls(key, window);
         let mut calls = calls.lock().await;
         loop {
             let now = Instant::now();
@@ -281,6 +286,24 @@ mod tests {
             Duration::from_secs(1),
             "keys are independent"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forgetting_idle_keys_keeps_each_call_for_its_own_window() {
+        let limiter = MemoryRateLimiter::default();
+        let minute = Duration::from_secs(63);
+        let start = Instant::now();
+        limiter.acquire("per minute", 1, minute).await;
+        for n in 0..PRUNE_ABOVE {
+            limiter
+                .acquire(&format!("chat {n}"), 5, Duration::from_secs(1))
+                .await;
+        }
+        tokio::time::advance(Duration::from_secs(2)).await;
+        limiter.acquire("one more", 5, Duration::from_secs(1)).await;
+        assert!(limiter.keys() < 10, "idle one-second keys are forgotten");
+        limiter.acquire("per minute", 1, minute).await;
+        assert_eq!(start.elapsed(), minute, "the minute's call was remembered");
     }
 
     #[test]
