@@ -289,6 +289,14 @@ impl Client {
                     tokio::time::sleep(wait).await;
                 }
                 Decision::Stop => {
+                    // A refused token that could not be replayed (a spent reader) is still
+                    // forgotten, so the next call fetches a fresh one.
+                    if let (Setback::Refused(api), Some((token, Some(kind)))) = (&setback, &token)
+                        && api.kind() == ErrorKind::TokenInvalid
+                        && !replayed
+                    {
+                        self.evict(*kind, token, api).await;
+                    }
                     return Err(match setback {
                         Setback::Refused(api)
                             if api.kind() == ErrorKind::TokenInvalid && replayed =>

@@ -486,6 +486,26 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::RateLimited);
         assert_eq!(script.calls().len(), 1);
 
+        // A refused token cannot be replayed with a spent reader, but it is forgotten.
+        let script = Arc::new(
+            ScriptedTransport::with_tokens()
+                .then(Step::token_invalid())
+                .then(chats()),
+        );
+        let replica = client(&script);
+        let endpoint = lark_api::im::resources::UploadFile::new(
+            "notes.txt",
+            lark_api::UploadData::Stream { len: None },
+        );
+        let err = replica
+            .upload_reader(endpoint, &b"meeting notes"[..], None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TokenInvalid);
+        replica.execute(ListChats::new()).await.unwrap();
+        let tokens: Vec<_> = script.calls().into_iter().map(|s| s.token).collect();
+        assert_eq!(tokens, [Some("t-1".to_owned()), Some("t-2".to_owned())]);
+
         // A download is a read.
         let script = Arc::new(
             ScriptedTransport::with_tokens()
