@@ -769,6 +769,17 @@ impl Client {
         }
     }
 
+    /// The request for `endpoint` with `token`, ready for the transport.
+    pub(crate) fn request_for<E: Endpoint>(
+        &self,
+        endpoint: &E,
+        token: Option<&AccessToken>,
+    ) -> Result<http::Request<RequestBody>, Error> {
+        let request =
+            build_request(endpoint, &self.inner.base, token).map_err(|err| Error::api(err, 0))?;
+        self.prepare(request)
+    }
+
     /// Turns a built request into one the transport sends.
     pub(crate) fn prepare(
         &self,
@@ -851,22 +862,11 @@ impl<E: Endpoint> JsonCall<E> {
 
 #[async_trait::async_trait]
 impl<E: Endpoint + Send + Sync> Attempt for JsonCall<E> {
+    type Endpoint = E;
     type Output = E::Output;
 
-    fn method(&self) -> http::Method {
-        E::METHOD
-    }
-
-    fn path(&self) -> &'static str {
-        E::PATH
-    }
-
-    fn auth(&self) -> Auth {
-        E::AUTH
-    }
-
-    fn quota_scope(&self) -> Option<lark_api::QuotaScope> {
-        self.endpoint.quota_scope()
+    fn endpoint(&self) -> &E {
+        &self.endpoint
     }
 
     fn replay(&self) -> Replay {
@@ -884,10 +884,7 @@ impl<E: Endpoint + Send + Sync> Attempt for JsonCall<E> {
         attempt: u32,
         meta: &mut AnswerMeta,
     ) -> Attempted<E::Output> {
-        let request = match build_request(&self.endpoint, &client.inner.base, token)
-            .map_err(|err| Error::api(err, 0))
-            .and_then(|request| client.prepare(request))
-        {
+        let request = match client.request_for(&self.endpoint, token) {
             Ok(request) => request,
             Err(err) => return Attempted::Fatal(err),
         };

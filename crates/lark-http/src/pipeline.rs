@@ -177,19 +177,29 @@ impl AnswerMeta {
 /// One kind of call: how to send it once and read its answer.
 #[async_trait]
 pub(crate) trait Attempt: Send {
+    /// The endpoint called.
+    type Endpoint: lark_api::Endpoint;
     /// What a successful answer gives.
     type Output;
-    /// The method, for the span and the usage count.
-    fn method(&self) -> Method;
-    /// The path template, for the span and the usage count.
-    fn path(&self) -> &'static str;
-    /// Which token the call takes.
-    fn auth(&self) -> Auth;
+    /// The endpoint, for the span, the usage count, the token and the quotas.
+    fn endpoint(&self) -> &Self::Endpoint;
     /// How safely it can be sent again.
     fn replay(&self) -> Replay;
+    /// The method.
+    fn method(&self) -> Method {
+        <Self::Endpoint as lark_api::Endpoint>::METHOD
+    }
+    /// The path template.
+    fn path(&self) -> &'static str {
+        <Self::Endpoint as lark_api::Endpoint>::PATH
+    }
+    /// Which token the call takes.
+    fn auth(&self) -> Auth {
+        <Self::Endpoint as lark_api::Endpoint>::AUTH
+    }
     /// The resource with a quota of its own the call counts against.
     fn quota_scope(&self) -> Option<lark_api::QuotaScope> {
-        None
+        lark_api::Endpoint::quota_scope(self.endpoint())
     }
     /// Sends it once with `token` as attempt `attempt` and reads the answer; notes the
     /// answer's meta in `meta`.

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::BodyExt;
+use lark_api::AccessToken;
 use lark_api::im::resources::{UploadFile, UploadImage};
-use lark_api::{AccessToken, Auth};
 use lark_api::{
     Body, Download, DownloadHead, Endpoint, UploadData, build_request, download_head, parse_error,
 };
@@ -573,18 +573,11 @@ impl<E> Attempt for DownloadCall<E>
 where
     E: Endpoint<Output = Download> + Send + Sync,
 {
+    type Endpoint = E;
     type Output = (DownloadMeta, ResponseBody);
 
-    fn method(&self) -> http::Method {
-        E::METHOD
-    }
-
-    fn path(&self) -> &'static str {
-        E::PATH
-    }
-
-    fn auth(&self) -> Auth {
-        E::AUTH
+    fn endpoint(&self) -> &E {
+        &self.endpoint
     }
 
     fn replay(&self) -> Replay {
@@ -598,10 +591,7 @@ where
         attempt: u32,
         meta: &mut AnswerMeta,
     ) -> Attempted<Self::Output> {
-        let request = match build_request(&self.endpoint, client.base_url(), token)
-            .map_err(|err| Error::api(err, 0))
-            .and_then(|request| client.prepare(request))
-        {
+        let request = match client.request_for(&self.endpoint, token) {
             Ok(request) => request,
             Err(err) => return Attempted::Fatal(err),
         };
@@ -757,18 +747,11 @@ where
     E: Endpoint + Send + Sync,
     R: AsyncRead + Send + Unpin + 'static,
 {
+    type Endpoint = E;
     type Output = E::Output;
 
-    fn method(&self) -> http::Method {
-        E::METHOD
-    }
-
-    fn path(&self) -> &'static str {
-        E::PATH
-    }
-
-    fn auth(&self) -> Auth {
-        E::AUTH
+    fn endpoint(&self) -> &E {
+        &self.endpoint
     }
 
     fn replay(&self) -> Replay {
