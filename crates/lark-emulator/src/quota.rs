@@ -10,7 +10,7 @@
 
 use crate::server::{Fail, Request};
 use crate::state::State;
-use http::{HeaderName, Method, StatusCode};
+use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -125,20 +125,12 @@ pub(crate) fn check(state: &mut State, app_id: &str, request: &Request) -> Optio
         } else {
             config.api_per_second
         };
-        let mut fail = Fail::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            99_991_400,
-            "request trigger frequency limit",
-        );
-        fail.headers.push((
-            HeaderName::from_static("x-ogw-ratelimit-limit"),
-            limit.to_string(),
+        // Whole seconds, rounded up, as the header is written.
+        let reset = api_wait.as_millis().div_ceil(1000);
+        return Some(Fail::rate_limited(
+            u64::from(limit),
+            u64::try_from(reset).unwrap_or(u64::MAX),
         ));
-        fail.headers.push((
-            HeaderName::from_static("x-ogw-ratelimit-reset"),
-            api_wait.as_secs_f64().ceil().to_string(),
-        ));
-        return Some(fail);
     }
     if let Some(receiver) = &receiver
         && !quotas

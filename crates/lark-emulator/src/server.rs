@@ -157,6 +157,25 @@ pub(crate) struct Fail {
 }
 
 impl Fail {
+    /// The gateway's rate-limit refusal (docs/protocol.md §4.3): 429, code 99991400, the
+    /// window's `limit` and the seconds until it resets in the `x-ogw-ratelimit-*` headers.
+    pub(crate) fn rate_limited(limit: u64, reset_secs: u64) -> Self {
+        let mut fail = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            99_991_400,
+            "request trigger frequency limit",
+        );
+        fail.headers.push((
+            HeaderName::from_static("x-ogw-ratelimit-limit"),
+            limit.to_string(),
+        ));
+        fail.headers.push((
+            HeaderName::from_static("x-ogw-ratelimit-reset"),
+            reset_secs.to_string(),
+        ));
+        fail
+    }
+
     pub(crate) fn new(status: StatusCode, code: i64, msg: impl Into<String>) -> Self {
         Self {
             status,
@@ -397,20 +416,7 @@ enum Early {
 fn early_fault(fault: &Fault, log_id: &str) -> Option<Early> {
     match fault {
         Fault::RateLimit { reset_secs, limit } => {
-            let mut fail = Fail::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                99_991_400,
-                "request trigger frequency limit",
-            );
-            fail.headers.push((
-                HeaderName::from_static("x-ogw-ratelimit-limit"),
-                limit.to_string(),
-            ));
-            fail.headers.push((
-                HeaderName::from_static("x-ogw-ratelimit-reset"),
-                reset_secs.to_string(),
-            ));
-            Some(Early::Fail(fail))
+            Some(Early::Fail(Fail::rate_limited(*limit, *reset_secs)))
         }
         Fault::ServerError { status, code } => {
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
