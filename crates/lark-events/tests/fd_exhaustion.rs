@@ -15,7 +15,6 @@ use lark_events::ServeOptions;
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The attacker's address, given to the child process.
@@ -30,14 +29,7 @@ const HEADROOM: u64 = 24;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_descriptors_the_server_pauses_logs_once_and_serves_again() {
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer({
-            let lines = lines.clone();
-            move || Capture(lines.clone())
-        })
-        .with_max_level(tracing::Level::WARN)
-        .finish();
+    let (lines, subscriber) = common::warnings();
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     // No cap and no header deadline: only the descriptor limit stops the server.
@@ -136,7 +128,7 @@ async fn out_of_descriptors_the_server_pauses_logs_once_and_serves_again() {
     let (status, body) = exchange(stream, &challenge()).await;
     assert_eq!(status, 200, "{body}");
 
-    let lines = lines.lock().unwrap();
+    let lines = lines.lines();
     let accept_lines = lines
         .iter()
         .filter(|l| l.contains("accepting a webhook connection failed"))
@@ -193,20 +185,4 @@ fn attacker() {
     // Hold everything until the test closes our input.
     for _ in input {}
     drop(held);
-}
-
-struct Capture(Arc<Mutex<Vec<String>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap()
-            .push(String::from_utf8_lossy(buf).into_owned());
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

@@ -169,14 +169,7 @@ async fn above_the_connection_cap_new_connections_wait_until_one_closes() {
 
 #[tokio::test]
 async fn a_flood_of_bad_requests_is_counted_and_logged_once_per_interval() {
-    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer({
-            let lines = lines.clone();
-            move || Capture(lines.clone())
-        })
-        .with_max_level(tracing::Level::WARN)
-        .finish();
+    let (lines, subscriber) = common::warnings();
     let _guard = tracing::subscriber::set_default(subscriber);
     let service = WebhookService::new(
         EventConfig::new().verification_token("the-real-token"),
@@ -193,28 +186,12 @@ async fn a_flood_of_bad_requests_is_counted_and_logged_once_per_interval() {
     }
     let counts = service.stats().snapshot();
     assert_eq!((counts.requests, counts.requests_refused), (50, 50));
-    let lines = lines.lock().unwrap();
+    let lines = lines.lines();
     let refused: Vec<_> = lines
         .iter()
         .filter(|l| l.contains("webhook request refused"))
         .collect();
     assert_eq!(refused.len(), 1, "{lines:?}");
-}
-
-struct Capture(Arc<std::sync::Mutex<Vec<String>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap()
-            .push(String::from_utf8_lossy(buf).into_owned());
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,14 +242,7 @@ async fn shutdown_lets_answers_in_flight_finish_then_closes() {
 
 #[tokio::test]
 async fn an_endpoint_that_accepts_unsigned_events_says_so_once_at_the_start() {
-    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer({
-            let lines = lines.clone();
-            move || Capture(lines.clone())
-        })
-        .with_max_level(tracing::Level::WARN)
-        .finish();
+    let (lines, subscriber) = common::warnings();
     let _guard = tracing::subscriber::set_default(subscriber);
     // A single-threaded runtime: the server's task logs through this test's subscriber.
     let unsigned = Server::start(service(ServeOptions::default())).await;
@@ -285,7 +255,7 @@ async fn an_endpoint_that_accepts_unsigned_events_says_so_once_at_the_start() {
     ))
     .await;
     assert_eq!(common::post(signed.addr, &challenge()).await.0, 200);
-    let lines = lines.lock().unwrap();
+    let lines = lines.lines();
     let warnings = lines
         .iter()
         .filter(|l| l.contains("can forge events"))

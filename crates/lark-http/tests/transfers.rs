@@ -310,12 +310,17 @@ fn limited(setup: &Setup, read: Duration, deadline: Duration) -> Client {
         .unwrap()
 }
 
+/// Uploads `bytes` from a file on disk; returns the key.
+async fn uploaded(setup: &Setup, bytes: &[u8]) -> FileKey {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upload.bin");
+    std::fs::write(&path, bytes).unwrap();
+    setup.client.upload_file(&path, None).await.unwrap()
+}
+
 /// Uploads 300 KiB as a file, then makes the next download of it stall after 1,000 bytes.
 async fn stalling_file(setup: &Setup) -> FileKey {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("large.bin");
-    std::fs::write(&path, pattern(300 * 1024)).unwrap();
-    let key = setup.client.upload_file(&path, None).await.unwrap();
+    let key = uploaded(setup, &pattern(300 * 1024)).await;
     setup.emulator.inject(
         FaultRule::next(1, Fault::StallBody { after_bytes: 1000 })
             .on_method("GET")
@@ -517,10 +522,7 @@ async fn an_upload_refused_once_by_the_rate_limit_succeeds_on_its_own() {
 #[tokio::test]
 async fn a_download_whose_fresh_token_is_refused_too_fails_as_a_json_call_does() {
     let setup = Setup::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notes.txt");
-    std::fs::write(&path, b"meeting notes").unwrap();
-    let key = setup.client.upload_file(&path, None).await.unwrap();
+    let key = uploaded(&setup, b"meeting notes").await;
     setup.emulator.inject(
         FaultRule::next(2, Fault::RevokeToken)
             .on_method("GET")

@@ -4,14 +4,12 @@
 
 #![cfg(target_os = "linux")]
 
-use lark_api::BaseUrl;
 use lark_emulator::{Emulator, EmulatorConfig};
-use lark_events::{Dispatcher, EventEnvelope, HandlerError, handler_fn};
-use lark_ws::{Status, WsClient};
-use std::time::Duration;
-use tokio::sync::mpsc;
+use lark_ws::{Status, WsOptions};
 
-const PATIENCE: Duration = Duration::from_secs(60);
+mod common;
+
+use common::{PATIENCE, connected, forwarding};
 
 /// Fragments sent: each opens a new message claiming 4096 parts.
 const FLOOD: usize = 6_000;
@@ -28,32 +26,8 @@ async fn a_flood_of_fragments_that_never_complete_stays_within_its_memory_bound(
     let emulator = Emulator::start(EmulatorConfig::default().long_connection())
         .await
         .unwrap();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let dispatcher = Dispatcher::new(handler_fn(move |event: EventEnvelope| {
-        let tx = tx.clone();
-        async move {
-            tx.send(event)
-                .map_err(|_| HandlerError::from("the test ended"))
-        }
-    }));
-    let http = lark_http::Client::builder()
-        .app(emulator.app_id(), emulator.app_secret())
-        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
-        .build()
-        .unwrap();
-    let handle = WsClient::new(http, dispatcher).start();
-    let status = tokio::time::timeout(
-        PATIENCE,
-        handle.wait_for(|s| matches!(s, Status::Connected { .. } | Status::Stopped(_))),
-    )
-    .await
-    .unwrap();
-    assert!(matches!(status, Status::Connected { .. }), "{status:?}");
-    assert!(
-        emulator
-            .wait_until(PATIENCE, |e| !e.ws_connections().is_empty())
-            .await
-    );
+    let (dispatcher, mut rx) = forwarding();
+    let handle = connected(&emulator, dispatcher, WsOptions::default()).await;
 
     // Warm up: one ordinary event, so that the memory measured next is the flood's.
     let tom = emulator.user("Tom").unwrap().open_id;

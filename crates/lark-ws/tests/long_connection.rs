@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// How long a test waits for something that should happen at once before it calls it a hang.
-/// A ceiling, not a pace: every wait below ends on the event it waits for.
-const PATIENCE: Duration = Duration::from_secs(60);
+mod common;
+
+use common::{PATIENCE, connected, forwarding, http_client, next_event};
 
 /// Short intervals, so that pings, reconnects and re-pushes happen within a test.
 fn fast_config() -> EmulatorConfig {
@@ -27,53 +27,6 @@ fn fast_config() -> EmulatorConfig {
     ws.retry_delays_ms = vec![50; 8];
     config.ws = ws;
     config
-}
-
-fn http_client(emulator: &Emulator) -> lark_http::Client {
-    lark_http::Client::builder()
-        .app(emulator.app_id(), emulator.app_secret())
-        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
-        .build()
-        .unwrap()
-}
-
-/// A dispatcher that forwards every event to a channel.
-fn forwarding() -> (Dispatcher, mpsc::UnboundedReceiver<EventEnvelope>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let dispatcher = Dispatcher::new(handler_fn(move |event: EventEnvelope| {
-        let tx = tx.clone();
-        async move {
-            tx.send(event)
-                .map_err(|_| HandlerError::from("the test ended"))
-        }
-    }));
-    (dispatcher, rx)
-}
-
-async fn connected(emulator: &Emulator, dispatcher: Dispatcher, options: WsOptions) -> WsHandle {
-    let handle = WsClient::new(http_client(emulator), dispatcher)
-        .with_options(options)
-        .start();
-    let status = tokio::time::timeout(
-        PATIENCE,
-        handle.wait_for(|s| matches!(s, Status::Connected { .. } | Status::Stopped(_))),
-    )
-    .await
-    .expect("connected");
-    assert!(matches!(status, Status::Connected { .. }), "{status:?}");
-    assert!(
-        emulator
-            .wait_until(PATIENCE, |e| !e.ws_connections().is_empty())
-            .await
-    );
-    handle
-}
-
-async fn next_event(rx: &mut mpsc::UnboundedReceiver<EventEnvelope>) -> EventEnvelope {
-    tokio::time::timeout(PATIENCE, rx.recv())
-        .await
-        .expect("an event")
-        .expect("the channel is open")
 }
 
 /// Every user action the emulator turns into an IM event, each at least once.
