@@ -83,6 +83,18 @@ impl Lark {
     }
 }
 
+/// Waits until `lark listen` has its long connection open.
+async fn listening(emulator: &Emulator) {
+    assert!(
+        emulator
+            .wait_until(std::time::Duration::from_secs(60), |e| !e
+                .ws_connections()
+                .is_empty())
+            .await,
+        "lark listen connected"
+    );
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
@@ -611,14 +623,7 @@ async fn listen_prints_each_event_as_json_and_answers_card_clicks() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    assert!(
-        emulator
-            .wait_until(std::time::Duration::from_secs(60), |e| !e
-                .ws_connections()
-                .is_empty())
-            .await,
-        "lark listen connected"
-    );
+    listening(&emulator).await;
     let tom = emulator.user("Tom").unwrap().open_id;
     let said = emulator
         .user_says_text(&emulator.default_chat(), &tom, "over the long connection")
@@ -929,14 +934,7 @@ async fn listen_stops_without_acknowledging_an_event_it_could_not_write() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(
-        emulator
-            .wait_until(std::time::Duration::from_secs(60), |e| !e
-                .ws_connections()
-                .is_empty())
-            .await,
-        "lark listen connected"
-    );
+    listening(&emulator).await;
     let tom = emulator.user("Tom").unwrap().open_id;
     emulator
         .user_says_text(&emulator.default_chat(), &tom, "nobody reads this")
