@@ -35,8 +35,10 @@ impl Budget {
     }
 }
 
+pub mod floor;
+
 /// One benchmark's result.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Figure {
     /// `crate/what`.
     pub name: String,
@@ -50,6 +52,8 @@ pub struct Figure {
     pub baseline_is: String,
     /// The target, as the ratio ours/baseline must not exceed (for times and sizes).
     pub max_ratio: Option<f64>,
+    /// The target, as the ratio ours/baseline must reach (for rates).
+    pub min_ratio: Option<f64>,
 }
 
 impl Figure {
@@ -66,16 +70,22 @@ impl Figure {
     /// Whether the target, if any, is met.
     #[must_use]
     pub fn met(&self) -> Option<bool> {
-        self.max_ratio.map(|max| self.ratio() <= max)
+        match (self.max_ratio, self.min_ratio) {
+            (None, None) => None,
+            (max, min) => Some(
+                max.is_none_or(|max| self.ratio() <= max)
+                    && min.is_none_or(|min| self.ratio() >= min),
+            ),
+        }
     }
 
     /// The line: `bench NAME ours=X baseline=Y ratio=Z unit=U`.
     #[must_use]
     pub fn line(&self) -> String {
-        let target = match (self.max_ratio, self.met()) {
-            (Some(max), Some(met)) => {
-                format!(" target<={max:.3} {}", if met { "met" } else { "MISSED" })
-            }
+        let verdict = |met: bool| if met { "met" } else { "MISSED" };
+        let target = match (self.max_ratio, self.min_ratio, self.met()) {
+            (Some(max), _, Some(met)) => format!(" target<={max:.3} {}", verdict(met)),
+            (None, Some(min), Some(met)) => format!(" target>={min:.3} {}", verdict(met)),
             _ => String::new(),
         };
         format!(
@@ -99,6 +109,7 @@ impl Figure {
             "unit": self.unit,
             "baseline_is": self.baseline_is,
             "max_ratio": self.max_ratio,
+            "min_ratio": self.min_ratio,
             "met": self.met(),
         })
     }
@@ -218,6 +229,7 @@ mod tests {
             unit: "ns/op",
             baseline_is: "a baseline".to_owned(),
             max_ratio: Some(1.3),
+            min_ratio: None,
         };
         assert_eq!(
             figure.line(),

@@ -51,7 +51,9 @@ tasks:
                       builds the workspace tests once and runs them N times (--load keeps
                       every core busy meanwhile); lists each test that failed with its count
                       and ends with `stress runs=N failed_runs=F flaky=[…]`
-  bench [--quick]     every benchmark against its in-run baseline; target/bench/summary.json
+  bench [--quick] [--floor]
+                      every benchmark against its in-run baseline, then the client against
+                      the floor (--floor: only that); target/bench/summary.json
   soak [--sends N]    N sends (default 2000) through injected faults; fails if any is lost or doubled
   soak --quota        660 sends against the emulator in quota mode; fails on any refusal or a
                       rate more than 10% off the platform's limits
@@ -167,11 +169,10 @@ fn crates_alone() -> Result<(), String> {
 
 /// Runs the benchmark binary in release mode.
 fn bench(args: &[String]) -> Result<(), String> {
-    let quick = match args {
-        [] => false,
-        [flag] if flag == "--quick" => true,
-        _ => return Err("usage: cargo xtask bench [--quick]".to_owned()),
-    };
+    let usage = "usage: cargo xtask bench [--quick] [--floor]";
+    if args.iter().any(|a| a != "--quick" && a != "--floor") {
+        return Err(usage.to_owned());
+    }
     let mut command = cargo();
     command.args([
         "run",
@@ -183,9 +184,7 @@ fn bench(args: &[String]) -> Result<(), String> {
         "bench",
         "--",
     ]);
-    if quick {
-        command.arg("--quick");
-    }
+    command.args(args);
     step("bench", command)
 }
 

@@ -37,7 +37,11 @@ fn main() {
         serve_emulator_child();
         return;
     }
+    if lark_bench::floor::child(&args) {
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
+    let only_floor = args.iter().any(|a| a == "--floor");
     let budget = Budget::new(quick);
     let started = Instant::now();
     let mut figures = Vec::new();
@@ -45,17 +49,24 @@ fn main() {
         println!("{}", figure.line());
         figures.push(figure);
     };
-    content_decode(budget, &mut report);
-    request_build(budget, &mut report);
-    ingest(budget, &mut report);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(sends(quick, &mut report));
-    match transfers(&runtime) {
-        Ok(transfer_figures) => transfer_figures.into_iter().for_each(&mut report),
-        Err(err) => eprintln!("bench lark-http/transfer skipped: {err}"),
+    if !only_floor {
+        content_decode(budget, &mut report);
+        request_build(budget, &mut report);
+        ingest(budget, &mut report);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        runtime.block_on(sends(quick, &mut report));
+        match transfers(&runtime) {
+            Ok(transfer_figures) => transfer_figures.into_iter().for_each(&mut report),
+            Err(err) => eprintln!("bench lark-http/transfer skipped: {err}"),
+        }
+    }
+    // Last, and pinned to one core: the client's own cost against the floor.
+    if let Err(err) = lark_bench::floor::run(quick, &mut report) {
+        eprintln!("bench floor failed: {err}");
+        std::process::exit(1);
     }
     let elapsed = started.elapsed();
     let summary = serde_json::json!({
@@ -165,6 +176,7 @@ fn content_decode(budget: Budget, report: &mut impl FnMut(Figure)) {
         unit: "ns/op",
         baseline_is: "serde_json into a one-field struct".to_owned(),
         max_ratio: Some(1.5),
+        min_ratio: None,
     });
     let (ours, baseline) = compare(
         budget,
@@ -178,6 +190,7 @@ fn content_decode(budget: Budget, report: &mut impl FnMut(Figure)) {
         unit: "ns/op",
         baseline_is: "serde_json into serde_json::Value".to_owned(),
         max_ratio: None,
+        min_ratio: None,
     });
     let post = post_2kb();
     let (ours, baseline) = compare(
@@ -192,6 +205,7 @@ fn content_decode(budget: Budget, report: &mut impl FnMut(Figure)) {
         unit: "ns/op",
         baseline_is: "serde_json into serde_json::Value".to_owned(),
         max_ratio: None,
+        min_ratio: None,
     });
     let (ours, baseline) = compare(
         budget,
@@ -206,6 +220,7 @@ fn content_decode(budget: Budget, report: &mut impl FnMut(Figure)) {
         baseline_is: "serde_json into a minimal post struct (title, paragraphs of tagged elements)"
             .to_owned(),
         max_ratio: Some(1.5),
+        min_ratio: None,
     });
 }
 
@@ -251,6 +266,7 @@ fn request_build(budget: Budget, report: &mut impl FnMut(Figure)) {
         unit: "ns/op",
         baseline_is: "http::Request built by hand with serde_json::json!".to_owned(),
         max_ratio: None,
+        min_ratio: None,
     });
 }
 
@@ -364,6 +380,7 @@ fn ingest_plain(budget: Budget, report: &mut impl FnMut(Figure)) {
         unit: "ns/op",
         baseline_is: "serde_json into a minimal struct, token compare, HashSet dedup".to_owned(),
         max_ratio: None,
+        min_ratio: None,
     });
 }
 
@@ -446,6 +463,7 @@ fn ingest_encrypted(budget: Budget, report: &mut impl FnMut(Figure)) {
             "raw sha256 signature + AES-256-CBC + serde_json into a minimal struct + HashSet dedup"
                 .to_owned(),
         max_ratio: Some(1.3),
+        min_ratio: None,
     });
 }
 
@@ -579,6 +597,7 @@ async fn sends(quick: bool, report: &mut impl FnMut(Figure)) {
             unit: "ns/op",
             baseline_is: "hyper-util client posting the same JSON to the same emulator".to_owned(),
             max_ratio: (concurrency == 32).then_some(1.25),
+            min_ratio: None,
         });
     }
     #[allow(clippy::cast_precision_loss)] // a handful of fetches
@@ -590,6 +609,7 @@ async fn sends(quick: bool, report: &mut impl FnMut(Figure)) {
         unit: "fetches",
         baseline_is: "the one fetch a token cache needs".to_owned(),
         max_ratio: Some(1.0),
+        min_ratio: None,
     });
 }
 
@@ -707,6 +727,7 @@ fn measure_transfers(
             unit: "bytes",
             baseline_is: "the file's size (what buffering it whole would add)".to_owned(),
             max_ratio: Some(limit / TRANSFER_BYTES as f64),
+            min_ratio: None,
         },
         Figure {
             name: "lark-http/upload_30mb_peak_rss_growth".to_owned(),
@@ -715,6 +736,7 @@ fn measure_transfers(
             unit: "bytes",
             baseline_is: "the file's size; 30 MB is the platform's largest file".to_owned(),
             max_ratio: Some(limit / upload_bytes as f64),
+            min_ratio: None,
         },
     ];
     Ok(figures)

@@ -1,0 +1,937 @@
+//! The floor harness: what the client itself costs, in CPU per item, against a minimal client
+//! doing the same job.
+//!
+//! The other end runs in a second process of this binary, pinned to core 0, while this process
+//! is pinned to core 1, so neither steals the other's time and the server's cost never enters
+//! the figure. CPU time comes from `getrusage(RUSAGE_SELF)`: user plus system time of every
+//! thread of this process. Runs alternate, floor then ours, and each side's figure is the median
+//! of its runs.
+//!
+//! - Sends: the child is a raw hyper server answering the platform's documented JSON for
+//!   tokens and sends. The floor is a hyper client posting the same JSON with a fixed token and
+//!   reading only `code` and `data.message_id`.
+//! - `receive()`: pure CPU in this process; the floor checks the signature, decrypts and reads
+//!   a minimal struct.
+//! - The bot path: the child is the platform, firing signed, encrypted deliveries over
+//!   keep-alive connections at the real [`lark::Bot`] service on a loopback socket. The floor
+//!   is a raw hyper server doing the same checks and answering a fixed body.
+
+use crate::{Figure, median};
+use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::{BlockDecryptMut, KeyIvInit};
+use base64::Engine as _;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use lark_events::{EncryptKey, EventConfig, receive, sign_event};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::Digest as _;
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+/// The flag that makes this binary the platform's HTTP server.
+pub const SERVER_ROLE: &str = "--floor-server";
+/// The flag that makes this binary the platform delivering webhook events.
+pub const LOAD_ROLE: &str = "--floor-load";
+
+/// The Encrypt Key both webhook endpoints are configured with.
+const KEY: &str = "floor bench encrypt key";
+/// How many deliveries are in flight at once on the bot path.
+const DELIVERY_CONCURRENCY: usize = 16;
+
+const RESPONSES: &str = include_str!("../../crates/lark-api/tests/fixtures/responses.json");
+const EVENTS: &str = include_str!("../../crates/lark-events/tests/fixtures/documented.json");
+
+/// How much to measure.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// Alternating pairs (floor, ours) per figure.
+    pub pairs: usize,
+    /// Sends per run.
+    pub sends: usize,
+    /// `receive()` calls per run.
+    pub receives: usize,
+    /// Webhook deliveries per run.
+    pub deliveries: usize,
+}
+
+impl Plan {
+    /// The full run, or the quick one.
+    #[must_use]
+    pub fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                pairs: 3,
+                sends: 1000,
+                receives: 20_000,
+                deliveries: 1000,
+            }
+        } else {
+            Self {
+                pairs: 8,
+                sends: 4000,
+                receives: 100_000,
+                deliveries: 4000,
+            }
+        }
+    }
+}
+
+/// Pins the calling thread, and every thread it starts afterwards, to `core`.
+pub fn pin_to(core: usize) -> Result<(), String> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(core)
+        .map_err(|err| format!("core {core} is not in a CPU set: {err}"))?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+        .map_err(|err| format!("pinning to core {core}: {err}"))
+}
+
+/// User plus system CPU time of this whole process so far.
+#[must_use]
+pub fn cpu_time() -> Duration {
+    let Ok(usage) = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) else {
+        return Duration::ZERO;
+    };
+    let part = |time: nix::sys::time::TimeVal| {
+        Duration::new(
+            u64::try_from(time.tv_sec()).unwrap_or(0),
+            u32::try_from(time.tv_usec()).unwrap_or(0) * 1000,
+        )
+    };
+    part(usage.user_time()) + part(usage.system_time())
+}
+
+/// Runs `role` when this process was started as a child of the harness; `false` otherwise.
+#[must_use]
+pub fn child(args: &[String]) -> bool {
+    match args.first().map(String::as_str) {
+        Some(SERVER_ROLE) => {
+            serve_platform();
+            true
+        }
+        Some(LOAD_ROLE) => {
+            deliver_events();
+            true
+        }
+        _ => false,
+    }
+}
+
+fn documented_body(name: &str) -> Bytes {
+    let all: Value = serde_json::from_str(RESPONSES).unwrap_or(Value::Null);
+    Bytes::from(all[name]["body"].to_string())
+}
+
+fn documented_event() -> Value {
+    let all: Value = serde_json::from_str(EVENTS).unwrap_or(Value::Null);
+    all["receive_v1"]["payload"].clone()
+}
+
+fn event_token() -> String {
+    documented_event()["header"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn child_runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()
+}
+
+/// Ends this process when the harness closes its standard input (or dies).
+fn exit_with_parent() {
+    std::thread::spawn(|| {
+        let mut sink = String::new();
+        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+        std::process::exit(0);
+    });
+}
+
+// ---------------------------------------------------------------------- the platform's server
+
+fn serve_platform() {
+    let _ = pin_to(0);
+    exit_with_parent();
+    let Some(runtime) = child_runtime() else {
+        return;
+    };
+    let token = documented_body("tenant_token_internal");
+    let sent = documented_body("send_message");
+    runtime.block_on(async move {
+        let Ok(listener) = TcpListener::bind(("127.0.0.1", 0)).await else {
+            return;
+        };
+        let Ok(address) = listener.local_addr() else {
+            return;
+        };
+        println!("READY {address}");
+        let _ = std::io::stdout().flush();
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let (token, sent) = (token.clone(), sent.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                    let answer = if request
+                        .uri()
+                        .path()
+                        .ends_with("/tenant_access_token/internal")
+                    {
+                        token.clone()
+                    } else {
+                        sent.clone()
+                    };
+                    async move {
+                        // The body is read in full, as the platform reads it.
+                        let _ = request.into_body().collect().await;
+                        Ok::<_, Infallible>(
+                            http::Response::builder()
+                                .header(
+                                    http::header::CONTENT_TYPE,
+                                    "application/json; charset=utf-8",
+                                )
+                                .body(Full::new(answer))
+                                .unwrap_or_default(),
+                        )
+                    }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+// ---------------------------------------------------------------------- the platform's deliveries
+
+/// Reads commands on standard input: `PREPARE tag n` signs and encrypts `n` distinct
+/// deliveries; `FIRE address` delivers them all and answers `DONE failed`.
+fn deliver_events() {
+    let _ = pin_to(0);
+    let Some(runtime) = child_runtime() else {
+        return;
+    };
+    let key = EncryptKey::new(KEY);
+    let template = documented_event();
+    let client: HyperClient<HttpConnector, Full<Bytes>> =
+        HyperClient::builder(TokioExecutor::new()).build_http();
+    let mut prepared: Vec<(http::HeaderMap, Bytes)> = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { return };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["PREPARE", tag, n] => {
+                let n: usize = n.parse().unwrap_or(0);
+                prepared = prepare(&key, &template, tag, n);
+                println!("PREPARED {n}");
+            }
+            ["FIRE", address] => {
+                let failed = runtime.block_on(fire(&client, address, &prepared));
+                println!("DONE {failed}");
+            }
+            _ => println!("UNKNOWN {line}"),
+        }
+        let _ = std::io::stdout().flush();
+    }
+}
+
+fn prepare(
+    key: &EncryptKey,
+    template: &Value,
+    tag: &str,
+    n: usize,
+) -> Vec<(http::HeaderMap, Bytes)> {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    (0..n)
+        .map(|i| {
+            let mut event = template.clone();
+            event["header"]["event_id"] = Value::from(format!("ev-{tag}-{i}"));
+            event["event"]["message"]["message_id"] = Value::from(format!("om_{tag}_{i}"));
+            let signed = sign_event(
+                Some(key),
+                event.to_string().as_bytes(),
+                now,
+                &format!("n{i}"),
+            );
+            (signed.headers, signed.body)
+        })
+        .collect()
+}
+
+async fn fire(
+    client: &HyperClient<HttpConnector, Full<Bytes>>,
+    address: &str,
+    prepared: &[(http::HeaderMap, Bytes)],
+) -> usize {
+    let Ok(uri) = format!("http://{address}/webhook/event").parse::<http::Uri>() else {
+        return prepared.len();
+    };
+    futures_util::stream::iter(prepared)
+        .map(|(headers, body)| {
+            let mut request = http::Request::post(uri.clone())
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(Full::new(body.clone()))
+                .unwrap_or_default();
+            request.headers_mut().extend(headers.clone());
+            async move {
+                match client.request(request).await {
+                    Ok(response) => {
+                        let ok = response.status() == http::StatusCode::OK;
+                        let _ = response.into_body().collect().await;
+                        ok
+                    }
+                    Err(_) => false,
+                }
+            }
+        })
+        .buffer_unordered(DELIVERY_CONCURRENCY)
+        .filter(|ok| std::future::ready(!*ok))
+        .count()
+        .await
+}
+
+// ---------------------------------------------------------------------- the harness
+
+struct Worker {
+    // Kept so that the child is killed when the harness ends.
+    _child: Child,
+    stdin: ChildStdin,
+    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+}
+
+impl Worker {
+    fn start(role: &str) -> Result<Self, String> {
+        let exe = std::env::current_exe().map_err(|err| err.to_string())?;
+        let mut child = Command::new(exe)
+            .arg(role)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|err| format!("starting {role}: {err}"))?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        Ok(Self {
+            _child: child,
+            stdin,
+            stdout: BufReader::new(stdout).lines(),
+        })
+    }
+
+    async fn line(&mut self) -> Result<String, String> {
+        self.stdout
+            .next_line()
+            .await
+            .map_err(|err| err.to_string())?
+            .ok_or_else(|| "the child process ended".to_owned())
+    }
+
+    async fn ask(&mut self, command: &str) -> Result<String, String> {
+        self.stdin
+            .write_all(format!("{command}\n").as_bytes())
+            .await
+            .map_err(|err| err.to_string())?;
+        self.line().await
+    }
+}
+
+/// One side's runs.
+#[derive(Default)]
+struct Runs {
+    cpu_per_item: Vec<f64>,
+    per_second: Vec<f64>,
+}
+
+impl Runs {
+    #[allow(clippy::cast_precision_loss)] // nanoseconds and counts far below 2^52
+    fn add(&mut self, cpu: Duration, wall: Duration, items: usize) {
+        self.cpu_per_item.push(cpu.as_nanos() as f64 / items as f64);
+        self.per_second.push(items as f64 / wall.as_secs_f64());
+    }
+}
+
+/// Measures `work` (which does `items` items): CPU and wall time.
+async fn measured<F: Future<Output = Result<(), String>>>(
+    runs: &mut Runs,
+    items: usize,
+    work: F,
+) -> Result<(), String> {
+    let (cpu, wall) = (cpu_time(), Instant::now());
+    work.await?;
+    runs.add(cpu_time().saturating_sub(cpu), wall.elapsed(), items);
+    Ok(())
+}
+
+fn cpu_figure(
+    name: &str,
+    ours: &Runs,
+    floor: &Runs,
+    baseline_is: &str,
+    max: Option<f64>,
+) -> Figure {
+    Figure {
+        name: format!("floor/{name}"),
+        ours: median(ours.cpu_per_item.clone()),
+        baseline: median(floor.cpu_per_item.clone()),
+        unit: "cpu_ns/item",
+        baseline_is: baseline_is.to_owned(),
+        max_ratio: max,
+        ..Figure::default()
+    }
+}
+
+/// Runs every floor benchmark, reporting a line each.
+pub fn run(quick: bool, report: &mut impl FnMut(Figure)) -> Result<(), String> {
+    let plan = Plan::new(quick);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if cores < 2 {
+        println!("bench floor: this machine has one core; the client and the server share it");
+    } else {
+        pin_to(1)?;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
+    runtime.block_on(sends(plan, report))?;
+    receives(plan, report);
+    runtime.block_on(bot_path(plan, report))
+}
+
+// ---------------------------------------------------------------------- sends
+
+#[derive(Deserialize)]
+struct SendAnswer {
+    code: i64,
+    data: Option<SentMessage>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct SentMessage {
+    message_id: String,
+}
+
+#[derive(serde::Serialize)]
+struct SendBody<'a> {
+    receive_id: &'a str,
+    msg_type: &'static str,
+    content: String,
+    uuid: String,
+}
+
+struct FloorSender {
+    client: HyperClient<HttpConnector, Full<Bytes>>,
+    uri: http::Uri,
+    authorization: http::HeaderValue,
+    chat: String,
+    next: AtomicU64,
+}
+
+impl FloorSender {
+    async fn send(&self, text: &str) -> bool {
+        #[derive(serde::Serialize)]
+        struct Text<'a> {
+            text: &'a str,
+        }
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let body = SendBody {
+            receive_id: &self.chat,
+            msg_type: "text",
+            content: serde_json::to_string(&Text { text }).unwrap_or_default(),
+            uuid: format!("{n:032x}"),
+        };
+        let Ok(request) = http::Request::post(self.uri.clone())
+            .header(http::header::AUTHORIZATION, self.authorization.clone())
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )
+            .body(Full::new(Bytes::from(
+                serde_json::to_vec(&body).unwrap_or_default(),
+            )))
+        else {
+            return false;
+        };
+        let Ok(response) = self.client.request(request).await else {
+            return false;
+        };
+        let Ok(collected) = response.into_body().collect().await else {
+            return false;
+        };
+        serde_json::from_slice::<SendAnswer>(&collected.to_bytes())
+            .is_ok_and(|answer| answer.code == 0 && answer.data.is_some())
+    }
+}
+
+async fn run_sends<F, Fut>(sends: usize, concurrency: usize, send: F) -> Result<(), String>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let failed = futures_util::stream::iter(0..sends)
+        .map(send)
+        .buffer_unordered(concurrency)
+        .filter(|ok| std::future::ready(!*ok))
+        .count()
+        .await;
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} of {sends} sends failed"))
+    }
+}
+
+async fn sends(plan: Plan, report: &mut impl FnMut(Figure)) -> Result<(), String> {
+    use lark_api::im::messages::SendMessage;
+    use lark_content::{ChatId, MessageContent};
+
+    let mut server = Worker::start(SERVER_ROLE)?;
+    let ready = server.line().await?;
+    let address: SocketAddr = ready
+        .strip_prefix("READY ")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| format!("the floor server said {ready:?}"))?;
+    let base = format!("http://{address}");
+    let chat = ChatId::new("oc_5ad11d72b830411d72b836c20");
+    let ours = lark_http::Client::builder()
+        .app("cli_floor_bench", "floor bench secret")
+        .base_url(lark_api::BaseUrl::parse(&base).map_err(|err| err.to_string())?)
+        // The client's own cost is measured, not the platform's quotas.
+        .quotas(lark_http::Quotas::off())
+        .build()
+        .map_err(|err| err.to_string())?;
+    let floor = FloorSender {
+        client: HyperClient::builder(TokioExecutor::new()).build_http(),
+        uri: format!("{base}/open-apis/im/v1/messages?receive_id_type=chat_id")
+            .parse()
+            .map_err(|err| format!("{err}"))?,
+        authorization: http::HeaderValue::from_static(
+            "Bearer t-caecc734c2e3328a62489fe0648c4b98779515d3",
+        ),
+        chat: chat.as_str().to_owned(),
+        next: AtomicU64::new(0),
+    };
+    let ours_send = |i: usize| {
+        let request = SendMessage::new(
+            lark_api::Receiver::chat(chat.clone()),
+            MessageContent::text(format!("floor bench {i}")),
+        );
+        let client = &ours;
+        async move { client.execute(request).await.is_ok() }
+    };
+    let floor_send = |i: usize| {
+        let floor = &floor;
+        async move { floor.send(&format!("floor bench {i}")).await }
+    };
+    for concurrency in [1usize, 32] {
+        // Warm both: connections, the token.
+        run_sends(plan.sends / 8, concurrency, &floor_send).await?;
+        run_sends(plan.sends / 8, concurrency, &ours_send).await?;
+        let (mut floor_runs, mut ours_runs) = (Runs::default(), Runs::default());
+        for _ in 0..plan.pairs {
+            let n = plan.sends;
+            measured(&mut floor_runs, n, run_sends(n, concurrency, &floor_send)).await?;
+            measured(&mut ours_runs, n, run_sends(n, concurrency, &ours_send)).await?;
+        }
+        let target = (concurrency == 32).then_some(1.2);
+        report(cpu_figure(
+            &format!("send_c{concurrency}_cpu"),
+            &ours_runs,
+            &floor_runs,
+            "hyper client posting the same JSON with a fixed token, reading code and message_id",
+            target,
+        ));
+        report(Figure {
+            name: format!("floor/send_c{concurrency}_throughput"),
+            ours: median(ours_runs.per_second.clone()),
+            baseline: median(floor_runs.per_second.clone()),
+            unit: "msg/s",
+            baseline_is: "the same hyper client".to_owned(),
+            min_ratio: (concurrency == 32).then_some(0.85),
+            ..Figure::default()
+        });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------- receive()
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct MinimalEvent {
+    header: MinimalHeader,
+    event: MinimalBody,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct MinimalHeader {
+    event_id: String,
+    event_type: String,
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct MinimalBody {
+    message: MinimalMessage,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct MinimalMessage {
+    message_id: String,
+    chat_id: String,
+    content: String,
+}
+
+#[derive(Deserialize)]
+struct Encrypted<'a> {
+    #[serde(borrow)]
+    encrypt: std::borrow::Cow<'a, str>,
+}
+
+/// What a hand-written endpoint does with a delivery: the signature (when signed), decryption
+/// (when encrypted), a minimal struct, the token.
+struct FloorReceiver {
+    aes_key: [u8; 32],
+    key: String,
+    token: String,
+}
+
+impl FloorReceiver {
+    fn new(token: &str) -> Self {
+        Self {
+            aes_key: sha2::Sha256::digest(KEY.as_bytes()).into(),
+            key: KEY.to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    fn plain(&self, body: &[u8]) -> Option<MinimalEvent> {
+        serde_json::from_slice::<MinimalEvent>(body)
+            .ok()
+            .filter(|event| event.header.token == self.token)
+    }
+
+    fn encrypted(&self, headers: &http::HeaderMap, body: &[u8]) -> Option<MinimalEvent> {
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(get("x-lark-request-timestamp")?.as_bytes());
+        hasher.update(get("x-lark-request-nonce")?.as_bytes());
+        hasher.update(self.key.as_bytes());
+        hasher.update(body);
+        if !hex_matches(&hasher.finalize(), get("x-lark-signature")?) {
+            return None;
+        }
+        let outer = serde_json::from_slice::<Encrypted>(body).ok()?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(outer.encrypt.as_bytes())
+            .ok()?;
+        if raw.len() < 32 {
+            return None;
+        }
+        let (iv, ciphertext) = raw.split_at(16);
+        let iv = <[u8; 16]>::try_from(iv).ok()?;
+        let plain = cbc::Decryptor::<aes::Aes256>::new(&self.aes_key.into(), &iv.into())
+            .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
+            .ok()?;
+        self.plain(&plain)
+    }
+}
+
+/// Whether lowercase hex `text` spells `bytes`, without allocating.
+fn hex_matches(bytes: &[u8], text: &str) -> bool {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    text.len() == bytes.len() * 2
+        && bytes
+            .iter()
+            .zip(text.as_bytes().chunks_exact(2))
+            .all(|(byte, pair)| {
+                pair[0] == HEX[usize::from(byte >> 4)] && pair[1] == HEX[usize::from(byte & 0xF)]
+            })
+}
+
+fn cpu_loop(runs: &mut Runs, n: usize, mut work: impl FnMut() -> bool) {
+    let (cpu, wall) = (cpu_time(), Instant::now());
+    let mut ok = 0usize;
+    for _ in 0..n {
+        ok += usize::from(std::hint::black_box(work()));
+    }
+    assert_eq!(ok, n, "every call succeeds");
+    runs.add(cpu_time().saturating_sub(cpu), wall.elapsed(), n);
+}
+
+/// One `receive()` case: name, configuration, headers, body, target.
+type Case<'a> = (
+    &'a str,
+    &'a EventConfig,
+    &'a http::HeaderMap,
+    &'a [u8],
+    Option<f64>,
+);
+
+fn receives(plan: Plan, report: &mut impl FnMut(Figure)) {
+    let now = SystemTime::now();
+    let timestamp = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let token = event_token();
+    let body = documented_event().to_string().into_bytes();
+    let floor = FloorReceiver::new(&token);
+    let plain_config = EventConfig::new().verification_token(&token);
+    let encrypted_config = EventConfig::new()
+        .encrypt_key(KEY)
+        .verification_token(&token);
+    let signed = sign_event(Some(&EncryptKey::new(KEY)), &body, timestamp, "nonce-1");
+    let none = http::HeaderMap::new();
+    let cases: [Case<'_>; 2] = [
+        ("receive_plain_cpu", &plain_config, &none, &body, None),
+        (
+            "receive_encrypted_cpu",
+            &encrypted_config,
+            &signed.headers,
+            &signed.body,
+            Some(1.15),
+        ),
+    ];
+    for (name, config, headers, body, target) in cases {
+        let encrypted = config.encrypt_key.is_some();
+        let floor_call = || {
+            if encrypted {
+                floor.encrypted(headers, body).is_some()
+            } else {
+                floor.plain(body).is_some()
+            }
+        };
+        let ours_call = || receive(config, headers, body, now).is_ok();
+        cpu_loop(&mut Runs::default(), plan.receives / 10, floor_call);
+        cpu_loop(&mut Runs::default(), plan.receives / 10, ours_call);
+        let (mut floor_runs, mut ours_runs) = (Runs::default(), Runs::default());
+        for _ in 0..plan.pairs {
+            cpu_loop(&mut floor_runs, plan.receives, floor_call);
+            cpu_loop(&mut ours_runs, plan.receives, ours_call);
+        }
+        report(cpu_figure(
+            name,
+            &ours_runs,
+            &floor_runs,
+            "sha256 signature, AES-256-CBC and serde_json into a minimal struct, token compared",
+            target,
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------- the bot path
+
+/// A dedup store that remembers nothing: every delivery is new.
+struct NoDedup;
+
+#[async_trait::async_trait]
+impl lark_events::DedupStore for NoDedup {
+    async fn mark_if_new(
+        &self,
+        _key: &str,
+        _ttl: Duration,
+    ) -> Result<bool, lark_events::DedupError> {
+        Ok(true)
+    }
+
+    async fn release(&self, _key: &str) -> Result<(), lark_events::DedupError> {
+        Ok(())
+    }
+}
+
+/// The floor's webhook endpoint: the checks of [`FloorReceiver`], an optional set of seen
+/// ids, a fixed answer.
+async fn serve_floor(listener: TcpListener, receiver: Arc<FloorReceiver>, dedup: bool) {
+    let seen = Arc::new(Mutex::new(HashSet::<String>::new()));
+    while let Ok((stream, _)) = listener.accept().await {
+        let _ = stream.set_nodelay(true);
+        let (receiver, seen) = (receiver.clone(), seen.clone());
+        tokio::spawn(async move {
+            let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                let (receiver, seen) = (receiver.clone(), seen.clone());
+                async move {
+                    let (parts, body) = request.into_parts();
+                    let accepted = match body.collect().await {
+                        Ok(body) => receiver
+                            .encrypted(&parts.headers, &body.to_bytes())
+                            .is_some_and(|event| {
+                                !dedup || {
+                                    let mut seen = seen
+                                        .lock()
+                                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                                    seen.insert(event.header.event_id)
+                                        && seen.insert(event.event.message.message_id)
+                                }
+                            }),
+                        Err(_) => false,
+                    };
+                    let status = if accepted {
+                        http::StatusCode::OK
+                    } else {
+                        http::StatusCode::BAD_REQUEST
+                    };
+                    Ok::<_, Infallible>(
+                        http::Response::builder()
+                            .status(status)
+                            .header(http::header::CONTENT_TYPE, "application/json")
+                            .body(Full::new(Bytes::from_static(br#"{"msg":"success"}"#)))
+                            .unwrap_or_default(),
+                    )
+                }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Fires one prepared batch at `address`.
+async fn deliver(load: &mut Worker, address: SocketAddr) -> Result<(), String> {
+    let done = load.ask(&format!("FIRE {address}")).await?;
+    match done.as_str() {
+        "DONE 0" => Ok(()),
+        other => Err(format!("deliveries to {address} failed: {other}")),
+    }
+}
+
+async fn prepare_batch(load: &mut Worker, tag: &str, n: usize) -> Result<(), String> {
+    let answer = load.ask(&format!("PREPARE {tag} {n}")).await?;
+    if answer == format!("PREPARED {n}") {
+        Ok(())
+    } else {
+        Err(format!("the load process said {answer:?}"))
+    }
+}
+
+async fn start_bot(
+    token: &str,
+    dedup: bool,
+    handled: Arc<AtomicU64>,
+) -> Result<SocketAddr, String> {
+    let client = lark::Client::builder()
+        .app("cli_floor_bench", "floor bench secret")
+        .build()
+        .map_err(|err| err.to_string())?;
+    let mut builder = lark::Bot::builder(client)
+        .encrypt_key(KEY)
+        .verification_token(token)
+        .on_message(move |_message| {
+            handled.fetch_add(1, Ordering::Relaxed);
+            async { Ok::<(), Infallible>(()) }
+        });
+    if !dedup {
+        builder = builder.dedup(Arc::new(NoDedup));
+    }
+    let bot = builder.build().map_err(|err| err.to_string())?;
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|err| err.to_string())?;
+    let address = listener.local_addr().map_err(|err| err.to_string())?;
+    tokio::spawn(bot.serve(listener, std::future::pending()));
+    Ok(address)
+}
+
+async fn start_floor(token: &str, dedup: bool) -> Result<SocketAddr, String> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|err| err.to_string())?;
+    let address = listener.local_addr().map_err(|err| err.to_string())?;
+    tokio::spawn(serve_floor(
+        listener,
+        Arc::new(FloorReceiver::new(token)),
+        dedup,
+    ));
+    Ok(address)
+}
+
+async fn bot_path(plan: Plan, report: &mut impl FnMut(Figure)) -> Result<(), String> {
+    let mut load = Worker::start(LOAD_ROLE)?;
+    let token = event_token();
+    let n = plan.deliveries;
+    let mut batch = 0u64;
+    let mut next_tag = || {
+        batch += 1;
+        format!("b{batch}")
+    };
+    for dedup in [false, true] {
+        let handled = Arc::new(AtomicU64::new(0));
+        let ours = start_bot(&token, dedup, handled.clone()).await?;
+        let floor = start_floor(&token, dedup).await?;
+        // Warm both: connections, the dedup stores' first allocations.
+        for address in [floor, ours] {
+            prepare_batch(&mut load, &next_tag(), n / 8).await?;
+            deliver(&mut load, address).await?;
+        }
+        let (mut floor_runs, mut ours_runs) = (Runs::default(), Runs::default());
+        for _ in 0..plan.pairs {
+            prepare_batch(&mut load, &next_tag(), n).await?;
+            measured(&mut floor_runs, n, deliver(&mut load, floor)).await?;
+            prepare_batch(&mut load, &next_tag(), n).await?;
+            measured(&mut ours_runs, n, deliver(&mut load, ours)).await?;
+        }
+        let expected = (n / 8 + n * plan.pairs) as u64;
+        if handled.load(Ordering::Relaxed) != expected {
+            return Err(format!(
+                "the bot handled {} messages of {expected}",
+                handled.load(Ordering::Relaxed)
+            ));
+        }
+        let (name, target) = if dedup {
+            ("bot_encrypted_dedup_on_cpu", Some(1.5))
+        } else {
+            ("bot_encrypted_dedup_off_cpu", None)
+        };
+        report(cpu_figure(
+            name,
+            &ours_runs,
+            &floor_runs,
+            "raw hyper endpoint: signature, AES, minimal struct, token, HashSet of both ids",
+            target,
+        ));
+        if dedup {
+            // The same deliveries again: every one a duplicate.
+            let (mut first, mut again) = (Runs::default(), Runs::default());
+            for _ in 0..plan.pairs {
+                prepare_batch(&mut load, &next_tag(), n).await?;
+                measured(&mut first, n, deliver(&mut load, ours)).await?;
+                measured(&mut again, n, deliver(&mut load, ours)).await?;
+            }
+            report(Figure {
+                name: "floor/bot_duplicate_cpu".to_owned(),
+                ours: median(again.cpu_per_item),
+                baseline: median(first.cpu_per_item),
+                unit: "cpu_ns/item",
+                baseline_is: "the same bot's first delivery of each event".to_owned(),
+                max_ratio: Some(0.4),
+                ..Figure::default()
+            });
+        }
+    }
+    Ok(())
+}
