@@ -2,13 +2,15 @@
 //! answer the platform gets — the same for webhooks and the long connection.
 
 use crate::card::{CardAction, CardCallbackKind, CardResponse};
-use crate::dedup::{DEFAULT_DEDUP_TTL, DedupStore, MemoryDedup};
+use crate::dedup::{DEFAULT_DEDUP_TTL, DedupKey, DedupStore, MemoryDedup};
 use crate::receive::Incoming;
 use crate::types::EventEnvelope;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -187,6 +189,38 @@ pub enum Dispatched {
     Card(Value),
 }
 
+/// What a handled event comes to: `Err((message, overloaded))` when the handler failed.
+type Handled = Result<(), (String, bool)>;
+
+/// Runs the handler on `event`; a failure releases the event's dedup keys.
+fn handle(
+    handler: Arc<dyn EventHandler>,
+    dedup: Arc<dyn DedupStore>,
+    event: EventEnvelope,
+    keys: [Option<DedupKey>; 2],
+) -> Pin<Box<dyn Future<Output = Handled> + Send>> {
+    Box::pin(async move {
+        let result = handler.handle_event(event).await;
+        if let Err(err) = &result {
+            let event = keys[0].as_ref().map_or("", DedupKey::as_str);
+            tracing::warn!(event, error = %err, "event handler failed; its dedup keys are released");
+            for key in keys.iter().flatten() {
+                let _ = dedup.release(key.as_str()).await;
+            }
+        }
+        result.map_err(|err| (err.to_string(), err.is::<Overloaded>()))
+    })
+}
+
+/// What a panic said, when it said it as text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
 /// Joins deduplication and a handler.
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -247,47 +281,62 @@ impl Dispatcher {
     }
 
     async fn event(&self, event: EventEnvelope) -> Dispatched {
-        let keys = event.dedup_keys();
-        for key in &keys {
-            match self.dedup.mark_if_new(key, self.ttl).await {
+        let keys = event.keys();
+        for key in keys.iter().flatten() {
+            let key = key.as_str();
+            let marked = match self.dedup.try_mark_now(key, self.ttl) {
+                Some(marked) => marked,
+                None => self.dedup.mark_if_new(key, self.ttl).await,
+            };
+            match marked {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::debug!(event_id = %event.header.event_id, "duplicate delivery dropped");
+                    tracing::debug!(key, "duplicate delivery dropped");
                     return Dispatched::Duplicate;
                 }
                 Err(err) => {
-                    tracing::warn!(event_id = %event.header.event_id, error = %err, "dedup store failed; refusing so the platform retries");
+                    tracing::warn!(key, error = %err, "dedup store failed; refusing so the platform retries");
                     return Dispatched::Failed(format!("dedup store unavailable: {err}"));
                 }
             }
         }
-        let handler = self.handler.clone();
-        let dedup = self.dedup.clone();
-        let event_id = event.header.event_id.clone();
-        let release_keys = keys.clone();
-        let task = tokio::spawn(async move {
-            let result = handler.handle_event(event).await;
-            if let Err(err) = &result {
-                tracing::warn!(event_id = %event_id, error = %err, "event handler failed; its dedup keys are released");
-                for key in &release_keys {
-                    let _ = dedup.release(key).await;
-                }
+        let held = keys.clone();
+        let mut handling = handle(self.handler.clone(), self.dedup.clone(), event, keys);
+        let wait = match self.ack {
+            AckPolicy::Immediately => {
+                tokio::spawn(handling);
+                return Dispatched::Acknowledged;
             }
-            result.map_err(|err| (err.to_string(), err.is::<Overloaded>()))
-        });
-        match self.ack {
-            AckPolicy::Immediately => Dispatched::Acknowledged,
-            AckPolicy::WaitUpTo(wait) => match tokio::time::timeout(wait, task).await {
-                Ok(Ok(Ok(()))) | Err(_) => Dispatched::Acknowledged,
-                Ok(Ok(Err((_, true)))) => Dispatched::Overloaded,
-                Ok(Ok(Err((message, false)))) => Dispatched::Failed(message),
-                Ok(Err(join)) => {
-                    for key in &keys {
-                        let _ = self.dedup.release(key).await;
-                    }
-                    Dispatched::Failed(format!("the event handler panicked: {join}"))
-                }
+            AckPolicy::WaitUpTo(wait) => wait,
+        };
+        // A handler that finishes without waiting on anything is answered at once: no task,
+        // no timer. One that waits goes on in a task, bounded by the ack wait.
+        let first = std::future::poll_fn(|cx| {
+            let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                handling.as_mut().poll(cx)
+            }));
+            Poll::Ready(polled)
+        })
+        .await;
+        let finished = match first {
+            Ok(Poll::Ready(result)) => Ok(result),
+            Ok(Poll::Pending) => match tokio::time::timeout(wait, tokio::spawn(handling)).await {
+                Err(_) => return Dispatched::Acknowledged,
+                Ok(Ok(result)) => Ok(result),
+                Ok(Err(join)) => Err(join.to_string()),
             },
+            Err(panic) => Err(panic_message(&*panic)),
+        };
+        match finished {
+            Ok(Ok(())) => Dispatched::Acknowledged,
+            Ok(Err((_, true))) => Dispatched::Overloaded,
+            Ok(Err((message, false))) => Dispatched::Failed(message),
+            Err(panic) => {
+                for key in held.iter().flatten() {
+                    let _ = self.dedup.release(key.as_str()).await;
+                }
+                Dispatched::Failed(format!("the event handler panicked: {panic}"))
+            }
         }
     }
 

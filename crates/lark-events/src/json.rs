@@ -32,7 +32,7 @@ fn header_json(header: &EventHeader) -> Map<String, Value> {
 
 fn received_json(received: &MessageReceived) -> Value {
     let message = &received.message;
-    let content = serde_json::from_str::<Value>(&message.content.encode()).unwrap_or(Value::Null);
+    let content = serde_json::from_str::<Value>(&message.content().encode()).unwrap_or(Value::Null);
     json!({
         "sender": to_value(&received.sender),
         "message": {
@@ -47,8 +47,8 @@ fn received_json(received: &MessageReceived) -> Value {
             "message_type": message.message_type,
             "content": content,
             "text": message.text(),
-            "content_error": message.content_error,
-            "mentions": message.mentions,
+            "content_error": message.content_error(),
+            "mentions": message.mentions(),
             "user_agent": message.user_agent,
         }
     })

@@ -74,6 +74,17 @@ fn message(status: StatusCode, text: &str) -> http::Response<Full<Bytes>> {
     json_response(status, serde_json::json!({ "msg": text }).to_string())
 }
 
+/// The acknowledgement, `{"msg":"success"}`: the same bytes every time, built once.
+fn acknowledged() -> http::Response<Full<Bytes>> {
+    static ACK: Bytes = Bytes::from_static(br#"{"msg":"success"}"#);
+    let mut response = http::Response::new(Full::new(ACK.clone()));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
 impl WebhookService {
     /// An endpoint checking requests as `config` says and dispatching to `dispatcher`.
     #[must_use]
@@ -216,7 +227,7 @@ impl WebhookService {
         };
         match self.dispatcher.dispatch(incoming).await {
             Dispatched::Challenge(body) => json_response(StatusCode::OK, body),
-            Dispatched::Acknowledged | Dispatched::Duplicate => message(StatusCode::OK, "success"),
+            Dispatched::Acknowledged | Dispatched::Duplicate => acknowledged(),
             Dispatched::Failed(error) => message(StatusCode::INTERNAL_SERVER_ERROR, &error),
             Dispatched::Overloaded => message(
                 StatusCode::SERVICE_UNAVAILABLE,

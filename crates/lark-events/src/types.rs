@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// Which envelope an event came in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -54,11 +55,26 @@ impl EventEnvelope {
     /// message id too, which the platform advises for `im.message.receive_v1`.
     #[must_use]
     pub fn dedup_keys(&self) -> Vec<String> {
-        let mut keys = vec![format!("event:{}", self.header.event_id)];
-        if let Event::MessageReceived(received) = &self.event {
-            keys.push(format!("message:{}", received.message.message_id));
-        }
-        keys
+        self.keys()
+            .into_iter()
+            .flatten()
+            .map(|key| key.as_str().to_owned())
+            .collect()
+    }
+
+    /// [`dedup_keys`](Self::dedup_keys), without allocating.
+    pub(crate) fn keys(&self) -> [Option<crate::dedup::DedupKey>; 2] {
+        use crate::dedup::DedupKey;
+        [
+            Some(DedupKey::new("event", self.header.event_id.as_str())),
+            match &self.event {
+                Event::MessageReceived(received) => Some(DedupKey::new(
+                    "message",
+                    received.message.message_id.as_str(),
+                )),
+                _ => None,
+            },
+        ]
     }
 }
 
@@ -203,7 +219,10 @@ pub struct MessageReceived {
 }
 
 /// The message inside `im.message.receive_v1`.
-#[derive(Clone, PartialEq)]
+///
+/// The content and the mentions are kept as the platform sent them and decoded on first use,
+/// so a handler that never looks at them never pays for them.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ReceivedMessage {
     /// The message. Deduplicate received messages by this id, as the platform advises.
@@ -224,16 +243,30 @@ pub struct ReceivedMessage {
     pub chat_type: Option<ChatType>,
     /// The `message_type` (`msg_type` elsewhere).
     pub message_type: String,
-    /// The content, decoded. Content of a known type that does not fit its model is kept as
-    /// [`MessageContent::Unmodelled`], and content that is not JSON at all as
-    /// [`MessageContent::Unknown`]; `content_error` says why in both cases.
-    pub content: MessageContent,
-    /// Why the content did not fit its model, when it did not.
-    pub content_error: Option<String>,
-    /// The people and bots behind the `@_user_N` placeholders.
-    pub mentions: Vec<Mention>,
+    /// The content as it came: a JSON document in a string.
+    pub raw_content: String,
     /// The sender's client (needs the `im:user_agent:read` scope).
     pub user_agent: Option<String>,
+    raw_mentions: Option<Box<serde_json::value::RawValue>>,
+    decoded: OnceLock<(MessageContent, Option<String>)>,
+    mentions: OnceLock<Vec<Mention>>,
+}
+
+impl PartialEq for ReceivedMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.message_id == other.message_id
+            && self.root_id == other.root_id
+            && self.parent_id == other.parent_id
+            && self.thread_id == other.thread_id
+            && self.create_time == other.create_time
+            && self.update_time == other.update_time
+            && self.chat_id == other.chat_id
+            && self.chat_type == other.chat_type
+            && self.message_type == other.message_type
+            && self.raw_content == other.raw_content
+            && self.user_agent == other.user_agent
+            && self.mentions() == other.mentions()
+    }
 }
 
 impl fmt::Debug for ReceivedMessage {
@@ -244,19 +277,57 @@ impl fmt::Debug for ReceivedMessage {
             .field("chat_type", &self.chat_type)
             .field("message_type", &self.message_type)
             .field("thread_id", &self.thread_id)
-            .field("content", &self.content)
-            .field("mentions", &self.mentions.len())
+            .field("content", self.content())
+            .field("mentions", &self.mentions().len())
             .finish_non_exhaustive()
     }
 }
 
 impl ReceivedMessage {
+    /// The content, decoded on first use. Content of a known type that does not fit its model
+    /// is kept as [`MessageContent::Unmodelled`], and content that is not JSON at all as
+    /// [`MessageContent::Unknown`]; [`content_error`](Self::content_error) says why in both
+    /// cases.
+    #[must_use]
+    pub fn content(&self) -> &MessageContent {
+        &self.decoded().0
+    }
+
+    /// Why the content did not fit its model, when it did not.
+    #[must_use]
+    pub fn content_error(&self) -> Option<&str> {
+        self.decoded().1.as_deref()
+    }
+
+    /// The people and bots behind the `@_user_N` placeholders, decoded on first use. A list
+    /// that does not read as documented is logged at debug level and read as empty.
+    #[must_use]
+    pub fn mentions(&self) -> &[Mention] {
+        self.mentions.get_or_init(|| {
+            let Some(raw) = &self.raw_mentions else {
+                return Vec::new();
+            };
+            serde_json::from_str::<Option<Vec<Mention>>>(raw.get()).map_or_else(
+                |err| {
+                    tracing::debug!(message_id = %self.message_id, error = %err, "the message's mentions do not read as documented");
+                    Vec::new()
+                },
+                Option::unwrap_or_default,
+            )
+        })
+    }
+
+    fn decoded(&self) -> &(MessageContent, Option<String>) {
+        self.decoded
+            .get_or_init(|| decode_content(&self.message_type, &self.raw_content))
+    }
+
     /// The text as a person reads it (`@name` for mentions), for text messages; the plain text
     /// of a post.
     #[must_use]
     pub fn text(&self) -> Option<String> {
-        match &self.content {
-            MessageContent::Text(text) => Some(text.to_plain(&self.mentions)),
+        match self.content() {
+            MessageContent::Text(text) => Some(text.to_plain(self.mentions())),
             MessageContent::Post(post) => post.body("en_us").map(lark_content::PostBody::to_plain),
             _ => None,
         }
@@ -265,8 +336,8 @@ impl ReceivedMessage {
     /// The text with every mention removed and trimmed: the command in `@bot deploy prod`.
     #[must_use]
     pub fn text_without_mentions(&self) -> Option<String> {
-        match &self.content {
-            MessageContent::Text(text) => Some(text.without_mentions(&self.mentions)),
+        match self.content() {
+            MessageContent::Text(text) => Some(text.without_mentions(self.mentions())),
             _ => None,
         }
     }
@@ -274,7 +345,7 @@ impl ReceivedMessage {
     /// Whether the message mentions the user or bot with this open_id.
     #[must_use]
     pub fn mentions_open_id(&self, open_id: &OpenId) -> bool {
-        self.mentions
+        self.mentions()
             .iter()
             .any(|m| m.id.open_id.as_ref() == Some(open_id))
     }
@@ -282,15 +353,15 @@ impl ReceivedMessage {
     /// The mentions in order of appearance, resolved.
     #[must_use]
     pub fn segments(&self) -> Vec<Segment<'_>> {
-        match &self.content {
-            MessageContent::Text(text) => text.segments(&self.mentions).collect(),
+        match self.content() {
+            MessageContent::Text(text) => text.segments(self.mentions()).collect(),
             _ => Vec::new(),
         }
     }
 }
 
 #[derive(Deserialize)]
-struct RawReceived {
+pub(crate) struct RawReceived {
     #[serde(default)]
     sender: EventSender,
     message: RawMessage,
@@ -317,39 +388,43 @@ struct RawMessage {
     #[serde(default)]
     content: String,
     #[serde(default)]
-    mentions: Option<Vec<Mention>>,
+    mentions: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
     user_agent: Option<String>,
+}
+
+/// Decodes a received message's content, keeping what does not fit.
+fn decode_content(message_type: &str, content: &str) -> (MessageContent, Option<String>) {
+    match MessageContent::decode(message_type, content) {
+        Ok(MessageContent::Unmodelled {
+            msg_type,
+            content,
+            reason,
+        }) => {
+            let error = format!("`{msg_type}` content does not fit its model: {reason}");
+            (
+                MessageContent::Unmodelled {
+                    msg_type,
+                    content,
+                    reason,
+                },
+                Some(error),
+            )
+        }
+        Ok(content) => (content, None),
+        Err(err) => (
+            MessageContent::Unknown {
+                msg_type: message_type.to_owned(),
+                content: content.to_owned(),
+            },
+            Some(describe(&err)),
+        ),
+    }
 }
 
 impl From<RawReceived> for MessageReceived {
     fn from(raw: RawReceived) -> Self {
         let m = raw.message;
-        let (content, content_error) = match MessageContent::decode(&m.message_type, &m.content) {
-            Ok(MessageContent::Unmodelled {
-                msg_type,
-                content,
-                reason,
-            }) => {
-                let error = format!("`{msg_type}` content does not fit its model: {reason}");
-                (
-                    MessageContent::Unmodelled {
-                        msg_type,
-                        content,
-                        reason,
-                    },
-                    Some(error),
-                )
-            }
-            Ok(content) => (content, None),
-            Err(err) => (
-                MessageContent::Unknown {
-                    msg_type: m.message_type.clone(),
-                    content: m.content,
-                },
-                Some(describe(&err)),
-            ),
-        };
         Self {
             sender: raw.sender,
             message: ReceivedMessage {
@@ -362,10 +437,11 @@ impl From<RawReceived> for MessageReceived {
                 chat_id: m.chat_id,
                 chat_type: m.chat_type,
                 message_type: m.message_type,
-                content,
-                content_error,
-                mentions: m.mentions.unwrap_or_default(),
+                raw_content: m.content,
                 user_agent: m.user_agent,
+                raw_mentions: m.mentions,
+                decoded: OnceLock::new(),
+                mentions: OnceLock::new(),
             },
         }
     }

@@ -100,9 +100,9 @@ fn the_documented_received_message_is_typed_with_content_and_mentions() {
         message.thread_id.as_ref().unwrap().as_str(),
         "omt_d4be107c616"
     );
-    assert_eq!(message.content, MessageContent::text("@_user_1 hello"));
-    assert_eq!(message.content_error, None);
-    assert_eq!(message.mentions[0].name, "Tom");
+    assert_eq!(message.content(), &MessageContent::text("@_user_1 hello"));
+    assert_eq!(message.content_error(), None);
+    assert_eq!(message.mentions()[0].name, "Tom");
     assert!(matches!(message.segments()[0], Segment::Mention(m) if m.key == "@_user_1"));
     assert_eq!(message.text().as_deref(), Some("@Tom hello"));
     assert_eq!(message.text_without_mentions().as_deref(), Some("hello"));
@@ -121,14 +121,14 @@ fn a_message_whose_content_does_not_decode_is_kept_not_lost() {
     broken["event"]["message"]["message_type"] = json!("image");
     let received = received_message(&broken);
     assert!(
-        matches!(&received.message.content, MessageContent::Unmodelled { msg_type, content, .. } if msg_type == "image" && content.contains("hello")),
+        matches!(received.message.content(), MessageContent::Unmodelled { msg_type, content, .. } if msg_type == "image" && content.contains("hello")),
         "{:?}",
-        received.message.content
+        received.message.content()
     );
     assert!(
         received
             .message
-            .content_error
+            .content_error()
             .unwrap()
             .contains("image_key")
     );

@@ -242,6 +242,51 @@ async fn a_failed_handler_releases_the_event_so_the_retry_is_handled() {
     );
 }
 
+/// A handler that panics on the first delivery, before (`yield_first` false) or after it
+/// waited on something: the platform is asked to deliver again, and the retry is handled.
+async fn a_panicking_handler_releases_the_event(yield_first: bool) {
+    let attempts = Arc::new(Mutex::new(0u32));
+    let counter = attempts.clone();
+    let dispatcher = Dispatcher::new(handler_fn(move |_event: EventEnvelope| {
+        let counter = counter.clone();
+        async move {
+            if yield_first {
+                tokio::task::yield_now().await;
+            }
+            let n = {
+                let mut n = counter.lock().unwrap();
+                *n += 1;
+                *n
+            };
+            assert!(n > 1, "the handler panics on the first delivery");
+            Ok::<(), HandlerError>(())
+        }
+    }));
+    let (emulator, _running) = encrypted_pair(dispatcher).await;
+    let tom = emulator.user("Tom").unwrap();
+    emulator
+        .user_says_text(&emulator.default_chat(), &tom.open_id, "panic once")
+        .unwrap();
+    assert!(
+        emulator
+            .wait_until(PATIENCE, |e| e.deliveries().len() == 2)
+            .await
+    );
+    let statuses: Vec<_> = emulator.deliveries().iter().map(|d| d.status).collect();
+    assert_eq!(statuses, [Some(500), Some(200)]);
+    assert_eq!(*attempts.lock().unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_at_once_releases_the_event_so_the_retry_is_handled() {
+    a_panicking_handler_releases_the_event(false).await;
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_after_waiting_releases_the_event_so_the_retry_is_handled() {
+    a_panicking_handler_releases_the_event(true).await;
+}
+
 #[tokio::test]
 async fn a_handler_still_running_is_acknowledged_within_the_budget() {
     // The handler holds until the test lets it go, so the answer cannot have waited for it.

@@ -48,7 +48,7 @@ impl MessageEvent {
     /// The decoded content.
     #[must_use]
     pub fn content(&self) -> &MessageContent {
-        &self.message.content
+        self.message.content()
     }
 
     /// The message id.
