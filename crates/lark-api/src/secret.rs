@@ -4,18 +4,20 @@
 
 use serde::{Deserialize, Deserializer};
 use std::fmt;
+use std::sync::Arc;
 
 macro_rules! secret {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
+        /// Shared, not copied, when cloned: a token goes out with every call.
         #[derive(Clone, PartialEq, Eq, Hash)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Wraps the secret.
             #[must_use]
             pub fn new(value: impl Into<String>) -> Self {
-                Self(value.into())
+                Self(Arc::from(value.into()))
             }
 
             /// The secret itself. Call this only where the secret must go on the wire.
@@ -39,19 +41,19 @@ macro_rules! secret {
 
         impl From<String> for $name {
             fn from(value: String) -> Self {
-                Self(value)
+                Self(Arc::from(value))
             }
         }
 
         impl From<&str> for $name {
             fn from(value: &str) -> Self {
-                Self(value.to_owned())
+                Self(Arc::from(value))
             }
         }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                String::deserialize(deserializer).map(Self)
+                String::deserialize(deserializer).map(Self::from)
             }
         }
     };

@@ -12,7 +12,7 @@ use crate::crypto::{
 };
 use crate::error::EventError;
 use crate::secret::{EncryptKey, VerificationToken};
-use crate::types::{Event, EventEnvelope, EventHeader, Schema};
+use crate::types::{Event, EventEnvelope, EventHeader, KnownEvent, Schema};
 use http::HeaderMap;
 use lark_content::{AppId, EventId, TenantKey};
 use serde::Deserialize;
@@ -169,34 +169,206 @@ fn check_fresh(
     Ok(())
 }
 
-#[derive(Deserialize)]
+/// Every field any delivery's top level may have. The `event` object is read straight into
+/// its typed form when the header came first and names a known type (the platform's order),
+/// so the body is read once; otherwise it is kept raw and typed afterwards.
 struct Envelope<'a> {
-    #[serde(default)]
-    schema: Option<String>,
-    #[serde(default)]
-    header: Option<RawHeader>,
-    #[serde(borrow, default)]
-    event: Option<&'a RawValue>,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    token: Option<String>,
-    #[serde(default)]
+    schema: Option<Cow<'a, str>>,
+    header: Option<RawHeader<'a>>,
+    event: Option<EventBody<'a>>,
+    kind: Option<Cow<'a, str>>,
+    token: Option<Cow<'a, str>>,
     challenge: Option<String>,
-    #[serde(default)]
     uuid: Option<String>,
-    #[serde(default)]
     ts: Option<String>,
-    #[serde(borrow, default)]
     action: Option<&'a RawValue>,
-    #[serde(default)]
-    open_message_id: Option<String>,
-    #[serde(borrow, default)]
+    open_message_id: Option<Cow<'a, str>>,
     encrypt: Option<Cow<'a, str>>,
 }
 
+/// The `event` object: typed while reading, or raw.
+enum EventBody<'a> {
+    Typed(Event),
+    Raw(&'a RawValue),
+}
+
+/// A string that borrows from the body when it has no escapes.
 #[derive(Deserialize)]
-struct RawHeader {
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Field {
+    Schema,
+    Header,
+    Event,
+    #[serde(rename = "type")]
+    Kind,
+    Token,
+    Challenge,
+    Uuid,
+    Ts,
+    Action,
+    OpenMessageId,
+    Encrypt,
+    #[serde(other)]
+    Other,
+}
+
+/// Reads an [`Envelope`]; with `typed` false the event is always kept raw.
+struct EnvelopeReader {
+    typed: bool,
+}
+
+/// Stores a field's value, refusing a field given twice.
+fn once<T, E: serde::de::Error>(
+    slot: &mut Option<T>,
+    value: T,
+    name: &'static str,
+) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+impl<'de> serde::de::Visitor<'de> for EnvelopeReader {
+    type Value = Envelope<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<Envelope<'de>, A::Error> {
+        let mut out = Envelope {
+            schema: None,
+            header: None,
+            event: None,
+            kind: None,
+            token: None,
+            challenge: None,
+            uuid: None,
+            ts: None,
+            action: None,
+            open_message_id: None,
+            encrypt: None,
+        };
+        let text = |value: Option<Text<'de>>| value.map(|text| text.0);
+        let mut seen_event = false;
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Schema => {
+                    let value = text(map.next_value()?);
+                    if let Some(value) = value {
+                        once(&mut out.schema, value, "schema")?;
+                    }
+                }
+                Field::Header => {
+                    if let Some(header) = map.next_value::<Option<RawHeader<'de>>>()? {
+                        once(&mut out.header, header, "header")?;
+                    }
+                }
+                Field::Event => {
+                    if seen_event {
+                        return Err(serde::de::Error::duplicate_field("event"));
+                    }
+                    seen_event = true;
+                    let known = out
+                        .header
+                        .as_ref()
+                        .map(|header| header.event_type.as_str())
+                        .filter(|kind| {
+                            self.typed && out.schema.is_some() && KnownEvent::knows(kind)
+                        });
+                    out.event = match known {
+                        Some(kind) => {
+                            Some(EventBody::Typed(map.next_value_seed(KnownEvent(kind))?))
+                        }
+                        None => map
+                            .next_value::<Option<&'de RawValue>>()?
+                            .map(EventBody::Raw),
+                    };
+                }
+                Field::Kind => {
+                    if let Some(value) = text(map.next_value()?) {
+                        once(&mut out.kind, value, "type")?;
+                    }
+                }
+                Field::Token => {
+                    if let Some(value) = text(map.next_value()?) {
+                        once(&mut out.token, value, "token")?;
+                    }
+                }
+                Field::Challenge => {
+                    if let Some(value) = map.next_value()? {
+                        once(&mut out.challenge, value, "challenge")?;
+                    }
+                }
+                Field::Uuid => {
+                    if let Some(value) = map.next_value()? {
+                        once(&mut out.uuid, value, "uuid")?;
+                    }
+                }
+                Field::Ts => {
+                    if let Some(value) = map.next_value()? {
+                        once(&mut out.ts, value, "ts")?;
+                    }
+                }
+                Field::Action => {
+                    if let Some(value) = map.next_value()? {
+                        once(&mut out.action, value, "action")?;
+                    }
+                }
+                Field::OpenMessageId => {
+                    if let Some(value) = text(map.next_value()?) {
+                        once(&mut out.open_message_id, value, "open_message_id")?;
+                    }
+                }
+                Field::Encrypt => {
+                    if let Some(value) = text(map.next_value()?) {
+                        once(&mut out.encrypt, value, "encrypt")?;
+                    }
+                }
+                Field::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for EnvelopeReader {
+    type Value = Envelope<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Envelope<'de>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+/// Reads a body's top level in one pass. An event of a known type that does not read as
+/// documented is read again with its event kept raw, so it is kept as [`Event::Unknown`]
+/// rather than refused.
+fn envelope(body: &[u8]) -> Result<Envelope<'_>, serde_json::Error> {
+    use serde::de::DeserializeSeed as _;
+    let read = |typed: bool| {
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let envelope = EnvelopeReader { typed }.deserialize(&mut json)?;
+        json.end()?;
+        Ok(envelope)
+    };
+    read(true).or_else(|_| read(false))
+}
+
+#[derive(Deserialize)]
+struct RawHeader<'a> {
     #[serde(default)]
     event_id: String,
     #[serde(default)]
@@ -207,8 +379,8 @@ struct RawHeader {
     tenant_key: Option<TenantKey>,
     #[serde(default)]
     app_id: Option<AppId>,
-    #[serde(default)]
-    token: Option<String>,
+    #[serde(borrow, default)]
+    token: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -230,8 +402,7 @@ impl Envelope<'_> {
 /// Whether a body may be a legacy card callback, which is signed differently: plain with
 /// `action` and `open_message_id`, or encrypted (only decryption can tell).
 fn may_be_legacy_card(body: &[u8]) -> bool {
-    serde_json::from_slice::<Envelope<'_>>(body)
-        .is_ok_and(|envelope| envelope.encrypt.is_some() || envelope.is_legacy_card())
+    envelope(body).is_ok_and(|envelope| envelope.encrypt.is_some() || envelope.is_legacy_card())
 }
 
 fn bad_json(err: &serde_json::Error) -> EventError {
@@ -254,7 +425,7 @@ pub fn receive(
     let signature = signed(headers);
     // With a key, a signed request is verified on its raw bytes before anything reads them.
     let verified = verify_signature(config, signature.as_ref(), body, now)?;
-    let first: Envelope<'_> = serde_json::from_slice(body).map_err(|err| bad_json(&err))?;
+    let first = envelope(body).map_err(|err| bad_json(&err))?;
     let decrypted: Vec<u8>;
     let (envelope, was_encrypted) = match (&config.encrypt_key, &first.encrypt) {
         (Some(key), Some(encrypted)) => {
@@ -268,7 +439,7 @@ pub fn receive(
                 Err(_) if unverified => return Err(EventError::BadSignature),
                 Err(err) => return Err(err),
             };
-            let inner: Envelope<'_> = match serde_json::from_slice(&decrypted) {
+            let inner = match envelope(&decrypted) {
                 Ok(inner) => inner,
                 Err(_) if unverified => return Err(EventError::BadSignature),
                 Err(err) => return Err(bad_json(&err)),
@@ -348,13 +519,16 @@ fn read_v2(config: &EventConfig, envelope: Envelope<'_>) -> Result<Incoming, Eve
         app_id: header.app_id,
         schema: Schema::V2,
     };
-    if header.event_type == "card.action.trigger" {
-        let event: Value = serde_json::from_str(event.get()).map_err(|err| bad_json(&err))?;
-        return Ok(Incoming::CardAction(Box::new(CardAction::from_trigger(
-            header, event,
-        ))));
-    }
-    let event = Event::parse(&header, event);
+    let event = match event {
+        EventBody::Typed(event) => event,
+        EventBody::Raw(event) if header.event_type == "card.action.trigger" => {
+            let event: Value = serde_json::from_str(event.get()).map_err(|err| bad_json(&err))?;
+            return Ok(Incoming::CardAction(Box::new(CardAction::from_trigger(
+                header, event,
+            ))));
+        }
+        EventBody::Raw(event) => Event::parse(&header, event),
+    };
     Ok(Incoming::Event(Box::new(EventEnvelope { header, event })))
 }
 
@@ -364,6 +538,10 @@ fn read_v1(config: &EventConfig, envelope: Envelope<'_>) -> Result<Incoming, Eve
     let event = envelope
         .event
         .ok_or_else(|| EventError::BadJson("a v1 event without an event".to_owned()))?;
+    // A v1 event names its type inside the event, so it is always read raw first.
+    let EventBody::Raw(event) = event else {
+        return Err(EventError::BadJson("a v1 event read as typed".to_owned()));
+    };
     let v1: V1Event = serde_json::from_str(event.get()).map_err(|err| bad_json(&err))?;
     let header = EventHeader {
         event_id: EventId::new(envelope.uuid.unwrap_or_default()),

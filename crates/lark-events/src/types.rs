@@ -123,31 +123,15 @@ impl Event {
     /// Reads the `event` object of an event of type `event_type`. A known type whose body does
     /// not read as documented is kept as [`Event::Unknown`] rather than lost.
     pub(crate) fn parse(header: &EventHeader, event: &serde_json::value::RawValue) -> Self {
-        fn typed<T: serde::de::DeserializeOwned>(event: &serde_json::value::RawValue) -> Option<T> {
-            serde_json::from_str(event.get()).ok()
-        }
-        let parsed = match header.event_type.as_str() {
-            "im.message.receive_v1" => {
-                typed::<RawReceived>(event).map(|raw| Self::MessageReceived(Box::new(raw.into())))
-            }
-            "im.message.message_read_v1" => typed(event).map(Self::MessageRead),
-            "im.message.recalled_v1" => typed(event).map(Self::MessageRecalled),
-            "im.message.reaction.created_v1" => typed(event).map(Self::ReactionCreated),
-            "im.message.reaction.deleted_v1" => typed(event).map(Self::ReactionDeleted),
-            "im.chat.member.user.added_v1" => typed(event).map(Self::ChatMemberUserAdded),
-            "im.chat.member.user.deleted_v1" => typed(event).map(Self::ChatMemberUserDeleted),
-            "im.chat.member.user.withdrawn_v1" => typed(event).map(Self::ChatMemberUserWithdrawn),
-            "im.chat.member.bot.added_v1" => typed(event).map(Self::BotAdded),
-            "im.chat.member.bot.deleted_v1" => typed(event).map(Self::BotDeleted),
-            "im.chat.disbanded_v1" => typed(event).map(Self::ChatDisbanded),
-            "im.chat.updated_v1" => typed(event).map(Self::ChatUpdated),
-            "im.chat.access_event.bot_p2p_chat_entered_v1" => {
-                typed(event).map(Self::BotP2pChatEntered)
-            }
-            "app_ticket" => typed(event).map(Self::AppTicket),
-            _ => None,
-        };
-        parsed.unwrap_or_else(|| Self::Unknown {
+        use serde::de::DeserializeSeed as _;
+        let kind = header.event_type.as_str();
+        let typed = KnownEvent::knows(kind)
+            .then(|| {
+                let mut json = serde_json::Deserializer::from_str(event.get());
+                KnownEvent(kind).deserialize(&mut json).ok()
+            })
+            .flatten();
+        typed.unwrap_or_else(|| Self::Unknown {
             header: header.clone(),
             raw: serde_json::from_str(event.get()).unwrap_or(Value::Null),
         })
@@ -167,6 +151,74 @@ impl Event {
             Self::BotP2pChatEntered(e) => Some(&e.chat_id),
             _ => None,
         }
+    }
+}
+
+/// Reads the `event` object of a known event type straight into its variant.
+pub(crate) struct KnownEvent<'t>(pub(crate) &'t str);
+
+impl KnownEvent<'_> {
+    /// Whether `event_type` has a typed variant.
+    pub(crate) fn knows(event_type: &str) -> bool {
+        matches!(
+            event_type,
+            "im.message.receive_v1"
+                | "im.message.message_read_v1"
+                | "im.message.recalled_v1"
+                | "im.message.reaction.created_v1"
+                | "im.message.reaction.deleted_v1"
+                | "im.chat.member.user.added_v1"
+                | "im.chat.member.user.deleted_v1"
+                | "im.chat.member.user.withdrawn_v1"
+                | "im.chat.member.bot.added_v1"
+                | "im.chat.member.bot.deleted_v1"
+                | "im.chat.disbanded_v1"
+                | "im.chat.updated_v1"
+                | "im.chat.access_event.bot_p2p_chat_entered_v1"
+                | "app_ticket"
+        )
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for KnownEvent<'_> {
+    type Value = Event;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, json: D) -> Result<Event, D::Error> {
+        Ok(match self.0 {
+            "im.message.receive_v1" => {
+                Event::MessageReceived(Box::new(RawReceived::deserialize(json)?.into()))
+            }
+            "im.message.message_read_v1" => Event::MessageRead(Deserialize::deserialize(json)?),
+            "im.message.recalled_v1" => Event::MessageRecalled(Deserialize::deserialize(json)?),
+            "im.message.reaction.created_v1" => {
+                Event::ReactionCreated(Deserialize::deserialize(json)?)
+            }
+            "im.message.reaction.deleted_v1" => {
+                Event::ReactionDeleted(Deserialize::deserialize(json)?)
+            }
+            "im.chat.member.user.added_v1" => {
+                Event::ChatMemberUserAdded(Deserialize::deserialize(json)?)
+            }
+            "im.chat.member.user.deleted_v1" => {
+                Event::ChatMemberUserDeleted(Deserialize::deserialize(json)?)
+            }
+            "im.chat.member.user.withdrawn_v1" => {
+                Event::ChatMemberUserWithdrawn(Deserialize::deserialize(json)?)
+            }
+            "im.chat.member.bot.added_v1" => Event::BotAdded(Deserialize::deserialize(json)?),
+            "im.chat.member.bot.deleted_v1" => Event::BotDeleted(Deserialize::deserialize(json)?),
+            "im.chat.disbanded_v1" => Event::ChatDisbanded(Deserialize::deserialize(json)?),
+            "im.chat.updated_v1" => Event::ChatUpdated(Deserialize::deserialize(json)?),
+            "im.chat.access_event.bot_p2p_chat_entered_v1" => {
+                Event::BotP2pChatEntered(Deserialize::deserialize(json)?)
+            }
+            "app_ticket" => Event::AppTicket(Deserialize::deserialize(json)?),
+            other => {
+                return Err(serde::de::Error::custom(format_args!(
+                    "`{other}` has no typed form"
+                )));
+            }
+        })
     }
 }
 

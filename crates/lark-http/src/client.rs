@@ -6,8 +6,8 @@ use crate::policy::{REISSUE_THRESHOLD, RetryPolicy, TokenPolicy, TransferTimeout
 use crate::proxy::{ProxyRoute, ProxySettings};
 use crate::quota::{MemoryRateLimiter, Quotas, RateLimiter};
 use crate::token::{
-    CachedToken, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource, TokenKey, TokenKind,
-    TokenManager, TokenStore,
+    CachedToken, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource, TokenFetch,
+    TokenKey, TokenKind, TokenManager, TokenStore,
 };
 use crate::transport::{
     HyperTransport, RequestBody, ResponseBody, Transport, TransportConfig, TransportError,
@@ -339,34 +339,50 @@ impl ClientBuilder {
             self.token_policy.refresh_margin,
             self.time,
         );
+        let inner = Arc::new(Inner {
+            base: self.base_url,
+            app_id,
+            app_secret,
+            kind: self.kind,
+            transport,
+            request_timeout: self.request_timeout,
+            transfer: self.transfer,
+            retry: self.retry,
+            quotas: self.quotas,
+            limiter: self
+                .limiter
+                .unwrap_or_else(|| Arc::new(MemoryRateLimiter::default())),
+            tokens,
+            tickets: self
+                .ticket_store
+                .unwrap_or_else(|| Arc::new(MemoryTicketStore::default())),
+            user_agent: http::HeaderValue::try_from(self.user_agent).map_err(|_| {
+                Error::Config("the user agent is not a valid header value".to_owned())
+            })?,
+            random: AtomicU64::new(seed()),
+            proxy: self.proxy,
+            usage: Mutex::new(BTreeMap::new()),
+        });
         Ok(Client {
-            inner: Arc::new(Inner {
-                base: self.base_url,
-                app_id,
-                app_secret,
-                kind: self.kind,
-                transport,
-                request_timeout: self.request_timeout,
-                transfer: self.transfer,
-                retry: self.retry,
-                quotas: self.quotas,
-                limiter: self
-                    .limiter
-                    .unwrap_or_else(|| Arc::new(MemoryRateLimiter::default())),
-                tokens,
-                tickets: self
-                    .ticket_store
-                    .unwrap_or_else(|| Arc::new(MemoryTicketStore::default())),
-                user_agent: http::HeaderValue::try_from(self.user_agent).map_err(|_| {
-                    Error::Config("the user agent is not a valid header value".to_owned())
-                })?,
-                random: AtomicU64::new(seed()),
-                proxy: self.proxy,
-                usage: Mutex::new(BTreeMap::new()),
-            }),
+            keys: Arc::new(TokenKeys::new(&inner, self.tenant_key.as_ref())),
+            inner,
             tenant_key: self.tenant_key,
             user_token: None,
         })
+    }
+}
+
+/// The name of a method the platform's APIs use, as a static string; any other is counted as
+/// `OTHER`.
+fn method_name(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        _ => "OTHER",
     }
 }
 
@@ -392,7 +408,7 @@ pub(crate) struct Inner {
     user_agent: http::HeaderValue,
     random: AtomicU64,
     proxy: ProxySettings,
-    usage: Mutex<BTreeMap<(String, &'static str), u64>>,
+    usage: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 /// The calls a client made since it was built, per API: for keeping within the platform's
@@ -429,7 +445,38 @@ impl Usage {
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
     tenant_key: Option<TenantKey>,
+    /// The cache keys of this client's tokens, worked out once: each holds a hash of the
+    /// secret, which is not recomputed per call.
+    keys: Arc<TokenKeys>,
     user_token: Option<AccessToken>,
+}
+
+/// The cache keys of one client's tenant and app tokens.
+struct TokenKeys {
+    tenant: TokenKey,
+    app: TokenKey,
+}
+
+impl TokenKeys {
+    fn new(inner: &Inner, tenant_key: Option<&TenantKey>) -> Self {
+        let key = |kind: TokenKind| {
+            let tenant = match inner.kind {
+                AppKind::Marketplace if kind == TokenKind::Tenant => tenant_key,
+                AppKind::SelfBuilt | AppKind::Marketplace => None,
+            };
+            TokenKey::new(
+                &inner.base,
+                &inner.app_id,
+                inner.app_secret.expose(),
+                tenant,
+                kind,
+            )
+        };
+        Self {
+            tenant: key(TokenKind::Tenant),
+            app: key(TokenKind::App),
+        }
+    }
 }
 
 impl fmt::Debug for Client {
@@ -505,6 +552,7 @@ impl Client {
     #[must_use]
     pub fn for_tenant(&self, tenant_key: TenantKey) -> Self {
         Self {
+            keys: Arc::new(TokenKeys::new(&self.inner, Some(&tenant_key))),
             tenant_key: Some(tenant_key),
             ..self.clone()
         }
@@ -538,7 +586,9 @@ impl Client {
                 .usage
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone(),
+                .iter()
+                .map(|(&(method, path), &count)| ((method.to_owned(), path), count))
+                .collect(),
         }
     }
 
@@ -562,6 +612,11 @@ impl Client {
         }
     }
 
+    /// Whether any quota is kept.
+    pub(crate) fn keeps_quotas(&self) -> bool {
+        self.inner.quotas.enabled
+    }
+
     /// Counts a call about to be sent; returns the API's count with it.
     pub(crate) fn count_call(&self, method: &http::Method, path: &'static str) -> u64 {
         let mut usage = self
@@ -569,7 +624,7 @@ impl Client {
             .usage
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = usage.entry((method.as_str().to_owned(), path)).or_insert(0);
+        let count = usage.entry((method_name(method), path)).or_insert(0);
         *count += 1;
         *count
     }
@@ -587,18 +642,11 @@ impl Client {
         value ^ (value >> 31)
     }
 
-    fn key(&self, kind: TokenKind) -> TokenKey {
-        let tenant = match self.inner.kind {
-            AppKind::Marketplace if kind == TokenKind::Tenant => self.tenant_key.as_ref(),
-            AppKind::SelfBuilt | AppKind::Marketplace => None,
-        };
-        TokenKey::new(
-            &self.inner.base,
-            &self.inner.app_id,
-            self.inner.app_secret.expose(),
-            tenant,
-            kind,
-        )
+    fn key(&self, kind: TokenKind) -> &TokenKey {
+        match kind {
+            TokenKind::Tenant => &self.keys.tenant,
+            TokenKind::App => &self.keys.app,
+        }
     }
 
     /// The tenant access token, from the cache when fresh.
@@ -606,40 +654,44 @@ impl Client {
         let key = self.key(TokenKind::Tenant);
         match self.inner.kind {
             AppKind::SelfBuilt => {
-                let fetch = Box::pin(async {
-                    let endpoint = TenantAccessTokenInternal::new(
-                        self.inner.app_id.clone(),
-                        self.inner.app_secret.clone(),
-                    );
-                    let answer = self.run(endpoint).await?;
-                    let expires_in = answer.expires_in();
-                    Ok(CachedToken::new(
-                        answer.tenant_access_token,
-                        self.inner.tokens.now(),
-                        expires_in,
-                        self.inner.tokens.margin(),
-                    ))
-                });
-                self.inner.tokens.get(&key, fetch).await
+                let fetch = || -> TokenFetch<'_> {
+                    Box::pin(async {
+                        let endpoint = TenantAccessTokenInternal::new(
+                            self.inner.app_id.clone(),
+                            self.inner.app_secret.clone(),
+                        );
+                        let answer = self.run(endpoint).await?;
+                        let expires_in = answer.expires_in();
+                        Ok(CachedToken::new(
+                            answer.tenant_access_token,
+                            self.inner.tokens.now(),
+                            expires_in,
+                            self.inner.tokens.margin(),
+                        ))
+                    })
+                };
+                self.inner.tokens.get(key, fetch).await
             }
             AppKind::Marketplace => {
                 let tenant_key = self.tenant_key.clone().ok_or_else(|| {
                     Error::Config("a marketplace app needs a tenant: ClientBuilder::marketplace or Client::for_tenant".to_owned())
                 })?;
                 let app_token = self.app_token().await?;
-                let fetch = Box::pin(async {
-                    let answer = self
-                        .run(TenantAccessToken::new(app_token, tenant_key))
-                        .await?;
-                    let expires_in = answer.expires_in();
-                    Ok(CachedToken::new(
-                        answer.tenant_access_token,
-                        self.inner.tokens.now(),
-                        expires_in,
-                        self.inner.tokens.margin(),
-                    ))
-                });
-                self.inner.tokens.get(&key, fetch).await
+                let fetch = || -> TokenFetch<'_> {
+                    Box::pin(async {
+                        let answer = self
+                            .run(TenantAccessToken::new(app_token, tenant_key))
+                            .await?;
+                        let expires_in = answer.expires_in();
+                        Ok(CachedToken::new(
+                            answer.tenant_access_token,
+                            self.inner.tokens.now(),
+                            expires_in,
+                            self.inner.tokens.margin(),
+                        ))
+                    })
+                };
+                self.inner.tokens.get(key, fetch).await
             }
         }
     }
@@ -647,52 +699,54 @@ impl Client {
     /// The app access token, from the cache when fresh.
     pub async fn app_token(&self) -> Result<AccessToken, Error> {
         let key = self.key(TokenKind::App);
-        let fetch = Box::pin(async {
-            let answer = match self.inner.kind {
-                AppKind::SelfBuilt => {
-                    self.run(lark_api::auth::AppAccessTokenInternal::new(
-                        self.inner.app_id.clone(),
-                        self.inner.app_secret.clone(),
-                    ))
-                    .await?
-                }
-                AppKind::Marketplace => {
-                    let ticket = self
-                        .inner
-                        .tickets
-                        .get(&self.inner.app_id)
-                        .await
-                        .ok()
-                        .flatten();
-                    let Some(ticket) = ticket else {
-                        self.resend_ticket().await;
-                        return Err(Error::Config(
+        let fetch = || -> TokenFetch<'_> {
+            Box::pin(async {
+                let answer = match self.inner.kind {
+                    AppKind::SelfBuilt => {
+                        self.run(lark_api::auth::AppAccessTokenInternal::new(
+                            self.inner.app_id.clone(),
+                            self.inner.app_secret.clone(),
+                        ))
+                        .await?
+                    }
+                    AppKind::Marketplace => {
+                        let ticket = self
+                            .inner
+                            .tickets
+                            .get(&self.inner.app_id)
+                            .await
+                            .ok()
+                            .flatten();
+                        let Some(ticket) = ticket else {
+                            self.resend_ticket().await;
+                            return Err(Error::Config(
                                 "no app_ticket yet: the platform was asked to resend it; pass the app_ticket event to Client::set_app_ticket and retry".to_owned(),
                             ));
-                    };
-                    let endpoint = AppAccessToken::new(
-                        self.inner.app_id.clone(),
-                        self.inner.app_secret.clone(),
-                        ticket,
-                    );
-                    match self.run(endpoint).await {
-                        Err(err) if err.code() == Some(codes::APP_TICKET_INVALID) => {
-                            self.resend_ticket().await;
-                            return Err(err);
+                        };
+                        let endpoint = AppAccessToken::new(
+                            self.inner.app_id.clone(),
+                            self.inner.app_secret.clone(),
+                            ticket,
+                        );
+                        match self.run(endpoint).await {
+                            Err(err) if err.code() == Some(codes::APP_TICKET_INVALID) => {
+                                self.resend_ticket().await;
+                                return Err(err);
+                            }
+                            other => other?,
                         }
-                        other => other?,
                     }
-                }
-            };
-            let expires_in = answer.expires_in();
-            Ok(CachedToken::new(
-                answer.app_access_token,
-                self.inner.tokens.now(),
-                expires_in,
-                self.inner.tokens.margin(),
-            ))
-        });
-        self.inner.tokens.get(&key, fetch).await
+                };
+                let expires_in = answer.expires_in();
+                Ok(CachedToken::new(
+                    answer.app_access_token,
+                    self.inner.tokens.now(),
+                    expires_in,
+                    self.inner.tokens.margin(),
+                ))
+            })
+        };
+        self.inner.tokens.get(key, fetch).await
     }
 
     async fn resend_ticket(&self) {
@@ -759,12 +813,12 @@ impl Client {
             code = api.code,
             "the platform refused the cached token; fetching a new one"
         );
-        self.inner.tokens.evict(&self.key(kind), token).await;
+        self.inner.tokens.evict(self.key(kind), token).await;
         if api.code == codes::APP_TOKEN_INVALID && kind == TokenKind::Tenant {
             // A marketplace tenant token is derived from the app token; refresh both.
             let app_key = self.key(TokenKind::App);
-            if let Some(app) = self.inner.tokens.cached(&app_key) {
-                self.inner.tokens.evict(&app_key, &app).await;
+            if let Some(app) = self.inner.tokens.cached(app_key) {
+                self.inner.tokens.evict(app_key, &app).await;
             }
         }
     }

@@ -32,40 +32,25 @@ pub use transport::{
     Transport, TransportConfig, TransportError, full_body,
 };
 
-/// A random (version 4) uuid, as the idempotency key of a write.
+/// A random (version 4) uuid, as the idempotency key of a write: from the thread's
+/// cryptographic generator, seeded from the OS once per thread, so no call pays a system call.
 #[must_use]
 pub fn new_uuid() -> String {
+    use rand::Rng as _;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // The OS always provides randomness where this runs. Should it not, time and a counter
-        // still make the key unique to this process, which is all idempotency needs.
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes[..8].copy_from_slice(
-            &u64::try_from(nanos % u128::from(u64::MAX))
-                .unwrap_or(0)
-                .to_le_bytes(),
-        );
-        bytes[8..].copy_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    }
+    rand::rng().fill_bytes(&mut bytes);
     bytes[6] = (bytes[6] & 0x0F) | 0x40;
     bytes[8] = (bytes[8] & 0x3F) | 0x80;
-    let hex: String = bytes.iter().fold(String::with_capacity(32), |mut out, b| {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 0xF)]));
-        out
-    });
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xF)]));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -77,5 +62,14 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
+        let dashes: Vec<usize> = a.match_indices('-').map(|(i, _)| i).collect();
+        assert_eq!(dashes, [8, 13, 18, 23]);
+        assert!(
+            matches!(&a[19..20], "8" | "9" | "a" | "b"),
+            "the RFC 4122 variant: {a}"
+        );
+        let many: std::collections::HashSet<String> =
+            (0..10_000).map(|_| crate::new_uuid()).collect();
+        assert_eq!(many.len(), 10_000);
     }
 }

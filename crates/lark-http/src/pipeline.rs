@@ -240,8 +240,10 @@ impl Client {
             attempt += 1;
             span.record("attempt", attempt);
             let token = self.token_for(call.auth()).await?;
-            self.keep_quotas(&call.method(), call.path(), call.quota_scope().as_ref())
-                .await;
+            if self.keeps_quotas() {
+                self.keep_quotas(&call.method(), call.path(), call.quota_scope().as_ref())
+                    .await;
+            }
             span.record("calls", self.count_call(&call.method(), call.path()));
             let mut meta = AnswerMeta::default();
             let setback = match call

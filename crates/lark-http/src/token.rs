@@ -294,14 +294,15 @@ impl TokenManager {
 
     /// The token for `key`: cached when fresh, else fetched by exactly one caller while the
     /// others wait for it.
-    pub(crate) async fn get(
+    pub(crate) async fn get<'a>(
         &self,
         key: &TokenKey,
-        fetch: TokenFetch<'_>,
+        fetch: impl FnOnce() -> TokenFetch<'a>,
     ) -> Result<AccessToken, Error> {
         if let Some(token) = self.local_fresh(key, self.now()) {
             return Ok(token);
         }
+        let fetch = fetch();
         let flight = lock(&self.flights).entry(key.clone()).or_default().clone();
         let _guard = flight.lock().await;
         if let Some(token) = self.local_fresh(key, self.now()) {
@@ -457,7 +458,7 @@ mod tests {
         let first = token("t-refused");
         let fetched = first.clone();
         let got = manager
-            .get(&key, Box::pin(async move { Ok(fetched) }))
+            .get(&key, || Box::pin(async move { Ok(fetched) }))
             .await
             .unwrap();
         assert_eq!(got, first.token);
@@ -473,14 +474,14 @@ mod tests {
         // Mid-eviction: whatever this caller gets, it must not outlive the eviction.
         let second = token("t-new");
         let during = manager
-            .get(&key, Box::pin(async move { Ok(second) }))
+            .get(&key, || Box::pin(async move { Ok(second) }))
             .await
             .unwrap();
         store.release.notify_one();
         eviction.await.unwrap();
         let third = token("t-new");
         let after = manager
-            .get(&key, Box::pin(async move { Ok(third) }))
+            .get(&key, || Box::pin(async move { Ok(third) }))
             .await
             .unwrap();
         assert_eq!(
