@@ -309,7 +309,7 @@ fn payload() -> Vec<u8> {
         "../../../crates/lark-events/tests/fixtures/documented.json"
     ))
     .expect("fixtures parse");
-    all["receive_v1"]["payload"].to_string().into_bytes()
+    lark_bench::floor::platform_order(&all["receive_v1"]["payload"])
 }
 
 /// What a hand-written receiver does: check the token, and remember both ids.

@@ -20,9 +20,9 @@ use subtle::ConstantTimeEq;
 type Decryptor = cbc::Decryptor<aes::Aes256>;
 type Encryptor = cbc::Encryptor<aes::Aes256>;
 
-/// Decrypts an `encrypt` value.
+/// Decrypts an `encrypt` value, in the buffer it was decoded into.
 pub fn decrypt(key: &EncryptKey, encrypted: &str) -> Result<Vec<u8>, EventError> {
-    let raw = STANDARD
+    let mut raw = STANDARD
         .decode(encrypted.trim())
         .map_err(|_| EventError::decrypt("the `encrypt` value is not base64"))?;
     if raw.len() < 32 || raw.len() % 16 != 0 {
@@ -30,17 +30,21 @@ pub fn decrypt(key: &EncryptKey, encrypted: &str) -> Result<Vec<u8>, EventError>
             "the `encrypt` value is not an IV followed by whole AES blocks",
         ));
     }
-    let (iv, ciphertext) = raw.split_at(16);
-    let iv: [u8; 16] = iv
+    let (iv, ciphertext) = raw.split_at_mut(16);
+    let iv: [u8; 16] = (&*iv)
         .try_into()
         .map_err(|_| EventError::decrypt("the IV is not 16 bytes"))?;
-    Decryptor::new(key.aes_key().into(), &iv.into())
-        .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
+    let plain = Decryptor::new(key.aes_key().into(), &iv.into())
+        .decrypt_padded_mut::<Pkcs7>(ciphertext)
         .map_err(|_| {
             EventError::decrypt(
                 "the padding is wrong: the body was encrypted with another key, or is corrupt",
             )
-        })
+        })?
+        .len();
+    raw.copy_within(16..16 + plain, 0);
+    raw.truncate(plain);
+    Ok(raw)
 }
 
 /// Encrypts as the platform does, with the given IV.
@@ -65,6 +69,16 @@ fn hex_into(bytes: &[u8], out: &mut [u8]) {
 /// The event signature, lower-case hex.
 #[must_use]
 pub fn event_signature(timestamp: &str, nonce: &str, key: &EncryptKey, body: &[u8]) -> String {
+    String::from_utf8_lossy(&event_signature_hex(timestamp, nonce, key, body)).into_owned()
+}
+
+/// [`event_signature`], as bytes on the stack.
+pub(crate) fn event_signature_hex(
+    timestamp: &str,
+    nonce: &str,
+    key: &EncryptKey,
+    body: &[u8],
+) -> [u8; 64] {
     let mut hasher = Sha256::new();
     hasher.update(timestamp.as_bytes());
     hasher.update(nonce.as_bytes());
@@ -72,7 +86,7 @@ pub fn event_signature(timestamp: &str, nonce: &str, key: &EncryptKey, body: &[u
     hasher.update(body);
     let mut out = [0u8; 64];
     hex_into(&hasher.finalize(), &mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The legacy card-callback signature, lower-case hex.
@@ -95,8 +109,16 @@ pub fn legacy_card_signature(
 
 /// Constant-time equality of a signature header with the expected value (case-insensitive hex).
 pub(crate) fn signature_matches(expected: &str, given: &str) -> bool {
-    let given = given.trim().to_ascii_lowercase();
-    expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+    let given = given.trim().as_bytes();
+    let expected = expected.as_bytes();
+    if expected.len() != given.len() || expected.len() > 64 {
+        return false;
+    }
+    let mut lower = [0u8; 64];
+    for (out, byte) in lower.iter_mut().zip(given) {
+        *out = byte.to_ascii_lowercase();
+    }
+    bool::from(expected.ct_eq(&lower[..given.len()]))
 }
 
 /// Constant-time equality of two tokens.

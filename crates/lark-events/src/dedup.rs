@@ -35,6 +35,14 @@ pub trait DedupStore: Send + Sync + 'static {
         let _ = (key, ttl);
         None
     }
+
+    /// Whether `key` is marked, without marking it, when the store can tell at once; `None`
+    /// when it cannot. A redelivery the store knows is then answered before it is read in
+    /// full. The default is `None`.
+    fn try_seen_now(&self, key: &str) -> Option<bool> {
+        let _ = key;
+        None
+    }
 }
 
 /// A dedup key, `prefix:id`, built on the stack when it is short (every key the platform's ids
@@ -173,6 +181,17 @@ impl DedupStore for MemoryDedup {
     fn try_mark_now(&self, key: &str, ttl: Duration) -> Option<Result<bool, DedupError>> {
         Some(Ok(self.mark_now(key, ttl, Instant::now())))
     }
+
+    fn try_seen_now(&self, key: &str) -> Option<bool> {
+        let key = self.digest(key);
+        let now = Instant::now();
+        Some(
+            self.lock()
+                .expiry
+                .get(&key)
+                .is_some_and(|expires| *expires > now),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -220,6 +239,19 @@ mod tests {
         assert!(matches!(store.try_mark_now("k", ttl), Some(Ok(true))));
         assert!(matches!(store.try_mark_now("k", ttl), Some(Ok(false))));
         assert!(!store.mark_now("k", ttl, Instant::now()));
+    }
+
+    #[test]
+    fn seeing_a_key_does_not_mark_it() {
+        let store = MemoryDedup::default();
+        assert_eq!(store.try_seen_now("k"), Some(false));
+        assert_eq!(
+            store.try_seen_now("k"),
+            Some(false),
+            "looking did not mark it"
+        );
+        assert!(store.mark_now("k", DEFAULT_DEDUP_TTL, Instant::now()));
+        assert_eq!(store.try_seen_now("k"), Some(true));
     }
 
     #[tokio::test]

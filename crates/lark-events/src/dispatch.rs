@@ -271,6 +271,14 @@ impl Dispatcher {
         self
     }
 
+    /// Whether the event with this id is known to be handled already, as far as the dedup
+    /// store can tell without waiting (the in-memory store can; a shared one is asked when the
+    /// event is dispatched).
+    pub(crate) fn seen_event(&self, event_id: &str) -> bool {
+        let key = DedupKey::new("event", event_id);
+        self.dedup.try_seen_now(key.as_str()).unwrap_or(false)
+    }
+
     /// Dispatches one verified delivery.
     pub async fn dispatch(&self, incoming: Incoming) -> Dispatched {
         match incoming {

@@ -8,7 +8,7 @@
 
 use crate::card::CardAction;
 use crate::crypto::{
-    decrypt, event_signature, legacy_card_signature, signature_matches, token_matches,
+    decrypt, event_signature_hex, legacy_card_signature, signature_matches, token_matches,
 };
 use crate::error::EventError;
 use crate::secret::{EncryptKey, VerificationToken};
@@ -128,10 +128,12 @@ struct Signed<'a> {
 
 fn signed(headers: &HeaderMap) -> Option<Signed<'_>> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // The signature first: an unsigned delivery is told by one lookup.
+    let signature = get("x-lark-signature")?;
     Some(Signed {
         timestamp: get("x-lark-request-timestamp")?,
         nonce: get("x-lark-request-nonce")?,
-        signature: get("x-lark-signature")?,
+        signature,
     })
 }
 
@@ -186,6 +188,18 @@ struct Envelope<'a> {
     encrypt: Option<Cow<'a, str>>,
 }
 
+/// Whether an event id was seen before (a check, not a mark).
+pub(crate) type Seen<'s> = Option<&'s (dyn Fn(&str) -> bool + Sync)>;
+
+/// The dedup check made while reading: an event id `seen` knows, in a header carrying the
+/// right token, stops the read at the event, which is left unread.
+#[derive(Clone, Copy)]
+struct SeenCheck<'s> {
+    seen: &'s (dyn Fn(&str) -> bool + Sync),
+    token: Option<&'s VerificationToken>,
+    stopped: &'s std::cell::Cell<bool>,
+}
+
 /// The `event` object: typed while reading, or raw.
 enum EventBody<'a> {
     Typed(Event),
@@ -215,9 +229,11 @@ enum Field {
     Other,
 }
 
-/// Reads an [`Envelope`]; with `typed` false the event is always kept raw.
-struct EnvelopeReader {
+/// Reads an [`Envelope`]; with `typed` false the event is always kept raw. With `check`, an
+/// event whose header came first with an id already seen stops the read.
+struct EnvelopeReader<'s> {
     typed: bool,
+    check: Option<SeenCheck<'s>>,
 }
 
 /// Stores a field's value, refusing a field given twice.
@@ -233,7 +249,40 @@ fn once<T, E: serde::de::Error>(
     Ok(())
 }
 
-impl<'de> serde::de::Visitor<'de> for EnvelopeReader {
+impl EnvelopeReader<'_> {
+    /// Reads the `event` value: typed when the header came first and names a known type, raw
+    /// otherwise; a redelivery [`SeenCheck`] knows stops the read.
+    fn event<'de, A: serde::de::MapAccess<'de>>(
+        &self,
+        map: &mut A,
+        out: &Envelope<'de>,
+    ) -> Result<Option<EventBody<'de>>, A::Error> {
+        // A card callback's answer is its own, so only events are skipped.
+        if let (Some(check), Some(header), Some(_)) = (self.check, &out.header, &out.schema)
+            && header.event_type != "card.action.trigger"
+            && check.token.is_none_or(|expected| {
+                token_matches(expected, header.token.as_deref().unwrap_or(""))
+            })
+            && (check.seen)(&header.event_id)
+        {
+            check.stopped.set(true);
+            return Err(serde::de::Error::custom("a redelivery, left unread"));
+        }
+        let known = out
+            .header
+            .as_ref()
+            .map(|header| header.event_type.as_str())
+            .filter(|kind| self.typed && out.schema.is_some() && KnownEvent::knows(kind));
+        Ok(match known {
+            Some(kind) => Some(EventBody::Typed(map.next_value_seed(KnownEvent(kind))?)),
+            None => map
+                .next_value::<Option<&'de RawValue>>()?
+                .map(EventBody::Raw),
+        })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EnvelopeReader<'_> {
     type Value = Envelope<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -277,21 +326,7 @@ impl<'de> serde::de::Visitor<'de> for EnvelopeReader {
                         return Err(serde::de::Error::duplicate_field("event"));
                     }
                     seen_event = true;
-                    let known = out
-                        .header
-                        .as_ref()
-                        .map(|header| header.event_type.as_str())
-                        .filter(|kind| {
-                            self.typed && out.schema.is_some() && KnownEvent::knows(kind)
-                        });
-                    out.event = match known {
-                        Some(kind) => {
-                            Some(EventBody::Typed(map.next_value_seed(KnownEvent(kind))?))
-                        }
-                        None => map
-                            .next_value::<Option<&'de RawValue>>()?
-                            .map(EventBody::Raw),
-                    };
+                    out.event = self.event(&mut map, &out)?;
                 }
                 Field::Kind => {
                     if let Some(value) = text(map.next_value()?) {
@@ -342,7 +377,7 @@ impl<'de> serde::de::Visitor<'de> for EnvelopeReader {
     }
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for EnvelopeReader {
+impl<'de> serde::de::DeserializeSeed<'de> for EnvelopeReader<'_> {
     type Value = Envelope<'de>;
 
     fn deserialize<D: serde::Deserializer<'de>>(
@@ -356,15 +391,40 @@ impl<'de> serde::de::DeserializeSeed<'de> for EnvelopeReader {
 /// Reads a body's top level in one pass. An event of a known type that does not read as
 /// documented is read again with its event kept raw, so it is kept as [`Event::Unknown`]
 /// rather than refused.
-fn envelope(body: &[u8]) -> Result<Envelope<'_>, serde_json::Error> {
+/// `None`: a redelivery `check` stopped at.
+fn envelope<'b>(
+    body: &'b [u8],
+    check: Option<SeenCheck<'_>>,
+) -> Result<Option<Envelope<'b>>, serde_json::Error> {
     use serde::de::DeserializeSeed as _;
-    let read = |typed: bool| {
+    // UTF-8 is checked once for the whole body, not string by string.
+    let Ok(text) = std::str::from_utf8(body) else {
         let mut json = serde_json::Deserializer::from_slice(body);
-        let envelope = EnvelopeReader { typed }.deserialize(&mut json)?;
+        let envelope = EnvelopeReader {
+            typed: false,
+            check: None,
+        }
+        .deserialize(&mut json)?;
+        json.end()?;
+        return Ok(Some(envelope));
+    };
+    let read = |typed: bool| {
+        let mut json = serde_json::Deserializer::from_str(text);
+        let envelope = EnvelopeReader { typed, check }.deserialize(&mut json)?;
         json.end()?;
         Ok(envelope)
     };
-    read(true).or_else(|_| read(false))
+    match read(true) {
+        Ok(envelope) => Ok(Some(envelope)),
+        Err(_) if check.is_some_and(|check| check.stopped.get()) => Ok(None),
+        Err(_) => read(false).map(Some),
+    }
+}
+
+/// Reads a top level that is never skipped.
+fn whole_envelope(body: &[u8]) -> Result<Envelope<'_>, serde_json::Error> {
+    envelope(body, None)?
+        .ok_or_else(|| serde::de::Error::custom("a read with no check was skipped"))
 }
 
 #[derive(Deserialize)]
@@ -402,7 +462,8 @@ impl Envelope<'_> {
 /// Whether a body may be a legacy card callback, which is signed differently: plain with
 /// `action` and `open_message_id`, or encrypted (only decryption can tell).
 fn may_be_legacy_card(body: &[u8]) -> bool {
-    envelope(body).is_ok_and(|envelope| envelope.encrypt.is_some() || envelope.is_legacy_card())
+    whole_envelope(body)
+        .is_ok_and(|envelope| envelope.encrypt.is_some() || envelope.is_legacy_card())
 }
 
 fn bad_json(err: &serde_json::Error) -> EventError {
@@ -416,6 +477,32 @@ pub fn receive(
     body: &[u8],
     now: SystemTime,
 ) -> Result<Incoming, EventError> {
+    match receive_unless_seen(config, headers, body, now, None)? {
+        Received::Incoming(incoming) => Ok(incoming),
+        // Only a `seen` check skips an event, and there is none here.
+        Received::Duplicate => Err(EventError::BadJson(
+            "an event was skipped with no dedup check".to_owned(),
+        )),
+    }
+}
+
+/// What [`receive_unless_seen`] found.
+pub(crate) enum Received {
+    /// A delivery, read.
+    Incoming(Incoming),
+    /// A v2 event, authenticated, whose id `seen` knows: left unread.
+    Duplicate,
+}
+
+/// [`receive`], skipping the typing of an event whose id `seen` already knows: a redelivery
+/// costs the checks (size, signature, decryption, token) and no more.
+pub(crate) fn receive_unless_seen(
+    config: &EventConfig,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+    seen: Seen<'_>,
+) -> Result<Received, EventError> {
     if body.len() > config.max_body {
         return Err(EventError::TooLarge {
             size: body.len(),
@@ -425,7 +512,26 @@ pub fn receive(
     let signature = signed(headers);
     // With a key, a signed request is verified on its raw bytes before anything reads them.
     let verified = verify_signature(config, signature.as_ref(), body, now)?;
-    let first = envelope(body).map_err(|err| bad_json(&err))?;
+    let stopped = std::cell::Cell::new(false);
+    let check = |seen| SeenCheck {
+        seen,
+        token: config.verification_token.as_ref(),
+        stopped: &stopped,
+    };
+    // A plain body is checked for a redelivery as it is read only where plain bodies are
+    // accepted (no encrypt key), and after the freshness a signed one must have.
+    let plain_check = match (seen, &config.encrypt_key) {
+        (Some(seen), None) => {
+            if let Some(signed) = &signature {
+                check_fresh(signed.timestamp, config.freshness, now)?;
+            }
+            Some(check(seen))
+        }
+        _ => None,
+    };
+    let Some(first) = envelope(body, plain_check).map_err(|err| bad_json(&err))? else {
+        return Ok(Received::Duplicate);
+    };
     let decrypted: Vec<u8>;
     let (envelope, was_encrypted) = match (&config.encrypt_key, &first.encrypt) {
         (Some(key), Some(encrypted)) => {
@@ -439,8 +545,11 @@ pub fn receive(
                 Err(_) if unverified => return Err(EventError::BadSignature),
                 Err(err) => return Err(err),
             };
-            let inner = match envelope(&decrypted) {
-                Ok(inner) => inner,
+            // Only a body whose signature verified is checked for a redelivery.
+            let inner_check = seen.filter(|_| verified).map(check);
+            let inner = match envelope(&decrypted, inner_check) {
+                Ok(Some(inner)) => inner,
+                Ok(None) => return Ok(Received::Duplicate),
                 Err(_) if unverified => return Err(EventError::BadSignature),
                 Err(err) => return Err(bad_json(&err)),
             };
@@ -450,7 +559,7 @@ pub fn receive(
                 ));
             }
             if inner.is_legacy_card() {
-                return legacy_card(config, headers, body, &decrypted, now);
+                return legacy_card(config, headers, body, &decrypted, now).map(Received::Incoming);
             }
             if unverified {
                 return Err(EventError::BadSignature);
@@ -472,11 +581,13 @@ pub fn receive(
         let challenge = envelope.challenge.ok_or_else(|| {
             EventError::BadJson("url_verification without a challenge".to_owned())
         })?;
-        return Ok(Incoming::Challenge(Challenge { challenge }));
+        return Ok(Received::Incoming(Incoming::Challenge(Challenge {
+            challenge,
+        })));
     }
 
     if envelope.is_legacy_card() {
-        return legacy_card(config, headers, body, body, now);
+        return legacy_card(config, headers, body, body, now).map(Received::Incoming);
     }
 
     if config.encrypt_key.is_some() {
@@ -495,7 +606,7 @@ pub fn receive(
         return read_v2(config, envelope);
     }
     if envelope.kind.as_deref() == Some("event_callback") {
-        return read_v1(config, envelope);
+        return read_v1(config, envelope).map(Received::Incoming);
     }
     Err(EventError::BadJson(
         "neither a v2 event (schema), a v1 event (type event_callback), a challenge nor a card callback".to_owned(),
@@ -503,7 +614,7 @@ pub fn receive(
 }
 
 /// A v2 envelope: an event, or a new-style card callback.
-fn read_v2(config: &EventConfig, envelope: Envelope<'_>) -> Result<Incoming, EventError> {
+fn read_v2(config: &EventConfig, envelope: Envelope<'_>) -> Result<Received, EventError> {
     let header = envelope
         .header
         .ok_or_else(|| EventError::BadJson("a v2 event without a header".to_owned()))?;
@@ -523,13 +634,15 @@ fn read_v2(config: &EventConfig, envelope: Envelope<'_>) -> Result<Incoming, Eve
         EventBody::Typed(event) => event,
         EventBody::Raw(event) if header.event_type == "card.action.trigger" => {
             let event: Value = serde_json::from_str(event.get()).map_err(|err| bad_json(&err))?;
-            return Ok(Incoming::CardAction(Box::new(CardAction::from_trigger(
-                header, event,
+            return Ok(Received::Incoming(Incoming::CardAction(Box::new(
+                CardAction::from_trigger(header, event),
             ))));
         }
         EventBody::Raw(event) => Event::parse(&header, event),
     };
-    Ok(Incoming::Event(Box::new(EventEnvelope { header, event })))
+    Ok(Received::Incoming(Incoming::Event(Box::new(
+        EventEnvelope { header, event },
+    ))))
 }
 
 /// A v1 envelope: `{"uuid","token","type":"event_callback","event":{"type",…}}`.
@@ -566,8 +679,11 @@ fn verify_signature(
         return Ok(false);
     };
     check_fresh(signed.timestamp, config.freshness, now)?;
-    let expected = event_signature(signed.timestamp, signed.nonce, key, body);
-    if signature_matches(&expected, signed.signature) {
+    let expected = event_signature_hex(signed.timestamp, signed.nonce, key, body);
+    if signature_matches(
+        std::str::from_utf8(&expected).unwrap_or_default(),
+        signed.signature,
+    ) {
         Ok(true)
     } else if may_be_legacy_card(body) {
         // A legacy card callback is signed differently; it is checked on its own path, and
@@ -613,4 +729,81 @@ fn legacy_card(
     Ok(Incoming::CardAction(Box::new(CardAction::from_legacy(
         value,
     ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The documented `im.message.receive_v1` payload's header (docs/protocol.md §5.7), in the
+    /// platform's order: schema, header, event.
+    fn delivery(event_type: &str, event: &Value) -> Vec<u8> {
+        let header = json!({
+            "event_id": "5e3702a84e847582be8db7fb73283c02",
+            "event_type": event_type,
+            "create_time": "1608725989000",
+            "token": "rvaYgkND1GOiu5MM0E1rncYC6PLtF7JV",
+            "app_id": "cli_9f5343c580712544",
+            "tenant_key": "2ca1d211f64f6438",
+        });
+        format!(r#"{{"schema":"2.0","header":{header},"event":{event}}}"#).into_bytes()
+    }
+
+    fn config() -> EventConfig {
+        EventConfig::new().verification_token("rvaYgkND1GOiu5MM0E1rncYC6PLtF7JV")
+    }
+
+    fn read(body: &[u8], config: &EventConfig, seen: Seen<'_>) -> Result<Received, EventError> {
+        receive_unless_seen(config, &HeaderMap::new(), body, SystemTime::now(), seen)
+    }
+
+    #[test]
+    fn a_seen_event_is_answered_without_reading_its_body() {
+        // A body that does not read as a received message: unread, it cannot fail.
+        let body = delivery("im.message.receive_v1", &json!({"message": 42}));
+        let all = |_: &str| true;
+        assert!(matches!(
+            read(&body, &config(), Some(&all)),
+            Ok(Received::Duplicate)
+        ));
+        let none = |_: &str| false;
+        let Ok(Received::Incoming(Incoming::Event(event))) = read(&body, &config(), Some(&none))
+        else {
+            panic!("a new event is read")
+        };
+        assert!(!event.event.is_typed(), "kept as Unknown, not lost");
+    }
+
+    #[test]
+    fn a_seen_event_with_the_wrong_token_is_still_refused() {
+        let body = delivery("im.message.receive_v1", &json!({}));
+        let all = |_: &str| true;
+        let config = EventConfig::new().verification_token("another token");
+        assert!(matches!(
+            read(&body, &config, Some(&all)),
+            Err(EventError::BadToken)
+        ));
+    }
+
+    #[test]
+    fn a_card_callback_is_never_skipped() {
+        let body = delivery("card.action.trigger", &json!({"action": {"value": {}}}));
+        let all = |_: &str| true;
+        assert!(matches!(
+            read(&body, &config(), Some(&all)),
+            Ok(Received::Incoming(Incoming::CardAction(_)))
+        ));
+    }
+
+    #[test]
+    fn an_event_before_its_header_is_read_in_full() {
+        // Not the platform's order: the event cannot be checked before it is read.
+        let body = br#"{"event":{},"schema":"2.0","header":{"event_id":"e1","event_type":"x.y","token":"rvaYgkND1GOiu5MM0E1rncYC6PLtF7JV"}}"#;
+        let all = |_: &str| true;
+        assert!(matches!(
+            read(body, &config(), Some(&all)),
+            Ok(Received::Incoming(Incoming::Event(_)))
+        ));
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::dispatch::{Dispatched, Dispatcher};
 use crate::error::EventError;
-use crate::receive::{EventConfig, receive};
+use crate::receive::{EventConfig, Received, receive_unless_seen};
 use crate::server::{
     ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN, Connection, LogLimiter, ServeOptions, ServerStats,
     Tracked, peer_caused,
@@ -72,6 +72,20 @@ fn json_response(status: StatusCode, body: String) -> http::Response<Full<Bytes>
 
 fn message(status: StatusCode, text: &str) -> http::Response<Full<Bytes>> {
     json_response(status, serde_json::json!({ "msg": text }).to_string())
+}
+
+/// Runs `future` within `limit`. One that is ready at its first poll (a body that came whole
+/// with its headers, an answer that needed no waiting) sets no timer.
+async fn within<F: Future>(
+    limit: std::time::Duration,
+    future: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut future = std::pin::pin!(future);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx))).await;
+    match first {
+        std::task::Poll::Ready(output) => Ok(output),
+        std::task::Poll::Pending => tokio::time::timeout(limit, future).await,
+    }
 }
 
 /// The acknowledgement, `{"msg":"success"}`: the same bytes every time, built once.
@@ -144,7 +158,7 @@ impl WebhookService {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let answer_timeout = self.options.answer_timeout;
-        let answered = tokio::time::timeout(answer_timeout, self.answer(request)).await;
+        let answered = within(answer_timeout, self.answer(request)).await;
         let response = answered.unwrap_or_else(|_| {
             self.stats.late();
             self.logs.refused.hit(|held| {
@@ -187,9 +201,7 @@ impl WebhookService {
         }
         let (parts, body) = request.into_parts();
         let body_timeout = self.options.body_timeout;
-        let Ok(collected) =
-            tokio::time::timeout(body_timeout, Limited::new(body, limit).collect()).await
-        else {
+        let Ok(collected) = within(body_timeout, Limited::new(body, limit).collect()).await else {
             return message(
                 StatusCode::REQUEST_TIMEOUT,
                 &format!("the body did not arrive within {body_timeout:?}"),
@@ -210,8 +222,20 @@ impl WebhookService {
                 );
             }
         };
-        let incoming = match receive(&self.config, &parts.headers, &body, (self.clock)()) {
-            Ok(incoming) => incoming,
+        let seen = |event_id: &str| self.dispatcher.seen_event(event_id);
+        let received = receive_unless_seen(
+            &self.config,
+            &parts.headers,
+            &body,
+            (self.clock)(),
+            Some(&seen),
+        );
+        let incoming = match received {
+            Ok(Received::Incoming(incoming)) => incoming,
+            Ok(Received::Duplicate) => {
+                tracing::debug!("duplicate delivery answered before it was read in full");
+                return acknowledged();
+            }
             Err(err) => {
                 self.logs.refused.hit(|held| {
                     tracing::warn!(
