@@ -417,6 +417,14 @@ pub fn parse_data<T: DeserializeOwned>(response: &http::Response<Bytes>) -> Resu
     })
 }
 
+/// The `data` of an answer already known to be a success, read again as `T`; `None` when it
+/// does not read as `T`.
+pub(crate) fn data_of<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    serde_json::from_slice::<Envelope<T>>(body)
+        .ok()
+        .and_then(|envelope| envelope.data)
+}
+
 /// Reads the envelope of an action that answers with no (or an empty) `data`.
 pub fn parse_empty(response: &http::Response<Bytes>) -> Result<(), Error> {
     parse_envelope::<serde::de::IgnoredAny>(response).map(drop)

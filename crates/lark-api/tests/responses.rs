@@ -9,7 +9,7 @@ use lark_api::auth::{
 use lark_api::im::chats::{CreateChat, GetChat, ListChats};
 use lark_api::im::members::{AddMembers, IsInChat, ListMembers, RemoveMembers};
 use lark_api::im::messages::{EditMessage, GetMessage, ListMessages, RecallMessage, SendMessage};
-use lark_api::im::model::{MemberIdType, SenderType};
+use lark_api::im::model::{MemberIdType, Message, SenderType};
 use lark_api::im::reactions::{AddReaction, ListReactions};
 use lark_api::im::resources::{DownloadFile, UploadFile, UploadImage};
 use lark_api::{
@@ -61,6 +61,40 @@ fn a_sent_message_reads_with_its_content() {
         message.content().unwrap().unwrap(),
         MessageContent::text("Hello, this is a test message!")
     );
+}
+
+#[test]
+fn a_sent_message_is_whole_when_read_and_owned() {
+    let request = SendMessage::new(Receiver::chat(oc()), MessageContent::text("x"));
+    let sent = parse_response(&request, fixture("send_message")).unwrap();
+    let body: Value = serde_json::from_slice(fixture("send_message").body()).unwrap();
+    let whole: Message = serde_json::from_value(body["data"].clone()).unwrap();
+    let owned = sent.clone().into_message();
+    assert_eq!(owned, whole);
+    assert_eq!(*sent, whole);
+    assert_eq!(
+        owned.chat_id.as_ref().unwrap().as_str(),
+        "oc_5ad11d72b830411d72b836c20"
+    );
+}
+
+#[test]
+fn a_sent_message_whose_echo_does_not_read_keeps_its_id() {
+    // Sent (code 0), with an echo whose `mentions` is not a list: the send is not an error.
+    let body = serde_json::json!({
+        "code": 0,
+        "msg": "success",
+        "data": {"message_id": "om_dc13264520392913993dd051dba21dcf", "mentions": 7}
+    });
+    let response = http::Response::builder()
+        .status(200)
+        .body(Bytes::from(body.to_string()))
+        .unwrap();
+    let request = SendMessage::new(Receiver::chat(oc()), MessageContent::text("x"));
+    let sent = parse_response(&request, response).unwrap();
+    assert_eq!(sent.message_id, om());
+    assert_eq!(sent.message().message_id, om());
+    assert!(sent.chat_id.is_none());
 }
 
 #[test]

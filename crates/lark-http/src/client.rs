@@ -756,6 +756,23 @@ impl Client {
         }
     }
 
+    /// The token a call of kind `auth` is sent with, when it is at hand: a user token, or a
+    /// fresh one in the cache. `None` when [`token_for`](Self::token_for) must be awaited.
+    pub(crate) fn token_at_hand(&self, auth: Auth) -> Option<(AccessToken, Option<TokenKind>)> {
+        let kind = match auth {
+            Auth::Tenant | Auth::User if self.user_token.is_some() => {
+                return self.user_token.clone().map(|user| (user, None));
+            }
+            Auth::Tenant => TokenKind::Tenant,
+            Auth::App => TokenKind::App,
+            _ => return None,
+        };
+        self.inner
+            .tokens
+            .cached_fresh(self.key(kind))
+            .map(|token| (token, Some(kind)))
+    }
+
     /// The token a call of kind `auth` is sent with. Boxed as a plain trait object: fetching a
     /// token runs a call of its own, and the call's future would otherwise contain itself.
     pub(crate) fn token_for(&self, auth: Auth) -> TokenFuture<'_> {

@@ -239,7 +239,10 @@ impl Client {
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            let token = self.token_for(call.auth()).await?;
+            let token = match self.token_at_hand(call.auth()) {
+                Some(token) => Some(token),
+                None => self.token_for(call.auth()).await?,
+            };
             if self.keeps_quotas() {
                 self.keep_quotas(&call.method(), call.path(), call.quota_scope().as_ref())
                     .await;

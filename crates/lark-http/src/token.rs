@@ -285,6 +285,11 @@ impl TokenManager {
         self.time.now()
     }
 
+    /// The cached token for `key` when it is fresh: no waiting, no fetch.
+    pub(crate) fn cached_fresh(&self, key: &TokenKey) -> Option<AccessToken> {
+        self.local_fresh(key, self.now())
+    }
+
     fn local_fresh(&self, key: &TokenKey, now: SystemTime) -> Option<AccessToken> {
         lock(&self.local)
             .get(key)

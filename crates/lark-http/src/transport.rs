@@ -11,7 +11,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -125,7 +124,9 @@ pub struct HyperTransport {
     per_host: usize,
     /// One semaphore per host, made on first use. Hosts come from the client's own base url
     /// (and the long connection's), so the map stays small.
-    slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Each host's slots, by scheme and authority: a client talks to a handful of hosts, and a
+    /// short list is searched without building a key per request.
+    slots: Mutex<Vec<(http::uri::Scheme, http::uri::Authority, Arc<Semaphore>)>>,
 }
 
 impl std::fmt::Debug for HyperTransport {
@@ -188,28 +189,32 @@ impl HyperTransport {
         Ok(Self {
             client: pooled,
             per_host,
-            slots: Mutex::new(HashMap::new()),
+            slots: Mutex::new(Vec::new()),
         })
     }
 
     fn slots_for(&self, uri: &http::Uri) -> Arc<Semaphore> {
-        let host = format!(
-            "{}://{}",
-            uri.scheme_str().unwrap_or("http"),
-            uri.authority().map_or("", http::uri::Authority::as_str)
-        );
-        self.slots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(host)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
-            .clone()
+        let scheme = uri.scheme().cloned().unwrap_or(http::uri::Scheme::HTTP);
+        let authority = uri
+            .authority()
+            .cloned()
+            .unwrap_or_else(|| http::uri::Authority::from_static("localhost"));
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, slot)) = slots
+            .iter()
+            .find(|(s, a, _)| *s == scheme && *a == authority)
+        {
+            return slot.clone();
+        }
+        let slot = Arc::new(Semaphore::new(self.per_host));
+        slots.push((scheme, authority, slot.clone()));
+        slot
     }
 }
 
 /// A response body that holds its request's slot until it is read to the end or dropped.
 struct Slotted {
-    body: ResponseBody,
+    body: hyper::body::Incoming,
     slot: Option<OwnedSemaphorePermit>,
 }
 
@@ -221,7 +226,9 @@ impl http_body::Body for Slotted {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        let polled = Pin::new(&mut self.body)
+            .poll_frame(cx)
+            .map_err(|err| Box::new(err) as BoxError);
         if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
             self.slot = None;
         }
@@ -264,7 +271,7 @@ impl Transport for HyperTransport {
         };
         Ok(response.map(|body| {
             Slotted {
-                body: body.map_err(|err| Box::new(err) as BoxError).boxed_unsync(),
+                body,
                 slot: Some(slot),
             }
             .boxed_unsync()
@@ -276,14 +283,26 @@ impl Transport for HyperTransport {
 /// `http_body_util::Limited`, whose generic error conversion trips the compiler's `Send`
 /// checks for futures that hold it.
 pub(crate) async fn read_body(mut body: ResponseBody, limit: usize) -> Result<Bytes, BoxError> {
+    // A body that comes in one frame, as most answers do, is kept as it came, not copied.
+    let mut first: Option<Bytes> = None;
     let mut out = bytes::BytesMut::new();
+    let mut len = 0usize;
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
-            if out.len() + data.len() > limit {
+            len += data.len();
+            if len > limit {
                 return Err(format!("the response is larger than {limit} bytes").into());
             }
-            out.extend_from_slice(&data);
+            match first.take() {
+                None if out.is_empty() => first = Some(data),
+                held => {
+                    if let Some(held) = held {
+                        out.extend_from_slice(&held);
+                    }
+                    out.extend_from_slice(&data);
+                }
+            }
         }
     }
-    Ok(out.freeze())
+    Ok(first.unwrap_or_else(|| out.freeze()))
 }

@@ -10,7 +10,7 @@ use lark_api::im::messages::{
     Container, EditMessage, ForwardMessage, GetMessage, GetMessageResource, ListMessages,
     PatchCard, RecallMessage, ReplyMessage, SendMessage,
 };
-use lark_api::im::model::{Chat, Message, Reaction};
+use lark_api::im::model::{Chat, Message, Reaction, SentMessage};
 use lark_api::im::reactions::{AddReaction, DeleteReaction, ListReactions};
 use lark_api::im::resources::{DownloadFile, DownloadImage, UploadFile, UploadImage};
 use lark_api::{Receiver, UploadData};
@@ -34,11 +34,13 @@ impl<'a> Messages<'a> {
     /// Sends `content` to a chat or a user. A `&str` or `String` is sent as text.
     ///
     /// The send carries an idempotency uuid, so a retry after a lost answer never posts twice.
+    /// The answer gives the new message's id at once and reads the rest of the echoed message
+    /// on first use ([`SentMessage`] derefs to [`Message`]).
     pub async fn send(
         &self,
         to: impl Into<Receiver>,
         content: impl Into<MessageContent>,
-    ) -> Result<Message, Error> {
+    ) -> Result<SentMessage, Error> {
         self.client.execute(SendMessage::new(to, content)).await
     }
 
@@ -47,7 +49,7 @@ impl<'a> Messages<'a> {
         &self,
         message: &MessageId,
         content: impl Into<MessageContent>,
-    ) -> Result<Message, Error> {
+    ) -> Result<SentMessage, Error> {
         self.client
             .execute(ReplyMessage::new(message.clone(), content))
             .await
@@ -58,7 +60,7 @@ impl<'a> Messages<'a> {
         &self,
         message: &MessageId,
         content: impl Into<MessageContent>,
-    ) -> Result<Message, Error> {
+    ) -> Result<SentMessage, Error> {
         self.client
             .execute(ReplyMessage::new(message.clone(), content).in_thread())
             .await

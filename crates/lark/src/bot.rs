@@ -2,7 +2,7 @@
 
 use crate::Client;
 use async_trait::async_trait;
-use lark_api::im::model::{Message, Reaction};
+use lark_api::im::model::{Reaction, SentMessage};
 use lark_content::{ChatId, MessageContent, MessageId, OpenId};
 use lark_events::{
     AckPolicy, CardAction, CardResponse, DedupStore, Dispatcher, Event, EventConfig, EventEnvelope,
@@ -76,7 +76,7 @@ impl MessageEvent {
     }
 
     /// Replies to the message: `event.reply("got it").await?`.
-    pub async fn reply(&self, content: impl Into<MessageContent>) -> Result<Message, Error> {
+    pub async fn reply(&self, content: impl Into<MessageContent>) -> Result<SentMessage, Error> {
         self.client
             .messages()
             .reply(&self.message.message_id, content)
@@ -87,7 +87,7 @@ impl MessageEvent {
     pub async fn reply_in_thread(
         &self,
         content: impl Into<MessageContent>,
-    ) -> Result<Message, Error> {
+    ) -> Result<SentMessage, Error> {
         self.client
             .messages()
             .reply_in_thread(&self.message.message_id, content)
@@ -95,7 +95,10 @@ impl MessageEvent {
     }
 
     /// Sends to the chat the message came from, without quoting it.
-    pub async fn send_to_chat(&self, content: impl Into<MessageContent>) -> Result<Message, Error> {
+    pub async fn send_to_chat(
+        &self,
+        content: impl Into<MessageContent>,
+    ) -> Result<SentMessage, Error> {
         self.client
             .messages()
             .send(self.message.chat_id.clone(), content)

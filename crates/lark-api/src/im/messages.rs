@@ -1,7 +1,7 @@
 //! Messages: send, reply, edit, update a card, recall, get, list history, forward, merge forward,
 //! download a message's resource, and batch send.
 
-use super::model::{Message, UserIdType};
+use super::model::{Message, SentId, SentMessage, UserIdType};
 use crate::endpoint::{
     Body, Download, Endpoint, Query, QuotaScope, parse_data, parse_download, parse_empty, segment,
 };
@@ -124,8 +124,14 @@ struct SendBody<'a> {
     uuid: Option<&'a str>,
 }
 
+/// Reads a send's (or a reply's) answer: the message id at once, the rest on first use.
+fn parse_sent(response: http::Response<Bytes>) -> Result<SentMessage, Error> {
+    let id: SentId = parse_data(&response)?;
+    Ok(SentMessage::new(id, response.into_body()))
+}
+
 impl Endpoint for SendMessage {
-    type Output = Message;
+    type Output = SentMessage;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/messages";
 
@@ -178,8 +184,8 @@ impl Endpoint for SendMessage {
         Some(&mut self.uuid)
     }
 
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Message, Error> {
-        parse_data(&response)
+    fn parse(&self, response: http::Response<Bytes>) -> Result<SentMessage, Error> {
+        parse_sent(response)
     }
 }
 
@@ -233,7 +239,7 @@ struct ReplyBody<'a> {
 }
 
 impl Endpoint for ReplyMessage {
-    type Output = Message;
+    type Output = SentMessage;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reply";
 
@@ -271,8 +277,8 @@ impl Endpoint for ReplyMessage {
         Some(&mut self.uuid)
     }
 
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Message, Error> {
-        parse_data(&response)
+    fn parse(&self, response: http::Response<Bytes>) -> Result<SentMessage, Error> {
+        parse_sent(response)
     }
 }
 

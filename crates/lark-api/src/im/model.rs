@@ -74,6 +74,94 @@ pub struct MessageBody {
     pub content: String,
 }
 
+/// What a send or a reply answers: the new message's id, read at once, and the message the
+/// platform echoed back, read on first use. It derefs to that [`Message`], so
+/// `sent.message_id`, `sent.chat_id` and the rest read as on a `Message`.
+///
+/// An echo that does not read as a [`Message`] never turns a message that was sent into an
+/// error: the message is then the id alone.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct SentMessage {
+    /// The new message's id.
+    pub message_id: MessageId,
+    body: bytes::Bytes,
+    message: std::sync::OnceLock<Message>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SentId {
+    message_id: MessageId,
+}
+
+impl SentMessage {
+    /// From a successful answer's body, whose `data.message_id` was `id`.
+    pub(crate) fn new(id: SentId, body: bytes::Bytes) -> Self {
+        Self {
+            message_id: id.message_id,
+            body,
+            message: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The new message's id.
+    #[must_use]
+    pub fn message_id(&self) -> &MessageId {
+        &self.message_id
+    }
+
+    /// The message the platform echoed back, read on first use.
+    #[must_use]
+    pub fn message(&self) -> &Message {
+        self.message.get_or_init(|| {
+            crate::endpoint::data_of::<Message>(&self.body)
+                .unwrap_or_else(|| Message::with_id(self.message_id.clone()))
+        })
+    }
+
+    /// The echoed message, owned.
+    #[must_use]
+    pub fn into_message(self) -> Message {
+        match self.message.into_inner() {
+            Some(message) => message,
+            None => crate::endpoint::data_of::<Message>(&self.body)
+                .unwrap_or_else(|| Message::with_id(self.message_id)),
+        }
+    }
+}
+
+impl std::ops::Deref for SentMessage {
+    type Target = Message;
+
+    fn deref(&self) -> &Message {
+        self.message()
+    }
+}
+
+impl From<SentMessage> for Message {
+    fn from(sent: SentMessage) -> Self {
+        sent.into_message()
+    }
+}
+
+impl std::fmt::Debug for SentMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.message(), f)
+    }
+}
+
+impl PartialEq for SentMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.message() == other.message()
+    }
+}
+
+impl serde::Serialize for SentMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.message().serialize(serializer)
+    }
+}
+
 /// A message as the REST endpoints return it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
@@ -122,6 +210,26 @@ pub struct Message {
 }
 
 impl Message {
+    /// A message known only by its id.
+    pub(crate) fn with_id(message_id: MessageId) -> Self {
+        Self {
+            message_id,
+            root_id: None,
+            parent_id: None,
+            thread_id: None,
+            msg_type: String::new(),
+            create_time: None,
+            update_time: None,
+            deleted: false,
+            updated: false,
+            chat_id: None,
+            sender: None,
+            body: None,
+            mentions: Vec::new(),
+            upper_message_id: None,
+        }
+    }
+
     /// The content, decoded by its `msg_type`. A recalled (or deleted) message has none: got
     /// by id its body is empty, and in the history it holds the sentence `This message was
     /// recalled` in place of content (docs/protocol.md §2.4).
