@@ -378,7 +378,8 @@ impl Runs {
     }
 }
 
-/// Measures `work` (which does `items` items): CPU and wall time.
+/// Measures `work` (which does `items` items): CPU and wall time. Each pair of runs alternates
+/// which side goes first.
 async fn measured<F: Future<Output = Result<(), String>>>(
     runs: &mut Runs,
     items: usize,
@@ -388,6 +389,14 @@ async fn measured<F: Future<Output = Result<(), String>>>(
     work.await?;
     runs.add(cpu_time().saturating_sub(cpu), wall.elapsed(), items);
     Ok(())
+}
+
+/// ours ÷ floor for each pair of runs.
+fn pair_ratios(ours: &[f64], floor: &[f64]) -> Vec<f64> {
+    ours.iter()
+        .zip(floor)
+        .map(|(ours, floor)| ours / floor)
+        .collect()
 }
 
 fn cpu_figure(
@@ -404,6 +413,7 @@ fn cpu_figure(
         unit: "cpu_ns/item",
         baseline_is: baseline_is.to_owned(),
         max_ratio: max,
+        pair_ratios: pair_ratios(&ours.cpu_per_item, &floor.cpu_per_item),
         ..Figure::default()
     }
 }
@@ -559,10 +569,16 @@ async fn sends(plan: Plan, report: &mut impl FnMut(Figure)) -> Result<(), String
         run_sends(plan.sends / 8, concurrency, &floor_send).await?;
         run_sends(plan.sends / 8, concurrency, &ours_send).await?;
         let (mut floor_runs, mut ours_runs) = (Runs::default(), Runs::default());
-        for _ in 0..plan.pairs {
+        for pair in 0..plan.pairs {
             let n = plan.sends;
+            // Floor first in even pairs, ours first in odd ones: a drift favours neither.
+            if pair % 2 == 1 {
+                measured(&mut ours_runs, n, run_sends(n, concurrency, &ours_send)).await?;
+            }
             measured(&mut floor_runs, n, run_sends(n, concurrency, &floor_send)).await?;
-            measured(&mut ours_runs, n, run_sends(n, concurrency, &ours_send)).await?;
+            if pair % 2 == 0 {
+                measured(&mut ours_runs, n, run_sends(n, concurrency, &ours_send)).await?;
+            }
         }
         let target = (concurrency == 32).then_some(1.2);
         report(cpu_figure(
@@ -579,6 +595,7 @@ async fn sends(plan: Plan, report: &mut impl FnMut(Figure)) -> Result<(), String
             unit: "msg/s",
             baseline_is: "the same hyper client".to_owned(),
             min_ratio: (concurrency == 32).then_some(0.85),
+            pair_ratios: pair_ratios(&ours_runs.per_second, &floor_runs.per_second),
             ..Figure::default()
         });
     }
@@ -828,9 +845,14 @@ fn receives(plan: Plan, report: &mut impl FnMut(Figure)) {
         cpu_loop(&mut Runs::default(), plan.receives / 10, floor_call);
         cpu_loop(&mut Runs::default(), plan.receives / 10, ours_call);
         let (mut floor_runs, mut ours_runs) = (Runs::default(), Runs::default());
-        for _ in 0..plan.pairs {
+        for pair in 0..plan.pairs {
+            if pair % 2 == 1 {
+                cpu_loop(&mut ours_runs, plan.receives, ours_call);
+            }
             cpu_loop(&mut floor_runs, plan.receives, floor_call);
-            cpu_loop(&mut ours_runs, plan.receives, ours_call);
+            if pair % 2 == 0 {
+                cpu_loop(&mut ours_runs, plan.receives, ours_call);
+            }
         }
         let baseline_is = match shape {
             Shape::Full => {
@@ -1061,11 +1083,12 @@ async fn duplicates(
     };
     report(Figure {
         name: name.to_owned(),
-        ours: median(again.cpu_per_item),
-        baseline: median(first.cpu_per_item),
+        ours: median(again.cpu_per_item.clone()),
+        baseline: median(first.cpu_per_item.clone()),
         unit: "cpu_ns/item",
         baseline_is: baseline_is.to_owned(),
         max_ratio: target,
+        pair_ratios: pair_ratios(&again.cpu_per_item, &first.cpu_per_item),
         ..Figure::default()
     });
     Ok(())
@@ -1090,11 +1113,21 @@ async fn bot_path(plan: Plan, report: &mut impl FnMut(Figure)) -> Result<(), Str
             deliver(&mut load, address).await?;
         }
         let (mut floor_runs, mut ours_runs) = (Runs::default(), Runs::default());
-        for _ in 0..plan.pairs {
-            prepare_batch(&mut load, &next_tag(), n).await?;
-            measured(&mut floor_runs, n, deliver(&mut load, floor)).await?;
-            prepare_batch(&mut load, &next_tag(), n).await?;
-            measured(&mut ours_runs, n, deliver(&mut load, ours)).await?;
+        for pair in 0..plan.pairs {
+            let order = if pair % 2 == 0 {
+                [(floor, false), (ours, true)]
+            } else {
+                [(ours, true), (floor, false)]
+            };
+            for (address, is_ours) in order {
+                prepare_batch(&mut load, &next_tag(), n).await?;
+                let runs = if is_ours {
+                    &mut ours_runs
+                } else {
+                    &mut floor_runs
+                };
+                measured(runs, n, deliver(&mut load, address)).await?;
+            }
         }
         let expected = (n / 8 + n * plan.pairs) as u64;
         if handled.load(Ordering::Relaxed) != expected {
@@ -1125,11 +1158,12 @@ async fn bot_path(plan: Plan, report: &mut impl FnMut(Figure)) -> Result<(), Str
             }
             report(Figure {
                 name: "floor/bot_duplicate_over_http_cpu".to_owned(),
-                ours: median(again.cpu_per_item),
-                baseline: median(first.cpu_per_item),
+                ours: median(again.cpu_per_item.clone()),
+                baseline: median(first.cpu_per_item.clone()),
                 unit: "cpu_ns/item",
                 baseline_is: "the same bot's first delivery of each event, over loopback HTTP"
                     .to_owned(),
+                pair_ratios: pair_ratios(&again.cpu_per_item, &first.cpu_per_item),
                 ..Figure::default()
             });
         }

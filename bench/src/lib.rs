@@ -54,12 +54,18 @@ pub struct Figure {
     pub max_ratio: Option<f64>,
     /// The target, as the ratio ours/baseline must reach (for rates).
     pub min_ratio: Option<f64>,
+    /// ours/baseline of each alternating pair, when measured in pairs: the ratio is then their
+    /// median, which noise that hits both runs of a pair alike does not move.
+    pub pair_ratios: Vec<f64>,
 }
 
 impl Figure {
     /// ours / baseline.
     #[must_use]
     pub fn ratio(&self) -> f64 {
+        if !self.pair_ratios.is_empty() {
+            return median(self.pair_ratios.clone());
+        }
         if self.baseline == 0.0 {
             f64::INFINITY
         } else {
@@ -88,8 +94,17 @@ impl Figure {
             (None, Some(min), Some(met)) => format!(" target>={min:.3} {}", verdict(met)),
             _ => String::new(),
         };
+        let range = match (
+            self.pair_ratios.iter().copied().reduce(f64::min),
+            self.pair_ratios.iter().copied().reduce(f64::max),
+        ) {
+            (Some(low), Some(high)) => {
+                format!(" pairs={} range={low:.2}-{high:.2}", self.pair_ratios.len())
+            }
+            _ => String::new(),
+        };
         format!(
-            "bench {} ours={} baseline={} ratio={:.3} unit={}{target}",
+            "bench {} ours={} baseline={} ratio={:.3} unit={}{range}{target}",
             self.name,
             trim(self.ours),
             trim(self.baseline),
@@ -110,6 +125,7 @@ impl Figure {
             "baseline_is": self.baseline_is,
             "max_ratio": self.max_ratio,
             "min_ratio": self.min_ratio,
+            "pair_ratios": self.pair_ratios,
             "met": self.met(),
         })
     }
@@ -230,6 +246,7 @@ mod tests {
             baseline_is: "a baseline".to_owned(),
             max_ratio: Some(1.3),
             min_ratio: None,
+            pair_ratios: Vec::new(),
         };
         assert_eq!(
             figure.line(),

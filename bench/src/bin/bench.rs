@@ -177,6 +177,7 @@ fn content_decode(budget: Budget, report: &mut impl FnMut(Figure)) {
         baseline_is: "serde_json into a one-field struct".to_owned(),
         max_ratio: Some(1.5),
         min_ratio: None,
+        pair_ratios: Vec::new(),
     });
     let (ours, baseline) = compare(
         budget,
@@ -191,6 +192,7 @@ fn content_decode(budget: Budget, report: &mut impl FnMut(Figure)) {
         baseline_is: "serde_json into serde_json::Value".to_owned(),
         max_ratio: None,
         min_ratio: None,
+        pair_ratios: Vec::new(),
     });
     let post = post_2kb();
     let (ours, baseline) = compare(
@@ -206,6 +208,7 @@ fn content_decode(budget: Budget, report: &mut impl FnMut(Figure)) {
         baseline_is: "serde_json into serde_json::Value".to_owned(),
         max_ratio: None,
         min_ratio: None,
+        pair_ratios: Vec::new(),
     });
     let (ours, baseline) = compare(
         budget,
@@ -221,6 +224,7 @@ fn content_decode(budget: Budget, report: &mut impl FnMut(Figure)) {
             .to_owned(),
         max_ratio: Some(1.5),
         min_ratio: None,
+        pair_ratios: Vec::new(),
     });
 }
 
@@ -267,6 +271,7 @@ fn request_build(budget: Budget, report: &mut impl FnMut(Figure)) {
         baseline_is: "http::Request built by hand with serde_json::json!".to_owned(),
         max_ratio: None,
         min_ratio: None,
+        pair_ratios: Vec::new(),
     });
 }
 
@@ -381,6 +386,7 @@ fn ingest_plain(budget: Budget, report: &mut impl FnMut(Figure)) {
         baseline_is: "serde_json into a minimal struct, token compare, HashSet dedup".to_owned(),
         max_ratio: None,
         min_ratio: None,
+        pair_ratios: Vec::new(),
     });
 }
 
@@ -464,6 +470,7 @@ fn ingest_encrypted(budget: Budget, report: &mut impl FnMut(Figure)) {
                 .to_owned(),
         max_ratio: Some(1.3),
         min_ratio: None,
+        pair_ratios: Vec::new(),
     });
 }
 
@@ -598,6 +605,7 @@ async fn sends(quick: bool, report: &mut impl FnMut(Figure)) {
             baseline_is: "hyper-util client posting the same JSON to the same emulator".to_owned(),
             max_ratio: (concurrency == 32).then_some(1.25),
             min_ratio: None,
+            pair_ratios: Vec::new(),
         });
     }
     #[allow(clippy::cast_precision_loss)] // a handful of fetches
@@ -610,6 +618,7 @@ async fn sends(quick: bool, report: &mut impl FnMut(Figure)) {
         baseline_is: "the one fetch a token cache needs".to_owned(),
         max_ratio: Some(1.0),
         min_ratio: None,
+        pair_ratios: Vec::new(),
     });
 }
 
@@ -728,6 +737,7 @@ fn measure_transfers(
             baseline_is: "the file's size (what buffering it whole would add)".to_owned(),
             max_ratio: Some(limit / TRANSFER_BYTES as f64),
             min_ratio: None,
+            pair_ratios: Vec::new(),
         },
         Figure {
             name: "lark-http/upload_30mb_peak_rss_growth".to_owned(),
@@ -737,6 +747,7 @@ fn measure_transfers(
             baseline_is: "the file's size; 30 MB is the platform's largest file".to_owned(),
             max_ratio: Some(limit / upload_bytes as f64),
             min_ratio: None,
+            pair_ratios: Vec::new(),
         },
     ];
     Ok(figures)

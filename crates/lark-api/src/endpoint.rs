@@ -92,15 +92,20 @@ impl Query {
     #[must_use]
     pub fn encode(&self) -> String {
         let mut out = String::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// [`encode`](Self::encode), appended to `out`.
+    fn encode_into(&self, out: &mut String) {
         for (index, (key, value)) in self.pairs.iter().enumerate() {
             if index > 0 {
                 out.push('&');
             }
-            percent_encode_into(&mut out, key);
+            percent_encode_into(out, key);
             out.push('=');
-            percent_encode_into(&mut out, value);
+            percent_encode_into(out, value);
         }
-        out
     }
 }
 
@@ -246,7 +251,7 @@ pub fn build_request<E: Endpoint>(
     uri.push_str(&path);
     if !query.pairs.is_empty() {
         uri.push('?');
-        uri.push_str(&query.encode());
+        query.encode_into(&mut uri);
     }
 
     let mut builder = http::Request::builder().method(E::METHOD).uri(uri);
@@ -255,13 +260,9 @@ pub fn build_request<E: Endpoint>(
     })?;
     if E::AUTH != Auth::None {
         let token = token.ok_or(BuildError::MissingToken { endpoint: E::PATH })?;
-        let mut value =
-            HeaderValue::try_from(format!("Bearer {}", token.expose())).map_err(|_| {
-                BuildError::Http {
-                    reason: "the access token holds characters a header cannot carry".to_owned(),
-                }
-            })?;
-        value.set_sensitive(true);
+        let value = token.bearer().ok_or_else(|| BuildError::Http {
+            reason: "the access token holds characters a header cannot carry".to_owned(),
+        })?;
         headers.insert(AUTHORIZATION, value);
     }
     match &body {

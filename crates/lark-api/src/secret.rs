@@ -4,32 +4,62 @@
 
 use serde::{Deserialize, Deserializer};
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+
+/// A secret's text, and the `Authorization` header made from it once it is needed.
+struct SecretText {
+    text: Box<str>,
+    header: OnceLock<Option<http::HeaderValue>>,
+}
+
+impl SecretText {
+    fn new(text: Box<str>) -> Arc<Self> {
+        Arc::new(Self {
+            text,
+            header: OnceLock::new(),
+        })
+    }
+}
+
+impl PartialEq for SecretText {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for SecretText {}
+
+impl Hash for SecretText {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
 
 macro_rules! secret {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         /// Shared, not copied, when cloned: a token goes out with every call.
         #[derive(Clone, PartialEq, Eq, Hash)]
-        pub struct $name(Arc<str>);
+        pub struct $name(Arc<SecretText>);
 
         impl $name {
             /// Wraps the secret.
             #[must_use]
             pub fn new(value: impl Into<String>) -> Self {
-                Self(Arc::from(value.into()))
+                Self(SecretText::new(value.into().into_boxed_str()))
             }
 
             /// The secret itself. Call this only where the secret must go on the wire.
             #[must_use]
             pub fn expose(&self) -> &str {
-                &self.0
+                &self.0.text
             }
 
             /// Whether the secret is empty.
             #[must_use]
             pub fn is_empty(&self) -> bool {
-                self.0.is_empty()
+                self.0.text.is_empty()
             }
         }
 
@@ -41,13 +71,13 @@ macro_rules! secret {
 
         impl From<String> for $name {
             fn from(value: String) -> Self {
-                Self(Arc::from(value))
+                Self::new(value)
             }
         }
 
         impl From<&str> for $name {
             fn from(value: &str) -> Self {
-                Self(Arc::from(value))
+                Self::new(value)
             }
         }
 
@@ -72,6 +102,22 @@ secret! {
 secret! {
     /// The app ticket the platform pushes to marketplace apps every hour.
     AppTicket
+}
+
+impl AccessToken {
+    /// `Authorization: Bearer <token>`, marked sensitive; made once per token and shared by
+    /// every call that carries it. `None` when the token holds characters a header cannot.
+    pub(crate) fn bearer(&self) -> Option<http::HeaderValue> {
+        self.0
+            .header
+            .get_or_init(|| {
+                let mut value =
+                    http::HeaderValue::try_from(format!("Bearer {}", self.expose())).ok()?;
+                value.set_sensitive(true);
+                Some(value)
+            })
+            .clone()
+    }
 }
 
 #[cfg(test)]
