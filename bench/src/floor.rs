@@ -460,7 +460,9 @@ struct SendBody<'a> {
     uuid: String,
 }
 
-struct FloorSender {
+/// The floor for sends: a hyper client posting a text message's JSON with a fixed token, and
+/// reading only `code` and `data.message_id` of the answer.
+pub struct RawSender {
     client: HyperClient<HttpConnector, Full<Bytes>>,
     uri: http::Uri,
     authorization: http::HeaderValue,
@@ -468,8 +470,23 @@ struct FloorSender {
     next: AtomicU64,
 }
 
-impl FloorSender {
-    async fn send(&self, text: &str) -> bool {
+impl RawSender {
+    /// A sender to `chat` through the platform at `base`, with `token`.
+    pub fn new(base: &str, token: &str, chat: &str) -> Result<Self, String> {
+        Ok(Self {
+            client: HyperClient::builder(TokioExecutor::new()).build_http(),
+            uri: format!("{base}/open-apis/im/v1/messages?receive_id_type=chat_id")
+                .parse()
+                .map_err(|err| format!("{err}"))?,
+            authorization: http::HeaderValue::try_from(format!("Bearer {token}"))
+                .map_err(|err| format!("{err}"))?,
+            chat: chat.to_owned(),
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// Sends `text`; whether the platform answered `code` 0 with a message id.
+    pub async fn send(&self, text: &str) -> bool {
         #[derive(serde::Serialize)]
         struct Text<'a> {
             text: &'a str,
@@ -541,17 +558,11 @@ async fn sends(plan: Plan, report: &mut impl FnMut(Figure)) -> Result<(), String
         .quotas(lark_http::Quotas::off())
         .build()
         .map_err(|err| err.to_string())?;
-    let floor = FloorSender {
-        client: HyperClient::builder(TokioExecutor::new()).build_http(),
-        uri: format!("{base}/open-apis/im/v1/messages?receive_id_type=chat_id")
-            .parse()
-            .map_err(|err| format!("{err}"))?,
-        authorization: http::HeaderValue::from_static(
-            "Bearer t-caecc734c2e3328a62489fe0648c4b98779515d3",
-        ),
-        chat: chat.as_str().to_owned(),
-        next: AtomicU64::new(0),
-    };
+    let floor = RawSender::new(
+        &base,
+        "t-caecc734c2e3328a62489fe0648c4b98779515d3",
+        chat.as_str(),
+    )?;
     let ours_send = |i: usize| {
         let request = SendMessage::new(
             lark_api::Receiver::chat(chat.clone()),
@@ -780,7 +791,8 @@ impl FloorReceiver {
 }
 
 /// Whether lowercase hex `text` spells `bytes`, without allocating.
-fn hex_matches(bytes: &[u8], text: &str) -> bool {
+#[must_use]
+pub fn hex_matches(bytes: &[u8], text: &str) -> bool {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     text.len() == bytes.len() * 2
         && bytes

@@ -8,10 +8,6 @@ use aes::cipher::{BlockDecryptMut, KeyIvInit};
 use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use lark_api::im::messages::{GetMessageResource, SendMessage};
 use lark_api::im::resources::DownloadFile;
 use lark_api::{AccessToken, BaseUrl, Receiver, build_request};
@@ -327,18 +323,6 @@ fn baseline_accept(event: &Minimal, seen: &mut HashSet<String>, n: u64) -> bool 
         && seen.insert(format!("message:{}:{n}", event.event.message.message_id))
 }
 
-/// Whether lowercase hex `text` spells `bytes`, without allocating.
-fn hex_matches(bytes: &[u8], text: &str) -> bool {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    text.len() == bytes.len() * 2
-        && bytes
-            .iter()
-            .zip(text.as_bytes().chunks_exact(2))
-            .all(|(byte, pair)| {
-                pair[0] == HEX[usize::from(byte >> 4)] && pair[1] == HEX[usize::from(byte & 0xF)]
-            })
-}
-
 fn ours_accept(incoming: Incoming, dedup: &MemoryDedup, n: u64) -> bool {
     let Incoming::Event(event) = incoming else {
         return false;
@@ -433,7 +417,7 @@ fn ingest_encrypted(budget: Budget, report: &mut impl FnMut(Figure)) {
             hasher.update(prefix.as_bytes());
             hasher.update(body);
             let digest = hasher.finalize();
-            if !hex_matches(&digest, &signature) {
+            if !lark_bench::floor::hex_matches(&digest, &signature) {
                 return false;
             }
             let Ok(outer) = serde_json::from_slice::<serde_json::Value>(body) else {
@@ -475,45 +459,6 @@ fn ingest_encrypted(budget: Budget, report: &mut impl FnMut(Figure)) {
 }
 
 // ---------------------------------------------------------------------- sends
-
-struct Raw {
-    client: HyperClient<HttpConnector, Full<Bytes>>,
-    uri: http::Uri,
-    authorization: http::HeaderValue,
-    chat: String,
-}
-
-impl Raw {
-    async fn send(&self, text: &str) -> bool {
-        let content = serde_json::json!({ "text": text }).to_string();
-        let body = serde_json::json!({
-            "receive_id": self.chat,
-            "msg_type": "text",
-            "content": content,
-            "uuid": lark_http::new_uuid(),
-        });
-        let Ok(request) = http::Request::post(self.uri.clone())
-            .header(http::header::AUTHORIZATION, self.authorization.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/json; charset=utf-8",
-            )
-            .body(Full::new(Bytes::from(
-                serde_json::to_vec(&body).unwrap_or_default(),
-            )))
-        else {
-            return false;
-        };
-        let Ok(response) = self.client.request(request).await else {
-            return false;
-        };
-        let Ok(collected) = response.into_body().collect().await else {
-            return false;
-        };
-        serde_json::from_slice::<serde_json::Value>(&collected.to_bytes())
-            .is_ok_and(|answer| answer["code"] == 0)
-    }
-}
 
 async fn run_sends<F, Fut>(ops: usize, concurrency: usize, send: F) -> f64
 where
@@ -558,18 +503,9 @@ async fn sends(quick: bool, report: &mut impl FnMut(Figure)) {
             .expect("a token for the raw client")
     };
     let fetches_before = emulator.token_fetches(&emulator.app_id());
-    let raw = Raw {
-        client: HyperClient::builder(TokioExecutor::new()).build_http(),
-        uri: format!(
-            "{}/open-apis/im/v1/messages?receive_id_type=chat_id",
-            emulator.base_url()
-        )
-        .parse()
-        .expect("a uri"),
-        authorization: http::HeaderValue::try_from(format!("Bearer {}", raw_token.expose()))
-            .expect("a header"),
-        chat: chat.as_str().to_owned(),
-    };
+    let raw =
+        lark_bench::floor::RawSender::new(&emulator.base_url(), raw_token.expose(), chat.as_str())
+            .expect("a raw sender");
     let ours = |i: usize| {
         let client = client.clone();
         let request = SendMessage::new(
@@ -602,7 +538,7 @@ async fn sends(quick: bool, report: &mut impl FnMut(Figure)) {
             ours: lark_bench::median(ours_rounds),
             baseline: lark_bench::median(baseline_rounds),
             unit: "ns/op",
-            baseline_is: "hyper-util client posting the same JSON to the same emulator".to_owned(),
+            baseline_is: "hyper-util client posting the same JSON to the same emulator, reading code and message_id".to_owned(),
             max_ratio: (concurrency == 32).then_some(1.25),
             min_ratio: None,
             pair_ratios: Vec::new(),
