@@ -931,7 +931,6 @@ impl<E: Endpoint> JsonCall<E> {
     }
 }
 
-#[async_trait::async_trait]
 impl<E: Endpoint + Send + Sync> Attempt for JsonCall<E> {
     type Endpoint = E;
     type Output = E::Output;

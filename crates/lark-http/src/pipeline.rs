@@ -7,7 +7,6 @@
 use crate::client::{Client, Failure};
 use crate::error::Error;
 use crate::policy::RetryPolicy;
-use async_trait::async_trait;
 use http::{Method, StatusCode};
 use lark_api::{AccessToken, ApiError, Auth, ErrorKind, RateLimit};
 use std::time::Duration;
@@ -174,8 +173,8 @@ impl AnswerMeta {
     }
 }
 
-/// One kind of call: how to send it once and read its answer.
-#[async_trait]
+/// One kind of call: how to send it once and read its answer. `once` is a plain `async fn`,
+/// not a boxed one: the pipeline knows each call's type, so its future is built in place.
 pub(crate) trait Attempt: Send {
     /// The endpoint called.
     type Endpoint: lark_api::Endpoint;
@@ -203,13 +202,13 @@ pub(crate) trait Attempt: Send {
     }
     /// Sends it once with `token` as attempt `attempt` and reads the answer; notes the
     /// answer's meta in `meta`.
-    async fn once(
+    fn once(
         &mut self,
         client: &Client,
         token: Option<&AccessToken>,
         attempt: u32,
         meta: &mut AnswerMeta,
-    ) -> Attempted<Self::Output>;
+    ) -> impl Future<Output = Attempted<Self::Output>> + Send;
 }
 
 impl Client {

@@ -10,7 +10,6 @@ use crate::save::{
 };
 use crate::transport::TransportError;
 use crate::transport::{BoxError, RequestBody, ResponseBody};
-use async_trait::async_trait;
 use bytes::Bytes;
 use futures_core::Stream;
 use http_body::{Body as HttpBody, Frame};
@@ -568,7 +567,6 @@ struct DownloadCall<E> {
     endpoint: E,
 }
 
-#[async_trait]
 impl<E> Attempt for DownloadCall<E>
 where
     E: Endpoint<Output = Download> + Send + Sync,
@@ -741,7 +739,6 @@ async fn send_upload<E: Endpoint + Sync>(
     }
 }
 
-#[async_trait]
 impl<E, R> Attempt for UploadCall<E, R>
 where
     E: Endpoint + Send + Sync,
