@@ -271,7 +271,7 @@ impl EnvelopeReader<'_> {
         let known = out
             .header
             .as_ref()
-            .map(|header| header.event_type.as_str())
+            .map(|header| header.event_type.as_ref())
             .filter(|kind| self.typed && out.schema.is_some() && KnownEvent::knows(kind));
         Ok(match known {
             Some(kind) => Some(EventBody::Typed(map.next_value_seed(KnownEvent(kind))?)),
@@ -429,16 +429,17 @@ fn whole_envelope(body: &[u8]) -> Result<Envelope<'_>, serde_json::Error> {
 
 #[derive(Deserialize)]
 struct RawHeader<'a> {
-    #[serde(default)]
-    event_id: String,
-    #[serde(default)]
-    event_type: String,
-    #[serde(default)]
-    create_time: Option<String>,
-    #[serde(default)]
-    tenant_key: Option<TenantKey>,
-    #[serde(default)]
-    app_id: Option<AppId>,
+    // Borrowed from the body: a redelivery is told from the header without copying it.
+    #[serde(borrow, default)]
+    event_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    event_type: Cow<'a, str>,
+    #[serde(borrow, default)]
+    create_time: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tenant_key: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    app_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     token: Option<Cow<'a, str>>,
 }
@@ -623,11 +624,13 @@ fn read_v2(config: &EventConfig, envelope: Envelope<'_>) -> Result<Received, Eve
         .event
         .ok_or_else(|| EventError::BadJson("a v2 event without an event".to_owned()))?;
     let header = EventHeader {
-        event_id: EventId::new(header.event_id),
-        event_type: header.event_type,
-        create_time: header.create_time,
-        tenant_key: header.tenant_key,
-        app_id: header.app_id,
+        event_id: EventId::new(header.event_id.into_owned()),
+        event_type: header.event_type.into_owned(),
+        create_time: header.create_time.map(Cow::into_owned),
+        tenant_key: header
+            .tenant_key
+            .map(|key| TenantKey::new(key.into_owned())),
+        app_id: header.app_id.map(|id| AppId::new(id.into_owned())),
         schema: Schema::V2,
     };
     let event = match event {
