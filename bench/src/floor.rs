@@ -679,32 +679,40 @@ struct FullMessage {
 
 /// Six fields: what a bot that reads only ids, the token and the text needs.
 #[derive(Deserialize)]
-#[allow(dead_code)]
-struct MinimalEvent {
-    header: MinimalHeader,
-    event: MinimalBody,
+pub struct MinimalEvent {
+    /// The header's three.
+    pub header: MinimalHeader,
+    /// The message's three.
+    pub event: MinimalBody,
 }
 
+/// [`MinimalEvent`]'s header.
 #[derive(Deserialize)]
-#[allow(dead_code)]
-struct MinimalHeader {
-    event_id: String,
-    event_type: String,
-    token: String,
+pub struct MinimalHeader {
+    /// `event_id`.
+    pub event_id: String,
+    /// `event_type`.
+    pub event_type: String,
+    /// `token`.
+    pub token: String,
 }
 
+/// [`MinimalEvent`]'s event.
 #[derive(Deserialize)]
-#[allow(dead_code)]
-struct MinimalBody {
-    message: MinimalMessage,
+pub struct MinimalBody {
+    /// The message.
+    pub message: MinimalMessage,
 }
 
+/// [`MinimalEvent`]'s message.
 #[derive(Deserialize)]
-#[allow(dead_code)]
-struct MinimalMessage {
-    message_id: String,
-    chat_id: String,
-    content: String,
+pub struct MinimalMessage {
+    /// `message_id`.
+    pub message_id: String,
+    /// `chat_id`.
+    pub chat_id: String,
+    /// `content`.
+    pub content: String,
 }
 
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use lark_api::im::messages::{GetMessageResource, SendMessage};
 use lark_api::im::resources::DownloadFile;
 use lark_api::{AccessToken, BaseUrl, Receiver, build_request};
+use lark_bench::floor::MinimalEvent;
 use lark_bench::{Budget, Figure, compare, pattern, peak_rss_growth};
 use lark_content::limits::FILE_MAX_BYTES;
 use lark_content::{ChatId, FileKey, MessageContent, MessageId};
@@ -276,35 +277,6 @@ fn request_build(budget: Budget, report: &mut impl FnMut(Figure)) {
 const KEY: &str = "bench encrypt key";
 const TOKEN: &str = "066zT6pS4QCbgj5Do145GfDbbagCHGgF";
 
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct Minimal {
-    header: MinimalHeader,
-    event: MinimalEvent,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct MinimalHeader {
-    event_id: String,
-    event_type: String,
-    token: String,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct MinimalEvent {
-    message: MinimalMessage,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct MinimalMessage {
-    message_id: String,
-    chat_id: String,
-    content: String,
-}
-
 fn payload() -> Vec<u8> {
     let all: serde_json::Value = serde_json::from_str(include_str!(
         "../../../crates/lark-events/tests/fixtures/documented.json"
@@ -314,7 +286,7 @@ fn payload() -> Vec<u8> {
 }
 
 /// What a hand-written receiver does: check the token, and remember both ids.
-fn baseline_accept(event: &Minimal, seen: &mut HashSet<String>, n: u64) -> bool {
+fn baseline_accept(event: &MinimalEvent, seen: &mut HashSet<String>, n: u64) -> bool {
     if seen.len() > 1 << 20 {
         seen.clear();
     }
@@ -358,7 +330,7 @@ fn ingest_plain(budget: Budget, report: &mut impl FnMut(Figure)) {
         },
         || {
             m += 1;
-            serde_json::from_slice::<Minimal>(std::hint::black_box(&body))
+            serde_json::from_slice::<MinimalEvent>(std::hint::black_box(&body))
                 .is_ok_and(|event| baseline_accept(&event, &mut seen, m))
         },
     );
@@ -440,7 +412,7 @@ fn ingest_encrypted(budget: Budget, report: &mut impl FnMut(Figure)) {
             else {
                 return false;
             };
-            serde_json::from_slice::<Minimal>(&plain)
+            serde_json::from_slice::<MinimalEvent>(&plain)
                 .is_ok_and(|event| baseline_accept(&event, &mut seen, m))
         },
     );

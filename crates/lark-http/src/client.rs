@@ -649,6 +649,16 @@ impl Client {
         }
     }
 
+    /// A token just fetched, to be cached for `expires_in` less the refresh margin.
+    fn cached(&self, token: AccessToken, expires_in: Duration) -> CachedToken {
+        CachedToken::new(
+            token,
+            self.inner.tokens.now(),
+            expires_in,
+            self.inner.tokens.margin(),
+        )
+    }
+
     /// The tenant access token, from the cache when fresh.
     pub async fn tenant_token(&self) -> Result<AccessToken, Error> {
         let key = self.key(TokenKind::Tenant);
@@ -662,12 +672,7 @@ impl Client {
                         );
                         let answer = self.run(endpoint).await?;
                         let expires_in = answer.expires_in();
-                        Ok(CachedToken::new(
-                            answer.tenant_access_token,
-                            self.inner.tokens.now(),
-                            expires_in,
-                            self.inner.tokens.margin(),
-                        ))
+                        Ok(self.cached(answer.tenant_access_token, expires_in))
                     })
                 };
                 self.inner.tokens.get(key, fetch).await
@@ -683,12 +688,7 @@ impl Client {
                             .run(TenantAccessToken::new(app_token, tenant_key))
                             .await?;
                         let expires_in = answer.expires_in();
-                        Ok(CachedToken::new(
-                            answer.tenant_access_token,
-                            self.inner.tokens.now(),
-                            expires_in,
-                            self.inner.tokens.margin(),
-                        ))
+                        Ok(self.cached(answer.tenant_access_token, expires_in))
                     })
                 };
                 self.inner.tokens.get(key, fetch).await
@@ -738,12 +738,7 @@ impl Client {
                     }
                 };
                 let expires_in = answer.expires_in();
-                Ok(CachedToken::new(
-                    answer.app_access_token,
-                    self.inner.tokens.now(),
-                    expires_in,
-                    self.inner.tokens.margin(),
-                ))
+                Ok(self.cached(answer.app_access_token, expires_in))
             })
         };
         self.inner.tokens.get(key, fetch).await
