@@ -12,9 +12,9 @@ const OURS: [&str; 9] = [
     "lark-http",
     "lark-ws",
     "lark-redis",
-    "lark",
+    "larkrs",
     "lark-emulator",
-    "lark-cli",
+    "larkrs-cli",
 ];
 
 /// What each crate may use of ours, and what else it must not use.
@@ -39,7 +39,7 @@ fn rule(package: &str) -> Option<(&'static [&'static str], &'static [&'static st
             &["lark-http", "lark-api", "lark-events", "lark-content"],
             &[],
         ),
-        "lark" => (
+        "larkrs" => (
             &[
                 "lark-content",
                 "lark-api",
@@ -51,9 +51,9 @@ fn rule(package: &str) -> Option<(&'static [&'static str], &'static [&'static st
             &[],
         ),
         "lark-emulator" => (&[], &[]),
-        "lark-cli" => (
+        "larkrs-cli" => (
             &[
-                "lark",
+                "larkrs",
                 "lark-emulator",
                 "lark-content",
                 "lark-api",

@@ -4,7 +4,9 @@
 //! first failure. `stress` runs the test suite many times and names every test that failed in
 //! any run.
 
+mod features;
 mod layers;
+mod publish;
 mod stress;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,10 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "stress" => stress::stress(&args[1..]),
         "layers" => layers::check(),
+        "deny" => publish::deny(),
+        "package" => publish::package(),
+        "man" => man(),
+        "features" => features::features(),
         stress::SPIN => stress::spin(),
         "bench" => bench(&args[1..]),
         "soak" => soak(&args[1..]),
@@ -45,8 +51,17 @@ tasks:
   ci                  fmt --check, clippy -D warnings, the workspace tests, every crate
                       alone (its tests, and a build with no default features and with all
                       features), the Redis tests (installing redis-server when missing),
-                      doc -D warnings, the layering rules of docs/architecture.md
+                      doc -D warnings, the layering rules of docs/architecture.md, deny
+                      and package (below)
   layers              the layering rules of docs/architecture.md, against cargo metadata
+  deny                cargo deny check: licences, bans and sources (deny.toml); advisories
+                      when their database can be fetched (installs cargo-deny when missing)
+  package             cargo package for every publishable crate, then a new crate built
+                      from the packages by their published names, and the CLI from its own
+  man                 the `lark` man pages, into target/man
+  features            crates compiled, cold release build time and binary size of three
+                      users of the facade (send-only, webhook bot, long-connection bot),
+                      each built from the packaged crates in its own target directory
   stress --runs N [--load]
                       builds the workspace tests once and runs them N times (--load keeps
                       every core busy meanwhile); lists each test that failed with its count
@@ -122,6 +137,8 @@ fn ci() -> Result<(), String> {
     step("cargo doc --no-deps", doc)?;
 
     step_fn("layers (docs/architecture.md)", layers::check)?;
+    publish::deny()?;
+    publish::package()?;
     // The steering workspace's own layering check, when this repository sits beside it.
     let external = root()
         .join("..")
@@ -158,6 +175,12 @@ fn crates_alone() -> Result<(), String> {
         let mut test = cargo();
         test.args(["test", "--package", &package]);
         step(&format!("cargo test -p {package}"), test)?;
+        if package == "larkrs" {
+            // The facade's own tests need the bot and the long connection, off by default.
+            let mut test = cargo();
+            test.args(["test", "--package", &package, "--features", "ws,axum"]);
+            step(&format!("cargo test -p {package} --features ws,axum"), test)?;
+        }
         for features in ["--no-default-features", "--all-features"] {
             let mut check = cargo();
             check.args(["check", "--package", &package, "--all-targets", features]);
@@ -165,6 +188,20 @@ fn crates_alone() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Writes the `lark` man pages into `target/man`, replacing the pages of an earlier run.
+fn man() -> Result<(), String> {
+    let dir = root().join("target").join("man");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|err| format!("removing {}: {err}", dir.display()))?;
+    }
+    let mut command = cargo();
+    command
+        .args(["run", "--quiet", "--package", "larkrs-cli", "--", "man"])
+        .arg(&dir);
+    step("lark man target/man", command)
 }
 
 /// Runs the benchmark binary in release mode.
@@ -384,8 +421,15 @@ fn redis_checks() -> Result<(), String> {
     ]);
     step("cargo test -p lark-redis --features integration", tests)?;
     let mut facade = cargo();
-    facade.args(["test", "--package", "lark", "--features", "redis", "--lib"]);
-    step("cargo test -p lark --features redis", facade)?;
+    facade.args([
+        "test",
+        "--package",
+        "larkrs",
+        "--features",
+        "redis",
+        "--lib",
+    ]);
+    step("cargo test -p larkrs --features redis", facade)?;
 
     let server = RedisServer::start()?;
     let mut example = cargo();

@@ -86,18 +86,31 @@ impl fmt::Display for Receiver {
 /// Why a `kind:id` receiver could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "`{0}` is not a receiver; write chat:oc_…, open:ou_…, union:on_…, user:<user_id> or email:<address>"
+    "`{0}` is not a receiver; write oc_… (a chat), ou_… (an open_id), on_… (a union_id), user:<user_id> or email:<address>"
 )]
 pub struct ParseReceiverError(String);
 
 impl std::str::FromStr for Receiver {
     type Err = ParseReceiverError;
 
-    /// Reads `chat:oc_…`, `open:ou_…`, `union:on_…`, `user:…` or `email:…`.
+    /// Reads `chat:oc_…`, `open:ou_…`, `union:on_…`, `user:…` or `email:…`; and an id alone
+    /// where the platform's prefix says its kind (`oc_…` a chat, `ou_…` an open_id, `on_…` a
+    /// union_id) or an address alone (it has an `@`). A user_id has no such prefix, so it
+    /// always needs `user:`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, id) = s
-            .split_once(':')
-            .ok_or_else(|| ParseReceiverError(s.to_owned()))?;
+        let Some((kind, id)) = s.split_once(':') else {
+            return Ok(if s.starts_with("oc_") && s.len() > 3 {
+                Self::Chat(ChatId::new(s))
+            } else if s.starts_with("ou_") && s.len() > 3 {
+                Self::Open(OpenId::new(s))
+            } else if s.starts_with("on_") && s.len() > 3 {
+                Self::Union(UnionId::new(s))
+            } else if s.contains('@') && !s.starts_with('@') && !s.ends_with('@') {
+                Self::Email(Email::new(s))
+            } else {
+                return Err(ParseReceiverError(s.to_owned()));
+            });
+        };
         if id.is_empty() {
             return Err(ParseReceiverError(s.to_owned()));
         }
@@ -128,9 +141,24 @@ mod tests {
             let receiver: Receiver = text.parse().unwrap();
             assert_eq!(receiver.to_string(), text);
         }
-        assert!("oc_1".parse::<Receiver>().is_err());
         assert!("group:oc_1".parse::<Receiver>().is_err());
         assert!("chat:".parse::<Receiver>().is_err());
+    }
+
+    #[test]
+    fn an_id_whose_prefix_says_its_kind_reads_alone() {
+        for (text, kind) in [
+            ("oc_1", "chat:oc_1"),
+            ("ou_1", "open:ou_1"),
+            ("on_1", "union:on_1"),
+            ("a@b.c", "email:a@b.c"),
+        ] {
+            assert_eq!(text.parse::<Receiver>().unwrap().to_string(), kind);
+        }
+        // A user_id has no prefix of its own, and a bare prefix is no id.
+        for text in ["e33ggbyz", "oc_", "ou_", "@b.c", "a@", ""] {
+            assert!(text.parse::<Receiver>().is_err(), "{text}");
+        }
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use transport::{
 /// cryptographic generator, seeded from the OS once per thread, so no call pays a system call.
 #[must_use]
 pub fn new_uuid() -> String {
-    use rand::Rng as _;
+    use rand::RngCore as _;
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);

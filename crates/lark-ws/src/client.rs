@@ -39,6 +39,9 @@ pub enum Status {
         attempt: u32,
         /// Why the last connection ended.
         reason: String,
+        /// How long the client waits before it dials (the platform's reconnect interval plus
+        /// its jitter).
+        wait: Duration,
     },
     /// Stopped for good.
     Stopped(StopReason),
@@ -433,12 +436,14 @@ impl WsClient {
                     }));
                     return;
                 }
+                let wait = reconnect_wait(&params, attempt);
                 status.send_replace(Status::Reconnecting {
                     attempt,
                     reason: last_error.clone(),
+                    wait,
                 });
                 tokio::select! {
-                    () = tokio::time::sleep(reconnect_wait(&params, attempt)) => {}
+                    () = tokio::time::sleep(wait) => {}
                     _ = stop.changed() => {
                         status.send_replace(Status::Stopped(StopReason::Shutdown));
                         return;

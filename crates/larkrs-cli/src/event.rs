@@ -7,7 +7,9 @@ use std::io::Read;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub(crate) fn decode(args: &DecodeArgs) -> Result<(), Failure> {
+/// Checks and decodes the delivery; prints a summary line and the pretty JSON, or with `--json`
+/// the JSON alone on one line.
+pub(crate) fn decode(args: &DecodeArgs, json: bool) -> Result<(), Failure> {
     let body = if args.input == "-" {
         let mut body = Vec::new();
         std::io::stdin()
@@ -42,10 +44,30 @@ pub(crate) fn decode(args: &DecodeArgs) -> Result<(), Failure> {
         UNIX_EPOCH + Duration::from_secs(seconds)
     });
     let incoming = receive(&config, &headers, &body, now).map_err(Failure::Event)?;
-    let json = incoming.to_json();
-    let pretty = serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string());
+    let value = incoming.to_json();
+    let text = if json {
+        value.to_string()
+    } else {
+        let pretty = serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string());
+        format!("{}\n{pretty}", summary(&value))
+    };
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{pretty}")
+    writeln!(stdout, "{text}")
         .and_then(|()| stdout.flush())
         .map_err(crate::output::write_failure)
+}
+
+/// The first line of the text output: what the delivery is, in a few words.
+fn summary(value: &serde_json::Value) -> String {
+    let field = |name: &str| value[name].as_str().unwrap_or("-").to_owned();
+    match value["kind"].as_str() {
+        Some("event") => format!(
+            "verified event {} (event_id {})",
+            field("event_type"),
+            field("event_id")
+        ),
+        Some("card_action") => "verified card action".to_owned(),
+        Some("challenge") => "verified url challenge".to_owned(),
+        other => format!("verified {}", other.unwrap_or("delivery")),
+    }
 }

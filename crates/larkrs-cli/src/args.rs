@@ -3,22 +3,32 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-const EXIT_CODES: &str = "\
+/// The one exit-code table: `lark --help` prints it, the README repeats it, and
+/// `output::Failure::exit_code` follows it.
+pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  success (also when the output closes early, as under `| head`)
-  1  the platform refused the call (see code, msg and log id)
+  1  the platform refused the call for another reason (see code, msg and log id)
   2  bad command line
-  3  credentials or token refused
+  3  credentials or token refused, or the app refused for good (listen)
   4  a scope is missing
   5  not found
   6  rate limited
   7  network failure or timeout (--timeout), or a base url that does not lead to the platform
-  8  invalid content or input, refused before sending
-  9  local failure (a file, the terminal)
+  8  invalid input: content, ids, or a file that is not what it should be (not JSON, say),
+     refused before sending or by the platform
+  9  local failure: a file that cannot be read or written, the terminal, the runtime
  10  a webhook delivery failed verification (event decode)
 
+Options before the command apply to every command: `lark --json history oc_…`.
 Credentials come from --app-id/--app-secret or LARK_APP_ID/LARK_APP_SECRET; the platform from
---feishu (default), --lark, --base-url, or LARK_BASE_URL / LARK_DOMAIN.";
+--feishu (default), --lark, --base-url, or LARK_BASE_URL / LARK_DOMAIN.
+Ids are taken alone where their prefix says their kind (oc_, ou_, on_, om_, omt_), or as
+chat:oc_…, open:ou_…, union:on_…, user:USER_ID, email:ADDRESS.";
+
+/// What every subcommand's help says about the options that go before it.
+pub(crate) const GLOBAL_HINT: &str = "Global options (--json, --app-id, --app-secret, --base-url, --lark, --feishu, \
+--timeout) go before the command; see `lark --help`.";
 
 /// A positive number of seconds, fractions allowed.
 fn seconds(text: &str) -> Result<std::time::Duration, String> {
@@ -36,35 +46,40 @@ fn seconds(text: &str) -> Result<std::time::Duration, String> {
 
 /// Lark / Feishu messaging from the command line.
 #[derive(Debug, Parser)]
-#[command(name = "lark", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(
+    name = "lark",
+    version,
+    after_help = EXIT_CODES,
+    propagate_version = true,
+    subcommand_help_heading = "Commands"
+)]
 pub(crate) struct Cli {
     /// The platform's base url (the emulator's, a proxy's).
-    #[arg(long, global = true, env = "LARK_BASE_URL", value_name = "URL")]
+    #[arg(long, env = "LARK_BASE_URL", value_name = "URL")]
     pub(crate) base_url: Option<String>,
     /// Use Feishu, open.feishu.cn (the default).
-    #[arg(long, global = true, conflicts_with = "lark")]
+    #[arg(long, conflicts_with = "lark")]
     pub(crate) feishu: bool,
     /// Use Lark, open.larksuite.com.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub(crate) lark: bool,
     /// The app id.
-    #[arg(long, global = true, env = "LARK_APP_ID", value_name = "ID")]
+    #[arg(long, env = "LARK_APP_ID", value_name = "ID")]
     pub(crate) app_id: Option<String>,
     /// The app secret.
     #[arg(
         long,
-        global = true,
         env = "LARK_APP_SECRET",
         hide_env_values = true,
         value_name = "SECRET"
     )]
     pub(crate) app_secret: Option<String>,
     /// Print JSON (one object per line for lists) instead of text.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub(crate) json: bool,
     /// The longest an upload or download may take in all, retries included, in seconds
     /// (default 600). Whatever this says, a transfer that moves nothing for 30 s fails.
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     pub(crate) timeout: Option<std::time::Duration>,
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -74,7 +89,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Send a message; prints its id.
     Send {
-        /// The receiver: chat:oc_…, open:ou_…, union:on_…, user:USER_ID or email:ADDRESS.
+        /// The receiver: oc_… (a chat), ou_… (an open_id), on_… (a union_id), user:USER_ID or
+        /// an email address.
         #[arg(long, value_name = "RECEIVER")]
         to: String,
         #[command(flatten)]
@@ -110,16 +126,16 @@ pub(crate) enum Command {
         /// The message (om_…).
         message_id: String,
     },
-    /// A chat's history, oldest first.
+    /// A chat's or a thread's history, newest first.
     History {
         /// The chat (oc_…) or thread (omt_…).
         container: String,
         /// At most this many messages.
         #[arg(long, default_value_t = 50)]
         limit: usize,
-        /// Newest first.
+        /// Oldest first, from the start of the chat.
         #[arg(long)]
-        newest_first: bool,
+        oldest_first: bool,
     },
     /// React to a message.
     React {
@@ -128,10 +144,34 @@ pub(crate) enum Command {
         /// The emoji type: THUMBSUP, SMILE, OK, …
         emoji: String,
     },
+    /// Remove a reaction the bot added.
+    Unreact {
+        /// The message (om_…).
+        message_id: String,
+        /// The reaction's id, as `react` and `reactions` print it.
+        reaction_id: String,
+    },
     /// A message's reactions.
     Reactions {
         /// The message (om_…).
         message_id: String,
+    },
+    /// Forward a message; prints the new message's id.
+    Forward {
+        /// The message (om_…).
+        message_id: String,
+        /// The receiver, as for `send --to`.
+        #[arg(long, value_name = "RECEIVER")]
+        to: String,
+    },
+    /// Forward several messages of one chat as one merged message; prints its id.
+    MergeForward {
+        /// The messages (om_…), in order.
+        #[arg(required = true)]
+        message_ids: Vec<String>,
+        /// The receiver, as for `send --to`.
+        #[arg(long, value_name = "RECEIVER")]
+        to: String,
     },
     /// Chats.
     #[command(subcommand)]
@@ -158,6 +198,20 @@ pub(crate) enum Command {
     /// Serve the emulator (a local Lark Open Platform) until stopped. The global --app-id and
     /// --app-secret set the emulated app's credentials.
     Emulator(EmulatorArgs),
+    /// Print a completion script for a shell, to source or save where the shell loads
+    /// completions (`lark completions bash > ~/.local/share/bash-completion/completions/lark`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (lark.1 and one per command) into a directory; `cargo xtask man`
+    /// runs it.
+    #[command(hide = true)]
+    Man {
+        /// The directory, created when missing.
+        dir: PathBuf,
+    },
 }
 
 /// What to send: exactly one of these.
@@ -375,4 +429,58 @@ pub(crate) struct EmulatorArgs {
     /// Put this token in every delivery.
     #[arg(long, requires = "webhook")]
     pub(crate) verification_token: Option<String>,
+}
+
+/// The options that go before the command.
+pub(crate) const GLOBAL_OPTIONS: [&str; 7] = [
+    "--json",
+    "--app-id",
+    "--app-secret",
+    "--base-url",
+    "--lark",
+    "--feishu",
+    "--timeout",
+];
+
+/// The command line's definition, each subcommand's help ending with where the global
+/// options go.
+pub(crate) fn command() -> clap::Command {
+    fn hint(command: clap::Command) -> clap::Command {
+        let names: Vec<String> = command
+            .get_subcommands()
+            .map(|sub| sub.get_name().to_owned())
+            .collect();
+        names.into_iter().fold(command, |command, name| {
+            command.mut_subcommand(name, |sub| hint(sub.after_help(GLOBAL_HINT)))
+        })
+    }
+    hint(<Cli as clap::CommandFactory>::command())
+}
+
+/// Reads the command line; a usage error exits 2 with clap's message, and a global option
+/// given after the command gets a line saying where it goes.
+pub(crate) fn parse() -> Cli {
+    let matches = command()
+        .try_get_matches()
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    match matches {
+        Ok(cli) => cli,
+        Err(err) => {
+            let misplaced = match err.get(clap::error::ContextKind::InvalidArg) {
+                Some(clap::error::ContextValue::String(arg)) => GLOBAL_OPTIONS
+                    .iter()
+                    .find(|flag| arg == *flag || arg.starts_with(&format!("{flag}=")))
+                    .copied(),
+                _ => None,
+            };
+            let code = err.exit_code();
+            let _ = err.print();
+            if let Some(flag) = misplaced {
+                eprintln!(
+                    "\ntip: {flag} is a global option; it goes before the command: lark {flag} <COMMAND> …"
+                );
+            }
+            std::process::exit(code);
+        }
+    }
 }

@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// On docs.rs, every item that needs a feature says which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod areas;
 #[cfg(feature = "bot")]
@@ -7,6 +9,7 @@ mod client;
 
 pub use areas::{Chats, Files, Images, Members, Messages};
 #[cfg(feature = "bot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bot")))]
 pub use bot::{Bot, BotBuilder, BotEvent, CardEvent, MessageEvent};
 pub use client::{Client, ClientBuilder};
 
@@ -16,14 +19,17 @@ pub use lark_api as api;
 pub use lark_content as content;
 /// Webhook events and card callbacks (`lark-events`).
 #[cfg(feature = "bot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bot")))]
 pub use lark_events as events;
 /// The executor (`lark-http`): retry and token policies, stores, streaming transfers.
 pub use lark_http as http;
 /// Shared stores on Redis (`lark-redis`), for several replicas.
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use lark_redis as redis;
 /// The long connection (`lark-ws`): status, options, the frame format.
 #[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
 pub use lark_ws as ws;
 
 pub use lark_api::{BaseUrl, Receiver};
@@ -32,6 +38,7 @@ pub use lark_content::{
     ReactionId, TenantKey, Text, UnionId, UserId,
 };
 #[cfg(feature = "bot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bot")))]
 pub use lark_events::{CardResponse, Event, ServeOptions, ToastKind};
 pub use lark_http::{
     AnswerMeta, Error, ErrorKind, Existing, Quota, Quotas, RateLimiter, RetryPolicy, Saved,

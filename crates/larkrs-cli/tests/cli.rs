@@ -207,26 +207,62 @@ async fn reply_edit_get_history_react_and_recall() {
     assert_eq!(got["body"]["content"], r#"{"text":"all green"}"#);
     assert_eq!(got["parent_id"], question.as_str());
 
-    let history = lark.run(&["--json", "history", &chat]).await.ok();
+    // Oldest first when asked; the chat's id is taken alone or as chat:oc_….
+    let history = lark
+        .run(&[
+            "--json",
+            "history",
+            &format!("chat:{chat}"),
+            "--oldest-first",
+        ])
+        .await
+        .ok();
     let lines: Vec<Value> = history
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(lines.len(), 2, "{history}");
     assert_eq!(lines[0]["message_id"], question.as_str());
-    let text = lark
-        .run(&["history", &chat, "--limit", "1", "--newest-first"])
-        .await
-        .ok();
+    // Newest first by default.
+    let text = lark.run(&["history", &chat, "--limit", "1"]).await.ok();
     assert!(
         text.starts_with(&reply) && text.contains("all green"),
         "{text}"
     );
 
-    let reaction = lark.run(&["react", &question, "THUMBSUP"]).await.ok();
-    assert!(!reaction.trim().is_empty());
+    let reaction = lark
+        .run(&["react", &question, "THUMBSUP"])
+        .await
+        .ok()
+        .trim()
+        .to_owned();
+    assert!(!reaction.is_empty());
     let reactions = lark.run(&["reactions", &question]).await.ok();
     assert!(reactions.contains("THUMBSUP"), "{reactions}");
+    let removed = lark
+        .run(&["--json", "unreact", &question, &reaction])
+        .await
+        .json();
+    assert_eq!(removed["reaction_id"], reaction.as_str());
+    let reactions = lark.run(&["reactions", &question]).await.ok();
+    assert!(!reactions.contains("THUMBSUP"), "{reactions}");
+
+    // Forwards, to a chat named by its bare id.
+    let forwarded = lark
+        .run(&["--json", "forward", &question, "--to", &chat])
+        .await
+        .json();
+    let forwarded_id = forwarded["message_id"].as_str().unwrap();
+    assert_ne!(forwarded_id, question.as_str());
+    assert_eq!(
+        emulator.message(forwarded_id).unwrap()["chat_id"],
+        chat.as_str()
+    );
+    let merged = lark
+        .run(&["--json", "merge-forward", &question, &reply, "--to", &chat])
+        .await
+        .json();
+    assert_eq!(merged["message"]["msg_type"], "merge_forward", "{merged}");
 
     lark.run(&["recall", &reply]).await.ok();
     assert_eq!(emulator.message(&reply).unwrap()["deleted"], true);
@@ -396,10 +432,14 @@ async fn failures_print_code_log_id_and_hint_and_exit_by_kind() {
     assert!(error["log_id"].is_string());
 
     let receiver = lark
-        .run(&["send", "--to", "oc_no_prefix", "--text", "x"])
+        .run(&["send", "--to", "no_prefix", "--text", "x"])
         .await;
     assert_eq!(receiver.code, 8);
-    assert!(receiver.stderr.contains("chat:oc_"), "{}", receiver.stderr);
+    assert!(
+        receiver.stderr.contains("oc_… (a chat)"),
+        "{}",
+        receiver.stderr
+    );
 
     let usage = lark.run(&["send", "--to", "chat:oc_x"]).await;
     assert_eq!(usage.code, 2, "no content is a usage error");
@@ -504,6 +544,7 @@ async fn event_decode_checks_a_captured_delivery_as_the_endpoint_does() {
     let lark = Lark::new(&emulator);
     let decode = |extra: Vec<String>| {
         let mut args: Vec<String> = [
+            "--json",
             "event",
             "decode",
             "--encrypt-key",
@@ -534,6 +575,17 @@ async fn event_decode_checks_a_captured_delivery_as_the_endpoint_does() {
     assert_eq!(event["event_type"], "im.message.receive_v1");
     assert_eq!(event["event"]["message"]["message_id"], said.as_str());
     assert_eq!(event["event"]["message"]["text"], "decode me");
+    // Without --json: a summary line, then the same object spread over lines.
+    let text = lark
+        .run(&args[1..].iter().map(String::as_str).collect::<Vec<_>>())
+        .await
+        .ok();
+    let (summary, rest) = text.split_once('\n').unwrap();
+    assert!(
+        summary.starts_with("verified event im.message.receive_v1 (event_id "),
+        "{text}"
+    );
+    assert_eq!(serde_json::from_str::<Value>(rest).unwrap(), event);
 
     let mut forged = signed.clone();
     forged[5] = "0".repeat(64);
@@ -966,6 +1018,8 @@ async fn a_stalled_download_ends_at_the_timeout_and_leaves_nothing() {
     let target = dir.path().join("report.txt");
     let run = lark
         .run(&[
+            "--timeout",
+            "1",
             "download",
             "resource",
             &message,
@@ -974,19 +1028,239 @@ async fn a_stalled_download_ends_at_the_timeout_and_leaves_nothing() {
             "file",
             "-o",
             target.to_str().unwrap(),
-            "--timeout",
-            "1",
         ])
         .await;
     assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(run.stderr.contains("transfer"), "{}", run.stderr);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 
-    let refused = lark.run(&["history", "--timeout", "0"]).await;
+    let refused = lark.run(&["--timeout", "0", "history", "oc_1"]).await;
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
         refused.stderr.contains("out of range"),
         "{}",
         refused.stderr
     );
+}
+
+/// The exit-code table of `lark --help`, as `(code, what)`.
+fn exit_code_table() -> Vec<(i32, String)> {
+    let help = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let table = help.split_once("Exit codes:\n").unwrap().1;
+    table
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        // A row is `code  what`; a longer row continues on lines that begin with no code.
+        .filter_map(|line| {
+            let (code, what) = line.trim_start().split_once("  ")?;
+            Some((code.parse().ok()?, what.trim().to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one case per row of the table, in its order
+async fn every_error_class_exits_with_the_code_the_table_gives_it() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let chat = emulator.default_chat();
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    let mut expect = |code: i32, what: &str, run: Run| {
+        assert_eq!(
+            run.code, code,
+            "{what}: stdout {} stderr {}",
+            run.stdout, run.stderr
+        );
+        seen.insert(code, what.to_owned());
+    };
+
+    expect(0, "success", lark.run(&["chat", "list"]).await);
+    // Only the sender may edit a message (230071): a refusal of no other class.
+    let said = emulator.user_says_text(&chat, &tom, "mine").unwrap();
+    expect(
+        1,
+        "the platform refused",
+        lark.run(&["edit", &said, "--text", "yours"]).await,
+    );
+    expect(
+        2,
+        "bad command line",
+        lark.run(&["send", "--text", "x"]).await,
+    );
+    let wrong = Lark {
+        app_secret: "not-the-secret".to_owned(),
+        ..Lark::new(&emulator)
+    };
+    expect(3, "credentials", wrong.run(&["chat", "list"]).await);
+    // The platform's answer for a missing scope, as captured in
+    // github.com/pppscn/SmsForwarder/issues/589 (the lark-api response fixtures).
+    emulator.inject(
+        FaultRule::next(
+            1,
+            Fault::Answer {
+                status: 400,
+                code: 99_991_672,
+                msg: "Access denied. One of the following scopes is required: [im:chat:readonly]"
+                    .to_owned(),
+            },
+        )
+        .on_path("/open-apis/im/v1/chats"),
+    );
+    let scope = lark.run(&["chat", "list"]).await;
+    assert!(
+        scope.stderr.contains("im:chat:readonly"),
+        "{}",
+        scope.stderr
+    );
+    expect(4, "a scope is missing", scope);
+    expect(
+        5,
+        "not found",
+        lark.run(&[
+            "send",
+            "--to",
+            "oc_00000000000000000000000000000000",
+            "--text",
+            "x",
+        ])
+        .await,
+    );
+    emulator.inject(
+        FaultRule::next(
+            4,
+            Fault::RateLimit {
+                reset_secs: 0,
+                limit: 50,
+            },
+        )
+        .on_path("/open-apis/im/v1/chats"),
+    );
+    expect(6, "rate limited", lark.run(&["chat", "list"]).await);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    expect(
+        7,
+        "network",
+        lark.run(&["--base-url", &nowhere, "chat", "list"]).await,
+    );
+    let not_json = write(dir.path(), "post.json", b"{not json");
+    expect(
+        8,
+        "invalid input",
+        lark.run(&["send", "--to", &chat, "--post", &not_json])
+            .await,
+    );
+    let missing = dir.path().join("missing.json");
+    let missing = missing.to_str().unwrap();
+    expect(
+        9,
+        "local failure",
+        lark.run(&["send", "--to", &chat, "--post", missing]).await,
+    );
+    expect(
+        9,
+        "local failure",
+        lark.run(&["upload", "image", missing]).await,
+    );
+    expect(
+        9,
+        "local failure",
+        lark.run(&["event", "decode", missing]).await,
+    );
+    let unsigned = write(
+        dir.path(),
+        "event.json",
+        br#"{"schema":"2.0","header":{"event_id":"e","token":"wrong","event_type":"im.message.receive_v1"},"event":{}}"#,
+    );
+    expect(
+        10,
+        "verification failed",
+        lark.run(&[
+            "event",
+            "decode",
+            "--verification-token",
+            "right",
+            &unsigned,
+        ])
+        .await,
+    );
+
+    // Every row of the table was exercised, and nothing outside it was seen.
+    let table: Vec<i32> = exit_code_table()
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    assert_eq!(table, (0..=10).collect::<Vec<_>>());
+    assert_eq!(seen.keys().copied().collect::<Vec<_>>(), table);
+}
+
+#[test]
+fn completions_are_generated_for_four_shells_and_man_pages_are_created_new() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef lark"),
+        ("fish", "complete -c lark"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_lark"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: {script}");
+        for command in ["merge-forward", "unreact", "history"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man");
+    let out = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(["--json", "man"])
+        .arg(&pages)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = listed["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(names.contains(&"lark.1") && names.contains(&"lark-chat-create.1"));
+    let page = std::fs::read_to_string(pages.join("lark-send.1")).unwrap();
+    assert!(page.starts_with(".ie") || page.contains(".TH"), "{page}");
+    // An existing page is never overwritten.
+    let again = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .arg("man")
+        .arg(&pages)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(9));
+}
+
+#[test]
+fn a_global_option_after_the_command_is_a_usage_error_that_says_where_it_goes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(["history", "oc_1", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("lark --json <COMMAND>"), "{stderr}");
+    let help = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(["send", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(!help.contains("--app-secret <"), "{help}");
+    assert!(help.contains("see `lark --help`"), "{help}");
 }

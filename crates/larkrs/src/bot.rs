@@ -351,6 +351,7 @@ impl BotBuilder {
 
     /// Deduplicates through `redis`, shared with the other replicas.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis(self, redis: &lark_redis::Redis) -> Self {
         self.dedup(Arc::new(lark_redis::RedisDedupStore::new(redis.clone())))
     }
@@ -462,6 +463,7 @@ impl Bot {
 
     /// The webhook endpoint as an axum router at `path`.
     #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn axum_router(&self, path: &str) -> axum::Router {
         lark_events::axum_router(self.webhook(), path)
     }
@@ -469,6 +471,7 @@ impl Bot {
     /// Receives events and card callbacks over the long connection instead of a webhook: no
     /// public URL needed. The same handlers run; the handle watches and stops the connection.
     #[cfg(feature = "ws")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
     #[must_use]
     pub fn connect(&self) -> lark_ws::WsHandle {
         self.connect_with(lark_ws::WsOptions::default())
@@ -476,6 +479,7 @@ impl Bot {
 
     /// [`connect`](Self::connect) with `options` (watchdog, shutdown grace, reconnecting).
     #[cfg(feature = "ws")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
     #[must_use]
     pub fn connect_with(&self, options: lark_ws::WsOptions) -> lark_ws::WsHandle {
         lark_ws::WsClient::new(self.client.http().clone(), self.dispatcher.clone())

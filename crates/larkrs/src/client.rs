@@ -137,6 +137,7 @@ impl ClientBuilder {
 
     /// Shares tokens and marketplace app tickets with the other replicas through `redis`.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis(self, redis: &lark_redis::Redis) -> Self {
         self.map(|http| {
             http.token_store(Arc::new(lark_redis::RedisTokenStore::new(redis.clone())))
@@ -147,6 +148,7 @@ impl ClientBuilder {
     /// Shares tokens and tickets through the Redis server at `url`; an invalid url is reported
     /// by [`build`](Self::build).
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_url(self, url: &str) -> Self {
         match lark_redis::Redis::open(url) {
             Ok(redis) => self.redis(&redis),

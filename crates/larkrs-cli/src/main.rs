@@ -4,12 +4,12 @@ mod args;
 mod commands;
 mod content;
 mod event;
+mod ids;
 mod listen;
 mod output;
 mod progress;
 mod serve;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 /// Tracing on standard error, as `RUST_LOG` says (`RUST_LOG=lark_http=debug`, say); warnings
@@ -24,7 +24,7 @@ fn init_tracing() {
 }
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = args::parse();
     init_tracing();
     let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()

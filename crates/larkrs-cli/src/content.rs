@@ -8,7 +8,7 @@ use std::path::Path;
 
 fn read_json(path: &Path, what: &str) -> Result<String, Failure> {
     let text = std::fs::read_to_string(path).map_err(|err| {
-        Failure::Input(format!("reading the {what} in {}: {err}", path.display()))
+        Failure::Local(format!("reading the {what} in {}: {err}", path.display()))
     })?;
     serde_json::from_str::<serde_json::Value>(&text).map_err(|err| {
         Failure::Input(format!(

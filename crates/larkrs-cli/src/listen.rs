@@ -1,4 +1,5 @@
-//! `lark listen`: events over the long connection, one JSON line each.
+//! `lark listen`: events over the long connection, one JSON line each on standard output;
+//! the connection's state changes on standard error, as they happen.
 
 use crate::output::Failure;
 use lark::events::{
@@ -48,12 +49,54 @@ impl WriteFailed {
     }
 }
 
-pub(crate) async fn run(client: lark::Client, ack_card: Option<&Path>) -> Result<(), Failure> {
+/// Tells standard error that the connection changed state: a line of text, or with `--json` a
+/// JSON object (`{"state":"connecting"}`, `{"state":"connected","connection":…}`,
+/// `{"state":"reconnecting","attempt":…,"wait_seconds":…,"reason":…}`).
+fn report_state(status: &Status, json: bool) {
+    let (text, value) = match status {
+        Status::Connecting => (
+            "connecting to the platform".to_owned(),
+            serde_json::json!({"state": "connecting"}),
+        ),
+        Status::Connected { device_id } => (
+            format!("listening (connection {device_id}); Ctrl-C to stop"),
+            serde_json::json!({"state": "connected", "connection": device_id}),
+        ),
+        Status::Reconnecting {
+            attempt,
+            reason,
+            wait,
+        } => (
+            format!(
+                "connection lost ({reason}); reconnect attempt {attempt} in {:.1} s",
+                wait.as_secs_f64()
+            ),
+            serde_json::json!({
+                "state": "reconnecting",
+                "attempt": attempt,
+                "wait_seconds": wait.as_secs_f64(),
+                "reason": reason,
+            }),
+        ),
+        _ => return,
+    };
+    if json {
+        eprintln!("{value}");
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+pub(crate) async fn run(
+    client: lark::Client,
+    ack_card: Option<&Path>,
+    json: bool,
+) -> Result<(), Failure> {
     let response = match ack_card {
         None => CardResponse::empty(),
         Some(path) => {
             let text = std::fs::read_to_string(path)
-                .map_err(|err| Failure::Input(format!("reading {}: {err}", path.display())))?;
+                .map_err(|err| Failure::Local(format!("reading {}: {err}", path.display())))?;
             let json: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|err| Failure::Input(format!("{} is not JSON: {err}", path.display())))?;
             CardResponse::from_json(&json)
@@ -81,6 +124,7 @@ pub(crate) async fn run(client: lark::Client, ack_card: Option<&Path>) -> Result
     .with_ack(AckPolicy::WaitUpTo(Duration::from_secs(24 * 3600)));
     let handle = WsClient::new(client.http().clone(), dispatcher).start();
     let mut status = handle.watch();
+    report_state(&status.borrow_and_update(), json);
     let stopped = loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break handle.shutdown().await,
@@ -96,12 +140,10 @@ pub(crate) async fn run(client: lark::Client, ack_card: Option<&Path>) -> Result
                     break handle.status();
                 }
                 let now = status.borrow_and_update().clone();
-                match &now {
-                    Status::Connected { device_id } => eprintln!("listening (connection {device_id}); Ctrl-C to stop"),
-                    Status::Reconnecting { attempt, reason } => eprintln!("connection lost ({reason}); reconnect attempt {attempt}"),
-                    Status::Stopped(_) => break now,
-                    _ => {}
+                if let Status::Stopped(_) = now {
+                    break now;
                 }
+                report_state(&now, json);
             }
         }
     };

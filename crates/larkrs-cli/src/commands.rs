@@ -5,16 +5,13 @@ use crate::args::{
     UploadCommand,
 };
 use crate::output::{Failure, print, row, to_json};
-use crate::{content, event, listen, progress, serve};
+use crate::{content, event, ids, listen, progress, serve};
 use futures_util::TryStreamExt;
 use lark::api::im::chats::{ChatUpdate, CreateChat};
-use lark::api::im::messages::{Container, GetMessageResource, ListMessages, SendMessage};
+use lark::api::im::messages::{GetMessageResource, ListMessages, MergeForward, SendMessage};
 use lark::api::im::model::Message;
 use lark::api::im::resources::{DownloadFile, DownloadImage};
-use lark::{
-    BaseUrl, ChatId, Client, Existing, FileKey, ImageKey, MessageContent, MessageId, OpenId,
-    Receiver,
-};
+use lark::{BaseUrl, Client, Existing, FileKey, ImageKey, MessageContent, MessageId, ReactionId};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
@@ -147,18 +144,16 @@ where
     Ok(())
 }
 
-fn open_ids(users: &[String]) -> Vec<OpenId> {
-    users.iter().map(|u| OpenId::new(u.as_str())).collect()
-}
-
 #[allow(clippy::too_many_lines)] // one arm per command, each a few lines
 pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
     let json = cli.json;
     match &cli.command {
-        Command::Event(EventCommand::Decode(args)) => return event::decode(args),
+        Command::Event(EventCommand::Decode(args)) => return event::decode(args, json),
+        Command::Completions { shell } => return completions(*shell, json),
+        Command::Man { dir } => return man(dir, json),
         Command::Emulator(args) => return serve::emulator(&cli, args).await,
         Command::Listen { ack_card } => {
-            return listen::run(client(&cli)?, ack_card.as_deref()).await;
+            return listen::run(client(&cli)?, ack_card.as_deref(), json).await;
         }
         _ => {}
     }
@@ -220,9 +215,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Send { to, content, uuid } => {
-            let receiver: Receiver = to
-                .parse()
-                .map_err(|err: lark::api::ParseReceiverError| Failure::Input(err.to_string()))?;
+            let receiver = ids::receiver(&to)?;
             let content = content::build(&client, content, json).await?;
             let mut request = SendMessage::new(receiver, content);
             if let Some(uuid) = uuid {
@@ -270,16 +263,11 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
         Command::History {
             container,
             limit,
-            newest_first,
+            oldest_first,
         } => {
-            let container = if container.starts_with("omt_") {
-                Container::Thread(lark::content::ThreadId::new(container))
-            } else {
-                Container::Chat(ChatId::new(container))
-            };
-            let mut request = ListMessages::new(container)
+            let mut request = ListMessages::new(ids::container(&container))
                 .page_size(u32::try_from(limit.clamp(1, 50)).unwrap_or(50));
-            if newest_first {
+            if !oldest_first {
                 request = request.newest_first();
             }
             let mut stream = messages.history_with(request);
@@ -295,6 +283,36 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
         Command::React { message_id, emoji } => {
             let reaction = messages.react(&MessageId::new(message_id), emoji).await?;
             print(json, &reaction.reaction_id, &to_json(&reaction))?;
+        }
+        Command::Unreact {
+            message_id,
+            reaction_id,
+        } => {
+            let removed = messages
+                .unreact(&MessageId::new(message_id), &ReactionId::new(reaction_id))
+                .await?;
+            print(
+                json,
+                format!("removed {}", removed.reaction_id),
+                &to_json(&removed),
+            )?;
+        }
+        Command::Forward { message_id, to } => {
+            let receiver = ids::receiver(&to)?;
+            let sent = messages
+                .forward(&MessageId::new(message_id), receiver)
+                .await?;
+            print(json, &sent.message_id, &to_json(&sent))?;
+        }
+        Command::MergeForward { message_ids, to } => {
+            let receiver = ids::receiver(&to)?;
+            let merged = client
+                .execute(MergeForward::new(
+                    receiver,
+                    message_ids.into_iter().map(MessageId::new),
+                ))
+                .await?;
+            print(json, &merged.message.message_id, &to_json(&merged))?;
         }
         Command::Reactions { message_id } => {
             let mut stream = messages.reactions(&MessageId::new(message_id));
@@ -333,7 +351,11 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             };
             print(json, &key, &json!({"key": key, "path": path}))?;
         }
-        Command::Event(_) | Command::Emulator(_) | Command::Listen { .. } => {}
+        Command::Event(_)
+        | Command::Emulator(_)
+        | Command::Listen { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => {}
     }
     Ok(())
 }
@@ -346,7 +368,7 @@ async fn chat(client: &Client, command: ChatCommand, json: bool) -> Result<(), F
             users,
             description,
         } => {
-            let mut request = CreateChat::new(name).users(open_ids(&users));
+            let mut request = CreateChat::new(name).users(ids::open_ids(&users));
             if let Some(description) = description {
                 request = request.description(description);
             }
@@ -358,7 +380,7 @@ async fn chat(client: &Client, command: ChatCommand, json: bool) -> Result<(), F
             print(json, id, &to_json(&chat))?;
         }
         ChatCommand::Get { chat_id } => {
-            let chat = chats.get(&ChatId::new(chat_id.as_str())).await?;
+            let chat = chats.get(&ids::chat(&chat_id)).await?;
             let name = chat.name.clone().unwrap_or_default();
             print(
                 json,
@@ -383,7 +405,7 @@ async fn chat(client: &Client, command: ChatCommand, json: bool) -> Result<(), F
             let mut update = ChatUpdate::default();
             update.name = name;
             update.description = description;
-            chats.update(&ChatId::new(chat_id.as_str()), update).await?;
+            chats.update(&ids::chat(&chat_id), update).await?;
             print(
                 json,
                 format!("updated {chat_id}"),
@@ -391,7 +413,7 @@ async fn chat(client: &Client, command: ChatCommand, json: bool) -> Result<(), F
             )?;
         }
         ChatCommand::Delete { chat_id } => {
-            chats.delete(&ChatId::new(chat_id.as_str())).await?;
+            chats.delete(&ids::chat(&chat_id)).await?;
             print(
                 json,
                 format!("disbanded {chat_id}"),
@@ -420,7 +442,7 @@ async fn members(client: &Client, command: MembersCommand, json: bool) -> Result
     match command {
         MembersCommand::Add { chat_id, users } => {
             let added = members
-                .add(&ChatId::new(chat_id.as_str()), open_ids(&users))
+                .add(&ids::chat(&chat_id), ids::open_ids(&users))
                 .await?;
             let invalid = added.invalid_id_list.len() + added.not_existed_id_list.len();
             print(
@@ -434,12 +456,12 @@ async fn members(client: &Client, command: MembersCommand, json: bool) -> Result
         }
         MembersCommand::Remove { chat_id, users } => {
             let removed = members
-                .remove(&ChatId::new(chat_id.as_str()), open_ids(&users))
+                .remove(&ids::chat(&chat_id), ids::open_ids(&users))
                 .await?;
             print(json, format!("removed from {chat_id}"), &to_json(&removed))?;
         }
         MembersCommand::List { chat_id } => {
-            let mut stream = members.list(&ChatId::new(chat_id));
+            let mut stream = members.list(&ids::chat(&chat_id));
             while let Some(member) = stream.try_next().await? {
                 print(
                     json,
@@ -453,4 +475,69 @@ async fn members(client: &Client, command: MembersCommand, json: bool) -> Result
         }
     }
     Ok(())
+}
+
+/// `lark completions SHELL`: the completion script on standard output.
+/// With `--json`: `{"shell":…,"script":…}`.
+fn completions(shell: clap_complete::Shell, json: bool) -> Result<(), Failure> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut crate::args::command(), "lark", &mut script);
+    if json {
+        let script = String::from_utf8_lossy(&script);
+        return print(
+            true,
+            "",
+            &json!({"shell": shell.to_string(), "script": script}),
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    std::io::Write::write_all(&mut stdout, &script)
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+        .map_err(crate::output::write_failure)
+}
+
+/// `lark man DIR`: `lark.1` and a page per command (`lark-send.1`, `lark-chat-create.1`, …),
+/// each created new in `dir`: an existing page or a link in its place is refused, not
+/// overwritten.
+/// With `--json`: `{"dir":…,"pages":[…]}`.
+fn man(dir: &Path, json: bool) -> Result<(), Failure> {
+    fn pages(
+        command: &clap::Command,
+        name: &str,
+        out: &mut Vec<(String, Vec<u8>)>,
+    ) -> std::io::Result<()> {
+        let page = command.clone().display_name(name.to_owned());
+        let mut roff = Vec::new();
+        clap_mangen::Man::new(page).render(&mut roff)?;
+        out.push((format!("{name}.1"), roff));
+        for sub in command
+            .get_subcommands()
+            .filter(|sub| !sub.is_hide_set() && sub.get_name() != "help")
+        {
+            pages(sub, &format!("{name}-{}", sub.get_name()), out)?;
+        }
+        Ok(())
+    }
+    let mut command = crate::args::command();
+    command.build();
+    let mut rendered = Vec::new();
+    pages(&command, "lark", &mut rendered)
+        .map_err(|err| Failure::Local(format!("rendering the man pages: {err}")))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|err| Failure::Local(format!("creating {}: {err}", dir.display())))?;
+    for (file, roff) in &rendered {
+        let path = dir.join(file);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut page| std::io::Write::write_all(&mut page, roff))
+            .map_err(|err| Failure::Local(format!("writing {}: {err}", path.display())))?;
+    }
+    let pages: Vec<&str> = rendered.iter().map(|(file, _)| file.as_str()).collect();
+    print(
+        json,
+        format!("{} pages in {}", rendered.len(), dir.display()),
+        &json!({"dir": dir, "pages": pages}),
+    )
 }
