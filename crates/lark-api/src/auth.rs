@@ -1,14 +1,13 @@
 //! The token endpoints (`/open-apis/auth/v3/…`). They take no token, and answer at the top level
 //! with no `data` wrapper.
 
-use crate::endpoint::{Auth, Body, Endpoint, parse_empty, parse_top_level};
-use crate::error::{BuildError, Error};
+use crate::answer::{Nothing, TopLevel};
+use crate::endpoint::{Auth, Body, Endpoint};
+use crate::error::BuildError;
 use crate::secret::{AccessToken, AppSecret, AppTicket};
-use bytes::Bytes;
 use http::Method;
 use lark_content::{AppId, TenantKey};
 use serde::Deserialize;
-use std::borrow::Cow;
 use std::time::Duration;
 
 /// A tenant access token and how long it lives.
@@ -90,13 +89,10 @@ impl TenantAccessTokenInternal {
 
 impl Endpoint for TenantAccessTokenInternal {
     type Output = TenantToken;
+    type Answer = TopLevel<TenantToken>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/auth/v3/tenant_access_token/internal";
     const AUTH: Auth = Auth::None;
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn body(&self) -> Result<Body, BuildError> {
         check_credentials(&self.app_id, &self.app_secret)?;
@@ -108,10 +104,6 @@ impl Endpoint for TenantAccessTokenInternal {
 
     fn is_idempotent(&self) -> bool {
         true
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<TenantToken, Error> {
-        parse_top_level(&response)
     }
 }
 
@@ -134,13 +126,10 @@ impl AppAccessTokenInternal {
 
 impl Endpoint for AppAccessTokenInternal {
     type Output = AppToken;
+    type Answer = TopLevel<AppToken>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/auth/v3/app_access_token/internal";
     const AUTH: Auth = Auth::None;
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn body(&self) -> Result<Body, BuildError> {
         check_credentials(&self.app_id, &self.app_secret)?;
@@ -152,10 +141,6 @@ impl Endpoint for AppAccessTokenInternal {
 
     fn is_idempotent(&self) -> bool {
         true
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<AppToken, Error> {
-        parse_top_level(&response)
     }
 }
 
@@ -184,13 +169,10 @@ impl AppAccessToken {
 
 impl Endpoint for AppAccessToken {
     type Output = AppToken;
+    type Answer = TopLevel<AppToken>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/auth/v3/app_access_token";
     const AUTH: Auth = Auth::None;
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn body(&self) -> Result<Body, BuildError> {
         check_credentials(&self.app_id, &self.app_secret)?;
@@ -203,10 +185,6 @@ impl Endpoint for AppAccessToken {
 
     fn is_idempotent(&self) -> bool {
         true
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<AppToken, Error> {
-        parse_top_level(&response)
     }
 }
 
@@ -232,13 +210,10 @@ impl TenantAccessToken {
 
 impl Endpoint for TenantAccessToken {
     type Output = TenantToken;
+    type Answer = TopLevel<TenantToken>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/auth/v3/tenant_access_token";
     const AUTH: Auth = Auth::None;
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn body(&self) -> Result<Body, BuildError> {
         Ok(json(&serde_json::json!({
@@ -249,10 +224,6 @@ impl Endpoint for TenantAccessToken {
 
     fn is_idempotent(&self) -> bool {
         true
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<TenantToken, Error> {
-        parse_top_level(&response)
     }
 }
 
@@ -276,13 +247,10 @@ impl AppTicketResend {
 
 impl Endpoint for AppTicketResend {
     type Output = ();
+    type Answer = Nothing;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/auth/v3/app_ticket/resend";
     const AUTH: Auth = Auth::None;
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn body(&self) -> Result<Body, BuildError> {
         check_credentials(&self.app_id, &self.app_secret)?;
@@ -294,9 +262,5 @@ impl Endpoint for AppTicketResend {
 
     fn is_idempotent(&self) -> bool {
         true
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
-        parse_empty(&response)
     }
 }

@@ -2,6 +2,7 @@
 //! request value into an `http::Request`, and [`parse_response`] turns an `http::Response` into
 //! the typed answer. Neither does any I/O.
 
+use crate::answer::Answer;
 use crate::base_url::BaseUrl;
 use crate::error::{ApiError, BuildError, DecodeError, Error, ErrorDetail, RateLimit};
 use crate::multipart::Multipart;
@@ -132,6 +133,69 @@ pub fn segment(value: &str) -> String {
     out
 }
 
+/// The ids that fill a path template's `:name` segments, in their order (at most three).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PathIds<'a> {
+    ids: [&'a str; 3],
+    len: usize,
+}
+
+impl<'a> PathIds<'a> {
+    /// A path with no ids.
+    pub const NONE: Self = Self {
+        ids: [""; 3],
+        len: 0,
+    };
+
+    /// One id.
+    #[must_use]
+    pub fn one(id: &'a str) -> Self {
+        Self {
+            ids: [id, "", ""],
+            len: 1,
+        }
+    }
+
+    /// Two ids, in the template's order.
+    #[must_use]
+    pub fn two(first: &'a str, second: &'a str) -> Self {
+        Self {
+            ids: [first, second, ""],
+            len: 2,
+        }
+    }
+
+    /// The ids.
+    #[must_use]
+    pub fn as_slice(&self) -> &[&'a str] {
+        &self.ids[..self.len]
+    }
+}
+
+/// Fills `template`'s `:name` segments with `ids`, each percent-encoded, in order. A segment
+/// with no id left is filled empty, which [`build_request`] then refuses.
+#[must_use]
+pub fn fill_path(template: &'static str, ids: PathIds<'_>) -> Cow<'static, str> {
+    if ids.len == 0 && !template.contains("/:") {
+        return Cow::Borrowed(template);
+    }
+    let mut out = String::with_capacity(template.len() + 48);
+    let mut next = ids.as_slice().iter();
+    for (index, part) in template.split('/').enumerate() {
+        if index > 0 {
+            out.push('/');
+        }
+        if part.starts_with(':') {
+            if let Some(id) = next.next() {
+                percent_encode_into(&mut out, id);
+            }
+        } else {
+            out.push_str(part);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Refuses an id that would change which resource the path names: an empty one (the path
 /// would name the collection above it) or one of dots only (`.` and `..` are path steps, and
 /// percent-encoding leaves dots as they are).
@@ -175,6 +239,12 @@ pub trait Endpoint {
     /// What a successful call returns.
     type Output;
 
+    /// The shape of the answer, which reads it into [`Output`](Self::Output):
+    /// [`Data`](crate::answer::Data), [`PageOf`](crate::answer::PageOf),
+    /// [`Nothing`](crate::answer::Nothing), [`TopLevel`](crate::answer::TopLevel),
+    /// [`File`](crate::answer::File), or one of the endpoint's own.
+    type Answer: Answer<Output = Self::Output>;
+
     /// The HTTP method.
     const METHOD: Method;
 
@@ -185,8 +255,16 @@ pub trait Endpoint {
     /// Which token the endpoint is called with.
     const AUTH: Auth = Auth::Tenant;
 
-    /// The filled path.
-    fn path(&self) -> Cow<'static, str>;
+    /// The ids that fill [`PATH`](Self::PATH)'s `:name` segments, in order; none by default.
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::NONE
+    }
+
+    /// The filled path: by default [`PATH`](Self::PATH) with [`path_ids`](Self::path_ids) in
+    /// place of its `:name` segments.
+    fn path(&self) -> Cow<'static, str> {
+        fill_path(Self::PATH, self.path_ids())
+    }
 
     /// Adds the query parameters.
     fn query(&self, _query: &mut Query) {}
@@ -219,8 +297,10 @@ pub trait Endpoint {
         None
     }
 
-    /// Reads the answer.
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Self::Output, Error>;
+    /// Reads the answer, by default as [`Answer`](Self::Answer) says.
+    fn parse(&self, response: http::Response<Bytes>) -> Result<Self::Output, Error> {
+        Self::Answer::read(response)
+    }
 }
 
 /// Builds the `http::Request` for `endpoint`, against `base`, with `token` when the endpoint
@@ -625,6 +705,25 @@ fn percent_decode(value: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_path_template_is_filled_in_order_and_each_id_encoded() {
+        assert_eq!(
+            fill_path("/open-apis/im/v1/messages", PathIds::NONE),
+            "/open-apis/im/v1/messages"
+        );
+        assert_eq!(
+            fill_path(
+                "/open-apis/im/v1/messages/:message_id/reactions/:reaction_id",
+                PathIds::two("om_1", "a/b?c")
+            ),
+            "/open-apis/im/v1/messages/om_1/reactions/a%2Fb%3Fc"
+        );
+        // An id left out leaves its segment empty, which building the request refuses.
+        let filled = fill_path("/open-apis/im/v1/pins/:message_id", PathIds::NONE);
+        assert_eq!(filled, "/open-apis/im/v1/pins/");
+        assert!(check_path_ids("/open-apis/im/v1/pins/:message_id", &filled).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -42,16 +42,31 @@ pub(crate) fn empty_as_none<'de, D: Deserializer<'de>>(
     Ok(Option::<String>::deserialize(deserializer)?.filter(|token| !token.is_empty()))
 }
 
-/// A list endpoint: it takes a page token, and its answer splits into items and the next token.
-pub trait Paginated: Endpoint + Clone {
+/// An answer that holds one page of a list: its items and the next page's token.
+pub trait IntoItems {
     /// What the list holds.
     type Item;
 
+    /// Splits the page into its items and the next page's token (`None` on the last page).
+    fn into_items(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+impl<T> IntoItems for Page<T> {
+    type Item = T;
+
+    fn into_items(self) -> (Vec<T>, Option<String>) {
+        let next = self.next_token().map(str::to_owned);
+        (self.items, next)
+    }
+}
+
+/// What a list endpoint's pages hold.
+pub type ItemOf<E> = <<E as Endpoint>::Output as IntoItems>::Item;
+
+/// A list endpoint: it takes a page token, and its answer is a page ([`IntoItems`]).
+pub trait Paginated: Endpoint<Output: IntoItems> + Clone {
     /// Sets the token of the page to fetch (`None` for the first page).
     fn set_page_token(&mut self, token: Option<String>);
-
-    /// Splits an answer into its items and the next page's token (`None` on the last page).
-    fn split_page(output: Self::Output) -> (Vec<Self::Item>, Option<String>);
 }
 
 #[cfg(test)]

@@ -104,6 +104,12 @@ secret! {
     AppTicket
 }
 
+secret! {
+    /// The token a card callback carries (`c-…`) for updating that card later: valid for 30
+    /// minutes and for at most two updates.
+    CardUpdateToken
+}
+
 impl AccessToken {
     /// `Authorization: Bearer <token>`, marked sensitive; made once per token and shared by
     /// every call that carries it. `None` when the token holds characters a header cannot.

@@ -1,15 +1,14 @@
 //! The long connection's endpoint discovery (`POST /callback/ws/endpoint`, outside
 //! `/open-apis`): the url to dial and the connection parameters, in PascalCase.
 
+use crate::answer::Data;
 use crate::auth::check_credentials;
-use crate::endpoint::{Auth, Body, Endpoint, parse_data};
-use crate::error::{BuildError, Error};
+use crate::endpoint::{Auth, Body, Endpoint};
+use crate::error::BuildError;
 use crate::secret::AppSecret;
-use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use lark_content::AppId;
 use serde::Deserialize;
-use std::borrow::Cow;
 
 /// Discovery codes (in the answer's `code`).
 pub mod codes {
@@ -150,13 +149,10 @@ impl WsEndpoint {
 
 impl Endpoint for WsEndpoint {
     type Output = WsConnection;
+    type Answer = Data<WsConnection>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/callback/ws/endpoint";
     const AUTH: Auth = Auth::None;
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn headers(&self, headers: &mut HeaderMap) {
         headers.insert("locale", HeaderValue::from_static("zh"));
@@ -172,16 +168,13 @@ impl Endpoint for WsEndpoint {
     fn is_idempotent(&self) -> bool {
         true
     }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<WsConnection, Error> {
-        parse_data(&response)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{BaseUrl, build_request};
+    use bytes::Bytes;
 
     #[test]
     fn discovery_posts_pascal_case_credentials_outside_open_apis() {

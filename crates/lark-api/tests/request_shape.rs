@@ -810,3 +810,189 @@ fn only_reads_and_writes_with_a_uuid_are_idempotent() {
     assert!(send.is_idempotent());
     assert!(RecallMessage::new(om()).idempotency_key().is_none());
 }
+
+/// Pins, from the documentation of "Pin 消息", "移除 Pin 消息" and "获取群内 Pin 消息"
+/// (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/pin/…).
+#[test]
+fn pins_have_their_documented_shapes() {
+    use lark_api::im::pins::{ListPins, PinMessage, UnpinMessage};
+    let s = shape(&PinMessage::new(om()));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str(), s.query.as_deref()),
+        ("POST", "/open-apis/im/v1/pins", None)
+    );
+    assert_eq!(
+        s.json(),
+        json!({"message_id": "om_dc13264520392913993dd051dba21dcf"})
+    );
+
+    let s = shape(&UnpinMessage::new(om()));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        (
+            "DELETE",
+            "/open-apis/im/v1/pins/om_dc13264520392913993dd051dba21dcf"
+        )
+    );
+    s.assert_empty_body();
+
+    let s = shape(
+        &ListPins::new(ChatId::new("oc_234jsi43d3ssi993d43545f"))
+            .between(1_658_632_251_800, 1_658_731_646_425)
+            .page_size(20),
+    );
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        ("GET", "/open-apis/im/v1/pins")
+    );
+    assert_eq!(
+        s.query.as_deref(),
+        Some(
+            "chat_id=oc_234jsi43d3ssi993d43545f&start_time=1658632251800&end_time=1658731646425&page_size=20"
+        )
+    );
+    s.assert_empty_body();
+    // A range that is empty, or a page too large, is refused before sending.
+    for bad in [
+        ListPins::new(oc()).between(2, 1),
+        ListPins::new(oc()).page_size(51),
+        ListPins::new(ChatId::new("")),
+    ] {
+        assert!(matches!(
+            build_request(&bad, &BaseUrl::feishu(), Some(&token())),
+            Err(BuildError::InvalidParam { .. })
+        ));
+    }
+}
+
+/// Read receipts, from "查询消息已读信息"
+/// (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/read_users).
+#[test]
+fn read_users_has_its_documented_shape() {
+    use lark_api::im::model::UserIdType;
+    use lark_api::im::receipts::ReadUsers;
+    let s = shape(&ReadUsers::new(om()).page_size(20));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        (
+            "GET",
+            "/open-apis/im/v1/messages/om_dc13264520392913993dd051dba21dcf/read_users"
+        )
+    );
+    assert_eq!(
+        s.query.as_deref(),
+        Some("user_id_type=open_id&page_size=20")
+    );
+    s.assert_empty_body();
+    let s = shape(&ReadUsers::new(om()).user_id_type(UserIdType::UserId));
+    assert_eq!(s.query.as_deref(), Some("user_id_type=user_id"));
+    assert!(matches!(
+        build_request(
+            &ReadUsers::new(om()).page_size(101),
+            &BaseUrl::feishu(),
+            Some(&token())
+        ),
+        Err(BuildError::InvalidParam { .. })
+    ));
+}
+
+/// Urgent messages, from "发送应用内加急", "发送短信加急" and "发送电话加急"
+/// (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/urgent_app, …).
+#[test]
+fn urgent_messages_have_their_documented_shapes() {
+    use lark_api::im::urgent::{ByPhone, BySms, InApp, Urgent};
+    let users = ["ou_6yf8af6bgb9100449565764t3382b168"];
+    let app = shape(&Urgent::<InApp>::new(om(), users));
+    let sms = shape(&Urgent::<BySms>::new(om(), users));
+    let phone = shape(&Urgent::<ByPhone>::new(om(), users));
+    for (s, channel) in [
+        (app, "urgent_app"),
+        (sms, "urgent_sms"),
+        (phone, "urgent_phone"),
+    ] {
+        assert_eq!(s.method, "PATCH");
+        assert_eq!(
+            s.path,
+            format!("/open-apis/im/v1/messages/om_dc13264520392913993dd051dba21dcf/{channel}")
+        );
+        assert_eq!(s.query.as_deref(), Some("user_id_type=open_id"));
+        assert_eq!(
+            s.json(),
+            json!({"user_id_list": ["ou_6yf8af6bgb9100449565764t3382b168"]})
+        );
+    }
+    assert!(!Urgent::<InApp>::new(om(), users).is_idempotent());
+    assert!(matches!(
+        build_request(
+            &Urgent::<InApp>::new(om(), Vec::<String>::new()),
+            &BaseUrl::feishu(),
+            Some(&token())
+        ),
+        Err(BuildError::InvalidParam { .. })
+    ));
+}
+
+/// Thread forwarding, from "转发话题"
+/// (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/thread/forward).
+#[test]
+fn forward_thread_has_its_documented_shape() {
+    use lark_api::im::threads::ForwardThread;
+    let s = shape(
+        &ForwardThread::new(ThreadId::new("omt_d4be107c616a"), Receiver::chat(oc()))
+            .uuid("b13g2t38-1jd2-458b-8djf-dtbca5104204"),
+    );
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        ("POST", "/open-apis/im/v1/threads/omt_d4be107c616a/forward")
+    );
+    assert_eq!(
+        s.query.as_deref(),
+        Some("receive_id_type=chat_id&uuid=b13g2t38-1jd2-458b-8djf-dtbca5104204")
+    );
+    assert_eq!(
+        s.json(),
+        json!({"receive_id": "oc_5ad11d72b830411d72b836c20"})
+    );
+}
+
+/// The bot's identity, from "获取机器人信息"
+/// (open.feishu.cn/document/client-docs/bot-v3/obtain-bot-info).
+#[test]
+fn bot_info_has_its_documented_shape() {
+    let s = shape(&lark_api::bot::GetBotInfo);
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str(), s.query.as_deref()),
+        ("GET", "/open-apis/bot/v3/info", None)
+    );
+    s.assert_empty_body();
+}
+
+/// The delayed card update, from "延时更新消息卡片"
+/// (open.feishu.cn/document/ukTMukTMukTM/uMDO1YjLzgTN24yM4UjN).
+#[test]
+fn delayed_card_update_has_its_documented_shape() {
+    use lark_api::interactive::DelayedCardUpdate;
+    let card = CardV1::builder()
+        .header(CardHeader::new("done"))
+        .element(Markdown::new("**approved**"))
+        .build();
+    let s = shape(&DelayedCardUpdate::new(
+        "c-295ee57216a5dc9de90fefd0aadb4b1d7d337fc7",
+        card.clone(),
+    ));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str(), s.query.as_deref()),
+        ("POST", "/open-apis/interactive/v1/card/update", None)
+    );
+    let body = s.json();
+    assert_eq!(body["token"], "c-295ee57216a5dc9de90fefd0aadb4b1d7d337fc7");
+    assert_eq!(
+        body["card"],
+        serde_json::to_value(lark_content::Card::from(card)).unwrap()
+    );
+    let debug = format!(
+        "{:?}",
+        DelayedCardUpdate::new("c-secret", CardV1::builder().build())
+    );
+    assert!(!debug.contains("c-secret"), "{debug}");
+}

@@ -13,7 +13,7 @@ use lark_api::im::model::{MemberIdType, Message, SenderType};
 use lark_api::im::reactions::{AddReaction, ListReactions};
 use lark_api::im::resources::{DownloadFile, UploadFile, UploadImage};
 use lark_api::{
-    AccessToken, AppSecret, AppTicket, Endpoint, Error, ErrorKind, Paginated, Receiver,
+    AccessToken, AppSecret, AppTicket, Endpoint, Error, ErrorKind, IntoItems, Receiver,
     parse_response,
 };
 use lark_content::{AppId, ChatId, FileKey, MessageContent, MessageId, OpenId, Segment, TenantKey};
@@ -132,7 +132,7 @@ fn get_returns_the_items() {
 fn history_pages_split_into_items_and_the_next_token() {
     let list = ListMessages::new(oc());
     let page = parse_response(&list, fixture("list_messages")).unwrap();
-    let (items, next) = ListMessages::split_page(page);
+    let (items, next) = page.into_items();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].msg_type, "interactive");
     assert!(next.unwrap().starts_with("GxmvlNRvP0Nd"));
@@ -141,7 +141,7 @@ fn history_pages_split_into_items_and_the_next_token() {
 #[test]
 fn a_recalled_message_in_a_history_page_reads_as_recalled_not_as_a_decode_error() {
     let page = parse_response(&ListMessages::new(oc()), fixture("list_messages_recalled")).unwrap();
-    let (items, next) = ListMessages::split_page(page);
+    let (items, next) = page.into_items();
     assert!(next.is_none());
     assert!(items[0].is_recalled());
     assert!(
@@ -157,7 +157,7 @@ fn reactions_read_and_an_empty_token_ends_the_list() {
     assert_eq!(reaction.reaction_type.emoji_type, "SMILE");
     assert_eq!(reaction.operator.unwrap().operator_type, "user");
     let page = parse_response(&ListReactions::new(om()), fixture("list_reactions")).unwrap();
-    let (items, next) = ListReactions::split_page(page);
+    let (items, next) = page.into_items();
     assert_eq!((items.len(), next), (1, None));
 }
 
@@ -202,7 +202,7 @@ fn members_read() {
     let page = parse_response(&ListMembers::new(oc()), fixture("list_members")).unwrap();
     assert_eq!(page.member_total, Some(2));
     assert_eq!(page.items[0].member_id_type, Some(MemberIdType::OpenId));
-    let (_, next) = ListMembers::split_page(page);
+    let (_, next) = page.into_items();
     assert!(next.is_some());
     assert!(parse_response(&IsInChat::new(oc()), fixture("is_in_chat")).unwrap());
 }

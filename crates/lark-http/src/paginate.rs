@@ -4,7 +4,7 @@
 use crate::client::Client;
 use crate::error::Error;
 use futures_core::Stream;
-use lark_api::Paginated;
+use lark_api::{IntoItems as _, ItemOf, Paginated};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -16,7 +16,7 @@ type PageFuture<T> = Pin<Box<dyn Future<Output = Result<(Vec<T>, Option<String>)
 pub struct Pages<E: Paginated> {
     client: Client,
     request: E,
-    fetching: Option<PageFuture<E::Item>>,
+    fetching: Option<PageFuture<ItemOf<E>>>,
     done: bool,
 }
 
@@ -32,7 +32,7 @@ impl<E: Paginated> std::fmt::Debug for Pages<E> {
 impl<E> Pages<E>
 where
     E: Paginated + Send + Sync + Unpin + 'static,
-    E::Item: Send + 'static,
+    ItemOf<E>: Send + 'static,
 {
     pub(crate) fn new(client: Client, request: E) -> Self {
         Self {
@@ -47,9 +47,9 @@ where
 impl<E> Stream for Pages<E>
 where
     E: Paginated + Send + Sync + Unpin + 'static,
-    E::Item: Send + 'static,
+    ItemOf<E>: Send + 'static,
 {
-    type Item = Result<Vec<E::Item>, Error>;
+    type Item = Result<Vec<ItemOf<E>>, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
@@ -59,7 +59,7 @@ where
         let future = this.fetching.get_or_insert_with(|| {
             let client = this.client.clone();
             let request = this.request.clone();
-            Box::pin(async move { Ok(E::split_page(client.execute(request).await?)) })
+            Box::pin(async move { Ok(client.execute(request).await?.into_items()) })
         });
         let result = match future.as_mut().poll(cx) {
             Poll::Pending => return Poll::Pending,
@@ -85,7 +85,7 @@ where
 /// A stream of items, page after page, from [`Client::items`].
 pub struct Items<E: Paginated> {
     pages: Pages<E>,
-    buffer: VecDeque<E::Item>,
+    buffer: VecDeque<ItemOf<E>>,
 }
 
 impl<E: Paginated> std::fmt::Debug for Items<E> {
@@ -100,7 +100,7 @@ impl<E: Paginated> std::fmt::Debug for Items<E> {
 impl<E> Items<E>
 where
     E: Paginated + Send + Sync + Unpin + 'static,
-    E::Item: Send + 'static,
+    ItemOf<E>: Send + 'static,
 {
     pub(crate) fn new(client: Client, request: E) -> Self {
         Self {
@@ -113,9 +113,9 @@ where
 impl<E> Stream for Items<E>
 where
     E: Paginated + Send + Sync + Unpin + 'static,
-    E::Item: Send + Unpin + 'static,
+    ItemOf<E>: Send + Unpin + 'static,
 {
-    type Item = Result<E::Item, Error>;
+    type Item = Result<ItemOf<E>, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
@@ -138,7 +138,7 @@ impl Client {
     pub fn pages<E>(&self, request: E) -> Pages<E>
     where
         E: Paginated + Send + Sync + Unpin + 'static,
-        E::Item: Send + 'static,
+        ItemOf<E>: Send + 'static,
     {
         Pages::new(self.clone(), request)
     }
@@ -147,7 +147,7 @@ impl Client {
     pub fn items<E>(&self, request: E) -> Items<E>
     where
         E: Paginated + Send + Sync + Unpin + 'static,
-        E::Item: Send + Unpin + 'static,
+        ItemOf<E>: Send + Unpin + 'static,
     {
         Items::new(self.clone(), request)
     }

@@ -251,7 +251,7 @@ impl Client {
     pub fn items<E>(&self, request: E) -> Items<E>
     where
         E: Paginated + Send + Sync + Unpin + 'static,
-        E::Item: Send + Unpin + 'static,
+        lark_api::ItemOf<E>: Send + Unpin + 'static,
     {
         self.http.items(request)
     }
@@ -260,7 +260,7 @@ impl Client {
     pub fn pages<E>(&self, request: E) -> Pages<E>
     where
         E: Paginated + Send + Sync + Unpin + 'static,
-        E::Item: Send + 'static,
+        lark_api::ItemOf<E>: Send + 'static,
     {
         self.http.pages(request)
     }

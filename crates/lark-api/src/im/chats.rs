@@ -1,16 +1,16 @@
 //! Chats: create, get, update, delete (disband), list the bot's chats.
 
 use super::model::{Chat, ChatSummary, I18nNames, UserIdType};
-use crate::endpoint::{Body, Endpoint, Query, parse_data, parse_empty, segment};
-use crate::error::{BuildError, Error};
+use crate::answer::{Data, Nothing, PageOf};
+use crate::endpoint::PathIds;
+use crate::endpoint::{Body, Endpoint, Query};
+use crate::error::BuildError;
 use crate::im::messages::check_uuid;
 use crate::pagination::{Page, Paginated};
-use bytes::Bytes;
 use http::Method;
 use lark_content::limits::{BOTS_PER_CALL_MAX, MEMBERS_PER_CALL_MAX};
 use lark_content::{AppId, ChatId, OpenId};
 use serde::Serialize;
-use std::borrow::Cow;
 
 /// Most chats a page of the chat list holds.
 pub const CHATS_PAGE_MAX: u32 = 100;
@@ -120,12 +120,9 @@ impl CreateChat {
 
 impl Endpoint for CreateChat {
     type Output = Chat;
+    type Answer = Data<Chat>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/chats";
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn query(&self, query: &mut Query) {
         query.push_opt(
@@ -168,10 +165,6 @@ impl Endpoint for CreateChat {
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
     }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Chat, Error> {
-        parse_data(&response)
-    }
 }
 
 /// `GET /open-apis/im/v1/chats/:chat_id`: a chat's settings.
@@ -196,14 +189,12 @@ impl GetChat {
 
 impl Endpoint for GetChat {
     type Output = Chat;
+    type Answer = Data<Chat>;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/chats/{}",
-            segment(self.chat_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.chat_id.as_str())
     }
 
     fn query(&self, query: &mut Query) {
@@ -211,10 +202,6 @@ impl Endpoint for GetChat {
             "user_id_type",
             self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
         );
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Chat, Error> {
-        parse_data(&response)
     }
 }
 
@@ -294,14 +281,12 @@ impl UpdateChat {
 
 impl Endpoint for UpdateChat {
     type Output = ();
+    type Answer = Nothing;
     const METHOD: Method = Method::PUT;
     const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/chats/{}",
-            segment(self.chat_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.chat_id.as_str())
     }
 
     fn query(&self, query: &mut Query) {
@@ -320,10 +305,6 @@ impl Endpoint for UpdateChat {
             });
         }
         Ok(body)
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
-        parse_empty(&response)
     }
 }
 
@@ -344,18 +325,12 @@ impl DeleteChat {
 
 impl Endpoint for DeleteChat {
     type Output = ();
+    type Answer = Nothing;
     const METHOD: Method = Method::DELETE;
     const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/chats/{}",
-            segment(self.chat_id.as_str())
-        ))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
-        parse_empty(&response)
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.chat_id.as_str())
     }
 }
 
@@ -392,12 +367,9 @@ impl ListChats {
 
 impl Endpoint for ListChats {
     type Output = Page<ChatSummary>;
+    type Answer = PageOf<ChatSummary>;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/chats";
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn query(&self, query: &mut Query) {
         query.push_opt(
@@ -416,21 +388,10 @@ impl Endpoint for ListChats {
         super::check_page_size(self.page_size, CHATS_PAGE_MAX)?;
         Ok(Body::Empty)
     }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Page<ChatSummary>, Error> {
-        parse_data(&response)
-    }
 }
 
 impl Paginated for ListChats {
-    type Item = ChatSummary;
-
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
-    }
-
-    fn split_page(output: Page<ChatSummary>) -> (Vec<ChatSummary>, Option<String>) {
-        let next = output.next_token().map(str::to_owned);
-        (output.items, next)
     }
 }

@@ -1,7 +1,9 @@
 //! Chat members: add, remove, list, and "is the caller in the chat".
 
 use super::model::{ChatMember, MemberIdType};
-use crate::endpoint::{Body, Endpoint, Query, parse_data, segment};
+use crate::answer::{Answer, Data};
+use crate::endpoint::PathIds;
+use crate::endpoint::{Body, Endpoint, Query, parse_data};
 use crate::error::{BuildError, Error};
 use crate::pagination::{Paginated, empty_as_none, null_as_empty};
 use bytes::Bytes;
@@ -9,7 +11,6 @@ use http::Method;
 use lark_content::ChatId;
 use lark_content::limits::MEMBERS_PER_CALL_MAX;
 use serde::Deserialize;
-use std::borrow::Cow;
 
 /// Most members a page of the member list holds.
 pub const MEMBERS_PAGE_MAX: u32 = 100;
@@ -100,14 +101,12 @@ impl AddMembers {
 
 impl Endpoint for AddMembers {
     type Output = AddMembersOutput;
+    type Answer = Data<AddMembersOutput>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/members";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/chats/{}/members",
-            segment(self.chat_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.chat_id.as_str())
     }
 
     fn query(&self, query: &mut Query) {
@@ -129,10 +128,6 @@ impl Endpoint for AddMembers {
             });
         }
         Ok(Body::json(&serde_json::json!({ "id_list": self.id_list })))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<AddMembersOutput, Error> {
-        parse_data(&response)
     }
 }
 
@@ -177,14 +172,12 @@ impl RemoveMembers {
 
 impl Endpoint for RemoveMembers {
     type Output = RemoveMembersOutput;
+    type Answer = Data<RemoveMembersOutput>;
     const METHOD: Method = Method::DELETE;
     const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/members";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/chats/{}/members",
-            segment(self.chat_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.chat_id.as_str())
     }
 
     fn query(&self, query: &mut Query) {
@@ -197,10 +190,6 @@ impl Endpoint for RemoveMembers {
     fn body(&self) -> Result<Body, BuildError> {
         check_id_list(&self.id_list)?;
         Ok(Body::json(&serde_json::json!({ "id_list": self.id_list })))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<RemoveMembersOutput, Error> {
-        parse_data(&response)
     }
 }
 
@@ -250,14 +239,12 @@ impl ListMembers {
 
 impl Endpoint for ListMembers {
     type Output = MembersPage;
+    type Answer = Data<MembersPage>;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/members";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/chats/{}/members",
-            segment(self.chat_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.chat_id.as_str())
     }
 
     fn query(&self, query: &mut Query) {
@@ -273,26 +260,20 @@ impl Endpoint for ListMembers {
         super::check_page_size(self.page_size, MEMBERS_PAGE_MAX)?;
         Ok(Body::Empty)
     }
+}
 
-    fn parse(&self, response: http::Response<Bytes>) -> Result<MembersPage, Error> {
-        parse_data(&response)
+impl crate::pagination::IntoItems for MembersPage {
+    type Item = ChatMember;
+
+    fn into_items(self) -> (Vec<ChatMember>, Option<String>) {
+        let next = if self.has_more { self.page_token } else { None };
+        (self.items, next)
     }
 }
 
 impl Paginated for ListMembers {
-    type Item = ChatMember;
-
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
-    }
-
-    fn split_page(output: MembersPage) -> (Vec<ChatMember>, Option<String>) {
-        let next = if output.has_more {
-            output.page_token
-        } else {
-            None
-        };
-        (output.items, next)
     }
 }
 
@@ -300,6 +281,18 @@ impl Paginated for ListMembers {
 struct IsInChatData {
     #[serde(default)]
     is_in_chat: bool,
+}
+
+/// The answer of [`IsInChat`]: `data.is_in_chat`.
+#[derive(Debug)]
+pub struct InChat;
+
+impl Answer for InChat {
+    type Output = bool;
+
+    fn read(response: http::Response<Bytes>) -> Result<bool, Error> {
+        parse_data::<IsInChatData>(&response).map(|data| data.is_in_chat)
+    }
 }
 
 /// `GET /open-apis/im/v1/chats/:chat_id/members/is_in_chat`: whether the caller (the bot, for a
@@ -320,17 +313,11 @@ impl IsInChat {
 
 impl Endpoint for IsInChat {
     type Output = bool;
+    type Answer = InChat;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/members/is_in_chat";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/chats/{}/members/is_in_chat",
-            segment(self.chat_id.as_str())
-        ))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<bool, Error> {
-        parse_data::<IsInChatData>(&response).map(|data| data.is_in_chat)
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.chat_id.as_str())
     }
 }

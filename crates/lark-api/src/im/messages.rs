@@ -2,9 +2,9 @@
 //! download a message's resource, and batch send.
 
 use super::model::{Message, SentId, SentMessage, UserIdType};
-use crate::endpoint::{
-    Body, Download, Endpoint, Query, QuotaScope, parse_data, parse_download, parse_empty, segment,
-};
+use crate::answer::{Answer, Data, File, Nothing, PageOf};
+use crate::endpoint::PathIds;
+use crate::endpoint::{Body, Download, Endpoint, Query, QuotaScope, parse_data};
 use crate::error::{BuildError, Error};
 use crate::pagination::{Page, Paginated};
 use crate::receiver::Receiver;
@@ -15,7 +15,6 @@ use lark_content::limits::{
 };
 use lark_content::{Card, ChatId, ContentError, FileKey, MessageContent, MessageId, ThreadId};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 
 /// Checks an idempotency uuid: non-empty, at most 50 characters.
 pub(crate) fn check_uuid(uuid: Option<&str>) -> Result<(), BuildError> {
@@ -124,20 +123,25 @@ struct SendBody<'a> {
     uuid: Option<&'a str>,
 }
 
-/// Reads a send's (or a reply's) answer: the message id at once, the rest on first use.
-fn parse_sent(response: http::Response<Bytes>) -> Result<SentMessage, Error> {
-    let id: SentId = parse_data(&response)?;
-    Ok(SentMessage::new(id, response.into_body()))
+/// The answer of a send or a reply: the message id read at once, the rest of the message the
+/// platform echoed on first use.
+#[derive(Debug)]
+pub struct Sent;
+
+impl Answer for Sent {
+    type Output = SentMessage;
+
+    fn read(response: http::Response<Bytes>) -> Result<SentMessage, Error> {
+        let id: SentId = parse_data(&response)?;
+        Ok(SentMessage::new(id, response.into_body()))
+    }
 }
 
 impl Endpoint for SendMessage {
     type Output = SentMessage;
+    type Answer = Sent;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/messages";
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
@@ -182,10 +186,6 @@ impl Endpoint for SendMessage {
 
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<SentMessage, Error> {
-        parse_sent(response)
     }
 }
 
@@ -240,14 +240,12 @@ struct ReplyBody<'a> {
 
 impl Endpoint for ReplyMessage {
     type Output = SentMessage;
+    type Answer = Sent;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reply";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}/reply",
-            segment(self.message_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.message_id.as_str())
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -276,10 +274,6 @@ impl Endpoint for ReplyMessage {
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
     }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<SentMessage, Error> {
-        parse_sent(response)
-    }
 }
 
 /// `PUT /open-apis/im/v1/messages/:message_id`: edits one of the bot's own `text` or `post`
@@ -305,14 +299,12 @@ impl EditMessage {
 
 impl Endpoint for EditMessage {
     type Output = Message;
+    type Answer = Data<Message>;
     const METHOD: Method = Method::PUT;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}",
-            segment(self.message_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.message_id.as_str())
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -329,10 +321,6 @@ impl Endpoint for EditMessage {
                 "content": content,
             })),
         )
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Message, Error> {
-        parse_data(&response)
     }
 }
 
@@ -359,14 +347,12 @@ impl PatchCard {
 
 impl Endpoint for PatchCard {
     type Output = ();
+    type Answer = Nothing;
     const METHOD: Method = Method::PATCH;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}",
-            segment(self.message_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.message_id.as_str())
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -375,10 +361,6 @@ impl Endpoint for PatchCard {
             "interactive",
             Body::json(&serde_json::json!({ "content": content })),
         )
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
-        parse_empty(&response)
     }
 }
 
@@ -399,18 +381,12 @@ impl RecallMessage {
 
 impl Endpoint for RecallMessage {
     type Output = ();
+    type Answer = Nothing;
     const METHOD: Method = Method::DELETE;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}",
-            segment(self.message_id.as_str())
-        ))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
-        parse_empty(&response)
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.message_id.as_str())
     }
 }
 
@@ -419,6 +395,19 @@ impl Endpoint for RecallMessage {
 struct Items<T> {
     #[serde(default, deserialize_with = "crate::pagination::null_as_empty")]
     items: Vec<T>,
+}
+
+/// The answer of [`GetMessage`]: `data.items`, the message (and, for a merged forward, the
+/// messages inside it).
+#[derive(Debug)]
+pub struct MessageList;
+
+impl Answer for MessageList {
+    type Output = Vec<Message>;
+
+    fn read(response: http::Response<Bytes>) -> Result<Vec<Message>, Error> {
+        parse_data::<Items<Message>>(&response).map(|items| items.items)
+    }
 }
 
 /// `GET /open-apis/im/v1/messages/:message_id`: one message. A merged forward answers with the
@@ -453,14 +442,12 @@ impl GetMessage {
 
 impl Endpoint for GetMessage {
     type Output = Vec<Message>;
+    type Answer = MessageList;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}",
-            segment(self.message_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.message_id.as_str())
     }
 
     fn query(&self, query: &mut Query) {
@@ -471,10 +458,6 @@ impl Endpoint for GetMessage {
         if self.card_as_sent {
             query.push("card_msg_content_type", "user_card_content");
         }
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Vec<Message>, Error> {
-        parse_data::<Items<Message>>(&response).map(|items| items.items)
     }
 }
 
@@ -566,12 +549,9 @@ impl ListMessages {
 
 impl Endpoint for ListMessages {
     type Output = Page<Message>;
+    type Answer = PageOf<Message>;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/messages";
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn query(&self, query: &mut Query) {
         match &self.container {
@@ -625,22 +605,11 @@ impl Endpoint for ListMessages {
         }
         Ok(Body::Empty)
     }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Page<Message>, Error> {
-        parse_data(&response)
-    }
 }
 
 impl Paginated for ListMessages {
-    type Item = Message;
-
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
-    }
-
-    fn split_page(output: Page<Message>) -> (Vec<Message>, Option<String>) {
-        let next = output.next_token().map(str::to_owned);
-        (output.items, next)
     }
 }
 
@@ -669,14 +638,12 @@ impl ForwardMessage {
 
 impl Endpoint for ForwardMessage {
     type Output = Message;
+    type Answer = Data<Message>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/forward";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}/forward",
-            segment(self.message_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.message_id.as_str())
     }
 
     fn query(&self, query: &mut Query) {
@@ -697,10 +664,6 @@ impl Endpoint for ForwardMessage {
 
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Message, Error> {
-        parse_data(&response)
     }
 }
 
@@ -744,12 +707,9 @@ impl MergeForward {
 
 impl Endpoint for MergeForward {
     type Output = MergeForwardOutput;
+    type Answer = Data<MergeForwardOutput>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/messages/merge_forward";
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
@@ -776,10 +736,6 @@ impl Endpoint for MergeForward {
 
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<MergeForwardOutput, Error> {
-        parse_data(&response)
     }
 }
 
@@ -828,23 +784,16 @@ impl GetMessageResource {
 
 impl Endpoint for GetMessageResource {
     type Output = Download;
+    type Answer = File;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/resources/:file_key";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}/resources/{}",
-            segment(self.message_id.as_str()),
-            segment(self.file_key.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::two(self.message_id.as_str(), self.file_key.as_str())
     }
 
     fn query(&self, query: &mut Query) {
         query.push("type", self.kind.as_str());
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Download, Error> {
-        parse_download(response)
     }
 }
 
@@ -931,12 +880,9 @@ impl BatchSend {
 
 impl Endpoint for BatchSend {
     type Output = BatchSendOutput;
+    type Answer = Data<BatchSendOutput>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/message/v4/batch_send/";
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn body(&self) -> Result<Body, BuildError> {
         if self.targets.is_empty() {
@@ -983,10 +929,6 @@ impl Endpoint for BatchSend {
         }
         Ok(Body::json(&body))
     }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<BatchSendOutput, Error> {
-        parse_data(&response)
-    }
 }
 
 /// `DELETE /open-apis/im/v1/batch_messages/:batch_message_id`: recalls a batch message from
@@ -1009,17 +951,11 @@ impl RecallBatch {
 
 impl Endpoint for RecallBatch {
     type Output = ();
+    type Answer = Nothing;
     const METHOD: Method = Method::DELETE;
     const PATH: &'static str = "/open-apis/im/v1/batch_messages/:batch_message_id";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/batch_messages/{}",
-            segment(&self.batch_message_id)
-        ))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<(), Error> {
-        parse_empty(&response)
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(&self.batch_message_id)
     }
 }

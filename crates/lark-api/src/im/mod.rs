@@ -1,11 +1,16 @@
-//! The IM endpoints: messages, reactions, chats, members, images and files.
+//! The IM endpoints: messages, reactions, pins, read receipts, urgent messages, threads,
+//! chats, members, images and files.
 
 pub mod chats;
 pub mod members;
 pub mod messages;
 pub mod model;
+pub mod pins;
 pub mod reactions;
+pub mod receipts;
 pub mod resources;
+pub mod threads;
+pub mod urgent;
 
 use crate::error::BuildError;
 
@@ -17,4 +22,15 @@ fn check_page_size(page_size: Option<u32>, max: u32) -> Result<(), BuildError> {
         }),
         _ => Ok(()),
     }
+}
+
+/// Refuses an empty id, which the platform would read as a missing one.
+fn check_id(field: &'static str, id: &str) -> Result<(), BuildError> {
+    if id.trim().is_empty() {
+        return Err(BuildError::InvalidParam {
+            field,
+            reason: "is empty; pass the id the platform returned".to_owned(),
+        });
+    }
+    Ok(())
 }

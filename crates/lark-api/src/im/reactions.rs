@@ -1,13 +1,13 @@
 //! Reactions: add, list, delete.
 
 use super::model::{Reaction, ReactionType, UserIdType};
-use crate::endpoint::{Body, Endpoint, Query, parse_data, segment};
-use crate::error::{BuildError, Error};
+use crate::answer::{Data, PageOf};
+use crate::endpoint::PathIds;
+use crate::endpoint::{Body, Endpoint, Query};
+use crate::error::BuildError;
 use crate::pagination::{Page, Paginated};
-use bytes::Bytes;
 use http::Method;
 use lark_content::{MessageId, ReactionId};
-use std::borrow::Cow;
 
 /// Most reactions a page holds.
 pub const REACTIONS_PAGE_MAX: u32 = 50;
@@ -34,14 +34,12 @@ impl AddReaction {
 
 impl Endpoint for AddReaction {
     type Output = Reaction;
+    type Answer = Data<Reaction>;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reactions";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}/reactions",
-            segment(self.message_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.message_id.as_str())
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -54,10 +52,6 @@ impl Endpoint for AddReaction {
         Ok(Body::json(&serde_json::json!({
             "reaction_type": ReactionType { emoji_type: self.emoji_type.clone() },
         })))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Reaction, Error> {
-        parse_data(&response)
     }
 }
 
@@ -98,14 +92,12 @@ impl ListReactions {
 
 impl Endpoint for ListReactions {
     type Output = Page<Reaction>;
+    type Answer = PageOf<Reaction>;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reactions";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}/reactions",
-            segment(self.message_id.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.message_id.as_str())
     }
 
     fn query(&self, query: &mut Query) {
@@ -122,22 +114,11 @@ impl Endpoint for ListReactions {
         super::check_page_size(self.page_size, REACTIONS_PAGE_MAX)?;
         Ok(Body::Empty)
     }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Page<Reaction>, Error> {
-        parse_data(&response)
-    }
 }
 
 impl Paginated for ListReactions {
-    type Item = Reaction;
-
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
-    }
-
-    fn split_page(output: Page<Reaction>) -> (Vec<Reaction>, Option<String>) {
-        let next = output.next_token().map(str::to_owned);
-        (output.items, next)
     }
 }
 
@@ -164,18 +145,11 @@ impl DeleteReaction {
 
 impl Endpoint for DeleteReaction {
     type Output = Reaction;
+    type Answer = Data<Reaction>;
     const METHOD: Method = Method::DELETE;
     const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reactions/:reaction_id";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/messages/{}/reactions/{}",
-            segment(self.message_id.as_str()),
-            segment(self.reaction_id.as_str())
-        ))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Reaction, Error> {
-        parse_data(&response)
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::two(self.message_id.as_str(), self.reaction_id.as_str())
     }
 }

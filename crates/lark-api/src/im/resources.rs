@@ -1,6 +1,8 @@
 //! Images and files: upload (multipart, streamed) and download.
 
-use crate::endpoint::{Body, Download, Endpoint, parse_data, parse_download, segment};
+use crate::answer::{Answer, File};
+use crate::endpoint::PathIds;
+use crate::endpoint::{Body, Download, Endpoint, parse_data};
 use crate::error::{BuildError, Error};
 use crate::multipart::{MultipartBuilder, UploadData, mime_for};
 use bytes::Bytes;
@@ -9,7 +11,6 @@ use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use lark_content::limits::{FILE_MAX_BYTES, IMAGE_MAX_BYTES};
 use lark_content::{FileKey, ImageKey};
 use serde::Deserialize;
-use std::borrow::Cow;
 
 fn check_size(what: &'static str, data: &UploadData, limit: u64) -> Result<(), BuildError> {
     match data.len() {
@@ -50,6 +51,18 @@ struct ImageKeyData {
     image_key: ImageKey,
 }
 
+/// The answer of an image upload: `data.image_key`.
+#[derive(Debug)]
+pub struct UploadedImage;
+
+impl Answer for UploadedImage {
+    type Output = ImageKey;
+
+    fn read(response: http::Response<Bytes>) -> Result<ImageKey, Error> {
+        parse_data::<ImageKeyData>(&response).map(|data| data.image_key)
+    }
+}
+
 /// `POST /open-apis/im/v1/images` (multipart): uploads an image (at most 10 MB, not empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
@@ -75,12 +88,9 @@ impl UploadImage {
 
 impl Endpoint for UploadImage {
     type Output = ImageKey;
+    type Answer = UploadedImage;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/images";
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn body(&self) -> Result<Body, BuildError> {
         check_size("the image", &self.data, IMAGE_MAX_BYTES)?;
@@ -90,10 +100,6 @@ impl Endpoint for UploadImage {
             .field("image_type", self.image_type.as_str())
             .file("image", name, mime_for(name), self.data.clone());
         Ok(Body::Multipart(multipart))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<ImageKey, Error> {
-        parse_data::<ImageKeyData>(&response).map(|data| data.image_key)
     }
 }
 
@@ -114,18 +120,12 @@ impl DownloadImage {
 
 impl Endpoint for DownloadImage {
     type Output = Download;
+    type Answer = File;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/images/:image_key";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/images/{}",
-            segment(self.image_key.as_str())
-        ))
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Download, Error> {
-        parse_download(response)
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.image_key.as_str())
     }
 }
 
@@ -175,6 +175,18 @@ struct FileKeyData {
     file_key: FileKey,
 }
 
+/// The answer of a file upload: `data.file_key`.
+#[derive(Debug)]
+pub struct UploadedFile;
+
+impl Answer for UploadedFile {
+    type Output = FileKey;
+
+    fn read(response: http::Response<Bytes>) -> Result<FileKey, Error> {
+        parse_data::<FileKeyData>(&response).map(|data| data.file_key)
+    }
+}
+
 /// `POST /open-apis/im/v1/files` (multipart): uploads a file (at most 30 MB, not empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
@@ -210,12 +222,9 @@ impl UploadFile {
 
 impl Endpoint for UploadFile {
     type Output = FileKey;
+    type Answer = UploadedFile;
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/open-apis/im/v1/files";
-
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Borrowed(Self::PATH)
-    }
 
     fn body(&self) -> Result<Body, BuildError> {
         check_size("the file", &self.data, FILE_MAX_BYTES)?;
@@ -239,10 +248,6 @@ impl Endpoint for UploadFile {
             self.data.clone(),
         )))
     }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<FileKey, Error> {
-        parse_data::<FileKeyData>(&response).map(|data| data.file_key)
-    }
 }
 
 /// `GET /open-apis/im/v1/files/:file_key`: downloads a file the bot uploaded (at most 100 MB).
@@ -262,24 +267,18 @@ impl DownloadFile {
 
 impl Endpoint for DownloadFile {
     type Output = Download;
+    type Answer = File;
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/open-apis/im/v1/files/:file_key";
 
-    fn path(&self) -> Cow<'static, str> {
-        Cow::Owned(format!(
-            "/open-apis/im/v1/files/{}",
-            segment(self.file_key.as_str())
-        ))
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.file_key.as_str())
     }
 
     /// The platform only sends `Content-Disposition` (the file name) when the request says
     /// `Content-Type: application/json`.
     fn headers(&self, headers: &mut HeaderMap) {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
-
-    fn parse(&self, response: http::Response<Bytes>) -> Result<Download, Error> {
-        parse_download(response)
     }
 }
 

@@ -1,0 +1,108 @@
+//! The shapes of the platform's answers. An endpoint names its shape once
+//! (`type Answer = Data<Chat>;`) and [`Endpoint::parse`](crate::Endpoint::parse) reads it.
+
+use crate::endpoint::{Download, parse_data, parse_download, parse_empty, parse_top_level};
+use crate::error::Error;
+use crate::pagination::Page;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+/// How an answer is read into its typed output.
+pub trait Answer {
+    /// What the answer reads as.
+    type Output;
+
+    /// Reads a response: the typed output, or the platform's refusal as an error.
+    fn read(response: http::Response<Bytes>) -> Result<Self::Output, Error>;
+}
+
+/// `{"code":0,"msg":"success","data":{…}}`: the object in `data`.
+#[derive(Debug)]
+pub struct Data<T>(PhantomData<fn() -> T>);
+
+impl<T: DeserializeOwned> Answer for Data<T> {
+    type Output = T;
+
+    fn read(response: http::Response<Bytes>) -> Result<T, Error> {
+        parse_data(&response)
+    }
+}
+
+/// One page of a list: `data` is `{"items":[…],"has_more":…,"page_token":…}`.
+pub type PageOf<T> = Data<Page<T>>;
+
+/// The object in `data`, unwrapped: `data` reads as `W` (`{"image_key":"…"}`, say), which
+/// converts into the output (`ImageKey`).
+#[derive(Debug)]
+pub struct Inner<W, T>(PhantomData<fn() -> (W, T)>);
+
+impl<W: DeserializeOwned + Into<T>, T> Answer for Inner<W, T> {
+    type Output = T;
+
+    fn read(response: http::Response<Bytes>) -> Result<T, Error> {
+        parse_data::<W>(&response).map(Into::into)
+    }
+}
+
+/// `{"code":0,"msg":"success"}` with no `data` worth reading: the action was done.
+#[derive(Debug)]
+pub struct Nothing;
+
+impl Answer for Nothing {
+    type Output = ();
+
+    fn read(response: http::Response<Bytes>) -> Result<(), Error> {
+        parse_empty(&response)
+    }
+}
+
+/// An object at the top level, beside `code` and `msg` rather than inside `data` (the token
+/// endpoints, the bot's own information).
+#[derive(Debug)]
+pub struct TopLevel<T>(PhantomData<fn() -> T>);
+
+impl<T: DeserializeOwned> Answer for TopLevel<T> {
+    type Output = T;
+
+    fn read(response: http::Response<Bytes>) -> Result<T, Error> {
+        parse_top_level(&response)
+    }
+}
+
+/// A file: the body is its bytes, or a JSON error.
+#[derive(Debug)]
+pub struct File;
+
+impl Answer for File {
+    type Output = Download;
+
+    fn read(response: http::Response<Bytes>) -> Result<Download, Error> {
+        parse_download(response)
+    }
+}
+
+/// Declares an answer shape that reads one field of `data`: `data_field!(Pinned, pin: Pin)`
+/// reads `{"data":{"pin":{…}}}` as a `Pin`.
+macro_rules! data_field {
+    ($(#[$doc:meta])* $name:ident, $field:ident: $output:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl $crate::answer::Answer for $name {
+            type Output = $output;
+
+            fn read(
+                response: http::Response<bytes::Bytes>,
+            ) -> Result<$output, $crate::error::Error> {
+                #[derive(serde::Deserialize)]
+                struct Field {
+                    $field: $output,
+                }
+                $crate::endpoint::parse_data::<Field>(&response).map(|data| data.$field)
+            }
+        }
+    };
+}
+pub(crate) use data_field;

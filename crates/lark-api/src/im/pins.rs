@@ -1,0 +1,178 @@
+//! Pins: a message kept at the top of its chat for every member to see.
+
+use super::check_page_size;
+use crate::answer::{Nothing, PageOf, data_field};
+use crate::endpoint::{Body, Endpoint, PathIds, Query};
+use crate::error::BuildError;
+use crate::pagination::Paginated;
+use http::Method;
+use lark_content::{ChatId, MessageId};
+use serde::Deserialize;
+
+/// Most pins a page holds.
+pub const PINS_PAGE_MAX: u32 = 50;
+
+/// A pinned message, as the platform describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[non_exhaustive]
+pub struct Pin {
+    /// The pinned message.
+    pub message_id: MessageId,
+    /// Its chat.
+    #[serde(default)]
+    pub chat_id: Option<ChatId>,
+    /// Who pinned it: an open_id for a user, an app_id for a bot.
+    #[serde(default)]
+    pub operator_id: Option<String>,
+    /// `open_id` or `app_id`.
+    #[serde(default)]
+    pub operator_id_type: Option<String>,
+    /// When, in milliseconds since the epoch, as a string.
+    #[serde(default)]
+    pub create_time: Option<String>,
+}
+
+data_field! {
+    /// The answer of [`PinMessage`]: `data.pin`.
+    Pinned, pin: Pin
+}
+
+/// `POST /open-apis/im/v1/pins`: pins a message. A message already pinned answers with its
+/// pin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct PinMessage {
+    /// The message.
+    pub message_id: MessageId,
+}
+
+impl PinMessage {
+    /// Pins `message_id`.
+    pub fn new(message_id: MessageId) -> Self {
+        Self { message_id }
+    }
+}
+
+impl Endpoint for PinMessage {
+    type Output = Pin;
+    type Answer = Pinned;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/im/v1/pins";
+
+    fn body(&self) -> Result<Body, BuildError> {
+        super::check_id("message_id", self.message_id.as_str())?;
+        Ok(Body::json(
+            &serde_json::json!({"message_id": self.message_id}),
+        ))
+    }
+
+    /// Pinning a pinned message answers with the same pin.
+    fn is_idempotent(&self) -> bool {
+        true
+    }
+}
+
+/// `DELETE /open-apis/im/v1/pins/:message_id`: unpins a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct UnpinMessage {
+    /// The message.
+    pub message_id: MessageId,
+}
+
+impl UnpinMessage {
+    /// Unpins `message_id`.
+    pub fn new(message_id: MessageId) -> Self {
+        Self { message_id }
+    }
+}
+
+impl Endpoint for UnpinMessage {
+    type Output = ();
+    type Answer = Nothing;
+    const METHOD: Method = Method::DELETE;
+    const PATH: &'static str = "/open-apis/im/v1/pins/:message_id";
+
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.message_id.as_str())
+    }
+}
+
+/// `GET /open-apis/im/v1/pins?chat_id=…`: a chat's pins, newest first, a page at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ListPins {
+    /// The chat.
+    pub chat_id: ChatId,
+    /// Only pins made at or after this time, in milliseconds since the epoch.
+    pub start_time: Option<u64>,
+    /// Only pins made at or before this time, in milliseconds since the epoch.
+    pub end_time: Option<u64>,
+    /// Items per page, 1 to 50.
+    pub page_size: Option<u32>,
+    /// The page to fetch.
+    pub page_token: Option<String>,
+}
+
+impl ListPins {
+    /// Every pin in `chat_id`.
+    pub fn new(chat_id: ChatId) -> Self {
+        Self {
+            chat_id,
+            start_time: None,
+            end_time: None,
+            page_size: None,
+            page_token: None,
+        }
+    }
+
+    /// Only pins made between `start` and `end`, in milliseconds since the epoch.
+    pub fn between(mut self, start_ms: u64, end_ms: u64) -> Self {
+        self.start_time = Some(start_ms);
+        self.end_time = Some(end_ms);
+        self
+    }
+
+    /// Items per page, 1 to 50.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+}
+
+impl Endpoint for ListPins {
+    type Output = crate::pagination::Page<Pin>;
+    type Answer = PageOf<Pin>;
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/open-apis/im/v1/pins";
+
+    fn query(&self, query: &mut Query) {
+        query.push("chat_id", self.chat_id.as_str());
+        query.push_opt("start_time", self.start_time.map(|t| t.to_string()));
+        query.push_opt("end_time", self.end_time.map(|t| t.to_string()));
+        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
+        query.push_opt("page_token", self.page_token.clone());
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        super::check_id("chat_id", self.chat_id.as_str())?;
+        check_page_size(self.page_size, PINS_PAGE_MAX)?;
+        if let (Some(start), Some(end)) = (self.start_time, self.end_time)
+            && start >= end
+        {
+            return Err(BuildError::InvalidParam {
+                field: "start_time",
+                reason: format!(
+                    "is {start}, not before end_time {end}; give a range that is not empty"
+                ),
+            });
+        }
+        Ok(Body::Empty)
+    }
+}
+
+impl Paginated for ListPins {
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+}

@@ -1,0 +1,71 @@
+//! Threads: a topic and its replies, forwarded as one.
+
+use super::model::Message;
+use crate::answer::Data;
+use crate::endpoint::{Body, Endpoint, PathIds, Query};
+use crate::error::BuildError;
+use crate::im::messages::check_uuid;
+use crate::receiver::Receiver;
+use http::Method;
+use lark_content::ThreadId;
+
+/// `POST /open-apis/im/v1/threads/:thread_id/forward?receive_id_type=…`: forwards a whole
+/// thread; answers with the message that carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ForwardThread {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Where it goes.
+    pub receiver: Receiver,
+    /// The idempotency key (at most 50 characters).
+    pub uuid: Option<String>,
+}
+
+impl ForwardThread {
+    /// Forwards `thread_id` to `receiver`.
+    pub fn new(thread_id: ThreadId, receiver: impl Into<Receiver>) -> Self {
+        Self {
+            thread_id,
+            receiver: receiver.into(),
+            uuid: None,
+        }
+    }
+
+    /// The idempotency key: a retry with the same key forwards once.
+    pub fn uuid(mut self, uuid: impl Into<String>) -> Self {
+        self.uuid = Some(uuid.into());
+        self
+    }
+}
+
+impl Endpoint for ForwardThread {
+    type Output = Message;
+    type Answer = Data<Message>;
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/open-apis/im/v1/threads/:thread_id/forward";
+
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(self.thread_id.as_str())
+    }
+
+    fn query(&self, query: &mut Query) {
+        query.push("receive_id_type", self.receiver.id_type());
+        query.push_opt("uuid", self.uuid.clone());
+    }
+
+    fn body(&self) -> Result<Body, BuildError> {
+        check_uuid(self.uuid.as_deref())?;
+        Ok(Body::json(
+            &serde_json::json!({"receive_id": self.receiver.id()}),
+        ))
+    }
+
+    fn is_idempotent(&self) -> bool {
+        self.uuid.is_some()
+    }
+
+    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
+        Some(&mut self.uuid)
+    }
+}
