@@ -540,7 +540,30 @@ impl Emulator {
         simulate::user_recalls(&self.shared, message_id)
     }
 
-    /// A user reads bot messages in a p2p chat.
+    /// The pins of a chat, newest first, as the platform describes each
+    /// (`{message_id, chat_id, operator_id, operator_id_type, create_time}`).
+    #[must_use]
+    pub fn pins(&self, chat_id: &str) -> Vec<Value> {
+        let state = self.shared.state();
+        state
+            .pins
+            .iter()
+            .rev()
+            .filter(|pin| pin.chat_id == chat_id)
+            .map(crate::state::PinRec::to_json)
+            .collect()
+    }
+
+    /// The urgent notifications sent, oldest first: `{message_id, channel, open_ids, at}`, where
+    /// `channel` is `urgent_app`, `urgent_sms` or `urgent_phone` and `open_ids` are the members
+    /// reached.
+    #[must_use]
+    pub fn urgent_notifications(&self) -> Vec<Value> {
+        self.shared.state().urgent.clone()
+    }
+
+    /// A user reads messages: each gets a read receipt (`read_users`), and the bot's own
+    /// messages in its p2p chat with the reader raise `im.message.message_read_v1`.
     pub fn user_reads(
         &self,
         user_open_id: &str,

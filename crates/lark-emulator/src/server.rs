@@ -488,6 +488,10 @@ async fn route(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
         ["open-apis", "im", "v1", "chats", rest @ ..] => {
             routes::chats::route(shared, request, rest)
         }
+        ["open-apis", "im", "v1", "pins", rest @ ..] => routes::pins::route(shared, request, rest),
+        ["open-apis", "bot", "v3", "info"] if request.method == Method::GET => {
+            routes::auth::bot_info(shared, request)
+        }
         ["open-apis", "im", "v1", "images", rest @ ..] => {
             routes::resources::images(shared, request, rest).await
         }

@@ -364,8 +364,20 @@ pub(crate) fn user_reads(
     user: &str,
     message_ids: &[String],
 ) -> Result<(), EmulatorError> {
-    let state = shared.state();
+    let mut state = shared.state();
     let ids = user_ids(&state, user)?;
+    // Every message read has a receipt (`read_users`); only a bot's own messages in its p2p
+    // chat with the reader also raise the read event.
+    for id in message_ids {
+        if !state.messages.contains_key(id) {
+            return Err(EmulatorError::UnknownMessage(id.clone()));
+        }
+        let at = state.now_millis();
+        let readers = state.reads.entry(id.clone()).or_default();
+        if !readers.iter().any(|(reader, _)| reader == user) {
+            readers.push((user.to_owned(), at));
+        }
+    }
     let mut by_bot: Vec<(String, Vec<String>)> = Vec::new();
     for id in message_ids {
         let message = state
@@ -386,11 +398,12 @@ pub(crate) fn user_reads(
             }
         }
     }
+    let read_ms = state.now_millis();
     let events: Vec<Outgoing> = by_bot
         .into_iter()
         .map(|(bot, list)| {
             let body = json!({
-                "reader": { "reader_id": ids, "read_time": now_millis().to_string(), "tenant_key": state.tenant_key() },
+                "reader": { "reader_id": ids, "read_time": read_ms.to_string(), "tenant_key": state.tenant_key() },
                 "message_id_list": list,
             });
             event_for(&state, &bot, "im.message.message_read_v1", body)

@@ -158,6 +158,31 @@ pub(crate) struct MentionRec {
     pub(crate) name: String,
 }
 
+/// A pin.
+#[derive(Clone, Debug)]
+pub(crate) struct PinRec {
+    pub(crate) message_id: String,
+    pub(crate) chat_id: String,
+    /// A user's open_id or a bot's app_id.
+    pub(crate) operator_id: String,
+    /// `open_id` or `app_id`.
+    pub(crate) operator_id_type: &'static str,
+    pub(crate) create_ms: u64,
+}
+
+impl PinRec {
+    /// The pin as the documentation's pin object.
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "message_id": self.message_id,
+            "chat_id": self.chat_id,
+            "operator_id": self.operator_id,
+            "operator_id_type": self.operator_id_type,
+            "create_time": self.create_ms.to_string(),
+        })
+    }
+}
+
 /// A reaction.
 #[derive(Clone, Debug)]
 pub(crate) struct Reaction {
@@ -260,6 +285,12 @@ pub(crate) struct State {
     pub(crate) faults: Faults,
     /// Toasts returned to card clicks, newest last.
     pub(crate) toasts: Vec<Value>,
+    /// Pinned messages, oldest pin first.
+    pub(crate) pins: Vec<PinRec>,
+    /// Who read each message, and when (ms), first read first.
+    pub(crate) reads: HashMap<String, Vec<(String, u64)>>,
+    /// Urgent notifications sent, oldest first.
+    pub(crate) urgent: Vec<Value>,
     /// Extra copies of every event to deliver, on purpose.
     pub(crate) extra_copies: u32,
     /// The long connection.
@@ -344,6 +375,9 @@ impl State {
             emitted: Vec::new(),
             faults,
             toasts: Vec::new(),
+            pins: Vec::new(),
+            reads: HashMap::new(),
+            urgent: Vec::new(),
             extra_copies: 0,
             ws: crate::ws::WsState::default(),
             clock_offset: Duration::ZERO,
@@ -352,6 +386,12 @@ impl State {
 
     /// The emulator's time: the real monotonic clock plus what tests advanced it by. Token
     /// lifetimes and idempotency windows are measured on it.
+    /// The emulator's wall clock in milliseconds, moved on by [`crate::Emulator::advance_time`].
+    pub(crate) fn now_millis(&self) -> u64 {
+        crate::util::now_millis()
+            .saturating_add(u64::try_from(self.clock_offset.as_millis()).unwrap_or(u64::MAX))
+    }
+
     pub(crate) fn now(&self) -> Instant {
         Instant::now() + self.clock_offset
     }

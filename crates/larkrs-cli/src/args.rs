@@ -156,6 +156,40 @@ pub(crate) enum Command {
         /// The message (om_…).
         message_id: String,
     },
+    /// Pin a message in its chat.
+    Pin {
+        /// The message (om_…).
+        message_id: String,
+    },
+    /// Unpin a message.
+    Unpin {
+        /// The message (om_…).
+        message_id: String,
+    },
+    /// A chat's pins, newest first.
+    Pins {
+        /// The chat (oc_…).
+        chat_id: String,
+    },
+    /// Who has read a message the bot sent (in the last seven days).
+    ReadUsers {
+        /// The message (om_…).
+        message_id: String,
+    },
+    /// Make a message the bot sent urgent for members of its chat; prints the ids it could
+    /// not reach.
+    Urgent {
+        /// The message (om_…).
+        message_id: String,
+        /// The members, by open_id (ou_…).
+        #[arg(required = true)]
+        users: Vec<String>,
+        /// How they are told: in the app, or (charged to the tenant) by SMS or a phone call.
+        #[arg(long, value_enum, default_value_t = UrgentVia::App)]
+        via: UrgentVia,
+    },
+    /// The bot's own identity: its open_id and name.
+    BotInfo,
     /// Forward a message; prints the new message's id.
     Forward {
         /// The message (om_…).
@@ -321,6 +355,16 @@ pub(crate) enum UploadCommand {
         /// The file.
         path: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum UrgentVia {
+    /// In the app.
+    App,
+    /// By SMS.
+    Sms,
+    /// By a phone call.
+    Phone,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -2,7 +2,7 @@
 
 use crate::args::{
     ChatCommand, Cli, Command, DownloadCommand, EventCommand, MembersCommand, ResourceType,
-    UploadCommand,
+    UploadCommand, UrgentVia,
 };
 use crate::output::{Failure, print, row, to_json};
 use crate::{content, event, ids, listen, progress, serve};
@@ -11,6 +11,7 @@ use lark::api::im::chats::{ChatUpdate, CreateChat};
 use lark::api::im::messages::{GetMessageResource, ListMessages, MergeForward, SendMessage};
 use lark::api::im::model::Message;
 use lark::api::im::resources::{DownloadFile, DownloadImage};
+use lark::api::im::urgent::{ByPhone, BySms, InApp, Urgent};
 use lark::{BaseUrl, Client, Existing, FileKey, ImageKey, MessageContent, MessageId, ReactionId};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -295,6 +296,79 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
                 json,
                 format!("removed {}", removed.reaction_id),
                 &to_json(&removed),
+            )?;
+        }
+        Command::Pin { message_id } => {
+            let pin = messages.pin(&MessageId::new(message_id)).await?;
+            print(json, format!("pinned {}", pin.message_id), &to_json(&pin))?;
+        }
+        Command::Unpin { message_id } => {
+            messages.unpin(&MessageId::new(message_id.as_str())).await?;
+            print(
+                json,
+                format!("unpinned {message_id}"),
+                &json!({"unpinned": message_id}),
+            )?;
+        }
+        Command::Pins { chat_id } => {
+            let mut stream = client.chats().pins(&ids::chat(&chat_id));
+            while let Some(pin) = stream.try_next().await? {
+                print(
+                    json,
+                    row(&[
+                        pin.message_id.as_str(),
+                        pin.operator_id.as_deref().unwrap_or("-"),
+                        pin.create_time.as_deref().unwrap_or("-"),
+                    ]),
+                    &to_json(&pin),
+                )?;
+            }
+        }
+        Command::ReadUsers { message_id } => {
+            let mut stream = messages.read_users(&MessageId::new(message_id));
+            while let Some(reader) = stream.try_next().await? {
+                print(
+                    json,
+                    row(&[
+                        reader.user_id.as_str(),
+                        reader.timestamp.as_deref().unwrap_or("-"),
+                    ]),
+                    &to_json(&reader),
+                )?;
+            }
+        }
+        Command::Urgent {
+            message_id,
+            users,
+            via,
+        } => {
+            let message = MessageId::new(message_id);
+            let users: Vec<String> = ids::open_ids(&users)
+                .into_iter()
+                .map(|id| id.as_str().to_owned())
+                .collect();
+            let output = match via {
+                UrgentVia::App => client.execute(Urgent::<InApp>::new(message, users)).await?,
+                UrgentVia::Sms => client.execute(Urgent::<BySms>::new(message, users)).await?,
+                UrgentVia::Phone => {
+                    client
+                        .execute(Urgent::<ByPhone>::new(message, users))
+                        .await?
+                }
+            };
+            let text = if output.invalid_user_id_list.is_empty() {
+                "every member was told".to_owned()
+            } else {
+                format!("not reached: {}", output.invalid_user_id_list.join(" "))
+            };
+            print(json, text, &to_json(&output))?;
+        }
+        Command::BotInfo => {
+            let me = client.bot_info().await?;
+            print(
+                json,
+                row(&[me.open_id.as_str(), me.app_name.as_str()]),
+                &to_json(&me),
             )?;
         }
         Command::Forward { message_id, to } => {

@@ -1043,6 +1043,54 @@ async fn a_stalled_download_ends_at_the_timeout_and_leaves_nothing() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pins_read_receipts_urgent_messages_and_bot_info() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let chat = emulator.default_chat();
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let message = lark
+        .run(&["send", "--to", &chat, "--text", "read me"])
+        .await
+        .ok()
+        .trim()
+        .to_owned();
+
+    let pin = lark.run(&["--json", "pin", &message]).await.json();
+    assert_eq!(pin["message_id"], message.as_str());
+    let pins = lark.run(&["pins", &chat]).await.ok();
+    assert!(pins.starts_with(&message), "{pins}");
+    lark.run(&["unpin", &message]).await.ok();
+    assert!(lark.run(&["pins", &chat]).await.ok().is_empty());
+
+    emulator
+        .user_reads(&tom, std::slice::from_ref(&message))
+        .unwrap();
+    let readers = lark.run(&["--json", "read-users", &message]).await.json();
+    assert_eq!(readers["user_id"], tom.as_str());
+
+    let urgent = lark
+        .run(&[
+            "--json",
+            "urgent",
+            &message,
+            &tom,
+            "ou_nobody",
+            "--via",
+            "sms",
+        ])
+        .await
+        .json();
+    assert_eq!(
+        urgent["invalid_user_id_list"],
+        serde_json::json!(["ou_nobody"])
+    );
+    assert_eq!(emulator.urgent_notifications()[0]["channel"], "urgent_sms");
+
+    let me = lark.run(&["bot-info"]).await.ok();
+    assert!(me.starts_with(&emulator.bot_open_id()), "{me}");
+}
+
 /// The exit-code table of `lark --help`, as `(code, what)`.
 fn exit_code_table() -> Vec<(i32, String)> {
     let help = Command::new(env!("CARGO_BIN_EXE_lark"))

@@ -11,8 +11,11 @@ use lark_api::im::messages::{
     PatchCard, RecallMessage, ReplyMessage, SendMessage,
 };
 use lark_api::im::model::{Chat, Message, Reaction, SentMessage};
+use lark_api::im::pins::{ListPins, Pin, PinMessage, UnpinMessage};
 use lark_api::im::reactions::{AddReaction, DeleteReaction, ListReactions};
+use lark_api::im::receipts::ReadUsers;
 use lark_api::im::resources::{DownloadFile, DownloadImage, UploadFile, UploadImage};
+use lark_api::im::urgent::{InApp, Urgent, UrgentOutput};
 use lark_api::{Receiver, UploadData};
 use lark_content::{
     Card, ChatId, FileKey, ImageKey, MessageContent, MessageId, OpenId, ReactionId,
@@ -161,6 +164,39 @@ impl<'a> Messages<'a> {
     pub fn reactions(&self, message: &MessageId) -> Items<ListReactions> {
         self.client.items(ListReactions::new(message.clone()))
     }
+
+    /// Pins a message in its chat; a message already pinned answers with its pin.
+    pub async fn pin(&self, message: &MessageId) -> Result<Pin, Error> {
+        self.client.execute(PinMessage::new(message.clone())).await
+    }
+
+    /// Unpins a message; one that is not pinned is left as it is.
+    pub async fn unpin(&self, message: &MessageId) -> Result<(), Error> {
+        self.client
+            .execute(UnpinMessage::new(message.clone()))
+            .await
+    }
+
+    /// Who has read a message the bot sent in the last seven days, by open_id, fetched a page
+    /// at a time as the stream is read.
+    #[must_use]
+    pub fn read_users(&self, message: &MessageId) -> Items<ReadUsers> {
+        self.client.items(ReadUsers::new(message.clone()))
+    }
+
+    /// Makes a message the bot sent urgent in the app for `users` (open_ids of members of its
+    /// chat); answers with the ids it could not reach. By SMS or phone:
+    /// `client.execute(Urgent::<BySms>::new(…))` with [`lark_api::im::urgent`].
+    pub async fn urgent(
+        &self,
+        message: &MessageId,
+        users: impl IntoIterator<Item = OpenId>,
+    ) -> Result<UrgentOutput, Error> {
+        let users: Vec<String> = users.into_iter().map(|id| id.as_str().to_owned()).collect();
+        self.client
+            .execute(Urgent::<InApp>::new(message.clone(), users))
+            .await
+    }
 }
 
 /// Chats: `client.chats()`.
@@ -172,6 +208,12 @@ pub struct Chats<'a> {
 impl<'a> Chats<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
         Self { client }
+    }
+
+    /// A chat's pins, newest first, fetched a page at a time as the stream is read.
+    #[must_use]
+    pub fn pins(&self, chat: &ChatId) -> Items<ListPins> {
+        self.client.items(ListPins::new(chat.clone()))
     }
 
     /// Creates a group chat named `name` with the bot in it and `users` invited.

@@ -265,6 +265,11 @@ impl Client {
         self.http.pages(request)
     }
 
+    /// The bot's own identity: its open_id (how mentions and senders name it) and its name.
+    pub async fn bot_info(&self) -> Result<lark_api::bot::BotInfo, Error> {
+        self.execute(lark_api::bot::GetBotInfo).await
+    }
+
     /// The tenant access token, from the cache when fresh.
     pub async fn tenant_token(&self) -> Result<AccessToken, Error> {
         self.http.tenant_token().await

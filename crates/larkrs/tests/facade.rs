@@ -83,6 +83,44 @@ async fn message_shortcuts_cover_the_lifecycle_of_a_message() {
 }
 
 #[tokio::test]
+async fn pins_read_receipts_urgent_messages_and_the_bots_identity() {
+    let (emulator, client, chat, tom) = setup().await;
+    let messages = client.messages();
+    let sent = messages.send(chat.clone(), "read me").await.unwrap();
+
+    let pin = messages.pin(&sent.message_id).await.unwrap();
+    assert_eq!(pin.message_id, sent.message_id);
+    let pins: Vec<_> = client.chats().pins(&chat).try_collect().await.unwrap();
+    assert_eq!(pins.len(), 1);
+    messages.unpin(&sent.message_id).await.unwrap();
+    assert!(emulator.pins(chat.as_str()).is_empty());
+
+    emulator
+        .user_reads(tom.as_str(), &[sent.message_id.to_string()])
+        .unwrap();
+    let readers: Vec<_> = messages
+        .read_users(&sent.message_id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(readers.len(), 1);
+    assert_eq!(readers[0].user_id, tom.as_str());
+
+    let urgent = messages
+        .urgent(&sent.message_id, [tom.clone(), OpenId::new("ou_nobody")])
+        .await
+        .unwrap();
+    assert_eq!(urgent.invalid_user_id_list, ["ou_nobody"]);
+    assert_eq!(
+        emulator.urgent_notifications()[0]["open_ids"],
+        json!([tom.as_str()])
+    );
+
+    let me = client.bot_info().await.unwrap();
+    assert_eq!(me.open_id.as_str(), emulator.bot_open_id());
+}
+
+#[tokio::test]
 async fn chats_members_images_and_files() {
     let (emulator, client, _, tom) = setup().await;
     let chat = client.chats().create("Ops", [tom.clone()]).await.unwrap();

@@ -214,3 +214,26 @@ pub(crate) fn token_owner(shared: &Shared, request: &Request) -> Option<String> 
         .get(token.trim())
         .map(|t| t.app_id.clone())
 }
+
+/// `GET /open-apis/bot/v3/info`: the calling app's bot, at the top level beside `code` and
+/// `msg` (doc `client-docs/bot-v3/obtain-bot-info`).
+pub(crate) fn bot_info(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
+    let caller = authenticate(shared, request)?;
+    let state = shared.state();
+    let app = state
+        .apps
+        .get(&caller.app_id)
+        .ok_or_else(|| Fail::bad_request(99_991_663, "Invalid access token for authorization."))?;
+    Ok(Reply::top_level(serde_json::json!({
+        "code": 0,
+        "msg": "ok",
+        "bot": {
+            // 2: activated, the state of an app whose bot answers.
+            "activate_status": 2,
+            "app_name": app.config.bot_name,
+            "avatar_url": "",
+            "ip_white_list": [],
+            "open_id": app.config.bot_open_id,
+        },
+    })))
+}

@@ -48,7 +48,11 @@ fn user_id_type(request: &Request, name: &'static str) -> Result<String, Fail> {
 }
 
 /// The chat, alive, with the bot in it.
-fn member_chat<'a>(state: &'a State, caller: &Caller, id: &str) -> Result<&'a Chat, Fail> {
+pub(crate) fn member_chat<'a>(
+    state: &'a State,
+    caller: &Caller,
+    id: &str,
+) -> Result<&'a Chat, Fail> {
     let chat = state.chats.get(id).ok_or_else(|| {
         Fail::bad_request(
             INVALID_CHAT_ID,

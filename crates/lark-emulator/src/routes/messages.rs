@@ -42,6 +42,12 @@ pub(crate) fn route(shared: &Shared, request: &Request, rest: &[&str]) -> Result
         [id, "resources", key] if method == Method::GET => {
             resource(shared, request, &caller, id, key)
         }
+        [id, "read_users"] if method == Method::GET => read_users(shared, request, &caller, id),
+        [id, channel @ ("urgent_app" | "urgent_sms" | "urgent_phone")]
+            if method == Method::PATCH =>
+        {
+            urgent(shared, request, &caller, id, channel)
+        }
         [id, "reactions"] if method == Method::POST => add_reaction(shared, request, &caller, id),
         [id, "reactions"] if method == Method::GET => list_reactions(shared, request, &caller, id),
         [id, "reactions", reaction] if method == Method::DELETE => {
@@ -1070,4 +1076,128 @@ pub(crate) fn recall_batch(
     drop(state);
     shared.changed.notify_waiters();
     Ok(Reply::empty())
+}
+
+/// How far back read receipts go (doc `…/im-v1/message/read_users`): seven days.
+const READ_RECEIPTS_WINDOW_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// The `user_id_type` query parameter, which these calls require.
+fn required_user_id_type(request: &Request) -> Result<&str, Fail> {
+    match request.query("user_id_type") {
+        Some(kind @ ("open_id" | "union_id" | "user_id")) => Ok(kind),
+        Some(_) => Err(Fail::field(
+            INVALID_PARAM,
+            "user_id_type",
+            "must be open_id, union_id or user_id",
+        )),
+        None => Err(Fail::field(INVALID_PARAM, "user_id_type", "is required")),
+    }
+}
+
+/// A message the calling bot sent, not recalled.
+fn own_message<'a>(state: &'a State, caller: &Caller, id: &str) -> Result<&'a Message, Fail> {
+    let message = find_message(state, id)?;
+    if message.deleted {
+        return Err(Fail::bad_request(RECALLED, "The message is recalled."));
+    }
+    if message.author != Author::Bot(caller.app_id.clone()) {
+        return Err(Fail::bad_request(
+            LACK_PERMISSION,
+            "Lack of necessary permissions: only messages the bot sent.",
+        ));
+    }
+    Ok(message)
+}
+
+/// `GET …/messages/:id/read_users`: who read a message the bot sent in the last seven days.
+fn read_users(
+    shared: &Shared,
+    request: &Request,
+    caller: &Caller,
+    id: &str,
+) -> Result<Reply, Fail> {
+    let kind = required_user_id_type(request)?;
+    let size = page_size(request, 20, 100, INVALID_PARAM)?;
+    let state = shared.state();
+    let message = own_message(&state, caller, id)?;
+    if state.now_millis().saturating_sub(message.create_ms) > READ_RECEIPTS_WINDOW_MS {
+        return Err(Fail::field(
+            INVALID_PARAM,
+            "message_id",
+            "was sent more than seven days ago",
+        ));
+    }
+    let readers: Vec<Value> = state
+        .reads
+        .get(id)
+        .into_iter()
+        .flatten()
+        .filter_map(|(open_id, at)| {
+            let user = state.user_by("open_id", open_id)?;
+            let user_id = match kind {
+                "union_id" => &user.union_id,
+                "user_id" => &user.user_id,
+                _ => &user.open_id,
+            };
+            Some(json!({
+                "user_id_type": kind,
+                "user_id": user_id,
+                "timestamp": at.to_string(),
+                "tenant_key": state.tenant_key(),
+            }))
+        })
+        .collect();
+    let (page, has_more, token) =
+        page_slice(&readers, request.query("page_token"), size, INVALID_PARAM)?;
+    Ok(Reply::data(page_json(page.to_vec(), has_more, token)))
+}
+
+/// `PATCH …/messages/:id/urgent_app|urgent_sms|urgent_phone`: notifies members of the chat
+/// about a message the bot sent; ids that are not members come back as invalid.
+fn urgent(
+    shared: &Shared,
+    request: &Request,
+    caller: &Caller,
+    id: &str,
+    channel: &str,
+) -> Result<Reply, Fail> {
+    let kind = required_user_id_type(request)?.to_owned();
+    let body = request.json()?;
+    let users: Vec<String> = match body.get("user_id_list") {
+        Some(Value::Array(list)) if !list.is_empty() => list
+            .iter()
+            .map(|user| user.as_str().filter(|u| !u.is_empty()).map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Fail::field(INVALID_PARAM, "user_id_list", "must hold user ids"))?,
+        _ => {
+            return Err(Fail::field(
+                INVALID_PARAM,
+                "user_id_list",
+                "must not be empty",
+            ));
+        }
+    };
+    let mut state = shared.state();
+    let message = own_message(&state, caller, id)?;
+    let chat = state.chats.get(&message.chat_id);
+    let (mut reached, mut invalid) = (Vec::new(), Vec::new());
+    for user in users {
+        let member = state
+            .user_by(&kind, &user)
+            .filter(|found| chat.is_some_and(|chat| chat.has_user(&found.open_id)));
+        match member {
+            Some(found) => reached.push(found.open_id.clone()),
+            None => invalid.push(user),
+        }
+    }
+    let record = json!({
+        "message_id": id,
+        "channel": channel,
+        "open_ids": reached,
+        "at": state.now_millis(),
+    });
+    state.urgent.push(record);
+    drop(state);
+    shared.changed.notify_waiters();
+    Ok(Reply::data(json!({"invalid_user_id_list": invalid})))
 }

@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 pub(crate) mod chats;
 pub(crate) mod messages;
+pub(crate) mod pins;
 pub(crate) mod resources;
 
 use crate::server::{Fail, Request};
