@@ -1,5 +1,5 @@
 //! The whole SDK in one run, offline: an emulated Lark Open Platform starts in this process and
-//! the bot walks through every seed flow, printing what happens.
+//! the bot walks through every main flow, printing what happens.
 //!
 //! `cargo run --example quickstart`
 //!

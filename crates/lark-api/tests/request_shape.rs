@@ -996,3 +996,241 @@ fn delayed_card_update_has_its_documented_shape() {
     );
     assert!(!debug.contains("c-secret"), "{debug}");
 }
+
+/// A chat's announcement, managers, moderation, top notice, share link, search and joining,
+/// from their pages under open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/
+/// (chat-announcement, chat-managers, chat-moderation, chat-top_notice, chat/link,
+/// chat/search, chat-members/me_join).
+#[test]
+fn chat_settings_have_their_documented_shapes() {
+    use lark_api::im::chat_settings::{
+        Add, ChangeManagers, DeleteTopNotice, GetAnnouncement, GetModeration, JoinChat,
+        PatchAnnouncement, PutTopNotice, Remove, SearchChats, ShareChat, UpdateModeration,
+    };
+    let chat = "oc_5ad11d72b830411d72b836c20";
+    let s = shape(&GetAnnouncement::new(oc()));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        (
+            "GET",
+            format!("/open-apis/im/v1/chats/{chat}/announcement").as_str()
+        )
+    );
+    let s = shape(&PatchAnnouncement::new(
+        oc(),
+        "12",
+        vec!["{\"requestType\":\"InsertBlocksRequestType\"}".to_owned()],
+    ));
+    assert_eq!(s.method, "PATCH");
+    assert_eq!(
+        s.json(),
+        json!({"revision": "12", "requests": ["{\"requestType\":\"InsertBlocksRequestType\"}"]})
+    );
+
+    let s = shape(&ChangeManagers::<Add>::new(
+        oc(),
+        ["ou_7d8a6e6df7621556ce0d21922b676706ccs"],
+    ));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str(), s.query.as_deref()),
+        (
+            "POST",
+            format!("/open-apis/im/v1/chats/{chat}/managers/add_managers").as_str(),
+            Some("member_id_type=open_id")
+        )
+    );
+    assert_eq!(
+        s.json(),
+        json!({"manager_ids": ["ou_7d8a6e6df7621556ce0d21922b676706ccs"]})
+    );
+    let s = shape(&ChangeManagers::<Remove>::new(oc(), ["ou_1"]));
+    assert_eq!(
+        s.path,
+        format!("/open-apis/im/v1/chats/{chat}/managers/delete_managers")
+    );
+
+    let s = shape(&GetModeration::new(oc()));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        (
+            "GET",
+            format!("/open-apis/im/v1/chats/{chat}/moderation").as_str()
+        )
+    );
+    let s = shape(&UpdateModeration::new(oc(), "moderator_list").moderators(["ou_1"], ["ou_2"]));
+    assert_eq!(s.method, "PUT");
+    assert_eq!(
+        s.json(),
+        json!({"moderation_setting": "moderator_list", "moderator_added_list": ["ou_1"], "moderator_removed_list": ["ou_2"]})
+    );
+
+    let s = shape(&PutTopNotice::message(oc(), om()));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        (
+            "POST",
+            format!("/open-apis/im/v1/chats/{chat}/top_notice/put_top_notice").as_str()
+        )
+    );
+    assert_eq!(
+        s.json(),
+        json!({"chat_top_notice": [{"action_type": "1", "message_id": "om_dc13264520392913993dd051dba21dcf"}]})
+    );
+    let s = shape(&PutTopNotice::announcement(oc()));
+    assert_eq!(s.json(), json!({"chat_top_notice": [{"action_type": "2"}]}));
+    let s = shape(&DeleteTopNotice::new(oc()));
+    assert_eq!(
+        s.path,
+        format!("/open-apis/im/v1/chats/{chat}/top_notice/delete_top_notice")
+    );
+
+    let s = shape(&ShareChat::new(oc()).valid_for("week"));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        (
+            "POST",
+            format!("/open-apis/im/v1/chats/{chat}/link").as_str()
+        )
+    );
+    assert_eq!(s.json(), json!({"validity_period": "week"}));
+
+    let mut search = SearchChats::new("team");
+    search.page_size = Some(20);
+    let s = shape(&search);
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str(), s.query.as_deref()),
+        (
+            "GET",
+            "/open-apis/im/v1/chats/search",
+            Some("query=team&page_size=20")
+        )
+    );
+    assert!(build_request(&SearchChats::new(" "), &BaseUrl::feishu(), Some(&token())).is_err());
+
+    let s = shape(&JoinChat::new(oc()));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        (
+            "PATCH",
+            format!("/open-apis/im/v1/chats/{chat}/members/me_join").as_str()
+        )
+    );
+    s.assert_empty_body();
+}
+
+/// Tabs and menus, from "群标签页" (chat-tab/…) and "群菜单" (chat-menu_tree/…,
+/// chat-menu_item/patch) under open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/.
+#[test]
+fn tabs_and_menus_have_their_documented_shapes() {
+    use lark_api::im::tabs_menus::{
+        ChatTab, CreateMenu, CreateTabs, DeleteMenu, DeleteTabs, GetMenu, ListTabs, MenuItem,
+        MenuTopLevel, MenuTree, PatchMenuItem, SortMenu, SortTabs, UpdateTabs,
+    };
+    let base = "/open-apis/im/v1/chats/oc_5ad11d72b830411d72b836c20";
+    let tab = ChatTab::url("Docs", "https://www.feishu.cn");
+    let s = shape(&CreateTabs::new(oc(), vec![tab.clone()]));
+    assert_eq!(
+        (s.method.as_str(), s.path.clone()),
+        ("POST", format!("{base}/chat_tabs"))
+    );
+    assert_eq!(
+        s.json(),
+        json!({"chat_tabs": [{"tab_name": "Docs", "tab_type": "url", "tab_content": {"url": "https://www.feishu.cn"}}]})
+    );
+    let s = shape(&DeleteTabs::new(
+        oc(),
+        vec!["7101214603622940671".to_owned()],
+    ));
+    assert_eq!(
+        (s.method.as_str(), s.path.clone()),
+        ("DELETE", format!("{base}/chat_tabs/delete_tabs"))
+    );
+    assert_eq!(s.json(), json!({"tab_ids": ["7101214603622940671"]}));
+    let s = shape(&SortTabs::new(oc(), vec!["1".to_owned(), "2".to_owned()]));
+    assert_eq!(s.path, format!("{base}/chat_tabs/sort_tabs"));
+    let s = shape(&UpdateTabs::new(oc(), vec![tab]));
+    assert_eq!(s.path, format!("{base}/chat_tabs/update_tabs"));
+    let s = shape(&ListTabs::new(oc()));
+    assert_eq!(
+        (s.method.as_str(), s.path.clone()),
+        ("GET", format!("{base}/chat_tabs/list_tabs"))
+    );
+    assert!(
+        build_request(
+            &SortTabs::new(oc(), Vec::new()),
+            &BaseUrl::feishu(),
+            Some(&token())
+        )
+        .is_err()
+    );
+
+    let tree = MenuTree::new(vec![MenuTopLevel::new(MenuItem::link(
+        "Help",
+        "https://www.feishu.cn",
+    ))]);
+    let s = shape(&CreateMenu::new(oc(), tree));
+    assert_eq!(
+        (s.method.as_str(), s.path.clone()),
+        ("POST", format!("{base}/menu_tree"))
+    );
+    assert_eq!(
+        s.json(),
+        json!({"menu_tree": {"chat_menu_top_levels": [{"chat_menu_item": {
+            "action_type": "REDIRECT_LINK",
+            "redirect_link": {"common_url": "https://www.feishu.cn"},
+            "name": "Help"
+        }}]}})
+    );
+    let s = shape(&DeleteMenu::new(oc(), ["7156553273518882844"]));
+    assert_eq!(
+        (s.method.as_str(), s.path.clone()),
+        ("DELETE", format!("{base}/menu_tree"))
+    );
+    assert_eq!(
+        s.json(),
+        json!({"chat_menu_top_level_ids": ["7156553273518882844"]})
+    );
+    let s = shape(&SortMenu::new(oc(), ["1", "2"]));
+    assert_eq!(s.path, format!("{base}/menu_tree/sort"));
+    let s = shape(&GetMenu::new(oc()));
+    assert_eq!(
+        (s.method.as_str(), s.path.clone()),
+        ("GET", format!("{base}/menu_tree"))
+    );
+    let s = shape(&PatchMenuItem::new(
+        oc(),
+        "7156553273518882844",
+        ["NAME"],
+        MenuItem::link("Help!", "https://www.feishu.cn"),
+    ));
+    assert_eq!(
+        (s.method.as_str(), s.path.clone()),
+        ("PATCH", format!("{base}/menu_items/7156553273518882844"))
+    );
+    assert_eq!(s.json()["update_fields"], json!(["NAME"]));
+}
+
+/// Batch message progress and readers, from "查询批量消息整体进度" and "查询批量消息推送和阅读人数"
+/// (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/batch_message/…).
+#[test]
+fn batch_message_queries_have_their_documented_shapes() {
+    use lark_api::im::messages::{GetBatchProgress, GetBatchReadCount};
+    let s = shape(&GetBatchProgress::new(
+        "bm-dc13264520392913993dd051dba21dcf",
+    ));
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str()),
+        (
+            "GET",
+            "/open-apis/im/v1/batch_messages/bm-dc13264520392913993dd051dba21dcf/get_progress"
+        )
+    );
+    let s = shape(&GetBatchReadCount::new(
+        "bm-dc13264520392913993dd051dba21dcf",
+    ));
+    assert_eq!(
+        s.path,
+        "/open-apis/im/v1/batch_messages/bm-dc13264520392913993dd051dba21dcf/read_user"
+    );
+    s.assert_empty_body();
+}

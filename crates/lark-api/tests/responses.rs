@@ -542,3 +542,20 @@ fn error_chains_print_each_cause_once() {
     .unwrap_err();
     assert_each_cause_printed_once(&build);
 }
+
+#[test]
+fn the_bot_info_is_read_from_the_top_level() {
+    let bot = parse_response(&lark_api::bot::GetBotInfo, fixture("bot_info")).unwrap();
+    assert_eq!(bot.open_id.as_str(), "ou_e6e14f667cfe239d7b129b521dce0569");
+    assert_eq!(bot.app_name, "name");
+    assert_eq!(bot.activate_status, Some(2));
+    assert!(bot.ip_white_list.is_empty());
+}
+
+#[test]
+fn a_pin_reads_as_documented() {
+    let pin = parse_response(&lark_api::im::pins::PinMessage::new(om()), fixture("pin")).unwrap();
+    assert_eq!(pin.message_id, om());
+    assert_eq!(pin.operator_id_type.as_deref(), Some("open_id"));
+    assert_eq!(pin.create_time.as_deref(), Some("1615380573211"));
+}

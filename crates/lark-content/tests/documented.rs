@@ -1,4 +1,4 @@
-//! Every content example the platform's documentation and the seed documents show: it decodes
+//! Every content example the platform's documentation shows: it decodes
 //! into its typed variant, and re-encodes to JSON equal to the input.
 //!
 //! The payloads, with their sources, are in `fixtures/documented_contents.json`.

@@ -959,3 +959,118 @@ impl Endpoint for RecallBatch {
         PathIds::one(&self.batch_message_id)
     }
 }
+
+/// How far a batch message has gone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct BatchProgress {
+    /// Sending: `{valid_user_ids_count, success_user_ids_count, read_user_ids_count}`.
+    #[serde(default)]
+    pub batch_message_send_progress: Option<BatchSendProgress>,
+    /// Recalling: `{recall, recall_count}`.
+    #[serde(default)]
+    pub batch_message_recall_progress: Option<BatchRecallProgress>,
+}
+
+/// How many a batch message was for, reached and read by.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct BatchSendProgress {
+    /// Receivers that were valid.
+    #[serde(default)]
+    pub valid_user_ids_count: u64,
+    /// Receivers it reached.
+    #[serde(default)]
+    pub success_user_ids_count: u64,
+    /// Receivers who read it.
+    #[serde(default)]
+    pub read_user_ids_count: u64,
+}
+
+/// Whether a batch message was recalled, and from how many.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct BatchRecallProgress {
+    /// Whether it was recalled.
+    #[serde(default)]
+    pub recall: bool,
+    /// How many copies were recalled.
+    #[serde(default)]
+    pub recall_count: u64,
+}
+
+/// `GET /open-apis/im/v1/batch_messages/:batch_message_id/get_progress`: how far a batch
+/// message's sending (and recall) has gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct GetBatchProgress {
+    /// The batch message (`bm-…`).
+    pub batch_message_id: String,
+}
+
+impl GetBatchProgress {
+    /// Progress of `batch_message_id`.
+    pub fn new(batch_message_id: impl Into<String>) -> Self {
+        Self {
+            batch_message_id: batch_message_id.into(),
+        }
+    }
+}
+
+impl Endpoint for GetBatchProgress {
+    type Output = BatchProgress;
+    type Answer = Data<BatchProgress>;
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/open-apis/im/v1/batch_messages/:batch_message_id/get_progress";
+
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(&self.batch_message_id)
+    }
+}
+
+/// How many have read a batch message, of how many it went to. The platform answers both as
+/// strings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct BatchReadCount {
+    /// Readers.
+    #[serde(default)]
+    pub read_count: String,
+    /// Receivers.
+    #[serde(default)]
+    pub total_count: String,
+}
+
+crate::answer::data_field! {
+    /// The answer of [`GetBatchReadCount`]: `data.read_user`.
+    BatchReaders, read_user: BatchReadCount
+}
+
+/// `GET /open-apis/im/v1/batch_messages/:batch_message_id/read_user`: how many have read a
+/// batch message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct GetBatchReadCount {
+    /// The batch message (`bm-…`).
+    pub batch_message_id: String,
+}
+
+impl GetBatchReadCount {
+    /// Readers of `batch_message_id`.
+    pub fn new(batch_message_id: impl Into<String>) -> Self {
+        Self {
+            batch_message_id: batch_message_id.into(),
+        }
+    }
+}
+
+impl Endpoint for GetBatchReadCount {
+    type Output = BatchReadCount;
+    type Answer = BatchReaders;
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/open-apis/im/v1/batch_messages/:batch_message_id/read_user";
+
+    fn path_ids(&self) -> PathIds<'_> {
+        PathIds::one(&self.batch_message_id)
+    }
+}

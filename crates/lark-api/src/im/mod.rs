@@ -1,6 +1,7 @@
 //! The IM endpoints: messages, reactions, pins, read receipts, urgent messages, threads,
 //! chats, members, images and files.
 
+pub mod chat_settings;
 pub mod chats;
 pub mod members;
 pub mod messages;
@@ -9,6 +10,7 @@ pub mod pins;
 pub mod reactions;
 pub mod receipts;
 pub mod resources;
+pub mod tabs_menus;
 pub mod threads;
 pub mod urgent;
 
