@@ -1004,8 +1004,8 @@ fn delayed_card_update_has_its_documented_shape() {
 #[test]
 fn chat_settings_have_their_documented_shapes() {
     use lark_api::im::chat_settings::{
-        Add, ChangeManagers, DeleteTopNotice, GetAnnouncement, GetModeration, JoinChat,
-        PatchAnnouncement, PutTopNotice, Remove, SearchChats, ShareChat, UpdateModeration,
+        Add, ChangeManagers, GetAnnouncement, GetModeration, PatchAnnouncement, Remove,
+        UpdateModeration,
     };
     let chat = "oc_5ad11d72b830411d72b836c20";
     let s = shape(&GetAnnouncement::new(oc()));
@@ -1063,7 +1063,14 @@ fn chat_settings_have_their_documented_shapes() {
         s.json(),
         json!({"moderation_setting": "moderator_list", "moderator_added_list": ["ou_1"], "moderator_removed_list": ["ou_2"]})
     );
+}
 
+#[test]
+fn top_notices_links_search_and_joining_have_their_documented_shapes() {
+    use lark_api::im::chat_settings::{
+        DeleteTopNotice, JoinChat, PutTopNotice, SearchChats, ShareChat,
+    };
+    let chat = "oc_5ad11d72b830411d72b836c20";
     let s = shape(&PutTopNotice::message(oc(), om()));
     assert_eq!(
         (s.method.as_str(), s.path.as_str()),
