@@ -173,6 +173,7 @@ pub struct DetailEntry {
 /// A rate limit the platform reported, from `x-ogw-ratelimit-limit` / `x-ogw-ratelimit-reset`
 /// or `Retry-After`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// Requests allowed in the window, when given.
     pub limit: Option<u64>,
@@ -412,7 +413,9 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// What kind of failure an [`Error`] is.
+/// What kind of failure an error is. One list for every layer: this crate's [`Error`] is one of
+/// the first kinds, and the executor (`lark-http`) and the facade add the kinds that need a
+/// network, a file system or a configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -439,10 +442,26 @@ pub enum ErrorKind {
     Decode,
     /// The request could not be built.
     Build,
+    /// The connection failed.
+    Transport,
+    /// No answer in time, or a transfer that stalled or outlived its deadline.
+    Timeout,
+    /// Reading or writing a local file failed.
+    Io,
+    /// The client or bot is configured wrongly: credentials, base url, TLS roots, keys.
+    Config,
+    /// The call cannot be made this way: it needs a user token, a streamed upload, a reader
+    /// that was already used, …
+    Usage,
+    /// Something the call needs has not arrived yet (a marketplace app's ticket); retry later.
+    NotReady,
+    /// A shared store (Redis, say) failed.
+    Store,
 }
 
 /// A response that could not be read. The raw body is kept, to show what came back.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[error("could not read the {status} response{}: {error}; body: {}", log_id_suffix(.log_id.as_deref()), truncate(.body))]
 pub struct DecodeError {
     /// The HTTP status.

@@ -71,14 +71,14 @@ impl Event {
             Self::ChatUpdated(e) => to_value(e),
             Self::BotP2pChatEntered(e) => to_value(e),
             Self::AppTicket(ticket) => json!({"app_id": ticket.app_id, "app_ticket": "<redacted>"}),
-            Self::Unknown { raw, .. } => raw.clone(),
+            Self::Malformed { raw, .. } | Self::Unknown { raw, .. } => raw.clone(),
         }
     }
 
     /// Whether the event is of a type this crate reads into a typed variant.
     #[must_use]
     pub fn is_typed(&self) -> bool {
-        !matches!(self, Self::Unknown { .. })
+        !matches!(self, Self::Unknown { .. } | Self::Malformed { .. })
     }
 }
 

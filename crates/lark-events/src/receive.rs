@@ -389,7 +389,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for EnvelopeReader<'_> {
 }
 
 /// Reads a body's top level in one pass. An event of a known type that does not read as
-/// documented is read again with its event kept raw, so it is kept as [`Event::Unknown`]
+/// documented is read again with its event kept raw, so it is kept as [`Event::Malformed`]
 /// rather than refused.
 /// `None`: a redelivery `check` stopped at.
 fn envelope<'b>(
@@ -775,7 +775,11 @@ mod tests {
         else {
             panic!("a new event is read")
         };
-        assert!(!event.event.is_typed(), "kept as Unknown, not lost");
+        let crate::Event::Malformed { error, raw, .. } = &event.event else {
+            panic!("a known event that does not read is kept as Malformed, not lost")
+        };
+        assert_eq!(raw["message"], 42);
+        assert!(error.contains("invalid type"), "{error}");
     }
 
     #[test]

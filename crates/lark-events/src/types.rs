@@ -110,6 +110,17 @@ pub enum Event {
     BotP2pChatEntered(BotP2pChatEntered),
     /// `app_ticket` (v1): a marketplace app's hourly ticket.
     AppTicket(AppTicket),
+    /// An event of a type this crate reads whose `event` object did not read as documented:
+    /// kept whole, with why, and logged at warn level. It reaches `on_event`, never the typed
+    /// handlers.
+    Malformed {
+        /// The header.
+        header: EventHeader,
+        /// The `event` object as it came.
+        raw: Value,
+        /// Why it did not read (the JSON reader's message).
+        error: String,
+    },
     /// Any other event type, kept whole.
     Unknown {
         /// The header.
@@ -121,20 +132,35 @@ pub enum Event {
 
 impl Event {
     /// Reads the `event` object of an event of type `event_type`. A known type whose body does
-    /// not read as documented is kept as [`Event::Unknown`] rather than lost.
+    /// not read as documented is kept as [`Event::Malformed`], with why, and logged at warn
+    /// level; an unknown type as [`Event::Unknown`].
     pub(crate) fn parse(header: &EventHeader, event: &serde_json::value::RawValue) -> Self {
         use serde::de::DeserializeSeed as _;
         let kind = header.event_type.as_str();
-        let typed = KnownEvent::knows(kind)
-            .then(|| {
-                let mut json = serde_json::Deserializer::from_str(event.get());
-                KnownEvent(kind).deserialize(&mut json).ok()
-            })
-            .flatten();
-        typed.unwrap_or_else(|| Self::Unknown {
-            header: header.clone(),
-            raw: serde_json::from_str(event.get()).unwrap_or(Value::Null),
-        })
+        let raw = || serde_json::from_str(event.get()).unwrap_or(Value::Null);
+        if !KnownEvent::knows(kind) {
+            return Self::Unknown {
+                header: header.clone(),
+                raw: raw(),
+            };
+        }
+        let mut json = serde_json::Deserializer::from_str(event.get());
+        match KnownEvent(kind).deserialize(&mut json) {
+            Ok(typed) => typed,
+            Err(error) => {
+                tracing::warn!(
+                    event_type = kind,
+                    event_id = %header.event_id,
+                    error = %error,
+                    "an event of a known type did not read as documented; it goes to on_event as Event::Malformed"
+                );
+                Self::Malformed {
+                    header: header.clone(),
+                    raw: raw(),
+                    error: error.to_string(),
+                }
+            }
+        }
     }
 
     /// The chat the event is about, when it is about one.

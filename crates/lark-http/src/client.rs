@@ -574,7 +574,10 @@ impl Client {
             .tickets
             .put(&self.inner.app_id, &ticket)
             .await
-            .map_err(|err| Error::Config(format!("could not store the app ticket: {err}")))
+            .map_err(|err| Error::Store {
+                action: "store the app ticket",
+                source: Box::new(err),
+            })
     }
 
     /// The calls this client and its clones made since it was built, per API.
@@ -719,9 +722,7 @@ impl Client {
                             .flatten();
                         let Some(ticket) = ticket else {
                             self.resend_ticket().await;
-                            return Err(Error::Config(
-                                "no app_ticket yet: the platform was asked to resend it; pass the app_ticket event to Client::set_app_ticket and retry".to_owned(),
-                            ));
+                            return Err(Error::AppTicketPending);
                         };
                         let endpoint = AppAccessToken::new(
                             self.inner.app_id.clone(),
@@ -782,7 +783,7 @@ impl Client {
                 _ => match &self.user_token {
                     Some(user) => Some((user.clone(), None)),
                     None => {
-                        return Err(Error::Config(
+                        return Err(Error::Usage(
                             "this call needs a user access token: use Client::as_user".to_owned(),
                         ));
                     }
@@ -858,7 +859,7 @@ impl Client {
         let body = match body.to_bytes() {
             Some(bytes) => full_body(bytes),
             None => {
-                return Err(Error::Config(
+                return Err(Error::Usage(
                     "this upload streams its file: send it with Client::upload_file, upload_image or upload_reader".to_owned(),
                 ));
             }

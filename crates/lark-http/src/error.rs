@@ -2,42 +2,8 @@
 
 use std::time::Duration;
 
-/// What kind of failure an [`Error`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The platform refused the token, even after a fresh one was fetched.
-    TokenInvalid,
-    /// The app's credentials were refused: a wrong secret, or a disabled app.
-    Credentials,
-    /// Something other than the platform answered (a 404 without the platform's JSON): the
-    /// base url or a proxy is wrong.
-    WrongBaseUrl,
-    /// Rate limited, and the retry budget ran out (or the request was not safe to retry).
-    RateLimited,
-    /// The app lacks a scope.
-    Permission,
-    /// The request or its content was refused as invalid.
-    InvalidContent,
-    /// The message, chat or resource does not exist.
-    NotFound,
-    /// The platform failed (5xx) and the retry budget ran out.
-    Server,
-    /// Any other code from the platform.
-    Api,
-    /// The response could not be read.
-    Decode,
-    /// The request could not be built (invalid input, caught before sending).
-    Build,
-    /// The connection failed; [`Error::network_cause`] says how.
-    Transport,
-    /// No answer within the request timeout, or a transfer that stalled or outlived its deadline.
-    Timeout,
-    /// Reading or writing a local file failed.
-    Io,
-    /// The client is not configured correctly.
-    Config,
-}
+/// What kind of failure an [`Error`] is: the one list every layer shares.
+pub use lark_api::ErrorKind;
 
 /// How a connection to the platform failed, read from the network error underneath.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -185,9 +151,35 @@ pub enum Error {
         /// The I/O error (its text is part of this error's).
         error: std::io::Error,
     },
-    /// The client is not configured correctly.
+    /// The client or bot is configured wrongly; the text says what to set.
     #[error("{0}")]
     Config(String),
+    /// The call cannot be made this way; the text says which way it can.
+    #[error("{0}")]
+    Usage(String),
+    /// A marketplace app has no app ticket yet. The platform was asked to push it again; pass
+    /// the ticket event to `Client::set_app_ticket` (a `Bot` does so by itself) and retry.
+    #[error(
+        "no app_ticket yet: the platform was asked to resend it; pass the app_ticket event to Client::set_app_ticket (a Bot stores it by itself) and retry"
+    )]
+    AppTicketPending,
+    /// A shared store failed.
+    #[error("could not {action}: {source}")]
+    Store {
+        /// What was being done, e.g. "store the app ticket".
+        action: &'static str,
+        /// The store's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The platform answered success without what the call asks for.
+    #[error("the platform answered without {what}{}", log_id_note(.log_id.as_deref()))]
+    MissingInAnswer {
+        /// What was missing, e.g. "the message om_…".
+        what: String,
+        /// The answer's log id.
+        log_id: Option<String>,
+    },
 }
 
 /// Which of a transfer's limits was passed (see `TransferTimeouts`).
@@ -232,24 +224,16 @@ impl Error {
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Api { error, .. } => match error.kind() {
-                lark_api::ErrorKind::TokenInvalid => ErrorKind::TokenInvalid,
-                lark_api::ErrorKind::Credentials => ErrorKind::Credentials,
-                lark_api::ErrorKind::WrongBaseUrl => ErrorKind::WrongBaseUrl,
-                lark_api::ErrorKind::RateLimited => ErrorKind::RateLimited,
-                lark_api::ErrorKind::Permission => ErrorKind::Permission,
-                lark_api::ErrorKind::InvalidContent => ErrorKind::InvalidContent,
-                lark_api::ErrorKind::NotFound => ErrorKind::NotFound,
-                lark_api::ErrorKind::Server => ErrorKind::Server,
-                lark_api::ErrorKind::Decode => ErrorKind::Decode,
-                lark_api::ErrorKind::Build => ErrorKind::Build,
-                _ => ErrorKind::Api,
-            },
+            Self::Api { error, .. } => error.kind(),
             Self::TokenRejected { .. } => ErrorKind::TokenInvalid,
             Self::Transport { .. } => ErrorKind::Transport,
             Self::Timeout { .. } | Self::TransferTimeout { .. } => ErrorKind::Timeout,
             Self::Io { .. } => ErrorKind::Io,
             Self::Config(_) => ErrorKind::Config,
+            Self::Usage(_) => ErrorKind::Usage,
+            Self::AppTicketPending => ErrorKind::NotReady,
+            Self::Store { .. } => ErrorKind::Store,
+            Self::MissingInAnswer { .. } => ErrorKind::Decode,
         }
     }
 

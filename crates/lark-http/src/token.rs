@@ -179,10 +179,42 @@ impl CachedToken {
     }
 }
 
-/// A shared token store failed.
+/// A shared token store failed: what was being done, and the store's own error as the
+/// `source()`.
 #[derive(Debug, thiserror::Error)]
-#[error("token store: {0}")]
-pub struct TokenStoreError(pub String);
+#[error("token store: {action}")]
+pub struct TokenStoreError {
+    action: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl TokenStoreError {
+    /// The store failed at `action` ("reading the token", say) because of `source`.
+    pub fn new(
+        action: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The store failed at `action`, with nothing underneath to tell.
+    pub fn msg(action: impl Into<String>) -> Self {
+        Self {
+            action: action.into(),
+            source: None,
+        }
+    }
+
+    /// What the store was doing.
+    #[must_use]
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+}
 
 /// A fetch the store runs when it decides this caller is the one to fetch.
 pub type TokenFetch<'a> = Pin<Box<dyn Future<Output = Result<CachedToken, Error>> + Send + 'a>>;

@@ -666,12 +666,12 @@ where
             .map_err(|err| Error::api(err, 0))?;
         let (mut parts, body) = request.into_parts();
         let Body::Multipart(multipart) = body else {
-            return Err(Error::Config(
+            return Err(Error::Usage(
                 "upload_from_path and upload_reader take an upload endpoint".to_owned(),
             ));
         };
         let UploadData::Stream { len } = multipart.file().clone() else {
-            return Err(Error::Config(
+            return Err(Error::Usage(
                 "an upload read from a file or reader takes UploadData::Stream".to_owned(),
             ));
         };
@@ -772,7 +772,7 @@ where
             },
             Source::Reader(reader) => match reader.take() {
                 Some(reader) => self.request(client, token, reader),
-                None => Err(Error::Config(
+                None => Err(Error::Usage(
                     "an upload from a reader cannot be sent twice".to_owned(),
                 )),
             },
@@ -799,7 +799,10 @@ async fn file_len(path: &Path) -> Result<u64, Error> {
         .await
         .map_err(|err| Error::io(format!("reading {}", path.display()), err))?;
     if !meta.is_file() {
-        return Err(Error::Config(format!("{} is not a file", path.display())));
+        return Err(Error::io(
+            format!("{} is not a file", path.display()),
+            std::io::Error::from(std::io::ErrorKind::InvalidInput),
+        ));
     }
     Ok(meta.len())
 }

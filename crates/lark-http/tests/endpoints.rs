@@ -78,7 +78,7 @@ async fn marketplace_tokens_flow_through_the_app_ticket() {
 
     // No ticket yet: the client asks the platform to push one and says what to do.
     let first = client.tenant_token().await.unwrap_err();
-    assert_eq!(first.kind(), ErrorKind::Config);
+    assert_eq!(first.kind(), ErrorKind::NotReady);
     assert!(first.to_string().contains("set_app_ticket"), "{first}");
     assert!(
         emulator

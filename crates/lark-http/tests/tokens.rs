@@ -259,9 +259,7 @@ impl TokenStore for StubbornStore {
     }
 
     async fn evict(&self, _key: &TokenKey, _token: &AccessToken) -> Result<(), TokenStoreError> {
-        Err(TokenStoreError(
-            "the store is read-only right now".to_owned(),
-        ))
+        Err(TokenStoreError::msg("the store is read-only right now"))
     }
 }
 

@@ -115,13 +115,16 @@ impl RedisTokenStore {
             .redis
             .run(redis::cmd("GET").arg(self.token_key(key)))
             .await
-            .map_err(|err| TokenStoreError(err.to_string()))?;
+            .map_err(|err| TokenStoreError::new("reading the token", err))?;
         let Some(value) = value else { return Ok(None) };
         let stored: Stored = serde_json::from_str(&value).map_err(|err| {
-            TokenStoreError(format!(
-                "redis at {}: unreadable token entry: {err}",
-                self.redis.url()
-            ))
+            TokenStoreError::new(
+                format!(
+                    "redis at {}: the token entry does not read",
+                    self.redis.url()
+                ),
+                err,
+            )
         })?;
         Ok(Some(CachedToken {
             token: AccessToken::new(stored.token),
@@ -158,7 +161,7 @@ impl TokenStore for RedisTokenStore {
             expires_at_ms: millis(token.expires_at),
             refresh_at_ms: millis(token.refresh_at),
         })
-        .map_err(|err| TokenStoreError(err.to_string()))?;
+        .map_err(|err| TokenStoreError::new("encoding the token", err))?;
         self.redis
             .run::<()>(
                 redis::cmd("SET")
@@ -168,7 +171,7 @@ impl TokenStore for RedisTokenStore {
                     .arg(ttl_ms),
             )
             .await
-            .map_err(|err| TokenStoreError(err.to_string()))
+            .map_err(|err| TokenStoreError::new("storing the token", err))
     }
 
     async fn evict(&self, key: &TokenKey, token: &AccessToken) -> Result<(), TokenStoreError> {
@@ -176,7 +179,7 @@ impl TokenStore for RedisTokenStore {
             .script::<i64>(&self.evict, &[&self.token_key(key)], &[token.expose()])
             .await
             .map(drop)
-            .map_err(|err| TokenStoreError(err.to_string()))
+            .map_err(|err| TokenStoreError::new("evicting the token", err))
     }
 
     /// One replica fetches, under a lock (`SET NX PX`); the others wait for its token, at most

@@ -267,7 +267,7 @@ async fn an_app_ticket_pushed_to_one_replica_is_used_by_another() {
     let (a, b) = (marketplace_replica(), marketplace_replica());
     assert_eq!(
         b.tenant_token().await.unwrap_err().kind(),
-        ErrorKind::Config,
+        ErrorKind::NotReady,
         "no ticket yet"
     );
     assert!(

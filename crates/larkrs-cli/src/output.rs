@@ -50,8 +50,11 @@ impl Failure {
                 ErrorKind::NotFound => EXIT_NOT_FOUND,
                 ErrorKind::RateLimited => EXIT_RATE_LIMITED,
                 ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::WrongBaseUrl => EXIT_NETWORK,
-                ErrorKind::Build | ErrorKind::InvalidContent | ErrorKind::Config => EXIT_INPUT,
-                ErrorKind::Io => EXIT_LOCAL,
+                ErrorKind::Build
+                | ErrorKind::InvalidContent
+                | ErrorKind::Config
+                | ErrorKind::Usage => EXIT_INPUT,
+                ErrorKind::Io | ErrorKind::Store => EXIT_LOCAL,
                 _ if is_credentials(err) => EXIT_AUTH,
                 _ => EXIT_API,
             },

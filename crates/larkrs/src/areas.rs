@@ -105,9 +105,10 @@ impl<'a> Messages<'a> {
             .execute(GetMessage::new(message.clone()))
             .await?;
         if messages.is_empty() {
-            return Err(Error::Config(format!(
-                "the platform returned no message for {message}"
-            )));
+            return Err(Error::MissingInAnswer {
+                what: format!("the message {message}"),
+                log_id: None,
+            });
         }
         Ok(messages.swap_remove(0))
     }

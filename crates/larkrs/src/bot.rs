@@ -191,6 +191,17 @@ struct Handlers {
 impl EventHandler for Handlers {
     async fn handle_event(&self, envelope: EventEnvelope) -> Result<(), HandlerError> {
         let (header, event) = (envelope.header, envelope.event);
+        // A marketplace app's hourly ticket is stored before any handler sees it, so that
+        // tokens can be fetched with no wiring. A store that fails refuses the delivery, and
+        // the platform delivers the ticket again.
+        if let Event::AppTicket(ticket) = &event
+            && ticket.app_id.as_str() == self.client.http().app_id().as_str()
+        {
+            self.client
+                .http()
+                .set_app_ticket(lark_api::AppTicket::new(ticket.app_ticket.as_str()))
+                .await?;
+        }
         match (event, &self.on_message, &self.on_event) {
             (Event::MessageReceived(received), Some(on_message), _) => {
                 let received = *received;
@@ -427,6 +438,27 @@ pub struct Bot {
 }
 
 impl Bot {
+    /// A builder from the environment: the client from `LARK_APP_ID`, `LARK_APP_SECRET` and
+    /// the rest of [`Client::from_env`]'s variables, and the webhook's checks from
+    /// `LARK_ENCRYPT_KEY` and `LARK_VERIFICATION_TOKEN` when they are set and not empty.
+    pub fn from_env() -> Result<BotBuilder, Error> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env), reading each variable through `lookup`.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<BotBuilder, Error> {
+        let client = Client::from(lark_http::ClientBuilder::from_vars(&lookup)?.build()?);
+        let mut builder = Self::builder(client);
+        let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        if let Some(key) = set("LARK_ENCRYPT_KEY") {
+            builder = builder.encrypt_key(key);
+        }
+        if let Some(token) = set("LARK_VERIFICATION_TOKEN") {
+            builder = builder.verification_token(token);
+        }
+        Ok(builder)
+    }
+
     /// A builder around `client`, which the handlers answer through.
     pub fn builder(client: Client) -> BotBuilder {
         BotBuilder {

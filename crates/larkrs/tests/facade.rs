@@ -191,6 +191,62 @@ async fn serve(emulator: &Emulator, bot: Bot) -> Running {
     Running { stop }
 }
 
+#[tokio::test]
+async fn a_marketplace_bot_stores_its_app_ticket_by_itself() {
+    let mut config = lark_emulator::EmulatorConfig::default();
+    let mut isv = lark_emulator::AppConfig::new("cli_a5fb0ae6a4000002", "isv-secret");
+    isv.marketplace = true;
+    isv.tenant_key = "2df73991750abcde".to_owned();
+    config.apps.push(isv);
+    let emulator = Emulator::start(config).await.unwrap();
+    let client = Client::builder()
+        .app("cli_a5fb0ae6a4000002", "isv-secret")
+        .marketplace(lark::TenantKey::new("2df73991750abcde"))
+        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let bot = Bot::builder(client.clone())
+        .encrypt_key("facade-test-key")
+        .verification_token("facade-test-token")
+        .build()
+        .unwrap();
+    let running = serve(&emulator, bot).await;
+
+    // No ticket yet: the platform is asked to push one, which the bot stores with no handler.
+    let first = client.tenant_token().await.unwrap_err();
+    assert_eq!(first.kind(), lark::ErrorKind::NotReady, "{first}");
+    assert!(
+        emulator
+            .wait_until(Duration::from_secs(60), |e| e
+                .deliveries()
+                .iter()
+                .any(|d| d.event_type == "app_ticket" && d.status == Some(200)))
+            .await
+    );
+    let token = client.tenant_token().await.unwrap();
+    assert!(token.expose().starts_with("t-"));
+    let _ = running.stop.send(());
+}
+
+#[test]
+fn a_bot_reads_its_keys_from_the_environment() {
+    let vars = |name: &str| match name {
+        "LARK_APP_ID" => Some("cli_a5fb0ae6a4000003".to_owned()),
+        "LARK_APP_SECRET" => Some("secret".to_owned()),
+        "LARK_ENCRYPT_KEY" => Some("a key".to_owned()),
+        _ => None,
+    };
+    let builder = Bot::from_vars(vars).unwrap();
+    assert!(format!("{builder:?}").contains("encrypt_key"));
+    // With a key, the bot is not one that would accept forged events.
+    builder.build().unwrap();
+    let neither = |name: &str| vars(name).filter(|_| name != "LARK_ENCRYPT_KEY");
+    let refused = Bot::from_vars(neither).unwrap().build().unwrap_err();
+    assert_eq!(refused.kind(), lark::ErrorKind::Config);
+    let no_app = Bot::from_vars(|_| None).unwrap_err();
+    assert_eq!(no_app.kind(), lark::ErrorKind::Config);
+}
+
 fn replies_to(emulator: &Emulator, chat: &ChatId, message: &str) -> Vec<String> {
     emulator
         .messages_in(chat.as_str())
