@@ -16,7 +16,8 @@ async fn main() -> Result<(), BoxError> {
     let chat = session
         .client
         .chats()
-        .create("Launch crew", [tom.clone()])
+        .create("Launch crew")
+        .members([tom.clone()])
         .await?;
     let chat_id = chat
         .chat_id

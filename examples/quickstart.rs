@@ -158,7 +158,8 @@ async fn create_a_chat(session: &Session, tom: &OpenId) -> Result<ChatId, BoxErr
     let chat = session
         .client
         .chats()
-        .create("Quickstart crew", [tom.clone()])
+        .create("Quickstart crew")
+        .members([tom.clone()])
         .await?;
     let chat_id = chat.chat_id.clone().ok_or("no chat_id in the answer")?;
     say(format!(

@@ -5,7 +5,6 @@
 
 use futures_util::TryStreamExt;
 use lark::ChatId;
-use lark::api::im::messages::ListMessages;
 use lark_examples::{BoxError, Session, preview, say, step};
 
 #[tokio::main]
@@ -46,7 +45,8 @@ async fn main() -> Result<(), BoxError> {
     let threaded = session
         .client
         .messages()
-        .reply_in_thread(&question, "Details in the thread.")
+        .reply(&question, "Details in the thread.")
+        .in_thread()
         .await?;
     say(format!(
         "replied in thread {}",
@@ -69,7 +69,8 @@ async fn main() -> Result<(), BoxError> {
     let history: Vec<_> = session
         .client
         .messages()
-        .history_with(ListMessages::new(chat).page_size(2))
+        .history(chat)
+        .page_size(2)
         .try_collect()
         .await?;
     say(format!("history, {} messages:", history.len()));

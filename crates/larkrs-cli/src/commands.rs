@@ -7,8 +7,8 @@ use crate::args::{
 use crate::output::{Failure, print, row, to_json};
 use crate::{content, event, ids, listen, progress, serve};
 use futures_util::TryStreamExt;
-use lark::api::im::chats::{ChatUpdate, CreateChat};
-use lark::api::im::messages::{GetMessageResource, ListMessages, MergeForward, SendMessage};
+use lark::api::im::chats::ChatUpdate;
+use lark::api::im::messages::{GetMessageResource, MergeForward, SendMessage};
 use lark::api::im::model::Message;
 use lark::api::im::resources::{DownloadFile, DownloadImage};
 use lark::api::im::urgent::{ByPhone, BySms, InApp, Urgent};
@@ -232,11 +232,11 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let content = content::build(&client, content, json).await?;
             let id = MessageId::new(message_id);
-            let sent = if thread {
-                messages.reply_in_thread(&id, content).await?
-            } else {
-                messages.reply(&id, content).await?
-            };
+            let mut reply = messages.reply(&id, content);
+            if thread {
+                reply = reply.in_thread();
+            }
+            let sent = reply.await?;
             print(json, &sent.message_id, &to_json(&sent))?;
         }
         Command::Edit {
@@ -266,12 +266,12 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             limit,
             oldest_first,
         } => {
-            let mut request = ListMessages::new(ids::container(&container))
+            let mut stream = messages
+                .history(ids::container(&container))
                 .page_size(u32::try_from(limit.clamp(1, 50)).unwrap_or(50));
             if !oldest_first {
-                request = request.newest_first();
+                stream = stream.newest_first();
             }
-            let mut stream = messages.history_with(request);
             let mut shown = 0;
             while shown < limit {
                 let Some(message) = stream.try_next().await? else {
@@ -442,11 +442,11 @@ async fn chat(client: &Client, command: ChatCommand, json: bool) -> Result<(), F
             users,
             description,
         } => {
-            let mut request = CreateChat::new(name).users(ids::open_ids(&users));
+            let mut create = chats.create(name).members(ids::open_ids(&users));
             if let Some(description) = description {
-                request = request.description(description);
+                create = create.description(description);
             }
-            let chat = chats.create_with(request).await?;
+            let chat = create.await?;
             let id = chat
                 .chat_id
                 .as_ref()

@@ -2,6 +2,7 @@
 //! they do not cover runs through [`Client::execute`] with the endpoint itself.
 
 use crate::Client;
+use crate::call::{Call, List, Upload};
 use lark_api::im::chats::{ChatUpdate, CreateChat, DeleteChat, GetChat, ListChats, UpdateChat};
 use lark_api::im::members::{
     AddMembers, AddMembersOutput, IsInChat, ListMembers, RemoveMembers, RemoveMembersOutput,
@@ -10,7 +11,7 @@ use lark_api::im::messages::{
     Container, EditMessage, ForwardMessage, GetMessage, GetMessageResource, ListMessages,
     PatchCard, RecallMessage, ReplyMessage, SendMessage,
 };
-use lark_api::im::model::{Chat, Message, Reaction, SentMessage};
+use lark_api::im::model::{Chat, Message, Reaction};
 use lark_api::im::pins::{ListPins, Pin, PinMessage, UnpinMessage};
 use lark_api::im::reactions::{AddReaction, DeleteReaction, ListReactions};
 use lark_api::im::receipts::ReadUsers;
@@ -20,7 +21,7 @@ use lark_api::{Receiver, UploadData};
 use lark_content::{
     Card, ChatId, FileKey, ImageKey, MessageContent, MessageId, OpenId, ReactionId,
 };
-use lark_http::{DownloadStream, Error, Items, Progress, Saved};
+use lark_http::{DownloadStream, Error, Items, Saved};
 use std::path::Path;
 
 /// Messages: `client.messages()`.
@@ -36,37 +37,41 @@ impl<'a> Messages<'a> {
 
     /// Sends `content` to a chat or a user. A `&str` or `String` is sent as text.
     ///
-    /// The send carries an idempotency uuid, so a retry after a lost answer never posts twice.
-    /// The answer gives the new message's id at once and reads the rest of the echoed message
-    /// on first use ([`SentMessage`] derefs to [`Message`]).
-    pub async fn send(
+    /// The send carries an idempotency uuid, so a retry after a lost answer never posts twice
+    /// (`.uuid(…)` sets your own). The answer gives the new message's id at once and reads the
+    /// rest of the echoed message on first use
+    /// ([`SentMessage`](lark_api::im::model::SentMessage) derefs to [`Message`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use lark::ChatId;
+    /// let sent = client.messages().send(ChatId::new("oc_5ad11d72b830411d72b836c20"), "deploy finished").await?;
+    /// println!("{}", sent.message_id);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send(
         &self,
         to: impl Into<Receiver>,
         content: impl Into<MessageContent>,
-    ) -> Result<SentMessage, Error> {
-        self.client.execute(SendMessage::new(to, content)).await
+    ) -> Call<'a, SendMessage> {
+        Call::new(self.client, SendMessage::new(to, content))
     }
 
-    /// Replies to a message.
-    pub async fn reply(
+    /// Replies to a message; `.in_thread()` replies in its thread, starting one if needed.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client, question: lark::MessageId) -> Result<(), lark::Error> {
+    /// client.messages().reply(&question, "on it").in_thread().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reply(
         &self,
         message: &MessageId,
         content: impl Into<MessageContent>,
-    ) -> Result<SentMessage, Error> {
-        self.client
-            .execute(ReplyMessage::new(message.clone(), content))
-            .await
-    }
-
-    /// Replies to a message in its thread (starting one if needed).
-    pub async fn reply_in_thread(
-        &self,
-        message: &MessageId,
-        content: impl Into<MessageContent>,
-    ) -> Result<SentMessage, Error> {
-        self.client
-            .execute(ReplyMessage::new(message.clone(), content).in_thread())
-            .await
+    ) -> Call<'a, ReplyMessage> {
+        Call::new(self.client, ReplyMessage::new(message.clone(), content))
     }
 
     /// Replaces the content of a text or post message the bot sent.
@@ -113,29 +118,33 @@ impl<'a> Messages<'a> {
         Ok(messages.swap_remove(0))
     }
 
-    /// Forwards a message.
-    pub async fn forward(
+    /// Forwards a message to a chat or a user.
+    pub fn forward(
         &self,
         message: &MessageId,
         to: impl Into<Receiver>,
-    ) -> Result<Message, Error> {
-        self.client
-            .execute(ForwardMessage::new(message.clone(), to))
-            .await
+    ) -> Call<'a, ForwardMessage> {
+        Call::new(self.client, ForwardMessage::new(message.clone(), to))
     }
 
-    /// A chat's or a thread's history, oldest first, fetched a page at a time as the stream is
-    /// read. Use [`history_with`](Self::history_with) for a time range, newest first, or a page
-    /// size.
-    #[must_use]
-    pub fn history(&self, container: impl Into<Container>) -> Items<ListMessages> {
-        self.client.items(ListMessages::new(container))
-    }
-
-    /// History as `request` asks for it.
-    #[must_use]
-    pub fn history_with(&self, request: ListMessages) -> Items<ListMessages> {
-        self.client.items(request)
+    /// A chat's or a thread's history, oldest first, as a stream that fetches a page at a time
+    /// as it is read; `.newest_first()`, `.since(…)`, `.until(…)` and `.page_size(…)` change it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use lark::ChatId;
+    /// let recent: Vec<_> = client
+    ///     .messages()
+    ///     .history(ChatId::new("oc_5ad11d72b830411d72b836c20"))
+    ///     .newest_first()
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn history(&self, container: impl Into<Container>) -> List<'a, ListMessages> {
+        List::new(self.client, ListMessages::new(container))
     }
 
     /// Adds a reaction (`"THUMBSUP"`, `"SMILE"`, … the platform's emoji types).
@@ -217,20 +226,17 @@ impl<'a> Chats<'a> {
         self.client.items(ListPins::new(chat.clone()))
     }
 
-    /// Creates a group chat named `name` with the bot in it and `users` invited.
-    pub async fn create(
-        &self,
-        name: impl Into<String>,
-        users: impl IntoIterator<Item = OpenId>,
-    ) -> Result<Chat, Error> {
-        self.client
-            .execute(CreateChat::new(name).users(users))
-            .await
-    }
-
-    /// Creates a chat as `request` describes it.
-    pub async fn create_with(&self, request: CreateChat) -> Result<Chat, Error> {
-        self.client.execute(request).await
+    /// Creates a group chat named `name` with the bot in it; `.members(…)` invites users and
+    /// `.description(…)` describes it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client, tom: lark::OpenId) -> Result<(), lark::Error> {
+    /// let chat = client.chats().create("incident 42").members([tom]).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn create(&self, name: impl Into<String>) -> Call<'a, CreateChat> {
+        Call::new(self.client, CreateChat::new(name))
     }
 
     /// A chat's details.
@@ -320,18 +326,10 @@ impl<'a> Images<'a> {
         Self { client }
     }
 
-    /// Uploads the image at `path` (at most 10 MB), streamed from disk.
-    pub async fn upload(&self, path: impl AsRef<Path>) -> Result<ImageKey, Error> {
-        self.client.http().upload_image(path, None).await
-    }
-
-    /// Uploads an image with a progress callback.
-    pub async fn upload_with_progress(
-        &self,
-        path: impl AsRef<Path>,
-        progress: Progress,
-    ) -> Result<ImageKey, Error> {
-        self.client.http().upload_image(path, Some(progress)).await
+    /// Uploads the image at `path` (at most 10 MB), streamed from disk; `.progress(…)`
+    /// reports the bytes sent.
+    pub fn upload(&self, path: impl AsRef<Path>) -> Upload<'a, ImageKey> {
+        Upload::new(self.client, path.as_ref().to_path_buf())
     }
 
     /// Uploads an image held in memory.
@@ -366,19 +364,10 @@ impl<'a> Files<'a> {
         Self { client }
     }
 
-    /// Uploads the file at `path` (at most 30 MB), streamed from disk. `.opus` uploads as audio
-    /// and `.mp4` as video; the name is kept.
-    pub async fn upload(&self, path: impl AsRef<Path>) -> Result<FileKey, Error> {
-        self.client.http().upload_file(path, None).await
-    }
-
-    /// Uploads a file with a progress callback.
-    pub async fn upload_with_progress(
-        &self,
-        path: impl AsRef<Path>,
-        progress: Progress,
-    ) -> Result<FileKey, Error> {
-        self.client.http().upload_file(path, Some(progress)).await
+    /// Uploads the file at `path` (at most 30 MB), streamed from disk; `.progress(…)` reports
+    /// the bytes sent. `.opus` uploads as audio and `.mp4` as video; the name is kept.
+    pub fn upload(&self, path: impl AsRef<Path>) -> Upload<'a, FileKey> {
+        Upload::new(self.client, path.as_ref().to_path_buf())
     }
 
     /// Uploads a file held in memory; `file_name` (with its extension) sets its type.

@@ -1,8 +1,9 @@
 //! A bot: events and card callbacks in, answers out through the same [`Client`].
 
-use crate::Client;
+use crate::{Call, Client};
 use async_trait::async_trait;
-use lark_api::im::model::{Reaction, SentMessage};
+use lark_api::im::messages::{ReplyMessage, SendMessage};
+use lark_api::im::model::Reaction;
 use lark_content::{ChatId, MessageContent, MessageId, OpenId};
 use lark_events::{
     AckPolicy, CardAction, CardResponse, DedupStore, Dispatcher, Event, EventConfig, EventEnvelope,
@@ -75,34 +76,18 @@ impl MessageEvent {
         self.message.chat_type == Some(lark_events::ChatType::P2p)
     }
 
-    /// Replies to the message: `event.reply("got it").await?`.
-    pub async fn reply(&self, content: impl Into<MessageContent>) -> Result<SentMessage, Error> {
+    /// Replies to the message; `.in_thread()` replies in its thread.
+    pub fn reply(&self, content: impl Into<MessageContent>) -> Call<'_, ReplyMessage> {
         self.client
             .messages()
             .reply(&self.message.message_id, content)
-            .await
-    }
-
-    /// Replies in the message's thread.
-    pub async fn reply_in_thread(
-        &self,
-        content: impl Into<MessageContent>,
-    ) -> Result<SentMessage, Error> {
-        self.client
-            .messages()
-            .reply_in_thread(&self.message.message_id, content)
-            .await
     }
 
     /// Sends to the chat the message came from, without quoting it.
-    pub async fn send_to_chat(
-        &self,
-        content: impl Into<MessageContent>,
-    ) -> Result<SentMessage, Error> {
+    pub fn send_to_chat(&self, content: impl Into<MessageContent>) -> Call<'_, SendMessage> {
         self.client
             .messages()
             .send(self.message.chat_id.clone(), content)
-            .await
     }
 
     /// Reacts to the message.

@@ -5,12 +5,14 @@
 mod areas;
 #[cfg(feature = "bot")]
 mod bot;
+mod call;
 mod client;
 
 pub use areas::{Chats, Files, Images, Members, Messages};
 #[cfg(feature = "bot")]
 #[cfg_attr(docsrs, doc(cfg(feature = "bot")))]
 pub use bot::{Bot, BotBuilder, BotEvent, CardEvent, MessageEvent};
+pub use call::{Call, List, Upload};
 pub use client::{Client, ClientBuilder};
 
 /// The endpoints as values (`lark-api`), for calls the shortcuts do not cover.

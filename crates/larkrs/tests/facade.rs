@@ -33,7 +33,8 @@ async fn message_shortcuts_cover_the_lifecycle_of_a_message() {
     let reply = messages.reply(&sent.message_id, "second").await.unwrap();
     assert_eq!(reply.parent_id.as_ref(), Some(&sent.message_id));
     let threaded = messages
-        .reply_in_thread(&sent.message_id, "in thread")
+        .reply(&sent.message_id, "in thread")
+        .in_thread()
         .await
         .unwrap();
     assert!(threaded.thread_id.is_some());
@@ -123,7 +124,12 @@ async fn pins_read_receipts_urgent_messages_and_the_bots_identity() {
 #[tokio::test]
 async fn chats_members_images_and_files() {
     let (emulator, client, _, tom) = setup().await;
-    let chat = client.chats().create("Ops", [tom.clone()]).await.unwrap();
+    let chat = client
+        .chats()
+        .create("Ops")
+        .members([tom.clone()])
+        .await
+        .unwrap();
     let chat_id = chat.chat_id.unwrap();
     client
         .chats()

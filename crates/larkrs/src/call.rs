@@ -1,0 +1,254 @@
+//! Calls as values: each shortcut that takes options returns one, its methods set the options,
+//! and `.await` sends it. Lists are streams that fetch their first page when first read.
+
+use crate::Client;
+use futures_core::Stream;
+use lark_api::im::chats::CreateChat;
+use lark_api::im::messages::{ForwardMessage, ListMessages, ReplyMessage, SendMessage};
+use lark_api::{Endpoint, ItemOf, Paginated};
+use lark_content::OpenId;
+use lark_http::{Error, Items, Progress};
+use std::future::{Future, IntoFuture};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A call ready to send. Its methods set options; `.await` sends it, with the client's
+/// retries and quotas. Any option without a method is set on the endpoint itself with
+/// [`map`](Self::map).
+#[must_use = "a call does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct Call<'a, E> {
+    client: &'a Client,
+    endpoint: E,
+}
+
+impl<'a, E> Call<'a, E> {
+    pub(crate) fn new(client: &'a Client, endpoint: E) -> Self {
+        Self { client, endpoint }
+    }
+
+    /// Changes the endpoint value, for an option this call has no method for:
+    /// `.map(|send| send.uuid("…"))`.
+    pub fn map(mut self, change: impl FnOnce(E) -> E) -> Self {
+        self.endpoint = change(self.endpoint);
+        self
+    }
+
+    /// The endpoint value as it stands.
+    #[must_use]
+    pub fn endpoint(&self) -> &E {
+        &self.endpoint
+    }
+}
+
+impl<'a, E> IntoFuture for Call<'a, E>
+where
+    E: Endpoint + Send + Sync + 'a,
+    E::Output: Send,
+{
+    type Output = Result<E::Output, Error>;
+    type IntoFuture = BoxFuture<'a, Result<E::Output, Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.client.execute(self.endpoint).await })
+    }
+}
+
+impl Call<'_, SendMessage> {
+    /// The idempotency key (at most 50 characters). One is made for every send that has none,
+    /// so a retry never posts twice; give your own to deduplicate across processes.
+    pub fn uuid(self, uuid: impl Into<String>) -> Self {
+        self.map(|send| send.uuid(uuid))
+    }
+}
+
+impl Call<'_, ReplyMessage> {
+    /// Replies in the message's thread, starting one if needed.
+    pub fn in_thread(self) -> Self {
+        self.map(ReplyMessage::in_thread)
+    }
+
+    /// The idempotency key (at most 50 characters).
+    pub fn uuid(self, uuid: impl Into<String>) -> Self {
+        self.map(|reply| reply.uuid(uuid))
+    }
+}
+
+impl Call<'_, ForwardMessage> {
+    /// The idempotency key (at most 50 characters).
+    pub fn uuid(self, uuid: impl Into<String>) -> Self {
+        let uuid = uuid.into();
+        self.map(|mut forward| {
+            forward.uuid = Some(uuid);
+            forward
+        })
+    }
+}
+
+impl Call<'_, CreateChat> {
+    /// Invites these users, by open_id.
+    pub fn members(self, users: impl IntoIterator<Item = OpenId>) -> Self {
+        self.map(|create| create.users(users))
+    }
+
+    /// The chat's description.
+    pub fn description(self, description: impl Into<String>) -> Self {
+        self.map(|create| create.description(description))
+    }
+
+    /// The idempotency key: creating twice with the same key creates one chat.
+    pub fn uuid(self, uuid: impl Into<String>) -> Self {
+        self.map(|create| create.uuid(uuid))
+    }
+}
+
+/// Every item of a list, as a stream: the request's options are set by its methods, and the
+/// first page is fetched when the stream is first read.
+#[must_use = "a list fetches nothing until it is read"]
+pub struct List<'a, E: Paginated> {
+    client: &'a Client,
+    request: Option<E>,
+    items: Option<Items<E>>,
+}
+
+impl<E: Paginated + std::fmt::Debug> std::fmt::Debug for List<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("List")
+            .field("request", &self.request)
+            .field("started", &self.items.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, E: Paginated> List<'a, E> {
+    pub(crate) fn new(client: &'a Client, request: E) -> Self {
+        Self {
+            client,
+            request: Some(request),
+            items: None,
+        }
+    }
+
+    /// Changes the request, for an option this list has no method for. Only before the list
+    /// is first read.
+    pub fn map(mut self, change: impl FnOnce(E) -> E) -> Self {
+        self.request = self.request.map(change);
+        self
+    }
+}
+
+impl List<'_, ListMessages> {
+    /// Newest first (the platform's default is oldest first).
+    pub fn newest_first(self) -> Self {
+        self.map(ListMessages::newest_first)
+    }
+
+    /// Only messages created at or after `seconds` since the epoch (chats only).
+    pub fn since(self, seconds: i64) -> Self {
+        self.map(|list| {
+            let end = list.end_time;
+            list.between(Some(seconds), end)
+        })
+    }
+
+    /// Only messages created at or before `seconds` since the epoch (chats only).
+    pub fn until(self, seconds: i64) -> Self {
+        self.map(|list| {
+            let start = list.start_time;
+            list.between(start, Some(seconds))
+        })
+    }
+
+    /// Items fetched per page, 1 to 50.
+    pub fn page_size(self, size: u32) -> Self {
+        self.map(|list| list.page_size(size))
+    }
+}
+
+impl<E> Stream for List<'_, E>
+where
+    E: Paginated + Send + Sync + Unpin + 'static,
+    ItemOf<E>: Send + Unpin + 'static,
+{
+    type Item = Result<ItemOf<E>, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.items.is_none()
+            && let Some(request) = this.request.take()
+        {
+            this.items = Some(this.client.items(request));
+        }
+        match this.items.as_mut() {
+            Some(items) => Pin::new(items).poll_next(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+/// An upload from a file, streamed from disk. `.progress(…)` reports the bytes sent;
+/// `.await` sends it.
+#[must_use = "an upload does nothing until it is awaited"]
+pub struct Upload<'a, K> {
+    client: &'a Client,
+    path: PathBuf,
+    progress: Option<Progress>,
+    kind: std::marker::PhantomData<K>,
+}
+
+impl<K> std::fmt::Debug for Upload<'_, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("path", &self.path)
+            .field("progress", &self.progress.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, K> Upload<'a, K> {
+    pub(crate) fn new(client: &'a Client, path: PathBuf) -> Self {
+        Self {
+            client,
+            path,
+            progress: None,
+            kind: std::marker::PhantomData,
+        }
+    }
+
+    /// Reports the bytes sent, as they go.
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+}
+
+impl<'a> IntoFuture for Upload<'a, lark_content::ImageKey> {
+    type Output = Result<lark_content::ImageKey, Error>;
+    type IntoFuture = BoxFuture<'a, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            self.client
+                .http()
+                .upload_image(&self.path, self.progress)
+                .await
+        })
+    }
+}
+
+impl<'a> IntoFuture for Upload<'a, lark_content::FileKey> {
+    type Output = Result<lark_content::FileKey, Error>;
+    type IntoFuture = BoxFuture<'a, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            self.client
+                .http()
+                .upload_file(&self.path, self.progress)
+                .await
+        })
+    }
+}
