@@ -132,9 +132,9 @@ fn ci() -> Result<(), String> {
     redis_checks()?;
 
     let mut doc = cargo();
-    doc.args(["doc", "--no-deps", "--workspace"])
+    doc.args(["doc", "--no-deps", "--workspace", "--all-features"])
         .env("RUSTDOCFLAGS", "-D warnings");
-    step("cargo doc --no-deps", doc)?;
+    step("cargo doc --no-deps --all-features", doc)?;
 
     step_fn("layers (docs/architecture.md)", layers::check)?;
     publish::deny()?;
