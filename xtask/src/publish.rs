@@ -138,8 +138,11 @@ pub(crate) fn package() -> Result<(), String> {
             .join("target")
             .join("package")
             .join(format!("{}-{}.crate", krate.name, krate.version));
+        // `-m`: the files get the time they were unpacked, not the fixed time cargo stamps
+        // into a package, so that the shared target directory never takes an earlier
+        // package's build for this one.
         let mut untar = Command::new("tar");
-        untar.arg("-xzf").arg(&file).arg("-C").arg(&unpacked);
+        untar.arg("-xzmf").arg(&file).arg("-C").arg(&unpacked);
         step(&format!("unpack {}", file.display()), untar)?;
     }
 
