@@ -4,6 +4,7 @@
 //! `cargo run --example card`: offline, Tom clicks "Approve" in the emulator. Against the real
 //! platform the bot serves its webhook until Ctrl-C; point the app's card request URL at it.
 
+use lark::Client;
 use lark::content::card::{
     Button, CardHeader, CardV2, Column, ColumnSet, HeaderTemplate, Markdown,
 };
@@ -50,7 +51,9 @@ fn decided_card(request: &str, decision: &str, by: &str) -> CardV2 {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let session = Session::start().await?;
+    let client = Client::from_env();
+    // With no app in the environment, the example runs against a local emulator.
+    let session = Session::start(client).await?;
     step(format!("card on {}", session.describe()));
 
     let bot = session

@@ -4,12 +4,15 @@
 //! `cargo run --example create_chat_and_welcome`
 
 use futures_util::TryStreamExt;
+use lark::Client;
 use lark::content::text::Text;
 use lark_examples::{BoxError, Session, say, step};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let session = Session::start().await?;
+    let client = Client::from_env();
+    // With no app in the environment, the example runs against a local emulator.
+    let session = Session::start(client).await?;
     step(format!("create_chat_and_welcome on {}", session.describe()));
     let tom = session.user("Tom")?;
 

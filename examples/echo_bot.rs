@@ -4,13 +4,16 @@
 //! delivers the event encrypted and signed, and the bot's reply shows up in the chat. Against the
 //! real platform the webhook is served until Ctrl-C.
 
+use lark::Client;
 use lark::MessageEvent;
 use lark_examples::{BoxError, Session, say, step};
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let session = Session::start().await?;
+    let client = Client::from_env();
+    // With no app in the environment, the example runs against a local emulator.
+    let session = Session::start(client).await?;
     step(format!("echo_bot on {}", session.describe()));
     let bot = session
         .bot()

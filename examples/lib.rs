@@ -32,12 +32,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// The real platform when `LARK_APP_ID` and `LARK_APP_SECRET` are set, else a fresh emulator.
-    pub async fn start() -> Result<Self, BoxError> {
+    /// The example's client, from `Client::from_env()`: the real platform when the
+    /// environment names an app. When it names none (`LARK_APP_ID` and `LARK_APP_SECRET`
+    /// unset), a fresh local emulator and a client for it instead, so that the example runs
+    /// offline.
+    pub async fn start(from_env: Result<Client, lark::Error>) -> Result<Self, BoxError> {
         let configured =
             |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
-        if configured("LARK_APP_ID") && configured("LARK_APP_SECRET") {
-            let client = Client::from_env()?;
+        if configured("LARK_APP_ID") || configured("LARK_APP_SECRET") {
+            let client = from_env?;
             let to = std::env::var("LARK_RECEIVER")
                 .map_err(|_| "set LARK_RECEIVER to where the example sends: chat:oc_…, open:ou_… or email:…")?
                 .parse::<Receiver>()?;

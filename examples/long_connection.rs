@@ -6,6 +6,7 @@
 //! platform (with `LARK_APP_ID` and `LARK_APP_SECRET` set, and events set to arrive over the
 //! long connection in the console) it listens until Ctrl-C.
 
+use lark::Client;
 use lark::ws::Status;
 use lark::{CardResponse, MessageContent, MessageEvent, ToastKind};
 use lark_examples::{BoxError, Session, say, step};
@@ -14,7 +15,9 @@ use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let session = Session::start().await?;
+    let client = Client::from_env();
+    // With no app in the environment, the example runs against a local emulator.
+    let session = Session::start(client).await?;
     step(format!("long_connection on {}", session.describe()));
     if let Some(emulator) = &session.emulator {
         // As "receive events through the long connection" in the developer console.

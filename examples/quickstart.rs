@@ -8,6 +8,7 @@
 //! skipped).
 
 use futures_util::TryStreamExt;
+use lark::Client;
 use lark::content::card::{Button, CardHeader, CardV2, HeaderTemplate, Markdown};
 use lark::content::post::{PostBody, PostElement, TextStyle};
 use lark::content::text::Text;
@@ -23,7 +24,9 @@ const PNG: &[u8] = include_bytes!("../crates/lark-http/tests/fixtures/gradient.p
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let session = Session::start().await?;
+    let client = Client::from_env();
+    // With no app in the environment, the example runs against a local emulator.
+    let session = Session::start(client).await?;
     println!("lark-rs quickstart on {}", session.describe());
     let tom = session.user("Tom")?;
 

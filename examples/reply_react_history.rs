@@ -5,11 +5,14 @@
 
 use futures_util::TryStreamExt;
 use lark::ChatId;
+use lark::Client;
 use lark_examples::{BoxError, Session, preview, say, step};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let session = Session::start().await?;
+    let client = Client::from_env();
+    // With no app in the environment, the example runs against a local emulator.
+    let session = Session::start(client).await?;
     step(format!("reply_react_history on {}", session.describe()));
     let chat: ChatId = session
         .chat()

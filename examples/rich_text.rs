@@ -2,6 +2,7 @@
 //!
 //! `cargo run --example rich_text`
 
+use lark::Client;
 use lark::content::post::{PostBody, PostElement, TextStyle};
 use lark::{MessageContent, Post};
 use lark_examples::{BoxError, Session, say, step};
@@ -10,7 +11,9 @@ const PNG: &[u8] = include_bytes!("../crates/lark-http/tests/fixtures/gradient.p
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let session = Session::start().await?;
+    let client = Client::from_env();
+    // With no app in the environment, the example runs against a local emulator.
+    let session = Session::start(client).await?;
     step(format!("rich_text on {}", session.describe()));
     let tom = session.user("Tom")?;
     let chart = session

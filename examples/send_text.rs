@@ -3,13 +3,16 @@
 //! `cargo run --example send_text` (offline), or with `LARK_APP_ID`, `LARK_APP_SECRET` and
 //! `LARK_RECEIVER=chat:oc_…` set, against the real platform.
 
+use lark::Client;
 use lark::content::text::Text;
 use lark::{ChatId, ErrorKind};
 use lark_examples::{BoxError, Session, say, step};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let session = Session::start().await?;
+    let client = Client::from_env();
+    // With no app in the environment, the example runs against a local emulator.
+    let session = Session::start(client).await?;
     step(format!("send_text on {}", session.describe()));
 
     let sent = session

@@ -2,13 +2,16 @@
 //!
 //! `cargo run --example upload_and_send_image [PATH]` (a PNG bundled with the tests by default).
 
+use lark::Client;
 use lark::MessageContent;
 use lark_examples::{BoxError, Session, say, step};
 use std::path::PathBuf;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let session = Session::start().await?;
+    let client = Client::from_env();
+    // With no app in the environment, the example runs against a local emulator.
+    let session = Session::start(client).await?;
     step(format!("upload_and_send_image on {}", session.describe()));
     let path = std::env::args().nth(1).map_or_else(
         || {

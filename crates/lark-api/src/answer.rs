@@ -106,3 +106,59 @@ macro_rules! data_field {
     };
 }
 pub(crate) use data_field;
+
+/// Declares an endpoint that names one resource by its id in the path and sends nothing else:
+/// the struct, its constructor and its [`Endpoint`](crate::Endpoint) implementation, from the
+/// method, the path template and the answer's shape.
+macro_rules! by_id {
+    (
+        $(#[$doc:meta])*
+        pub struct $name:ident {
+            $(#[$field_doc:meta])*
+            pub $field:ident: $id:ty,
+        }
+        $(#[$new_doc:meta])*
+        fn new;
+        $method:ident $path:literal => $answer:ty $(, $idempotent:ident)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        #[must_use]
+        pub struct $name {
+            $(#[$field_doc])*
+            pub $field: $id,
+        }
+
+        impl $name {
+            $(#[$new_doc])*
+            pub fn new($field: impl Into<$id>) -> Self {
+                Self {
+                    $field: $field.into(),
+                }
+            }
+        }
+
+        impl $crate::endpoint::Endpoint for $name {
+            type Output = <$answer as $crate::answer::Answer>::Output;
+            type Answer = $answer;
+            const METHOD: http::Method = http::Method::$method;
+            const PATH: &'static str = $path;
+
+            fn path_ids(&self) -> $crate::endpoint::PathIds<'_> {
+                $crate::endpoint::PathIds::one(self.$field.as_str())
+            }
+
+            $(
+                /// Asking twice has the effect of asking once.
+                fn is_idempotent(&self) -> bool {
+                    const _: () = assert!(
+                        matches!(stringify!($idempotent).as_bytes(), b"idempotent"),
+                        "the only word after the answer is `idempotent`"
+                    );
+                    true
+                }
+            )?
+        }
+    };
+}
+pub(crate) use by_id;

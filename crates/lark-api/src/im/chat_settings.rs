@@ -461,35 +461,16 @@ impl Endpoint for PutTopNotice {
     }
 }
 
-/// `POST /open-apis/im/v1/chats/:chat_id/top_notice/delete_top_notice`: takes whatever is on
-/// top of a chat down.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct DeleteTopNotice {
-    /// The chat.
-    pub chat_id: ChatId,
-}
-
-impl DeleteTopNotice {
+crate::answer::by_id! {
+    /// `POST /open-apis/im/v1/chats/:chat_id/top_notice/delete_top_notice`: takes whatever is on
+    /// top of a chat down.
+    pub struct DeleteTopNotice {
+        /// The chat.
+        pub chat_id: ChatId,
+    }
     /// Clears the top of `chat_id`.
-    pub fn new(chat_id: ChatId) -> Self {
-        Self { chat_id }
-    }
-}
-
-impl Endpoint for DeleteTopNotice {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/top_notice/delete_top_notice";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
-    fn is_idempotent(&self) -> bool {
-        true
-    }
+    fn new;
+    POST "/open-apis/im/v1/chats/:chat_id/top_notice/delete_top_notice" => Nothing, idempotent
 }
 
 /// A chat's share link.
@@ -613,34 +594,14 @@ impl Paginated for SearchChats {
     }
 }
 
-/// `PATCH /open-apis/im/v1/chats/:chat_id/members/me_join`: the calling user (or bot) joins a
-/// public chat of its tenant.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct JoinChat {
-    /// The chat.
-    pub chat_id: ChatId,
-}
-
-impl JoinChat {
+crate::answer::by_id! {
+    /// `PATCH /open-apis/im/v1/chats/:chat_id/members/me_join`: the calling user (or bot) joins a
+    /// public chat of its tenant.
+    pub struct JoinChat {
+        /// The chat.
+        pub chat_id: ChatId,
+    }
     /// Joins `chat_id`.
-    pub fn new(chat_id: ChatId) -> Self {
-        Self { chat_id }
-    }
-}
-
-impl Endpoint for JoinChat {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::PATCH;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/members/me_join";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
-    /// Joining a chat one is in changes nothing.
-    fn is_idempotent(&self) -> bool {
-        true
-    }
+    fn new;
+    PATCH "/open-apis/im/v1/chats/:chat_id/members/me_join" => Nothing, idempotent
 }

@@ -308,30 +308,15 @@ impl Endpoint for UpdateChat {
     }
 }
 
-/// `DELETE /open-apis/im/v1/chats/:chat_id`: disbands a chat (the bot must own it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct DeleteChat {
-    /// The chat.
-    pub chat_id: ChatId,
-}
-
-impl DeleteChat {
+crate::answer::by_id! {
+    /// `DELETE /open-apis/im/v1/chats/:chat_id`: disbands a chat (the bot must own it).
+    pub struct DeleteChat {
+        /// The chat.
+        pub chat_id: ChatId,
+    }
     /// Disbands `chat_id`.
-    pub fn new(chat_id: ChatId) -> Self {
-        Self { chat_id }
-    }
-}
-
-impl Endpoint for DeleteChat {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::DELETE;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
+    fn new;
+    DELETE "/open-apis/im/v1/chats/:chat_id" => Nothing
 }
 
 lark_content::open_enum! {

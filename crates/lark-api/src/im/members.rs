@@ -295,29 +295,14 @@ impl Answer for InChat {
     }
 }
 
-/// `GET /open-apis/im/v1/chats/:chat_id/members/is_in_chat`: whether the caller (the bot, for a
-/// tenant token) is in the chat.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct IsInChat {
-    /// The chat.
-    pub chat_id: ChatId,
-}
-
-impl IsInChat {
+crate::answer::by_id! {
+    /// `GET /open-apis/im/v1/chats/:chat_id/members/is_in_chat`: whether the caller (the bot, for a
+    /// tenant token) is in the chat.
+    pub struct IsInChat {
+        /// The chat.
+        pub chat_id: ChatId,
+    }
     /// Asks about `chat_id`.
-    pub fn new(chat_id: ChatId) -> Self {
-        Self { chat_id }
-    }
-}
-
-impl Endpoint for IsInChat {
-    type Output = bool;
-    type Answer = InChat;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/members/is_in_chat";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
+    fn new;
+    GET "/open-apis/im/v1/chats/:chat_id/members/is_in_chat" => InChat
 }

@@ -364,30 +364,15 @@ impl Endpoint for PatchCard {
     }
 }
 
-/// `DELETE /open-apis/im/v1/messages/:message_id`: recalls a message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct RecallMessage {
-    /// The message.
-    pub message_id: MessageId,
-}
-
-impl RecallMessage {
+crate::answer::by_id! {
+    /// `DELETE /open-apis/im/v1/messages/:message_id`: recalls a message.
+    pub struct RecallMessage {
+        /// The message.
+        pub message_id: MessageId,
+    }
     /// Recalls `message_id`.
-    pub fn new(message_id: MessageId) -> Self {
-        Self { message_id }
-    }
-}
-
-impl Endpoint for RecallMessage {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::DELETE;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
+    fn new;
+    DELETE "/open-apis/im/v1/messages/:message_id" => Nothing
 }
 
 #[derive(Deserialize)]
@@ -931,33 +916,16 @@ impl Endpoint for BatchSend {
     }
 }
 
-/// `DELETE /open-apis/im/v1/batch_messages/:batch_message_id`: recalls a batch message from
-/// everyone it reached.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct RecallBatch {
-    /// The batch message (`bm-…`).
-    pub batch_message_id: String,
-}
-
-impl RecallBatch {
+crate::answer::by_id! {
+    /// `DELETE /open-apis/im/v1/batch_messages/:batch_message_id`: recalls a batch message from
+    /// everyone it reached.
+    pub struct RecallBatch {
+        /// The batch message (`bm-…`).
+        pub batch_message_id: String,
+    }
     /// Recalls `batch_message_id`.
-    pub fn new(batch_message_id: impl Into<String>) -> Self {
-        Self {
-            batch_message_id: batch_message_id.into(),
-        }
-    }
-}
-
-impl Endpoint for RecallBatch {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::DELETE;
-    const PATH: &'static str = "/open-apis/im/v1/batch_messages/:batch_message_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(&self.batch_message_id)
-    }
+    fn new;
+    DELETE "/open-apis/im/v1/batch_messages/:batch_message_id" => Nothing
 }
 
 /// How far a batch message has gone.
@@ -999,33 +967,16 @@ pub struct BatchRecallProgress {
     pub recall_count: u64,
 }
 
-/// `GET /open-apis/im/v1/batch_messages/:batch_message_id/get_progress`: how far a batch
-/// message's sending (and recall) has gone.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct GetBatchProgress {
-    /// The batch message (`bm-…`).
-    pub batch_message_id: String,
-}
-
-impl GetBatchProgress {
+crate::answer::by_id! {
+    /// `GET /open-apis/im/v1/batch_messages/:batch_message_id/get_progress`: how far a batch
+    /// message's sending (and recall) has gone.
+    pub struct GetBatchProgress {
+        /// The batch message (`bm-…`).
+        pub batch_message_id: String,
+    }
     /// Progress of `batch_message_id`.
-    pub fn new(batch_message_id: impl Into<String>) -> Self {
-        Self {
-            batch_message_id: batch_message_id.into(),
-        }
-    }
-}
-
-impl Endpoint for GetBatchProgress {
-    type Output = BatchProgress;
-    type Answer = Data<BatchProgress>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/batch_messages/:batch_message_id/get_progress";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(&self.batch_message_id)
-    }
+    fn new;
+    GET "/open-apis/im/v1/batch_messages/:batch_message_id/get_progress" => Data<BatchProgress>
 }
 
 /// How many have read a batch message, of how many it went to. The platform answers both as
@@ -1046,31 +997,14 @@ crate::answer::data_field! {
     BatchReaders, read_user: BatchReadCount
 }
 
-/// `GET /open-apis/im/v1/batch_messages/:batch_message_id/read_user`: how many have read a
-/// batch message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct GetBatchReadCount {
-    /// The batch message (`bm-…`).
-    pub batch_message_id: String,
-}
-
-impl GetBatchReadCount {
+crate::answer::by_id! {
+    /// `GET /open-apis/im/v1/batch_messages/:batch_message_id/read_user`: how many have read a
+    /// batch message.
+    pub struct GetBatchReadCount {
+        /// The batch message (`bm-…`).
+        pub batch_message_id: String,
+    }
     /// Readers of `batch_message_id`.
-    pub fn new(batch_message_id: impl Into<String>) -> Self {
-        Self {
-            batch_message_id: batch_message_id.into(),
-        }
-    }
-}
-
-impl Endpoint for GetBatchReadCount {
-    type Output = BatchReadCount;
-    type Answer = BatchReaders;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/batch_messages/:batch_message_id/read_user";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(&self.batch_message_id)
-    }
+    fn new;
+    GET "/open-apis/im/v1/batch_messages/:batch_message_id/read_user" => BatchReaders
 }

@@ -2,7 +2,7 @@
 
 use super::check_page_size;
 use crate::answer::{Nothing, PageOf, data_field};
-use crate::endpoint::{Body, Endpoint, PathIds, Query};
+use crate::endpoint::{Body, Endpoint, Query};
 use crate::error::BuildError;
 use crate::pagination::Paginated;
 use http::Method;
@@ -72,30 +72,15 @@ impl Endpoint for PinMessage {
     }
 }
 
-/// `DELETE /open-apis/im/v1/pins/:message_id`: unpins a message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct UnpinMessage {
-    /// The message.
-    pub message_id: MessageId,
-}
-
-impl UnpinMessage {
+crate::answer::by_id! {
+    /// `DELETE /open-apis/im/v1/pins/:message_id`: unpins a message.
+    pub struct UnpinMessage {
+        /// The message.
+        pub message_id: MessageId,
+    }
     /// Unpins `message_id`.
-    pub fn new(message_id: MessageId) -> Self {
-        Self { message_id }
-    }
-}
-
-impl Endpoint for UnpinMessage {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::DELETE;
-    const PATH: &'static str = "/open-apis/im/v1/pins/:message_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
+    fn new;
+    DELETE "/open-apis/im/v1/pins/:message_id" => Nothing
 }
 
 /// `GET /open-apis/im/v1/pins?chat_id=…`: a chat's pins, newest first, a page at a time.

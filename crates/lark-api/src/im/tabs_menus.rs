@@ -139,30 +139,15 @@ tab_call! {
     UpdateTabs, POST, "/open-apis/im/v1/chats/:chat_id/chat_tabs/update_tabs", chat_tabs: Vec<ChatTab>
 }
 
-/// `GET /open-apis/im/v1/chats/:chat_id/chat_tabs/list_tabs`: a chat's tabs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct ListTabs {
-    /// The chat.
-    pub chat_id: ChatId,
-}
-
-impl ListTabs {
+crate::answer::by_id! {
+    /// `GET /open-apis/im/v1/chats/:chat_id/chat_tabs/list_tabs`: a chat's tabs.
+    pub struct ListTabs {
+        /// The chat.
+        pub chat_id: ChatId,
+    }
     /// `chat_id`'s tabs.
-    pub fn new(chat_id: ChatId) -> Self {
-        Self { chat_id }
-    }
-}
-
-impl Endpoint for ListTabs {
-    type Output = Vec<ChatTab>;
-    type Answer = ChatTabs;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/chat_tabs/list_tabs";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
+    fn new;
+    GET "/open-apis/im/v1/chats/:chat_id/chat_tabs/list_tabs" => ChatTabs
 }
 
 /// Where a menu button leads, per client.
@@ -383,30 +368,15 @@ menu_ids_call! {
     SortMenu, POST, "/open-apis/im/v1/chats/:chat_id/menu_tree/sort"
 }
 
-/// `GET /open-apis/im/v1/chats/:chat_id/menu_tree`: a chat's menu.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct GetMenu {
-    /// The chat.
-    pub chat_id: ChatId,
-}
-
-impl GetMenu {
+crate::answer::by_id! {
+    /// `GET /open-apis/im/v1/chats/:chat_id/menu_tree`: a chat's menu.
+    pub struct GetMenu {
+        /// The chat.
+        pub chat_id: ChatId,
+    }
     /// `chat_id`'s menu.
-    pub fn new(chat_id: ChatId) -> Self {
-        Self { chat_id }
-    }
-}
-
-impl Endpoint for GetMenu {
-    type Output = MenuTree;
-    type Answer = ChatMenu;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/menu_tree";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
+    fn new;
+    GET "/open-apis/im/v1/chats/:chat_id/menu_tree" => ChatMenu
 }
 
 data_field! {
