@@ -75,6 +75,14 @@ impl<'a> Messages<'a> {
     }
 
     /// Replaces the content of a text or post message the bot sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// client.messages().edit(&message, "fixed a typo").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn edit(
         &self,
         message: &MessageId,
@@ -86,6 +94,17 @@ impl<'a> Messages<'a> {
     }
 
     /// Replaces a card the bot sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let card = lark::content::card::CardV1::builder()
+    ///     .element(lark::content::card::Markdown::new("**approved**"))
+    ///     .build();
+    /// client.messages().update_card(&message, card).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn update_card(
         &self,
         message: &MessageId,
@@ -97,6 +116,14 @@ impl<'a> Messages<'a> {
     }
 
     /// Recalls a message.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// client.messages().recall(&message).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn recall(&self, message: &MessageId) -> Result<(), Error> {
         self.client
             .execute(RecallMessage::new(message.clone()))
@@ -104,6 +131,15 @@ impl<'a> Messages<'a> {
     }
 
     /// Reads one message.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let got = client.messages().get(&message).await?;
+    /// println!("{} says {:?}", got.message_id, got.content());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get(&self, message: &MessageId) -> Result<Message, Error> {
         let mut messages = self
             .client
@@ -119,6 +155,15 @@ impl<'a> Messages<'a> {
     }
 
     /// Forwards a message to a chat or a user.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// client.messages().forward(&message, chat).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn forward(
         &self,
         message: &MessageId,
@@ -148,6 +193,14 @@ impl<'a> Messages<'a> {
     }
 
     /// Adds a reaction (`"THUMBSUP"`, `"SMILE"`, … the platform's emoji types).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let reaction = client.messages().react(&message, "THUMBSUP").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn react(
         &self,
         message: &MessageId,
@@ -159,6 +212,15 @@ impl<'a> Messages<'a> {
     }
 
     /// Removes a reaction the bot added.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let reaction = client.messages().react(&message, "THUMBSUP").await?;
+    /// client.messages().unreact(&message, &reaction.reaction_id).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn unreact(
         &self,
         message: &MessageId,
@@ -170,17 +232,42 @@ impl<'a> Messages<'a> {
     }
 
     /// A message's reactions.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let all: Vec<_> = client.messages().reactions(&message).try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn reactions(&self, message: &MessageId) -> Items<ListReactions> {
         self.client.items(ListReactions::new(message.clone()))
     }
 
     /// Pins a message in its chat; a message already pinned answers with its pin.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let pin = client.messages().pin(&message).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn pin(&self, message: &MessageId) -> Result<Pin, Error> {
         self.client.execute(PinMessage::new(message.clone())).await
     }
 
     /// Unpins a message; one that is not pinned is left as it is.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// client.messages().unpin(&message).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn unpin(&self, message: &MessageId) -> Result<(), Error> {
         self.client
             .execute(UnpinMessage::new(message.clone()))
@@ -189,6 +276,16 @@ impl<'a> Messages<'a> {
 
     /// Who has read a message the bot sent in the last seven days, by open_id, fetched a page
     /// at a time as the stream is read.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let readers: Vec<_> = client.messages().read_users(&message).try_collect().await?;
+    /// println!("read by {}", readers.len());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn read_users(&self, message: &MessageId) -> Items<ReadUsers> {
         self.client.items(ReadUsers::new(message.clone()))
@@ -197,6 +294,16 @@ impl<'a> Messages<'a> {
     /// Makes a message the bot sent urgent in the app for `users` (open_ids of members of its
     /// chat); answers with the ids it could not reach. By SMS or phone:
     /// `client.execute(Urgent::<BySms>::new(…))` with [`lark_api::im::urgent`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let tom = lark::OpenId::new("ou_7d8a6e6df7621556ce0d21922b676706ccs");
+    /// let missed = client.messages().urgent(&message, [tom]).await?;
+    /// println!("not reached: {:?}", missed.invalid_user_id_list);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn urgent(
         &self,
         message: &MessageId,
@@ -221,6 +328,15 @@ impl<'a> Chats<'a> {
     }
 
     /// A chat's pins, newest first, fetched a page at a time as the stream is read.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// let pins: Vec<_> = client.chats().pins(&chat).try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn pins(&self, chat: &ChatId) -> Items<ListPins> {
         self.client.items(ListPins::new(chat.clone()))
@@ -240,11 +356,28 @@ impl<'a> Chats<'a> {
     }
 
     /// A chat's details.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// let details = client.chats().get(&chat).await?;
+    /// println!("{:?}", details.name);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get(&self, chat: &ChatId) -> Result<Chat, Error> {
         self.client.execute(GetChat::new(chat.clone())).await
     }
 
     /// Renames a chat.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// client.chats().rename(&chat, "incident 42 (resolved)").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn rename(&self, chat: &ChatId, name: impl Into<String>) -> Result<(), Error> {
         self.client
             .execute(UpdateChat::rename(chat.clone(), name))
@@ -252,6 +385,16 @@ impl<'a> Chats<'a> {
     }
 
     /// Updates a chat's name, description or settings.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// let mut update = lark::api::im::chats::ChatUpdate::default();
+    /// update.description = Some("postmortem on Friday".to_owned());
+    /// client.chats().update(&chat, update).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn update(&self, chat: &ChatId, update: ChatUpdate) -> Result<(), Error> {
         self.client
             .execute(UpdateChat::new(chat.clone(), update))
@@ -259,11 +402,27 @@ impl<'a> Chats<'a> {
     }
 
     /// Disbands a chat the bot owns.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// client.chats().delete(&chat).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn delete(&self, chat: &ChatId) -> Result<(), Error> {
         self.client.execute(DeleteChat::new(chat.clone())).await
     }
 
     /// The chats the bot is in.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let chats: Vec<_> = client.chats().list().try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn list(&self) -> Items<ListChats> {
         self.client.items(ListChats::new())
@@ -282,6 +441,16 @@ impl<'a> Members<'a> {
     }
 
     /// Adds users to a chat (at most 50 at a time).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// let tom = lark::OpenId::new("ou_7d8a6e6df7621556ce0d21922b676706ccs");
+    /// let added = client.members().add(&chat, [tom]).await?;
+    /// println!("not added: {:?}", added.invalid_id_list);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn add(
         &self,
         chat: &ChatId,
@@ -293,6 +462,15 @@ impl<'a> Members<'a> {
     }
 
     /// Removes users from a chat.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// let tom = lark::OpenId::new("ou_7d8a6e6df7621556ce0d21922b676706ccs");
+    /// client.members().remove(&chat, [tom]).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn remove(
         &self,
         chat: &ChatId,
@@ -304,12 +482,31 @@ impl<'a> Members<'a> {
     }
 
     /// A chat's members (users; the platform leaves bots out).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// let members: Vec<_> = client.members().list(&chat).try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn list(&self, chat: &ChatId) -> Items<ListMembers> {
         self.client.items(ListMembers::new(chat.clone()))
     }
 
     /// Whether the bot is in a chat.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// if !client.members().bot_is_in(&chat).await? {
+    ///     println!("the bot was removed");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bot_is_in(&self, chat: &ChatId) -> Result<bool, Error> {
         self.client.execute(IsInChat::new(chat.clone())).await
     }
@@ -328,11 +525,27 @@ impl<'a> Images<'a> {
 
     /// Uploads the image at `path` (at most 10 MB), streamed from disk; `.progress(…)`
     /// reports the bytes sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let key = client.images().upload("chart.png").await?;
+    /// client.messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), lark::MessageContent::image(key)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn upload(&self, path: impl AsRef<Path>) -> Upload<'a, ImageKey> {
         Upload::new(self.client, path.as_ref().to_path_buf())
     }
 
     /// Uploads an image held in memory.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let png: Vec<u8> = std::fs::read("chart.png").unwrap_or_default();
+    /// let key = client.images().upload_bytes("chart.png", png).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn upload_bytes(
         &self,
         file_name: impl Into<String>,
@@ -345,6 +558,15 @@ impl<'a> Images<'a> {
 
     /// Downloads an image the bot uploaded into `path`, which must not exist yet (see
     /// [`lark_http::Client::download_to_file_with`] to replace a file).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let key = lark::ImageKey::new("img_v2_041b28e3-aa4f-4e3b-9f3c-02b9c1e3e4f5");
+    /// let saved = client.images().download(&key, "chart.png").await?;
+    /// println!("{} bytes", saved.bytes);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn download(&self, image: &ImageKey, path: impl AsRef<Path>) -> Result<Saved, Error> {
         self.client
             .http()
@@ -366,11 +588,25 @@ impl<'a> Files<'a> {
 
     /// Uploads the file at `path` (at most 30 MB), streamed from disk; `.progress(…)` reports
     /// the bytes sent. `.opus` uploads as audio and `.mp4` as video; the name is kept.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let key = client.files().upload("report.pdf").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn upload(&self, path: impl AsRef<Path>) -> Upload<'a, FileKey> {
         Upload::new(self.client, path.as_ref().to_path_buf())
     }
 
     /// Uploads a file held in memory; `file_name` (with its extension) sets its type.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let key = client.files().upload_bytes("notes.md", &b"# Notes\n"[..]).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn upload_bytes(
         &self,
         file_name: impl Into<String>,
@@ -382,6 +618,14 @@ impl<'a> Files<'a> {
     }
 
     /// Downloads a file the bot uploaded into `path`, which must not exist yet.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let key = lark::FileKey::new("file_v2_041b28e3-aa4f-4e3b-9f3c-02b9c1e3e4f5");
+    /// client.files().download(&key, "report.pdf").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn download(&self, file: &FileKey, path: impl AsRef<Path>) -> Result<Saved, Error> {
         self.client
             .http()
@@ -390,6 +634,15 @@ impl<'a> Files<'a> {
     }
 
     /// Downloads an image inside a received message into `path`, which must not exist yet.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let image = lark::ImageKey::new("img_v2_041b28e3-aa4f-4e3b-9f3c-02b9c1e3e4f5");
+    /// client.files().download_message_image(&message, &image, "photo.jpg").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn download_message_image(
         &self,
         message: &MessageId,
@@ -408,6 +661,15 @@ impl<'a> Files<'a> {
 
     /// Downloads a file, audio or video inside a received message into `path`, which must not
     /// exist yet.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let file = lark::FileKey::new("file_v2_041b28e3-aa4f-4e3b-9f3c-02b9c1e3e4f5");
+    /// client.files().download_message_file(&message, &file, "attachment.bin").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn download_message_file(
         &self,
         message: &MessageId,
@@ -425,6 +687,19 @@ impl<'a> Files<'a> {
     }
 
     /// A file inside a received message, as a stream of bytes.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let file = lark::FileKey::new("file_v2_041b28e3-aa4f-4e3b-9f3c-02b9c1e3e4f5");
+    /// let mut stream = client.files().stream_message_file(&message, &file).await?;
+    /// while let Some(chunk) = stream.try_next().await? {
+    ///     println!("{} bytes", chunk.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn stream_message_file(
         &self,
         message: &MessageId,

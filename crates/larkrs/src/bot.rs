@@ -426,6 +426,17 @@ impl Bot {
     /// A builder from the environment: the client from `LARK_APP_ID`, `LARK_APP_SECRET` and
     /// the rest of [`Client::from_env`]'s variables, and the webhook's checks from
     /// `LARK_ENCRYPT_KEY` and `LARK_VERIFICATION_TOKEN` when they are set and not empty.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), lark::Error> {
+    /// use lark::{Bot, MessageEvent};
+    /// // LARK_APP_ID, LARK_APP_SECRET, LARK_ENCRYPT_KEY, LARK_VERIFICATION_TOKEN
+    /// let bot = Bot::from_env()?
+    ///     .on_message(|event: MessageEvent| async move { event.reply("got it").await.map(drop) })
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_env() -> Result<BotBuilder, Error> {
         Self::from_vars(|name| std::env::var(name).ok())
     }
@@ -506,6 +517,16 @@ impl Bot {
 
     /// Serves the webhook endpoint (on every path) until `shutdown` completes, with the
     /// deadlines and limits of [`BotBuilder::serve_options`]: see [`WebhookService::serve`].
+    ///
+    /// ```no_run
+    /// # async fn run(bot: lark::Bot) -> Result<(), Box<dyn std::error::Error>> {
+    /// // Loopback, behind the reverse proxy that terminates TLS; `shutdown` ends it.
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// let shutdown = std::future::pending::<()>();
+    /// bot.serve(listener, shutdown).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,

@@ -188,11 +188,30 @@ impl From<lark_http::Client> for Client {
 
 impl Client {
     /// A builder.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), lark::Error> {
+    /// let client = lark::Client::builder()
+    ///     .app("cli_a5fb0ae6a4000001", "the app secret")
+    ///     .lark()
+    ///     .request_timeout(std::time::Duration::from_secs(10))
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
 
     /// A client from `LARK_APP_ID`, `LARK_APP_SECRET`, and `LARK_BASE_URL` or `LARK_DOMAIN`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), lark::Error> {
+    /// // LARK_APP_ID, LARK_APP_SECRET; LARK_DOMAIN=lark for larksuite.com
+    /// let client = lark::Client::from_env()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_env() -> Result<Self, Error> {
         ClientBuilder::from_env()?.build()
     }
@@ -228,6 +247,16 @@ impl Client {
     }
 
     /// Runs any endpoint, with tokens and retries.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// // Any endpoint of lark::api, for calls the shortcuts do not cover.
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// let link = client.execute(lark::api::im::chat_settings::ShareChat::new(chat)).await?;
+    /// println!("{}", link.share_link);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn execute<E>(&self, endpoint: E) -> Result<E::Output, Error>
     where
         E: Endpoint + Send + Sync,
@@ -248,6 +277,17 @@ impl Client {
     }
 
     /// Every item of a list, fetched a page at a time as the stream is read.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let found: Vec<_> = client
+    ///     .items(lark::api::im::chat_settings::SearchChats::new("incident"))
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn items<E>(&self, request: E) -> Items<E>
     where
         E: Paginated + Send + Sync + Unpin + 'static,
@@ -266,6 +306,14 @@ impl Client {
     }
 
     /// The bot's own identity: its open_id (how mentions and senders name it) and its name.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let me = client.bot_info().await?;
+    /// println!("I am {} ({})", me.app_name, me.open_id);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bot_info(&self) -> Result<lark_api::bot::BotInfo, Error> {
         self.execute(lark_api::bot::GetBotInfo).await
     }
@@ -276,6 +324,14 @@ impl Client {
     }
 
     /// A client acting as a user, with `token`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let alice = client.as_user(lark::api::AccessToken::new("u-7f1bcd13fc57d46bac21793a18e560"));
+    /// alice.messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), "sent as Alice").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn as_user(&self, token: AccessToken) -> Self {
         Self {
@@ -297,6 +353,14 @@ impl Client {
     }
 
     /// The underlying executor, for streaming transfers and everything else it offers.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// // The executor itself: downloads with options, quotas, usage.
+    /// let usage = client.http().usage();
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn http(&self) -> &lark_http::Client {
         &self.http
