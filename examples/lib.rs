@@ -72,7 +72,7 @@ impl Session {
                 emulator.base_url(),
                 emulator.app_id()
             ),
-            None => format!("the real platform (app {})", self.client.app_id()),
+            None => format!("the real platform (app {})", self.client.http().app_id()),
         }
     }
 

@@ -55,9 +55,9 @@ async fn main() -> Result<(), BoxError> {
 
 async fn token(session: &Session) -> Result<(), BoxError> {
     step("1. Token");
-    let token = session.client.tenant_token().await?;
+    let token = session.client.http().tenant_token().await?;
     say(format!("tenant access token fetched and cached: {token:?}"));
-    session.client.tenant_token().await?;
+    session.client.http().tenant_token().await?;
     if let Some(emulator) = &session.emulator {
         say(format!(
             "asked twice, fetched {} time(s)",

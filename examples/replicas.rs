@@ -28,7 +28,7 @@ async fn replica(
     let client = Client::builder()
         .app(emulator.app_id(), emulator.app_secret())
         .base_url(BaseUrl::parse(&emulator.base_url())?)
-        .redis(redis)
+        .stores(redis)
         .build()?;
     let handled = Arc::new(AtomicUsize::new(0));
     let counter = handled.clone();

@@ -42,9 +42,10 @@ pub enum AppKind {
     Marketplace,
 }
 
-/// Builds a [`Client`].
+/// Builds a [`Client`], or any client made from one (`C`): the facade's `lark::Client`
+/// is built by this same builder, so every setting is reached in one place.
 #[must_use]
-pub struct ClientBuilder {
+pub struct ClientBuilder<C = Client> {
     base_url: BaseUrl,
     app_id: Option<AppId>,
     app_secret: Option<AppSecret>,
@@ -63,9 +64,10 @@ pub struct ClientBuilder {
     user_agent: String,
     time: Arc<dyn TimeSource>,
     proxy: ProxySettings,
+    target: std::marker::PhantomData<fn() -> C>,
 }
 
-impl fmt::Debug for ClientBuilder {
+impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
@@ -81,7 +83,7 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
-impl Default for ClientBuilder {
+impl<C> Default for ClientBuilder<C> {
     fn default() -> Self {
         Self {
             base_url: BaseUrl::feishu(),
@@ -102,11 +104,12 @@ impl Default for ClientBuilder {
             user_agent: format!("lark-rs/{}", env!("CARGO_PKG_VERSION")),
             time: Arc::new(SystemTimeSource),
             proxy: ProxySettings::direct(),
+            target: std::marker::PhantomData,
         }
     }
 }
 
-impl ClientBuilder {
+impl<C> ClientBuilder<C> {
     /// The app's credentials.
     pub fn app(mut self, app_id: impl Into<AppId>, app_secret: impl Into<AppSecret>) -> Self {
         self.app_id = Some(app_id.into());
@@ -227,6 +230,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares tokens and app tickets with the other replicas through `stores` (a
+    /// `lark_redis::Redis`, say).
+    pub fn stores(self, stores: &impl crate::token::SharedStores) -> Self {
+        self.token_store(stores.token_store())
+            .ticket_store(stores.ticket_store())
+    }
+
     /// Shares tokens through `store` (several replicas fetch one token).
     pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.token_store = Some(store);
@@ -291,7 +301,15 @@ impl ClientBuilder {
     }
 
     /// The client.
-    pub fn build(self) -> Result<Client, Error> {
+    pub fn build(self) -> Result<C, Error>
+    where
+        C: From<Client>,
+    {
+        self.build_client().map(C::from)
+    }
+
+    /// The executor's client, whatever `C` is.
+    fn build_client(self) -> Result<Client, Error> {
         let (Some(app_id), Some(app_secret)) = (self.app_id, self.app_secret) else {
             return Err(Error::Config(
                 "the client needs the app's credentials: ClientBuilder::app(app_id, app_secret)"

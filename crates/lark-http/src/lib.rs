@@ -23,8 +23,8 @@ pub use proxy::{ProxyRoute, ProxySettings};
 pub use quota::{MemoryRateLimiter, Quota, Quotas, RateLimiter};
 pub use save::{Existing, Saved, sanitize_file_name};
 pub use token::{
-    CachedToken, ManualTime, MemoryTicketStore, SystemTimeSource, TicketStore, TimeSource,
-    TokenFetch, TokenKey, TokenKind, TokenStore, TokenStoreError,
+    CachedToken, ManualTime, MemoryTicketStore, SharedStores, SystemTimeSource, TicketStore,
+    TimeSource, TokenFetch, TokenKey, TokenKind, TokenStore, TokenStoreError,
 };
 pub use transfer::{DownloadMeta, DownloadStream, Progress};
 pub use transport::{

@@ -216,6 +216,16 @@ impl TokenStoreError {
     }
 }
 
+/// Stores that several replicas share (Redis, say): tokens, so that one fetch serves them all,
+/// and a marketplace app's tickets. [`ClientBuilder::stores`](crate::ClientBuilder::stores)
+/// takes both at once.
+pub trait SharedStores {
+    /// The shared token store.
+    fn token_store(&self) -> Arc<dyn TokenStore>;
+    /// The shared app-ticket store.
+    fn ticket_store(&self) -> Arc<dyn TicketStore>;
+}
+
 /// A fetch the store runs when it decides this caller is the one to fetch.
 pub type TokenFetch<'a> = Pin<Box<dyn Future<Output = Result<CachedToken, Error>> + Send + 'a>>;
 

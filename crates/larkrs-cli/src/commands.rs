@@ -44,14 +44,14 @@ fn client(cli: &Cli) -> Result<Client, Failure> {
         "LARK_DOMAIN" => domain.clone(),
         _ => None,
     };
-    let mut builder = lark::http::ClientBuilder::from_vars(lookup)
-        .map_err(|err| Failure::Input(err.to_string()))?;
+    let mut builder =
+        lark::ClientBuilder::from_vars(lookup).map_err(|err| Failure::Input(err.to_string()))?;
     if let Some(timeout) = cli.timeout {
         builder = builder
             .transfer_deadline(timeout)
             .transfer_read_timeout(timeout.min(std::time::Duration::from_secs(30)));
     }
-    Ok(Client::from(builder.build()?))
+    Ok(builder.build()?)
 }
 
 fn message_line(message: &Message) -> String {

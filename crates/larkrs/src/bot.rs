@@ -443,7 +443,7 @@ impl Bot {
 
     /// [`from_env`](Self::from_env), reading each variable through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<BotBuilder, Error> {
-        let client = Client::from(lark_http::ClientBuilder::from_vars(&lookup)?.build()?);
+        let client = crate::ClientBuilder::from_vars(&lookup)?.build()?;
         let mut builder = Self::builder(client);
         let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         if let Some(key) = set("LARK_ENCRYPT_KEY") {

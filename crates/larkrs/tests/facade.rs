@@ -219,7 +219,7 @@ async fn a_marketplace_bot_stores_its_app_ticket_by_itself() {
     let running = serve(&emulator, bot).await;
 
     // No ticket yet: the platform is asked to push one, which the bot stores with no handler.
-    let first = client.tenant_token().await.unwrap_err();
+    let first = client.http().tenant_token().await.unwrap_err();
     assert_eq!(first.kind(), lark::ErrorKind::NotReady, "{first}");
     assert!(
         emulator
@@ -229,7 +229,7 @@ async fn a_marketplace_bot_stores_its_app_ticket_by_itself() {
                 .any(|d| d.event_type == "app_ticket" && d.status == Some(200)))
             .await
     );
-    let token = client.tenant_token().await.unwrap();
+    let token = client.http().tenant_token().await.unwrap();
     assert!(token.expose().starts_with("t-"));
     let _ = running.stop.send(());
 }
