@@ -172,8 +172,8 @@ async fn read_receipts_list_who_read_a_message_the_bot_sent() {
             None,
         )
         .await;
-    assert_eq!(refused.status, 400);
-    assert_ne!(refused.code(), 0);
+    // docs/protocol.md §10: a message the bot did not send is refused as a missing right.
+    assert_eq!((refused.status, refused.code()), (400, 230_027));
 }
 
 #[tokio::test]

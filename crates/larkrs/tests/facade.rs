@@ -239,14 +239,27 @@ fn a_bot_reads_its_keys_from_the_environment() {
     let vars = |name: &str| match name {
         "LARK_APP_ID" => Some("cli_a5fb0ae6a4000003".to_owned()),
         "LARK_APP_SECRET" => Some("secret".to_owned()),
-        "LARK_ENCRYPT_KEY" => Some("a key".to_owned()),
+        "LARK_ENCRYPT_KEY" => Some("the-encrypt-key".to_owned()),
+        "LARK_VERIFICATION_TOKEN" => Some("the-verification-token".to_owned()),
         _ => None,
     };
     let builder = Bot::from_vars(vars).unwrap();
-    assert!(format!("{builder:?}").contains("encrypt_key"));
+    // Both are set, and neither shows in Debug output.
+    let debug = format!("{builder:?}");
+    assert!(
+        debug.contains("encrypt_key: Some") && debug.contains("verification_token: Some"),
+        "{debug}"
+    );
+    assert!(
+        !debug.contains("the-encrypt-key") && !debug.contains("the-verification-token"),
+        "{debug}"
+    );
     // With a key, the bot is not one that would accept forged events.
     builder.build().unwrap();
-    let neither = |name: &str| vars(name).filter(|_| name != "LARK_ENCRYPT_KEY");
+    let neither = |name: &str| {
+        vars(name)
+            .filter(|_| !name.starts_with("LARK_ENCRYPT") && !name.starts_with("LARK_VERIFICATION"))
+    };
     let refused = Bot::from_vars(neither).unwrap().build().unwrap_err();
     assert_eq!(refused.kind(), lark::ErrorKind::Config);
     let no_app = Bot::from_vars(|_| None).unwrap_err();
