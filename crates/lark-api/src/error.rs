@@ -73,6 +73,57 @@ pub mod codes {
     pub const CHAT_DISSOLVED: i64 = 232_009;
     /// The resource type is not supported by the message resource endpoint.
     pub const UNSUPPORTED_RESOURCE: i64 = 234_043;
+
+    // CardKit (`/open-apis/cardkit/v1`), from the error tables of its pages.
+
+    /// The card content could not be generated: the card JSON is malformed.
+    pub const CARD_GENERATION_FAILED: i64 = 200_220;
+    /// Streaming was closed because it ran too long, as the element-create page numbers it.
+    pub const CARD_STREAMING_TIMEOUT_ON_ADD: i64 = 200_510;
+    /// The card entity does not exist.
+    pub const CARD_NOT_FOUND: i64 = 200_740;
+    /// The card entity is older than 14 days.
+    pub const CARD_EXPIRED: i64 = 200_750;
+    /// The uuid was used before, for another operation.
+    pub const CARD_UUID_CONFLICT: i64 = 200_770;
+    /// A user's callback on the card is in progress; the card cannot change until it ends.
+    pub const CARD_IN_INTERACTION: i64 = 200_810;
+    /// Streaming was closed because it ran too long.
+    pub const CARD_STREAMING_TIMEOUT: i64 = 200_850;
+    /// The card is over 30 KB.
+    pub const CARD_TOO_LARGE: i64 = 200_860;
+    /// CardKit failed inside, answered with HTTP 400; retry later with a higher sequence.
+    pub const CARD_INTERNAL: i64 = 300_120;
+    /// A component could not be replaced.
+    pub const CARD_REPLACE_FAILED: i64 = 300_121;
+    /// The card's settings could not be changed.
+    pub const CARD_SETTINGS_FAILED: i64 = 300_122;
+    /// Two components share an `element_id`.
+    pub const CARD_DUPLICATE_ELEMENT_ID: i64 = 300_301;
+    /// `update_multi` is false; card entities are shared.
+    pub const CARD_NOT_SHARED: i64 = 300_302;
+    /// Card entities take card JSON 2.0 only.
+    pub const CARD_SCHEMA_NOT_2: i64 = 300_303;
+    /// More than 200 components.
+    pub const CARD_TOO_MANY_COMPONENTS: i64 = 300_305;
+    /// The card JSON is empty.
+    pub const CARD_EMPTY: i64 = 300_307;
+    /// Streaming is off for this card.
+    pub const CARD_STREAMING_CLOSED: i64 = 300_309;
+    /// Only text components (`markdown`, `plain_text`) take streamed text.
+    pub const CARD_NOT_TEXT: i64 = 300_310;
+    /// The card belongs to another app.
+    pub const CARD_NOT_OWNED: i64 = 300_311;
+    /// A component's `tag` cannot change.
+    pub const CARD_TAG_CHANGED: i64 = 300_312;
+    /// A component's properties could not be changed.
+    pub const CARD_PATCH_FAILED: i64 = 300_313;
+    /// A component could not be deleted.
+    pub const CARD_DELETE_FAILED: i64 = 300_314;
+    /// A component could not be added.
+    pub const CARD_ADD_FAILED: i64 = 300_315;
+    /// The `sequence` is not higher than the card's previous operation's.
+    pub const CARD_SEQUENCE_OUT_OF_ORDER: i64 = 300_317;
 }
 
 /// The error detail the platform attaches to failed calls. Every field is optional.
@@ -247,18 +298,40 @@ impl ApiError {
             | TOKEN_MALFORMED | USER_TOKEN_EXPIRED => ErrorKind::TokenInvalid,
             codes::APP_UNAVAILABLE | codes::WRONG_APP_SECRET => ErrorKind::Credentials,
             RATE_LIMITED | IM_RATE_LIMITED | WEBHOOK_RATE_LIMITED => ErrorKind::RateLimited,
-            SCOPE_MISSING => ErrorKind::Permission,
+            SCOPE_MISSING | codes::CARD_NOT_OWNED => ErrorKind::Permission,
             INVALID_PARAM
             | CONTENT_TOO_LONG
             | codes::CARD_CONTENT_FAILED
             | codes::UPLOAD_TYPE_MISMATCH
-            | codes::UNSUPPORTED_MESSAGE_TYPE => ErrorKind::InvalidContent,
+            | codes::UNSUPPORTED_MESSAGE_TYPE
+            | codes::CARD_GENERATION_FAILED
+            | codes::CARD_TOO_LARGE
+            | codes::CARD_REPLACE_FAILED
+            | codes::CARD_SETTINGS_FAILED
+            | codes::CARD_DUPLICATE_ELEMENT_ID
+            | codes::CARD_NOT_SHARED
+            | codes::CARD_SCHEMA_NOT_2
+            | codes::CARD_TOO_MANY_COMPONENTS
+            | codes::CARD_EMPTY
+            | codes::CARD_NOT_TEXT
+            | codes::CARD_TAG_CHANGED
+            | codes::CARD_PATCH_FAILED
+            | codes::CARD_DELETE_FAILED
+            | codes::CARD_ADD_FAILED => ErrorKind::InvalidContent,
             MESSAGE_NOT_FOUND
             | MESSAGE_DELETED
             | MESSAGE_RECALLED
             | INVALID_CHAT_ID
             | CHAT_DISSOLVED
-            | codes::INVALID_RECEIVE_ID => ErrorKind::NotFound,
+            | codes::INVALID_RECEIVE_ID
+            | codes::CARD_NOT_FOUND
+            | codes::CARD_EXPIRED => ErrorKind::NotFound,
+            codes::CARD_SEQUENCE_OUT_OF_ORDER
+            | codes::CARD_UUID_CONFLICT
+            | codes::CARD_STREAMING_CLOSED
+            | codes::CARD_STREAMING_TIMEOUT
+            | codes::CARD_STREAMING_TIMEOUT_ON_ADD => ErrorKind::Conflict,
+            codes::CARD_INTERNAL => ErrorKind::Server,
             _ if self.status == StatusCode::TOO_MANY_REQUESTS => ErrorKind::RateLimited,
             // The platform's gateway answers an unknown path with a JSON 404; a 404 without the
             // platform's JSON came from something else: a wrong base url or a proxy.
@@ -280,6 +353,7 @@ impl ApiError {
                 | ErrorKind::InvalidContent
                 | ErrorKind::NotFound
                 | ErrorKind::WrongBaseUrl
+                | ErrorKind::Conflict
         ) || self.code == codes::MESSAGE_TOO_OLD_TO_UPDATE
     }
 
@@ -380,9 +454,43 @@ impl ApiError {
             codes::INVALID_CHAT_ID | codes::CHAT_DISSOLVED => {
                 "the chat does not exist or was dissolved"
             }
-            _ => return None,
+            code => return card_hint(code),
         })
     }
+}
+
+/// What to do about a CardKit refusal.
+fn card_hint(code: i64) -> Option<&'static str> {
+    Some(match code {
+        codes::CARD_NOT_FOUND | codes::CARD_EXPIRED => {
+            "card entities live 14 days: create a new one and send it"
+        }
+        codes::CARD_SEQUENCE_OUT_OF_ORDER => {
+            "each operation on a card needs a sequence higher than the last one's; keep one \
+                 counter per card across every operation"
+        }
+        codes::CARD_UUID_CONFLICT => "this uuid was used for another operation: use a new one",
+        codes::CARD_IN_INTERACTION => {
+            "a user's callback on this card is in progress: retry when it has been answered"
+        }
+        codes::CARD_STREAMING_CLOSED
+        | codes::CARD_STREAMING_TIMEOUT
+        | codes::CARD_STREAMING_TIMEOUT_ON_ADD => {
+            "streaming is off for this card: turn `streaming_mode` on again with the \
+                 settings call, or continue in a new card"
+        }
+        codes::CARD_TOO_LARGE => "a card is at most 30 KB: continue in a new card",
+        codes::CARD_TOO_MANY_COMPONENTS => {
+            "a card holds at most 200 components: continue in a new card"
+        }
+        codes::CARD_NOT_SHARED => "card entities need `update_multi: true`",
+        codes::CARD_SCHEMA_NOT_2 => "card entities take card JSON 2.0 only",
+        codes::CARD_DUPLICATE_ELEMENT_ID => "give each component its own element_id",
+        codes::CARD_NOT_TEXT => "only markdown and plain_text components take streamed text",
+        codes::CARD_NOT_OWNED => "only the app that created a card entity can send or change it",
+        codes::CARD_TAG_CHANGED => "a component's tag cannot change: replace the component",
+        _ => return None,
+    })
 }
 
 impl fmt::Display for ApiError {
@@ -457,6 +565,9 @@ pub enum ErrorKind {
     NotReady,
     /// A shared store (Redis, say) failed.
     Store,
+    /// The resource's state refuses the operation for good: a card operation whose sequence
+    /// is not the highest yet, a uuid reused for another operation, a card no longer streaming.
+    Conflict,
 }
 
 /// A response that could not be read. The raw body is kept, to show what came back.

@@ -11,6 +11,7 @@ mod secret;
 
 pub mod auth;
 pub mod bot;
+pub mod cardkit;
 pub mod im;
 pub mod interactive;
 pub mod ws;

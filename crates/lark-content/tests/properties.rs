@@ -352,6 +352,7 @@ fn leaf_element() -> BoxedStrategy<CardElement> {
                     text_align,
                     text_size: None,
                     margin: None,
+                    element_id: None,
                     extra,
                 })
             })
@@ -567,6 +568,9 @@ fn config() -> impl Strategy<Value = CardConfig> {
                 width_mode,
                 wide_screen_mode: None,
                 style,
+                streaming_mode: None,
+                streaming_config: None,
+                summary: None,
                 extra,
             },
         )

@@ -48,6 +48,12 @@ pub enum Fault {
         /// The message.
         msg: String,
     },
+    /// The request is processed, then answered with the given 5xx and the platform's
+    /// internal-error body, as if it failed: the client cannot know that it took effect.
+    ServerErrorAfterProcessing {
+        /// The status, e.g. 500 or 503.
+        status: u16,
+    },
     /// The connection is closed before the request is processed.
     DropBeforeProcessing,
     /// The request is processed, then the connection is closed without an answer: the client

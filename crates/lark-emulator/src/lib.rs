@@ -346,6 +346,45 @@ impl Emulator {
         self.shared.state().faults.rules().to_vec()
     }
 
+    /// A CardKit card entity as it is now: `card_id`, `app_id`, `card` (its JSON 2.0),
+    /// `sequence` (the last operation's), `streaming`, `message_id` (once sent), `text` (its
+    /// `markdown` and `plain_text` components' text, one per line) and `timeline`: every
+    /// operation that changed it, oldest first, each with `operation`, `sequence`, `at_ms`,
+    /// `streaming` and the `text` after it, which is what a reader saw from then on.
+    #[must_use]
+    pub fn card(&self, card_id: &str) -> Option<Value> {
+        let state = self.shared.state();
+        state
+            .cards
+            .get(card_id)
+            .map(|entity| entity.to_json(card_id))
+    }
+
+    /// The ids of every card entity, in no order.
+    #[must_use]
+    pub fn card_ids(&self) -> Vec<String> {
+        self.shared.state().cards.keys().cloned().collect()
+    }
+
+    /// How many card operations were refused for the limit of 10 a second on one card.
+    #[must_use]
+    pub fn card_rate_refusals(&self) -> u64 {
+        self.shared.state().card_rate_refusals
+    }
+
+    /// Stops the emulator's clock (`true`), or lets it run again (`false`), when it catches up
+    /// with the real clock. While it is stopped, time moves only by
+    /// [`advance_time`](Self::advance_time), so limits counted per second can be tested
+    /// without depending on how fast the test runs.
+    pub fn stop_time(&self, stopped: bool) {
+        let mut state = self.shared.state();
+        if !stopped {
+            state.stopped_at = None;
+        } else if state.stopped_at.is_none() {
+            state.stopped_at = Some((std::time::Instant::now(), util::now_millis()));
+        }
+    }
+
     /// Moves the emulator's clock forward by `by`: tokens expire and idempotency windows close
     /// as if that much time had passed, without a test waiting for it.
     pub fn advance_time(&self, by: Duration) {

@@ -339,7 +339,7 @@ fn check_card(card: &Map<String, Value>) -> Result<(), Fail> {
 }
 
 /// How many components an element counts for, itself and every element nested in it.
-fn components(element: &Value) -> usize {
+pub(crate) fn components(element: &Value) -> usize {
     let Value::Object(object) = element else {
         return 0;
     };

@@ -320,7 +320,7 @@ async fn handle(
     {
         shared.state().revoke_tokens(&app_id);
     }
-    let outcome = within_quota(&shared, &request).await;
+    let outcome = failed_after(within_quota(&shared, &request).await, &faults);
     let (status, code) = match &outcome {
         Ok(Reply::Json { status, body, .. }) => (
             status.as_u16(),
@@ -343,6 +343,26 @@ async fn handle(
         return Err(Dropped);
     }
     Ok(stall_if_asked(respond(outcome, &log_id), &faults))
+}
+
+/// The outcome, or a 5xx in its place when a fault says the request fails after it was
+/// processed.
+fn failed_after(outcome: Result<Reply, Fail>, faults: &[Fault]) -> Result<Reply, Fail> {
+    let status = faults.iter().find_map(|fault| match fault {
+        Fault::ServerErrorAfterProcessing { status } => Some(*status),
+        _ => None,
+    });
+    match status {
+        Some(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err(Fail::new(
+                status,
+                crate::faults::INTERNAL_ERROR,
+                "internal error",
+            ))
+        }
+        None => outcome,
+    }
 }
 
 /// `response`, stalled mid-body when a fault says so.
@@ -489,6 +509,9 @@ async fn route(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
             routes::chats::route(shared, request, rest)
         }
         ["open-apis", "im", "v1", "pins", rest @ ..] => routes::pins::route(shared, request, rest),
+        ["open-apis", "cardkit", "v1", "cards", rest @ ..] => {
+            routes::cardkit::route(shared, request, rest)
+        }
         ["open-apis", "bot", "v3", "info"] if request.method == Method::GET => {
             routes::auth::bot_info(shared, request)
         }

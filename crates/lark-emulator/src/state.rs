@@ -297,6 +297,13 @@ pub(crate) struct State {
     pub(crate) ws: crate::ws::WsState,
     /// How far the emulator's clock is ahead of the real one ([`crate::Emulator::advance_time`]).
     pub(crate) clock_offset: Duration,
+    /// The instant and wall-clock milliseconds the clock stopped at, while it is stopped
+    /// ([`crate::Emulator::stop_time`]).
+    pub(crate) stopped_at: Option<(Instant, u64)>,
+    /// CardKit card entities, by card id.
+    pub(crate) cards: HashMap<String, crate::routes::cardkit::CardEntity>,
+    /// Card operations refused for the 10-a-second limit on one card.
+    pub(crate) card_rate_refusals: u64,
 }
 
 /// How long a send uuid deduplicates (the platform: 1 hour).
@@ -381,6 +388,9 @@ impl State {
             extra_copies: 0,
             ws: crate::ws::WsState::default(),
             clock_offset: Duration::ZERO,
+            stopped_at: None,
+            cards: HashMap::new(),
+            card_rate_refusals: 0,
         }
     }
 
@@ -388,12 +398,13 @@ impl State {
     /// lifetimes and idempotency windows are measured on it.
     /// The emulator's wall clock in milliseconds, moved on by [`crate::Emulator::advance_time`].
     pub(crate) fn now_millis(&self) -> u64 {
-        crate::util::now_millis()
+        self.stopped_at
+            .map_or_else(crate::util::now_millis, |(_, millis)| millis)
             .saturating_add(u64::try_from(self.clock_offset.as_millis()).unwrap_or(u64::MAX))
     }
 
     pub(crate) fn now(&self) -> Instant {
-        Instant::now() + self.clock_offset
+        self.stopped_at.map_or_else(Instant::now, |(at, _)| at) + self.clock_offset
     }
 
     pub(crate) fn user_by(&self, id_type: &str, id: &str) -> Option<&User> {

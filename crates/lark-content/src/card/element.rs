@@ -138,6 +138,29 @@ impl CardElement {
         }
     }
 
+    /// The component's `element_id` (card JSON 2.0), when it has one.
+    #[must_use]
+    pub fn element_id(&self) -> Option<&str> {
+        let extra = match self {
+            Self::Markdown(element) => return element.element_id.as_deref(),
+            Self::Unknown(map) => map,
+            Self::Div(element) => &element.extra,
+            Self::Hr(element) => &element.extra,
+            Self::Img(element) => &element.extra,
+            Self::Note(element) => &element.extra,
+            Self::Action(element) => &element.extra,
+            Self::Button(element) => &element.extra,
+            Self::ColumnSet(element) => &element.extra,
+            Self::Column(element) => &element.extra,
+            Self::Form(element) => &element.extra,
+            Self::Input(element) => &element.extra,
+            Self::SelectStatic(element) => &element.extra,
+            Self::DatePicker(element) => &element.extra,
+            Self::Overflow(element) => &element.extra,
+        };
+        extra.get("element_id").and_then(Value::as_str)
+    }
+
     /// How many components this one counts for, itself and everything nested in it.
     #[must_use]
     pub fn component_count(&self) -> usize {
@@ -190,6 +213,8 @@ wire_object! {
         opt text_size: String => "text_size",
         /// Margin (2.0), e.g. `0px 0px 0px 0px`.
         opt margin: String => "margin",
+        /// The id the CardKit element APIs address it by (2.0): unique in its card.
+        opt element_id: String => "element_id",
     }
 }
 
@@ -202,8 +227,17 @@ impl Markdown {
             text_align: None,
             text_size: None,
             margin: None,
+            element_id: None,
             extra: Map::new(),
         }
+    }
+
+    /// Sets the id the CardKit element APIs address it by: 1 to 20 letters, digits or
+    /// underscores, starting with a letter.
+    #[must_use]
+    pub fn element_id(mut self, id: impl Into<String>) -> Self {
+        self.element_id = Some(id.into());
+        self
     }
 }
 

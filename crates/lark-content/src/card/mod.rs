@@ -23,8 +23,13 @@
 //! ```
 
 mod element;
+mod streaming;
 
 pub use element::*;
+pub use streaming::{
+    ELEMENT_ID_MAX_CHARS, PerPlatform, PrintStrategy, StreamingConfig, Summary,
+    check_element_id_list, is_valid_element_id,
+};
 
 use crate::error::ContentError;
 use crate::id::{CardId, TemplateId};
@@ -118,7 +123,7 @@ impl Card {
                  remove the setting or set it to true",
             ));
         }
-        Ok(())
+        streaming::check_element_ids(card)
     }
 }
 
@@ -265,6 +270,13 @@ wire_object! {
         opt wide_screen_mode: bool => "wide_screen_mode",
         /// Style settings (2.0), e.g. custom text sizes.
         opt style: Value => "style",
+        /// Whether the card is streaming (2.0, CardKit): its text elements type out what is
+        /// streamed into them.
+        opt streaming_mode: bool => "streaming_mode",
+        /// How clients type streamed text out (2.0).
+        opt streaming_config: StreamingConfig => "streaming_config",
+        /// What the chat list shows for the card (2.0).
+        opt summary: Summary => "summary",
     }
 }
 
@@ -485,6 +497,18 @@ impl CardV2Builder {
         self
     }
 
+    /// Turns streaming on (CardKit): the card's text elements type out what is streamed into
+    /// them, as `config` says, and the chat list shows `summary` meanwhile. Shared updates
+    /// (`update_multi`) come with it, as streaming needs them.
+    pub fn streaming(mut self, config: StreamingConfig, summary: Summary) -> Self {
+        let settings = self.card.config.get_or_insert_with(CardConfig::default);
+        settings.streaming_mode = Some(true);
+        settings.streaming_config = Some(config);
+        settings.summary = Some(summary);
+        settings.update_multi = Some(true);
+        self
+    }
+
     /// Adds a component to the body.
     pub fn element(mut self, element: impl Into<CardElement>) -> Self {
         self.card
@@ -579,6 +603,9 @@ impl Default for CardConfig {
             width_mode: None,
             wide_screen_mode: None,
             style: None,
+            streaming_mode: None,
+            streaming_config: None,
+            summary: None,
             extra: Map::new(),
         }
     }

@@ -244,6 +244,10 @@ fn send(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fa
         &content,
         request.body.len(),
     )?;
+    let entity = super::cardkit::referenced_entity(&msg_type, &content);
+    if let Some(card_id) = &entity {
+        super::cardkit::check_send(&state, &caller.app_id, card_id)?;
+    }
     let message = new_message(
         &chat_id,
         Author::Bot(caller.app_id.clone()),
@@ -252,6 +256,9 @@ fn send(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fa
         accepted.mentions,
     );
     let id = state.insert_message(message);
+    if let Some(card_id) = entity {
+        super::cardkit::mark_sent(&mut state, &card_id, &id);
+    }
     remember_uuid(&mut state, &caller.app_id, uuid.as_deref(), &id);
     let json = state.message_json(&state.messages[&id]);
     drop(state);
@@ -299,6 +306,10 @@ fn reply(
         &content,
         request.body.len(),
     )?;
+    let entity = super::cardkit::referenced_entity(&msg_type, &content);
+    if let Some(card_id) = &entity {
+        super::cardkit::check_send(&state, &caller.app_id, card_id)?;
+    }
     let mut message = new_message(
         &parent.chat_id,
         Author::Bot(caller.app_id.clone()),
@@ -325,6 +336,9 @@ fn reply(
         message.parent_id = Some(root);
     }
     let id = state.insert_message(message);
+    if let Some(card_id) = entity {
+        super::cardkit::mark_sent(&mut state, &card_id, &id);
+    }
     remember_uuid(&mut state, &caller.app_id, uuid.as_deref(), &id);
     let json = state.message_json(&state.messages[&id]);
     drop(state);

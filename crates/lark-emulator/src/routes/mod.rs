@@ -1,6 +1,7 @@
 //! The endpoints, by area.
 
 pub(crate) mod auth;
+pub(crate) mod cardkit;
 pub(crate) mod chats;
 pub(crate) mod messages;
 pub(crate) mod pins;
