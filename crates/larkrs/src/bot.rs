@@ -83,6 +83,22 @@ impl MessageEvent {
             .reply(&self.message.message_id, content)
     }
 
+    /// Answers the message with a card that types the answer out as it is pushed: a
+    /// [`CardStream`](crate::CardStream) replying to this message.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// let mut answer = event.reply_streaming();
+    /// answer.push("Thinking about it… ")?;
+    /// answer.push("done.")?;
+    /// answer.finish(None).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reply_streaming(&self) -> crate::CardStream {
+        self.client.cards().stream_reply(&self.message.message_id)
+    }
+
     /// Sends to the chat the message came from, without quoting it.
     pub fn send_to_chat(&self, content: impl Into<MessageContent>) -> Call<'_, SendMessage> {
         self.client

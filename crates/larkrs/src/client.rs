@@ -61,6 +61,12 @@ impl Client {
         Messages::new(self)
     }
 
+    /// CardKit card entities, and streaming text into cards as it arrives.
+    #[must_use]
+    pub fn cards(&self) -> crate::Cards<'_> {
+        crate::Cards::new(self)
+    }
+
     /// Creating, reading, updating and listing chats.
     #[must_use]
     pub fn chats(&self) -> Chats<'_> {

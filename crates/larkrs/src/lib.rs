@@ -6,6 +6,7 @@ mod areas;
 #[cfg(feature = "bot")]
 mod bot;
 mod call;
+mod cards;
 mod client;
 
 pub use areas::{Chats, Files, Images, Members, Messages};
@@ -13,6 +14,10 @@ pub use areas::{Chats, Files, Images, Members, Messages};
 #[cfg_attr(docsrs, doc(cfg(feature = "bot")))]
 pub use bot::{Bot, BotBuilder, BotEvent, CardEvent, MessageEvent};
 pub use call::{Call, List, Upload};
+pub use cards::{
+    CardStream, Cards, INTERRUPTED_NOTE, STREAM_CARD_MAX_BYTES, STREAM_ELEMENT_ID, StreamMode,
+    Streamed,
+};
 pub use client::{Client, ClientBuilder};
 
 /// The endpoints as values (`lark-api`), for calls the shortcuts do not cover.
@@ -36,7 +41,7 @@ pub use lark_ws as ws;
 
 pub use lark_api::{BaseUrl, Receiver};
 pub use lark_content::{
-    AppId, Card, ChatId, Email, FileKey, ImageKey, MessageContent, MessageId, OpenId, Post,
+    AppId, Card, CardId, ChatId, Email, FileKey, ImageKey, MessageContent, MessageId, OpenId, Post,
     ReactionId, TenantKey, Text, UnionId, UserId,
 };
 #[cfg(feature = "bot")]
