@@ -207,6 +207,27 @@ pub(crate) enum Command {
         #[arg(long, value_name = "RECEIVER")]
         to: String,
     },
+    /// Stream standard input into a card that types itself out as the text arrives (CardKit),
+    /// and close the card at the end of input; prints each card's message id, one per line.
+    Stream {
+        /// The receiver, as for `send --to`.
+        #[arg(
+            long,
+            value_name = "RECEIVER",
+            required_unless_present = "reply_to",
+            conflicts_with = "reply_to"
+        )]
+        to: Option<String>,
+        /// Reply to this message (om_…) instead.
+        #[arg(long, value_name = "MESSAGE_ID")]
+        reply_to: Option<String>,
+        /// The card's title.
+        #[arg(long)]
+        title: Option<String>,
+        /// What the chat list shows for the card (default: the start of the text).
+        #[arg(long)]
+        summary: Option<String>,
+    },
     /// Chats.
     #[command(subcommand)]
     Chat(ChatCommand),

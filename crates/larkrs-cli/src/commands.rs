@@ -5,7 +5,7 @@ use crate::args::{
     UploadCommand, UrgentVia,
 };
 use crate::output::{Failure, print, row, to_json};
-use crate::{content, event, ids, listen, progress, serve};
+use crate::{content, event, ids, listen, progress, serve, stream};
 use futures_util::TryStreamExt;
 use lark::api::im::chats::ChatUpdate;
 use lark::api::im::messages::{GetMessageResource, MergeForward, SendMessage};
@@ -370,6 +370,22 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
                 row(&[me.open_id.as_str(), me.app_name.as_str()]),
                 &to_json(&me),
             )?;
+        }
+        Command::Stream {
+            to,
+            reply_to,
+            title,
+            summary,
+        } => {
+            stream::run(
+                &client,
+                to.as_deref(),
+                reply_to.as_deref(),
+                title,
+                summary,
+                json,
+            )
+            .await?;
         }
         Command::Forward { message_id, to } => {
             let receiver = ids::receiver(&to)?;

@@ -9,6 +9,7 @@ mod listen;
 mod output;
 mod progress;
 mod serve;
+mod stream;
 
 use std::process::ExitCode;
 

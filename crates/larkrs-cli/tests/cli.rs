@@ -1312,3 +1312,155 @@ fn a_global_option_after_the_command_is_a_usage_error_that_says_where_it_goes() 
     assert!(!help.contains("--app-secret <"), "{help}");
     assert!(help.contains("see `lark --help`"), "{help}");
 }
+
+/// Starts `lark ARGS` with standard input and output piped.
+fn spawn_piped(lark: &Lark, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(args)
+        .env("LARK_BASE_URL", &lark.base_url)
+        .env("LARK_APP_ID", &lark.app_id)
+        .env("LARK_APP_SECRET", &lark.app_secret)
+        .env_remove("LARK_DOMAIN")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// The text of each card the messages `ids` refer to, in order; each card closed.
+fn streamed_texts(emulator: &Emulator, ids: &[&str]) -> Vec<String> {
+    ids.iter()
+        .map(|id| {
+            let card_id = emulator
+                .card_ids()
+                .into_iter()
+                .find(|card| emulator.card(card).unwrap()["message_id"] == *id)
+                .unwrap_or_else(|| panic!("no card was sent as {id}"));
+            let card = emulator.card(&card_id).unwrap();
+            assert_eq!(card["streaming"], false, "card {card_id} was closed");
+            card["text"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn stream_types_standard_input_into_a_card_as_it_arrives() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let chat = emulator.default_chat();
+    let mut child = spawn_piped(
+        &lark,
+        &[
+            "stream",
+            "--to",
+            &format!("chat:{chat}"),
+            "--title",
+            "Answer",
+        ],
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all("Hello from a pipe ".as_bytes())
+        .await
+        .unwrap();
+    stdin.flush().await.unwrap();
+    // The first text is in the chat while the input is still open.
+    let shown = emulator
+        .wait_until(std::time::Duration::from_secs(60), |e| {
+            e.card_ids()
+                .iter()
+                .any(|id| e.card(id).unwrap()["text"] == "Hello from a pipe ")
+        })
+        .await;
+    assert!(shown, "the first text was shown before the input ended");
+    // A character split between two writes arrives whole.
+    let heart = "❤".as_bytes();
+    stdin.write_all(&heart[..1]).await.unwrap();
+    stdin.flush().await.unwrap();
+    stdin.write_all(&heart[1..]).await.unwrap();
+    stdin.write_all(" and 中文.".as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ids: Vec<&str> = stdout.lines().collect();
+    assert_eq!(ids.len(), 1, "{stdout}");
+    assert_eq!(
+        streamed_texts(&emulator, &ids),
+        ["Hello from a pipe ❤ and 中文."]
+    );
+}
+
+#[tokio::test]
+async fn stream_rolls_a_long_input_over_cards_under_faults_and_prints_one_id_per_card() {
+    let emulator = Emulator::start_default().await.unwrap();
+    emulator.inject(
+        FaultRule::probability(0.1, Fault::ServerErrorAfterProcessing { status: 500 })
+            .on_method("PUT"),
+    );
+    emulator.inject(
+        FaultRule::probability(
+            0.05,
+            Fault::RateLimit {
+                reset_secs: 1,
+                limit: 50,
+            },
+        )
+        .on_path("/open-apis/cardkit/"),
+    );
+    let lark = Lark::new(&emulator);
+    let chat = emulator.default_chat();
+    let input: String = (0..80_000)
+        .map(|i| ["a", "字", "😀", " ", "\n", "\""][(i * 7 + i / 3) % 6])
+        .collect();
+    let mut child = spawn_piped(&lark, &["stream", "--to", &chat]);
+    let mut stdin = child.stdin.take().unwrap();
+    for piece in input.as_bytes().chunks(3000) {
+        stdin.write_all(piece).await.unwrap();
+    }
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let ids: Vec<&str> = stdout.lines().collect();
+    assert!(ids.len() > 1, "{stdout}");
+    assert_eq!(streamed_texts(&emulator, &ids).concat(), input);
+    let refused = emulator
+        .requests()
+        .iter()
+        .filter(|r| matches!(r.code, 300_317 | 200_860 | 200_770 | 300_309))
+        .count();
+    assert_eq!(refused, 0);
+    assert_eq!(emulator.card_rate_refusals(), 0);
+}
+
+#[tokio::test]
+async fn stream_refuses_input_that_is_not_utf8_and_closes_what_it_sent() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let mut child = spawn_piped(&lark, &["stream", "--to", &emulator.default_chat()]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"fine, then \xff broken").await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(output.status.code(), Some(8));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not UTF-8 at byte 11"), "{stderr}");
+    let id = emulator.card_ids().pop().unwrap();
+    let card = emulator.card(&id).unwrap();
+    assert_eq!(card["streaming"], false);
+    assert_eq!(card["text"], "fine, then \n\n(interrupted)");
+}

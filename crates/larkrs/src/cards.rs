@@ -130,6 +130,9 @@ pub struct Streamed {
     pub operations: u64,
     /// How many characters were sent, the interrupted note excluded.
     pub chars: usize,
+    /// Whether the stream was cut short ([`CardStream::abort`]), its last card closed with
+    /// the interrupted note.
+    pub interrupted: bool,
 }
 
 /// Streams text into cards as it arrives. Made by [`Cards::stream`], [`Cards::stream_reply`]
@@ -306,10 +309,29 @@ impl CardStream {
                 mode: StreamMode::Streaming,
                 operations: 0,
                 chars: 0,
+                interrupted: false,
             });
         };
         running.shared.inbox().end = Some(End::Finish(summary));
         running.shared.wake.notify_one();
+        Self::wait(running).await
+    }
+
+    /// Cuts the answer short: sends what was pushed, adds the interrupted note and closes the
+    /// card, as a drop does, but waits for it and returns what was sent.
+    ///
+    /// # Errors
+    /// As [`finish`](Self::finish).
+    pub async fn abort(mut self) -> Result<Streamed, Error> {
+        let Some(running) = self.running.take() else {
+            return self.finish(None).await;
+        };
+        running.shared.inbox().end = Some(End::Interrupted);
+        running.shared.wake.notify_one();
+        Self::wait(running).await
+    }
+
+    async fn wait(running: Running) -> Result<Streamed, Error> {
         match running.task.await {
             Ok(result) => result,
             Err(join) => Err(Error::Usage(format!(
@@ -402,16 +424,13 @@ impl Writer {
         let closed = self.close(&end).await;
         match (outcome, closed) {
             (Err(error), _) | (Ok(_), Err(error)) => Err(error),
-            (Ok(End::Interrupted), Ok(())) => Err(Error::Usage(
-                "the card stream was dropped before finish(); its card was closed as interrupted"
-                    .to_owned(),
-            )),
-            (Ok(End::Finish(_)), Ok(())) => Ok(Streamed {
+            (Ok(end), Ok(())) => Ok(Streamed {
                 message_ids: self.message_ids,
                 card_ids: self.card_ids,
                 mode: self.mode,
                 operations: self.operations,
                 chars: self.chars,
+                interrupted: matches!(end, End::Interrupted),
             }),
         }
     }
