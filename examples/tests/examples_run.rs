@@ -166,6 +166,23 @@ fn the_echo_bot_answers_over_the_webhook() {
 }
 
 #[test]
+fn the_streaming_reply_types_the_answer_into_a_card_and_closes_it() {
+    let out = run("streaming_reply");
+    assert_lines(
+        "streaming_reply",
+        &out,
+        &[
+            "Tom asks",
+            "create",
+            "stream_text",
+            "settings",
+            "summary in the chat list: \"You asked:",
+            "(bot) answered in 1 (a streaming card",
+        ],
+    );
+}
+
+#[test]
 fn content_prints_every_kind_of_message() {
     let out = run("content");
     assert!(out.contains("interactive"), "{out}");
