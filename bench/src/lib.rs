@@ -36,6 +36,7 @@ impl Budget {
 }
 
 pub mod floor;
+pub mod streaming;
 
 /// One benchmark's result.
 #[derive(Clone, Debug, Default)]

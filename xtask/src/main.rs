@@ -66,9 +66,10 @@ tasks:
                       builds the workspace tests once and runs them N times (--load keeps
                       every core busy meanwhile); lists each test that failed with its count
                       and ends with `stress runs=N failed_runs=F flaky=[…]`
-  bench [--quick] [--floor]
+  bench [--quick] [--floor | --streaming]
                       every benchmark against its in-run baseline, then the client against
-                      the floor (--floor: only that); target/bench/summary.json
+                      the floor (--floor: only that; --streaming: only the streaming cards);
+                      target/bench/summary.json
   soak [--sends N]    N sends (default 2000) through injected faults; fails if any is lost or doubled
   soak --quota        660 sends against the emulator in quota mode; fails on any refusal or a
                       rate more than 10% off the platform's limits
@@ -206,8 +207,11 @@ fn man() -> Result<(), String> {
 
 /// Runs the benchmark binary in release mode.
 fn bench(args: &[String]) -> Result<(), String> {
-    let usage = "usage: cargo xtask bench [--quick] [--floor]";
-    if args.iter().any(|a| a != "--quick" && a != "--floor") {
+    let usage = "usage: cargo xtask bench [--quick] [--floor | --streaming]";
+    if args
+        .iter()
+        .any(|a| !matches!(a.as_str(), "--quick" | "--floor" | "--streaming"))
+    {
         return Err(usage.to_owned());
     }
     let mut command = cargo();

@@ -39,6 +39,7 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let only_floor = args.iter().any(|a| a == "--floor");
+    let only_streaming = args.iter().any(|a| a == "--streaming");
     let budget = Budget::new(quick);
     let started = Instant::now();
     let mut figures = Vec::new();
@@ -46,6 +47,17 @@ fn main() {
         println!("{}", figure.line());
         figures.push(figure);
     };
+    if only_streaming {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        if let Err(err) = runtime.block_on(lark_bench::streaming::run(quick, &mut report)) {
+            eprintln!("bench streaming failed: {err}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if !only_floor {
         content_decode(budget, &mut report);
         request_build(budget, &mut report);
@@ -55,6 +67,10 @@ fn main() {
             .build()
             .expect("a tokio runtime");
         runtime.block_on(sends(quick, &mut report));
+        if let Err(err) = runtime.block_on(lark_bench::streaming::run(quick, &mut report)) {
+            eprintln!("bench streaming failed: {err}");
+            std::process::exit(1);
+        }
         match transfers(&runtime) {
             Ok(transfer_figures) => transfer_figures.into_iter().for_each(&mut report),
             Err(err) => eprintln!("bench lark-http/transfer skipped: {err}"),
