@@ -251,3 +251,37 @@ fn documented_system_messages_take_their_shape() {
     };
     assert_eq!(notice.render(), "新会话");
 }
+
+/// The streaming card of the CardKit "create card entity" page's request example
+/// (open.feishu.cn `/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card/create`), its `data` string
+/// unescaped.
+const CARDKIT_CREATE_EXAMPLE: &str = r#"{"schema":"2.0","header":{"title":{"content":"项目进度更新提醒","tag":"plain_text"}},"config":{"streaming_mode":true,"summary":{"content":""},"streaming_config":{"print_frequency_ms":{"default":70,"android":70,"ios":70,"pc":70},"print_step":{"default":1,"android":1,"ios":1,"pc":1},"print_strategy":"fast"}},"body":{"elements":[{"tag":"markdown","content":"截至今日，项目完成度已达80%","element_id":"markdown_1"}]}}"#;
+
+#[test]
+fn the_documented_streaming_card_reads_its_streaming_settings_typed() {
+    use lark_content::card::{PrintStrategy, StreamingConfig, Summary};
+    let Card::V2(card) = serde_json::from_str::<Card>(CARDKIT_CREATE_EXAMPLE).unwrap() else {
+        panic!("a card JSON 2.0");
+    };
+    let config = card.config.as_ref().unwrap();
+    assert!(
+        config.extra.is_empty(),
+        "nothing left untyped: {:?}",
+        config.extra
+    );
+    assert_eq!(config.streaming_mode, Some(true));
+    assert_eq!(config.summary, Some(Summary::new("")));
+    assert_eq!(
+        config.streaming_config,
+        Some(StreamingConfig::new(70, 1, PrintStrategy::Fast))
+    );
+    let elements = card.body.as_ref().unwrap().elements.as_ref().unwrap();
+    assert_eq!(elements[0].element_id(), Some("markdown_1"));
+    let content = MessageContent::from(card.clone());
+    assert!(content.validate().is_ok());
+    let written: Value = serde_json::to_value(&card).unwrap();
+    assert_eq!(
+        written,
+        serde_json::from_str::<Value>(CARDKIT_CREATE_EXAMPLE).unwrap()
+    );
+}

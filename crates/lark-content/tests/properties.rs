@@ -9,8 +9,9 @@
 use lark_content::card::{
     Action, Behavior, Button, ButtonType, Card, CardBody, CardConfig, CardElement, CardEntity,
     CardEntityData, CardHeader, CardLink, CardV1, CardV2, Column, ColumnSet, DatePicker, Div, Form,
-    HeaderTemplate, Hr, Img, Input, Markdown, Note, Overflow, SelectOption, SelectStatic,
-    SimplifiedCard, TemplateCard, TemplateData, TextObject, TextTag,
+    HeaderTemplate, Hr, Img, Input, Markdown, Note, Overflow, PerPlatform, PrintStrategy,
+    SelectOption, SelectStatic, SimplifiedCard, StreamingConfig, Summary, TemplateCard,
+    TemplateData, TextObject, TextTag,
 };
 use lark_content::post::{
     AtElement, CodeBlockElement, EmotionElement, HrElement, ImgElement, LinkElement,
@@ -345,14 +346,19 @@ fn behavior() -> impl Strategy<Value = Behavior> {
 
 fn leaf_element() -> BoxedStrategy<CardElement> {
     prop_oneof![
-        (opt_text(), opt_text(), extra())
-            .prop_map(|(content, text_align, extra)| {
+        (
+            opt_text(),
+            opt_text(),
+            option::of("[a-z][a-z0-9_]{0,19}"),
+            extra()
+        )
+            .prop_map(|(content, text_align, element_id, extra)| {
                 CardElement::Markdown(Markdown {
                     content,
                     text_align,
                     text_size: None,
                     margin: None,
-                    element_id: None,
+                    element_id,
                     extra,
                 })
             })
@@ -554,23 +560,65 @@ fn header() -> impl Strategy<Value = CardHeader> {
 }
 
 fn config() -> impl Strategy<Value = CardConfig> {
-    (
-        option::of(any::<bool>()),
-        option::of(any::<bool>()),
-        opt_text(),
-        option::of(non_null_value()),
-        extra(),
+    let platform = || {
+        (option::of(any::<u32>()), option::of(any::<u32>()), extra()).prop_map(
+            |(default, pc, extra)| PerPlatform {
+                default,
+                android: None,
+                ios: None,
+                pc,
+                extra,
+            },
+        )
+    };
+    let streaming = (
+        option::of(platform()),
+        option::of(platform()),
+        option::of(prop_oneof![
+            Just(PrintStrategy::Fast),
+            Just(PrintStrategy::Delay),
+            "[a-z]{1,8}".prop_map(|s| PrintStrategy::from(s.as_str())),
+        ]),
     )
         .prop_map(
-            |(enable_forward, update_multi, width_mode, style, extra)| CardConfig {
+            |(print_frequency_ms, print_step, print_strategy)| StreamingConfig {
+                print_frequency_ms,
+                print_step,
+                print_strategy,
+                extra: Map::new(),
+            },
+        );
+    (
+        (
+            option::of(any::<bool>()),
+            option::of(any::<bool>()),
+            opt_text(),
+            option::of(non_null_value()),
+            extra(),
+        ),
+        (
+            option::of(any::<bool>()),
+            option::of(streaming),
+            option::of(opt_text().prop_map(|content| Summary {
+                content,
+                i18n_content: None,
+                extra: Map::new(),
+            })),
+        ),
+    )
+        .prop_map(
+            |(
+                (enable_forward, update_multi, width_mode, style, extra),
+                (streaming_mode, streaming_config, summary),
+            )| CardConfig {
                 enable_forward,
                 update_multi,
                 width_mode,
                 wide_screen_mode: None,
                 style,
-                streaming_mode: None,
-                streaming_config: None,
-                summary: None,
+                streaming_mode,
+                streaming_config,
+                summary,
                 extra,
             },
         )

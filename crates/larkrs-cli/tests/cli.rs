@@ -1399,29 +1399,9 @@ async fn stream_types_standard_input_into_a_card_as_it_arrives() {
     );
 }
 
-#[tokio::test]
-async fn stream_rolls_a_long_input_over_cards_under_faults_and_prints_one_id_per_card() {
-    let emulator = Emulator::start_default().await.unwrap();
-    emulator.inject(
-        FaultRule::probability(0.1, Fault::ServerErrorAfterProcessing { status: 500 })
-            .on_method("PUT"),
-    );
-    emulator.inject(
-        FaultRule::probability(
-            0.05,
-            Fault::RateLimit {
-                reset_secs: 1,
-                limit: 50,
-            },
-        )
-        .on_path("/open-apis/cardkit/"),
-    );
-    let lark = Lark::new(&emulator);
-    let chat = emulator.default_chat();
-    let input: String = (0..80_000)
-        .map(|i| ["a", "字", "😀", " ", "\n", "\""][(i * 7 + i / 3) % 6])
-        .collect();
-    let mut child = spawn_piped(&lark, &["stream", "--to", &chat]);
+/// Runs `lark stream --to CHAT` with `input` written to it in pieces; answers its stdout.
+async fn stream_through_the_cli(lark: &Lark, chat: &str, input: &str) -> String {
+    let mut child = spawn_piped(lark, &["stream", "--to", chat]);
     let mut stdin = child.stdin.take().unwrap();
     for piece in input.as_bytes().chunks(3000) {
         stdin.write_all(piece).await.unwrap();
@@ -1434,10 +1414,71 @@ async fn stream_rolls_a_long_input_over_cards_under_faults_and_prints_one_id_per
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let ids: Vec<&str> = stdout.lines().collect();
-    assert!(ids.len() > 1, "{stdout}");
-    assert_eq!(streamed_texts(&emulator, &ids).concat(), input);
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn fifty_answers_streamed_from_the_shell_under_faults_end_with_each_card_holding_its_text() {
+    let emulator = Emulator::start_default().await.unwrap();
+    emulator.inject(
+        FaultRule::probability(0.05, Fault::ServerErrorAfterProcessing { status: 500 })
+            .on_method("PUT"),
+    );
+    emulator.inject(
+        FaultRule::probability(0.05, Fault::ServerErrorAfterProcessing { status: 503 })
+            .on_method("POST"),
+    );
+    emulator.inject(
+        FaultRule::probability(
+            0.03,
+            Fault::RateLimit {
+                reset_secs: 1,
+                limit: 50,
+            },
+        )
+        .on_path("/open-apis/cardkit/"),
+    );
+    let lark = std::sync::Arc::new(Lark::new(&emulator));
+    let chat = emulator.default_chat();
+    // Lengths up to 80,000 characters of ASCII, CJK, emoji, quotes and line breaks; a fixed
+    // sequence, so a failure can be replayed.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        usize::try_from(state % 1_000_003).unwrap()
+    };
+    let inputs: Vec<String> = (0..50)
+        .map(|i| {
+            let chars = if i % 10 == 0 {
+                80_000
+            } else {
+                1 + next() % 20_000
+            };
+            (0..chars)
+                .map(|_| ["a", "字", "😀", " ", "\n", "\""][next() % 6])
+                .collect()
+        })
+        .collect();
+    let mut cards = 0;
+    for batch in inputs.chunks(10) {
+        let mut runs = tokio::task::JoinSet::new();
+        for (index, input) in batch.iter().cloned().enumerate() {
+            let (lark, chat) = (lark.clone(), chat.clone());
+            runs.spawn(async move { (index, stream_through_the_cli(&lark, &chat, &input).await) });
+        }
+        while let Some(joined) = runs.join_next().await {
+            let (index, stdout) = joined.unwrap();
+            let ids: Vec<&str> = stdout.lines().collect();
+            assert_eq!(streamed_texts(&emulator, &ids).concat(), batch[index]);
+            cards += ids.len();
+        }
+    }
+    assert!(
+        cards > 50,
+        "the 80,000-character answers rolled over ({cards} cards)"
+    );
     let refused = emulator
         .requests()
         .iter()
@@ -1445,6 +1486,14 @@ async fn stream_rolls_a_long_input_over_cards_under_faults_and_prints_one_id_per
         .count();
     assert_eq!(refused, 0);
     assert_eq!(emulator.card_rate_refusals(), 0);
+    assert!(
+        emulator
+            .fault_rules()
+            .iter()
+            .map(|rule| rule.fired)
+            .sum::<u64>()
+            > 0
+    );
 }
 
 #[tokio::test]

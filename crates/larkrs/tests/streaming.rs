@@ -289,3 +289,33 @@ async fn without_cardkit_the_text_goes_into_a_card_message_patched_as_it_grows()
         serde_json::from_str(message["body"]["content"].as_str().unwrap()).unwrap();
     assert!(content.to_string().contains("patched text"), "{content}");
 }
+
+#[tokio::test]
+async fn a_streamed_reply_answers_its_message_in_its_thread() {
+    let (emulator, client, chat) = setup().await;
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let question = emulator.user_says_text(chat.as_str(), &tom, "what is new?").unwrap();
+    let mut answer = client
+        .cards()
+        .stream_reply(&lark::MessageId::new(question.as_str()))
+        .in_thread();
+    answer.push("Streaming cards.").unwrap();
+    let streamed = answer.finish(None).await.unwrap();
+    let reply = emulator.message(streamed.message_ids[0].as_str()).unwrap();
+    assert_eq!(reply["parent_id"], question.as_str());
+    assert!(reply["thread_id"].is_string(), "{reply}");
+    assert_eq!(card_texts(&emulator, &streamed.card_ids), ["Streaming cards."]);
+}
+
+#[tokio::test]
+async fn an_aborted_stream_is_closed_as_interrupted_and_says_so() {
+    let (emulator, client, chat) = setup().await;
+    let mut answer = client.cards().stream(chat);
+    answer.push("cut short").unwrap();
+    let streamed = answer.abort().await.unwrap();
+    assert!(streamed.interrupted);
+    assert_eq!(
+        card_texts(&emulator, &streamed.card_ids),
+        [format!("cut short\n\n{INTERRUPTED_NOTE}")]
+    );
+}
