@@ -294,7 +294,9 @@ async fn without_cardkit_the_text_goes_into_a_card_message_patched_as_it_grows()
 async fn a_streamed_reply_answers_its_message_in_its_thread() {
     let (emulator, client, chat) = setup().await;
     let tom = emulator.user("Tom").unwrap().open_id;
-    let question = emulator.user_says_text(chat.as_str(), &tom, "what is new?").unwrap();
+    let question = emulator
+        .user_says_text(chat.as_str(), &tom, "what is new?")
+        .unwrap();
     let mut answer = client
         .cards()
         .stream_reply(&lark::MessageId::new(question.as_str()))
@@ -304,7 +306,10 @@ async fn a_streamed_reply_answers_its_message_in_its_thread() {
     let reply = emulator.message(streamed.message_ids[0].as_str()).unwrap();
     assert_eq!(reply["parent_id"], question.as_str());
     assert!(reply["thread_id"].is_string(), "{reply}");
-    assert_eq!(card_texts(&emulator, &streamed.card_ids), ["Streaming cards."]);
+    assert_eq!(
+        card_texts(&emulator, &streamed.card_ids),
+        ["Streaming cards."]
+    );
 }
 
 #[tokio::test]
