@@ -74,6 +74,38 @@ pub mod codes {
     /// The resource type is not supported by the message resource endpoint.
     pub const UNSUPPORTED_RESOURCE: i64 = 234_043;
 
+    // OAuth (`/open-apis/authen/v2/oauth/token`), from the token pages' error tables and the
+    // generic error-code list.
+
+    /// The app's secret was refused by the token endpoint.
+    pub const OAUTH_CLIENT_INVALID: i64 = 20_002;
+    /// The authorization code does not exist (or was used: a code works once).
+    pub const AUTH_CODE_NOT_FOUND: i64 = 20_003;
+    /// The authorization code is older than 5 minutes.
+    pub const AUTH_CODE_EXPIRED: i64 = 20_004;
+    /// The refresh token is not valid (or came from the v1 endpoints).
+    pub const REFRESH_TOKEN_INVALID: i64 = 20_026;
+    /// The refresh token has expired.
+    pub const REFRESH_TOKEN_EXPIRED: i64 = 20_037;
+    /// PKCE failed: the `code_verifier` does not match the challenge.
+    pub const PKCE_FAILED: i64 = 20_049;
+    /// The token endpoint failed; retry.
+    pub const OAUTH_SERVER_ERROR: i64 = 20_050;
+    /// The refresh token was revoked.
+    pub const REFRESH_TOKEN_REVOKED: i64 = 20_064;
+    /// The authorization code was used already.
+    pub const AUTH_CODE_USED: i64 = 20_065;
+    /// The redirect url differs from the authorization's.
+    pub const REDIRECT_URI_MISMATCH: i64 = 20_071;
+    /// The token endpoint is unavailable for a moment; retry.
+    pub const OAUTH_UNAVAILABLE: i64 = 20_072;
+    /// The refresh token was used already: refresh tokens rotate, each works once.
+    pub const REFRESH_TOKEN_USED: i64 = 20_073;
+    /// The user token lacks a scope the API needs.
+    pub const TOKEN_SCOPE_MISSING: i64 = 99_991_676;
+    /// The user has not granted a scope the API needs.
+    pub const USER_SCOPE_MISSING: i64 = 99_991_679;
+
     // CardKit (`/open-apis/cardkit/v1`), from the error tables of its pages.
 
     /// The card content could not be generated: the card JSON is malformed.
@@ -296,9 +328,22 @@ impl ApiError {
         match self.code {
             TOKEN_MISSING | TENANT_TOKEN_INVALID | APP_TOKEN_INVALID | USER_TOKEN_INVALID
             | TOKEN_MALFORMED | USER_TOKEN_EXPIRED => ErrorKind::TokenInvalid,
-            codes::APP_UNAVAILABLE | codes::WRONG_APP_SECRET => ErrorKind::Credentials,
+            codes::APP_UNAVAILABLE | codes::WRONG_APP_SECRET | codes::OAUTH_CLIENT_INVALID => {
+                ErrorKind::Credentials
+            }
+            codes::AUTH_CODE_NOT_FOUND
+            | codes::AUTH_CODE_EXPIRED
+            | codes::AUTH_CODE_USED
+            | codes::PKCE_FAILED
+            | codes::REFRESH_TOKEN_INVALID
+            | codes::REFRESH_TOKEN_EXPIRED
+            | codes::REFRESH_TOKEN_REVOKED
+            | codes::REFRESH_TOKEN_USED => ErrorKind::SignInAgain,
             RATE_LIMITED | IM_RATE_LIMITED | WEBHOOK_RATE_LIMITED => ErrorKind::RateLimited,
-            SCOPE_MISSING | codes::CARD_NOT_OWNED => ErrorKind::Permission,
+            SCOPE_MISSING
+            | codes::CARD_NOT_OWNED
+            | codes::TOKEN_SCOPE_MISSING
+            | codes::USER_SCOPE_MISSING => ErrorKind::Permission,
             INVALID_PARAM
             | CONTENT_TOO_LONG
             | codes::CARD_CONTENT_FAILED
@@ -331,7 +376,9 @@ impl ApiError {
             | codes::CARD_STREAMING_CLOSED
             | codes::CARD_STREAMING_TIMEOUT
             | codes::CARD_STREAMING_TIMEOUT_ON_ADD => ErrorKind::Conflict,
-            codes::CARD_INTERNAL => ErrorKind::Server,
+            codes::CARD_INTERNAL | codes::OAUTH_SERVER_ERROR | codes::OAUTH_UNAVAILABLE => {
+                ErrorKind::Server
+            }
             _ if self.status == StatusCode::TOO_MANY_REQUESTS => ErrorKind::RateLimited,
             // The platform's gateway answers an unknown path with a JSON 404; a 404 without the
             // platform's JSON came from something else: a wrong base url or a proxy.
@@ -354,6 +401,7 @@ impl ApiError {
                 | ErrorKind::NotFound
                 | ErrorKind::WrongBaseUrl
                 | ErrorKind::Conflict
+                | ErrorKind::SignInAgain
         ) || self.code == codes::MESSAGE_TOO_OLD_TO_UPDATE
     }
 
@@ -459,9 +507,29 @@ impl ApiError {
     }
 }
 
-/// What to do about a CardKit refusal.
+/// What to do about a CardKit or OAuth refusal.
 fn card_hint(code: i64) -> Option<&'static str> {
     Some(match code {
+        codes::REFRESH_TOKEN_INVALID
+        | codes::REFRESH_TOKEN_EXPIRED
+        | codes::REFRESH_TOKEN_REVOKED
+        | codes::REFRESH_TOKEN_USED => {
+            "the user's sign-in is no longer valid: sign in again (`lark auth login`); a \
+             refresh token works once, so never share one between processes without a lock"
+        }
+        codes::AUTH_CODE_NOT_FOUND | codes::AUTH_CODE_EXPIRED | codes::AUTH_CODE_USED => {
+            "the sign-in's code is spent or older than 5 minutes: sign in again"
+        }
+        codes::PKCE_FAILED => "the code_verifier does not match the challenge: sign in again",
+        codes::REDIRECT_URI_MISMATCH => {
+            "send the redirect url the authorization used, exactly as it was"
+        }
+        codes::OAUTH_SERVER_ERROR | codes::OAUTH_UNAVAILABLE => {
+            "the token endpoint failed for a moment: retry once"
+        }
+        codes::USER_SCOPE_MISSING | codes::TOKEN_SCOPE_MISSING => {
+            "the user has not granted a scope this call needs: sign in again asking for it"
+        }
         codes::CARD_NOT_FOUND | codes::CARD_EXPIRED => {
             "card entities live 14 days: create a new one and send it"
         }
@@ -565,6 +633,9 @@ pub enum ErrorKind {
     NotReady,
     /// A shared store (Redis, say) failed.
     Store,
+    /// The user's authorization is gone: the refresh token is invalid, expired, revoked or
+    /// spent, or the sign-in's code is. Only a new sign-in helps.
+    SignInAgain,
     /// The resource's state refuses the operation for good: a card operation whose sequence
     /// is not the highest yet, a uuid reused for another operation, a card no longer streaming.
     Conflict,

@@ -14,6 +14,7 @@ pub mod bot;
 pub mod cardkit;
 pub mod im;
 pub mod interactive;
+pub mod oauth;
 pub mod ws;
 
 pub use base_url::BaseUrl;

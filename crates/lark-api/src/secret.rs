@@ -110,6 +110,26 @@ secret! {
     CardUpdateToken
 }
 
+secret! {
+    /// A user's refresh token: it obtains a new token pair once, and is then spent.
+    RefreshToken
+}
+
+secret! {
+    /// The PKCE `code_verifier`: the secret half of `oauth::Pkce`.
+    CodeVerifier
+}
+
+secret! {
+    /// An authorization code from the sign-in redirect: usable once, within 5 minutes.
+    AuthorizationCode
+}
+
+secret! {
+    /// The device flow's `device_code`, which the app polls the token endpoint with.
+    DeviceCode
+}
+
 impl AccessToken {
     /// `Authorization: Bearer <token>`, marked sensitive; made once per token and shared by
     /// every call that carries it. `None` when the token holds characters a header cannot.

@@ -45,7 +45,9 @@ impl Failure {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Self::Lark(err) => match err.kind() {
-                ErrorKind::TokenInvalid | ErrorKind::Credentials => EXIT_AUTH,
+                ErrorKind::TokenInvalid | ErrorKind::Credentials | ErrorKind::SignInAgain => {
+                    EXIT_AUTH
+                }
                 ErrorKind::Permission => EXIT_PERMISSION,
                 ErrorKind::NotFound => EXIT_NOT_FOUND,
                 ErrorKind::RateLimited => EXIT_RATE_LIMITED,
