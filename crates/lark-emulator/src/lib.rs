@@ -372,6 +372,65 @@ impl Emulator {
         self.shared.state().card_rate_refusals
     }
 
+    /// `user` (a name or an open_id) signs in through `authorize_url`, the url an app built
+    /// for `{base_url}/open-apis/authen/v1/authorize`, and consents: answers the url the
+    /// browser is sent back to, with a new code (valid once, for 5 minutes) and the `state`.
+    ///
+    /// # Errors
+    /// [`EmulatorError::Content`] for a url the accounts page would refuse, or an unknown user
+    /// or app.
+    pub fn consent(&self, user: &str, authorize_url: &str) -> Result<String, EmulatorError> {
+        let mut state = self.shared.state();
+        let redirect = routes::oauth::consent(&mut state, user, authorize_url)
+            .map_err(EmulatorError::Content)?;
+        drop(state);
+        self.shared.changed.notify_waiters();
+        Ok(redirect)
+    }
+
+    /// `user` enters `user_code` on the device flow's verification page and approves it
+    /// (`approve`) or denies it.
+    ///
+    /// # Errors
+    /// [`EmulatorError::Content`] for an unknown user or user code.
+    pub fn decide_device(
+        &self,
+        user: &str,
+        user_code: &str,
+        approve: bool,
+    ) -> Result<(), EmulatorError> {
+        let mut state = self.shared.state();
+        routes::oauth::decide_device(&mut state, user, user_code, approve)
+            .map_err(EmulatorError::Content)?;
+        drop(state);
+        self.shared.changed.notify_waiters();
+        Ok(())
+    }
+
+    /// Revokes every user token and refresh token `app_id` holds for `user` (an open_id).
+    pub fn revoke_user_tokens(&self, app_id: &str, user: &str) {
+        routes::oauth::revoke_user(&mut self.shared.state(), app_id, user);
+        self.shared.changed.notify_waiters();
+    }
+
+    /// How many token requests were answered with a new pair, for the grant
+    /// `authorization_code`, `refresh_token` or `device_code`.
+    #[must_use]
+    pub fn oauth_grants(&self, grant: &str) -> u64 {
+        self.shared
+            .state()
+            .oauth
+            .grants
+            .get(grant)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The seconds a device flow asks clients to wait between polls (5 unless changed).
+    pub fn set_device_interval(&self, seconds: u64) {
+        self.shared.state().oauth.device_interval = Some(seconds);
+    }
+
     /// Stops the emulator's clock (`true`), or lets it run again (`false`), when it catches up
     /// with the real clock. While it is stopped, time moves only by
     /// [`advance_time`](Self::advance_time), so limits counted per second can be tested

@@ -154,6 +154,8 @@ pub(crate) struct Fail {
     pub(crate) msg: String,
     pub(crate) headers: Vec<(HeaderName, String)>,
     pub(crate) field: Option<(&'static str, String)>,
+    /// An OAuth endpoint's refusal: answered as `{"code", "error", "error_description"}`.
+    pub(crate) oauth_error: Option<Box<str>>,
 }
 
 impl Fail {
@@ -183,6 +185,7 @@ impl Fail {
             msg: msg.into(),
             headers: Vec::new(),
             field: None,
+            oauth_error: None,
         }
     }
 
@@ -512,6 +515,15 @@ async fn route(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
         ["open-apis", "cardkit", "v1", "cards", rest @ ..] => {
             routes::cardkit::route(shared, request, rest)
         }
+        ["open-apis", "authen", "v2", "oauth", "token"] if request.method == Method::POST => {
+            routes::oauth::token(shared, request)
+        }
+        ["open-apis", "authen", "v1", "user_info"] if request.method == Method::GET => {
+            routes::oauth::user_info(shared, request)
+        }
+        ["oauth", "v1", "device_authorization"] if request.method == Method::POST => {
+            routes::oauth::device_authorization(shared, request, &shared.base_url)
+        }
         ["open-apis", "bot", "v3", "info"] if request.method == Method::GET => {
             routes::auth::bot_info(shared, request)
         }
@@ -576,17 +588,28 @@ fn respond(outcome: Result<Reply, Fail>, log_id: &str) -> http::Response<Full<By
             for (name, value) in fail.headers {
                 builder = builder.header(name, value);
             }
-            let mut error = json!({
-                "log_id": log_id,
-                "troubleshooter": format!(
-                    "排查建议查看(Troubleshooting suggestions): https://open.feishu.cn/search?from=openapi&log_id={log_id}&code={}",
-                    fail.code
-                ),
-            });
-            if let Some((field, description)) = fail.field {
-                error["field_violations"] = json!([{ "field": field, "description": description }]);
+            if let Some(oauth) = fail.oauth_error {
+                let mut body = json!({"error": &*oauth, "error_description": fail.msg});
+                if fail.code != 0 {
+                    body["code"] = json!(fail.code);
+                }
+                Bytes::from(body.to_string())
+            } else {
+                let mut error = json!({
+                    "log_id": log_id,
+                    "troubleshooter": format!(
+                        "排查建议查看(Troubleshooting suggestions): https://open.feishu.cn/search?from=openapi&log_id={log_id}&code={}",
+                        fail.code
+                    ),
+                });
+                if let Some((field, description)) = fail.field {
+                    error["field_violations"] =
+                        json!([{ "field": field, "description": description }]);
+                }
+                Bytes::from(
+                    json!({ "code": fail.code, "msg": fail.msg, "error": error }).to_string(),
+                )
             }
-            Bytes::from(json!({ "code": fail.code, "msg": fail.msg, "error": error }).to_string())
         }
     };
     builder.body(Full::new(body)).unwrap_or_else(|_| {

@@ -300,6 +300,8 @@ pub(crate) struct State {
     /// The instant and wall-clock milliseconds the clock stopped at, while it is stopped
     /// ([`crate::Emulator::stop_time`]).
     pub(crate) stopped_at: Option<(Instant, u64)>,
+    /// Users' sign-ins: codes, token pairs, device authorizations.
+    pub(crate) oauth: crate::routes::oauth::OAuthState,
     /// CardKit card entities, by card id.
     pub(crate) cards: HashMap<String, crate::routes::cardkit::CardEntity>,
     /// Card operations refused for the 10-a-second limit on one card.
@@ -389,6 +391,7 @@ impl State {
             ws: crate::ws::WsState::default(),
             clock_offset: Duration::ZERO,
             stopped_at: None,
+            oauth: crate::routes::oauth::OAuthState::default(),
             cards: HashMap::new(),
             card_rate_refusals: 0,
         }

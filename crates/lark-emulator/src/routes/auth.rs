@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 #[derive(Clone, Debug)]
 pub(crate) struct Caller {
     pub(crate) app_id: String,
+    /// The user a user access token acts for.
+    pub(crate) user: Option<String>,
 }
 
 pub(crate) fn route(shared: &Shared, request: &Request, rest: &[&str]) -> Result<Reply, Fail> {
@@ -179,12 +181,21 @@ pub(crate) fn authenticate(shared: &Shared, request: &Request) -> Result<Caller,
         ));
     }
     let state = shared.state();
+    if token.starts_with("u-") {
+        return super::oauth::user_caller(&state, token).ok_or_else(|| {
+            Fail::bad_request(
+                99_991_668,
+                "Invalid access token for authorization: the user access token is invalid or expired.",
+            )
+        });
+    }
     match state.tokens.get(token) {
         Some(info)
             if !info.revoked && info.expires_at > state.now() && info.kind == TokenKind::Tenant =>
         {
             Ok(Caller {
                 app_id: info.app_id.clone(),
+                user: None,
             })
         }
         _ => Err(Fail::bad_request(

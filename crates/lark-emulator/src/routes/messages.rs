@@ -178,6 +178,14 @@ fn find_message<'a>(state: &'a State, id: &str) -> Result<&'a Message, Fail> {
         .ok_or_else(|| Fail::field(INVALID_PARAM, "message_id", format!("{id} does not exist")))
 }
 
+/// Who a call's message is from: the user a user token acts for, else the bot.
+fn caller_author(caller: &Caller) -> Author {
+    match &caller.user {
+        Some(user) => Author::User(user.clone()),
+        None => Author::Bot(caller.app_id.clone()),
+    }
+}
+
 pub(crate) fn new_message(
     chat_id: &str,
     author: Author,
@@ -250,7 +258,7 @@ fn send(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fa
     }
     let message = new_message(
         &chat_id,
-        Author::Bot(caller.app_id.clone()),
+        caller_author(caller),
         &msg_type,
         accepted.content,
         accepted.mentions,
@@ -312,7 +320,7 @@ fn reply(
     }
     let mut message = new_message(
         &parent.chat_id,
-        Author::Bot(caller.app_id.clone()),
+        caller_author(caller),
         &msg_type,
         accepted.content,
         accepted.mentions,

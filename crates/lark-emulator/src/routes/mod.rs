@@ -4,6 +4,7 @@ pub(crate) mod auth;
 pub(crate) mod cardkit;
 pub(crate) mod chats;
 pub(crate) mod messages;
+pub(crate) mod oauth;
 pub(crate) mod pins;
 pub(crate) mod resources;
 
