@@ -29,6 +29,27 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::error::ErrorKind;
+use crate::token::TokenStoreError;
+use crate::user::{Ended, UserSession, UserTokenPair};
+use lark_api::oauth::{Grant, UserAccessToken};
+
+fn signed_out(session: &UserSession) -> Error {
+    Error::SignInAgain {
+        user: session.key().user.clone(),
+        why: "no sign-in is stored for this user".to_owned(),
+    }
+}
+
+fn ended_error(session: &UserSession, ended: &Ended) -> Error {
+    match ended {
+        Ended::Refused(code) => Error::SignInAgain {
+            user: session.key().user.clone(),
+            why: format!("the platform refused the refresh token (code {code})"),
+        },
+    }
+}
+
 /// The largest response body read into memory for an ordinary call (downloads stream).
 const MAX_RESPONSE: usize = 110 * 1024 * 1024;
 
@@ -385,7 +406,7 @@ impl<C> ClientBuilder<C> {
             keys: Arc::new(TokenKeys::new(&inner, self.tenant_key.as_ref())),
             inner,
             tenant_key: self.tenant_key,
-            user_token: None,
+            user: None,
         })
     }
 }
@@ -466,7 +487,36 @@ pub struct Client {
     /// The cache keys of this client's tokens, worked out once: each holds a hash of the
     /// secret, which is not recomputed per call.
     keys: Arc<TokenKeys>,
-    user_token: Option<AccessToken>,
+    user: Option<AsUser>,
+}
+
+/// Whose token a client acting as a user sends: see [`Client::as_user`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum AsUser {
+    /// A user access token obtained elsewhere, sent as given: never refreshed.
+    Token(AccessToken),
+    /// A session, whose token is refreshed before it expires and when the platform reports
+    /// it expired.
+    Session(UserSession),
+}
+
+impl From<AccessToken> for AsUser {
+    fn from(token: AccessToken) -> Self {
+        Self::Token(token)
+    }
+}
+
+impl From<UserSession> for AsUser {
+    fn from(session: UserSession) -> Self {
+        Self::Session(session)
+    }
+}
+
+impl From<&UserSession> for AsUser {
+    fn from(session: &UserSession) -> Self {
+        Self::Session(session.clone())
+    }
 }
 
 /// The cache keys of one client's tenant and app tokens.
@@ -505,7 +555,7 @@ impl fmt::Debug for Client {
             .field("app_secret", &self.inner.app_secret)
             .field("kind", &self.inner.kind)
             .field("tenant_key", &self.tenant_key)
-            .field("user_token", &self.user_token)
+            .field("user", &self.user)
             .field("retry", &self.inner.retry)
             .field("token_margin", &self.inner.tokens.margin())
             .finish_non_exhaustive()
@@ -556,12 +606,14 @@ impl Client {
         &self.inner.retry
     }
 
-    /// A client acting as a user: calls that take a tenant token send `token` instead. User
-    /// tokens are passed through as given, never cached or refreshed.
+    /// A client acting as a user: calls that take a tenant token send the user's token
+    /// instead. Give it a [`UserSession`] (`client.as_user(&session)`) for a token refreshed
+    /// before it expires and when the platform reports it expired, or an [`AccessToken`] to
+    /// send one as given.
     #[must_use]
-    pub fn as_user(&self, token: AccessToken) -> Self {
+    pub fn as_user(&self, user: impl Into<AsUser>) -> Self {
         Self {
-            user_token: Some(token),
+            user: Some(user.into()),
             ..self.clone()
         }
     }
@@ -665,8 +717,8 @@ impl Client {
 
     fn key(&self, kind: TokenKind) -> &TokenKey {
         match kind {
-            TokenKind::Tenant => &self.keys.tenant,
             TokenKind::App => &self.keys.app,
+            TokenKind::Tenant | TokenKind::User => &self.keys.tenant,
         }
     }
 
@@ -763,6 +815,140 @@ impl Client {
         self.inner.tokens.get(key, fetch).await
     }
 
+    /// Trades `grant` (a code from the redirect, or an approved device code) for the user's
+    /// token pair. Store it with [`UserSession::start`].
+    pub async fn user_tokens(&self, grant: Grant) -> Result<UserTokenPair, Error> {
+        let endpoint = UserAccessToken::new(
+            self.inner.app_id.clone(),
+            self.inner.app_secret.clone(),
+            grant,
+        );
+        let tokens = self.run(endpoint).await?;
+        Ok(UserTokenPair::from_answer(tokens, self.inner.tokens.now()))
+    }
+
+    /// The access token of `session`'s user: the pair at hand when fresh, else the stored one
+    /// when fresh, else a new pair for the stored refresh token, fetched under the store's lock
+    /// by one holder while every other holder, here or in another process, waits and reads it.
+    pub async fn user_token(&self, session: &UserSession) -> Result<AccessToken, Error> {
+        let margin = self.inner.tokens.margin();
+        if let Some(token) = session.at_hand(self.inner.tokens.now(), margin) {
+            return Ok(token);
+        }
+        let _flight = session.inner.flight.lock().await;
+        if let Some(token) = session.at_hand(self.inner.tokens.now(), margin) {
+            return Ok(token);
+        }
+        if let Some(ended) = session.ended() {
+            return Err(ended_error(session, &ended));
+        }
+        let store = &session.inner.store;
+        let key = session.key();
+        let stored = store.load(key).await.map_err(|err| Error::Store {
+            action: "read the user's token pair",
+            source: Box::new(err),
+        })?;
+        match stored {
+            Some(pair) if session.usable(&pair, self.inner.tokens.now(), margin) => {
+                let token = pair.access_token.clone();
+                session.set_current(pair);
+                return Ok(token);
+            }
+            Some(_) => {}
+            None => return Err(signed_out(session)),
+        }
+        let lock = store.lock(key).await.map_err(|err| Error::Store {
+            action: "lock the user's token pair",
+            source: Box::new(err),
+        })?;
+        let refreshed = self.refresh_locked(session, margin).await;
+        store.unlock(key, lock).await;
+        let pair = refreshed?;
+        let token = pair.access_token.clone();
+        session.set_current(pair);
+        Ok(token)
+    }
+
+    /// Under the store's lock: the stored pair when another holder refreshed it meanwhile,
+    /// else a refreshed one, stored before the lock is given back.
+    async fn refresh_locked(
+        &self,
+        session: &UserSession,
+        margin: Duration,
+    ) -> Result<UserTokenPair, Error> {
+        let store = &session.inner.store;
+        let key = session.key();
+        let store_error = |action: &'static str| {
+            move |err: TokenStoreError| Error::Store {
+                action,
+                source: Box::new(err),
+            }
+        };
+        let Some(pair) = store
+            .load(key)
+            .await
+            .map_err(store_error("read the user's token pair"))?
+        else {
+            return Err(signed_out(session));
+        };
+        let now = self.inner.tokens.now();
+        if session.usable(&pair, now, margin) {
+            return Ok(pair);
+        }
+        let refresh_token = match &pair.refresh_token {
+            Some(token) if pair.can_refresh(now) => token.clone(),
+            Some(_) => {
+                return Err(Error::SignInAgain {
+                    user: key.user.clone(),
+                    why: "the refresh token has expired".to_owned(),
+                });
+            }
+            None => {
+                return Err(Error::SignInAgain {
+                    user: key.user.clone(),
+                    why: "the sign-in has no refresh token (ask for the offline_access scope to get one)".to_owned(),
+                });
+            }
+        };
+        tracing::info!(user = %key.user, "refreshing the user's access token");
+        let mut tries = 0;
+        let answer = loop {
+            tries += 1;
+            match self
+                .user_tokens(Grant::RefreshToken(refresh_token.clone()))
+                .await
+            {
+                // The platform asks for one retry on this code (docs/protocol.md §4.4).
+                Err(err) if err.code() == Some(codes::OAUTH_SERVER_ERROR) && tries == 1 => {}
+                other => break other,
+            }
+        };
+        match answer {
+            Ok(mut fresh) => {
+                fresh.open_id = pair.open_id.clone();
+                if fresh.refresh_token.is_none() {
+                    // An answer without a new refresh token leaves the sign-in without one.
+                    tracing::warn!(user = %key.user, "the refresh answer carried no refresh token");
+                }
+                store
+                    .save(key, &fresh)
+                    .await
+                    .map_err(store_error("store the refreshed user token pair"))?;
+                Ok(fresh)
+            }
+            Err(err) if err.kind() == ErrorKind::SignInAgain => {
+                let code = err.code().unwrap_or_default();
+                session.end(Ended::Refused(code));
+                // The pair is spent: forget it, so no holder sends its refresh token again.
+                if let Err(remove) = store.remove(key).await {
+                    tracing::warn!(error = %remove, "could not remove the spent user token pair");
+                }
+                Err(err)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     async fn resend_ticket(&self) {
         let resend = AppTicketResend::new(self.inner.app_id.clone(), self.inner.app_secret.clone());
         if let Err(err) = self.run(resend).await {
@@ -773,10 +959,18 @@ impl Client {
     /// The token a call of kind `auth` is sent with, when it is at hand: a user token, or a
     /// fresh one in the cache. `None` when [`token_for`](Self::token_for) must be awaited.
     pub(crate) fn token_at_hand(&self, auth: Auth) -> Option<(AccessToken, Option<TokenKind>)> {
-        let kind = match auth {
-            Auth::Tenant | Auth::User if self.user_token.is_some() => {
-                return self.user_token.clone().map(|user| (user, None));
+        let kind = match (auth, &self.user) {
+            (Auth::Tenant | Auth::User, Some(AsUser::Token(token))) => {
+                return Some((token.clone(), None));
             }
+            (Auth::Tenant | Auth::User, Some(AsUser::Session(session))) => {
+                return session
+                    .at_hand(self.inner.tokens.now(), self.inner.tokens.margin())
+                    .map(|token| (token, Some(TokenKind::User)));
+            }
+            _ => auth,
+        };
+        let kind = match kind {
             Auth::Tenant => TokenKind::Tenant,
             Auth::App => TokenKind::App,
             _ => return None,
@@ -791,21 +985,21 @@ impl Client {
     /// token runs a call of its own, and the call's future would otherwise contain itself.
     pub(crate) fn token_for(&self, auth: Auth) -> TokenFuture<'_> {
         Box::pin(async move {
-            Ok(match auth {
-                Auth::None => None,
-                Auth::Tenant => match &self.user_token {
-                    Some(user) => Some((user.clone(), None)),
-                    None => Some((self.tenant_token().await?, Some(TokenKind::Tenant))),
-                },
-                Auth::App => Some((self.app_token().await?, Some(TokenKind::App))),
-                _ => match &self.user_token {
-                    Some(user) => Some((user.clone(), None)),
-                    None => {
-                        return Err(Error::Usage(
-                            "this call needs a user access token: use Client::as_user".to_owned(),
-                        ));
-                    }
-                },
+            Ok(match (auth, &self.user) {
+                (Auth::None, _) => None,
+                (Auth::Tenant | Auth::User, Some(AsUser::Session(session))) => {
+                    Some((self.user_token(session).await?, Some(TokenKind::User)))
+                }
+                (Auth::Tenant | Auth::User, Some(AsUser::Token(token))) => {
+                    Some((token.clone(), None))
+                }
+                (Auth::Tenant, None) => Some((self.tenant_token().await?, Some(TokenKind::Tenant))),
+                (Auth::App, _) => Some((self.app_token().await?, Some(TokenKind::App))),
+                _ => {
+                    return Err(Error::Usage(
+                        "this call needs a user access token: use Client::as_user".to_owned(),
+                    ));
+                }
             })
         })
     }
@@ -840,6 +1034,16 @@ impl Client {
     }
 
     pub(crate) async fn evict(&self, kind: TokenKind, token: &AccessToken, api: &ApiError) {
+        if kind == TokenKind::User {
+            tracing::info!(
+                code = api.code,
+                "the platform refused the user's access token; refreshing it"
+            );
+            if let Some(AsUser::Session(session)) = &self.user {
+                session.refused(token);
+            }
+            return;
+        }
         tracing::info!(
             code = api.code,
             "the platform refused the cached token; fetching a new one"

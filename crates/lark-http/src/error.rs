@@ -172,6 +172,15 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A user's session cannot give a token until the user signs in again: nothing is
+    /// stored, the refresh token expired or is missing, or the platform refused it.
+    #[error("the user {user:?} must sign in again: {why}")]
+    SignInAgain {
+        /// The caller's name for the user (the session key's `user`).
+        user: String,
+        /// Why.
+        why: String,
+    },
     /// The platform answered success without what the call asks for.
     #[error("the platform answered without {what}{}", log_id_note(.log_id.as_deref()))]
     MissingInAnswer {
@@ -234,6 +243,7 @@ impl Error {
             Self::AppTicketPending => ErrorKind::NotReady,
             Self::Store { .. } => ErrorKind::Store,
             Self::MissingInAnswer { .. } => ErrorKind::Decode,
+            Self::SignInAgain { .. } => ErrorKind::SignInAgain,
         }
     }
 

@@ -13,8 +13,10 @@ pub mod scripted;
 mod token;
 mod transfer;
 mod transport;
+mod user;
+mod user_file;
 
-pub use client::{AppKind, Client, ClientBuilder, Usage};
+pub use client::{AppKind, AsUser, Client, ClientBuilder, Usage};
 pub use error::{Error, ErrorKind, NetworkCause, TransferLimit};
 pub use paginate::{Items, Pages};
 pub use pipeline::{AnswerMeta, Decision, Outcome, Replay, decide};
@@ -31,6 +33,10 @@ pub use transport::{
     BoxError, DEFAULT_MAX_CONNECTIONS_PER_HOST, HyperTransport, RequestBody, ResponseBody,
     Transport, TransportConfig, TransportError, full_body,
 };
+pub use user::{
+    MemoryUserTokenStore, UserKey, UserSession, UserTokenLock, UserTokenPair, UserTokenStore,
+};
+pub use user_file::FileUserTokenStore;
 
 /// A random (version 4) uuid, as the idempotency key of a write: from the thread's
 /// cryptographic generator, seeded from the OS once per thread, so no call pays a system call.

@@ -313,7 +313,9 @@ impl Client {
                     }
                     return Err(match setback {
                         Setback::Refused(api)
-                            if api.kind() == ErrorKind::TokenInvalid && replayed =>
+                            if api.kind() == ErrorKind::TokenInvalid
+                                && replayed
+                                && !matches!(token, Some((_, Some(crate::TokenKind::User)))) =>
                         {
                             Error::TokenRejected {
                                 code: api.code,

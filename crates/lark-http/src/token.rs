@@ -70,6 +70,8 @@ pub enum TokenKind {
     Tenant,
     /// An app access token.
     App,
+    /// A user access token, from a [`UserSession`](crate::UserSession).
+    User,
 }
 
 /// What a cached token is for. Two apps, or one app with two different secrets, never share a
@@ -121,6 +123,7 @@ impl TokenKey {
         let kind = match self.kind {
             TokenKind::Tenant => "tenant",
             TokenKind::App => "app",
+            TokenKind::User => "user",
         };
         format!(
             "{kind}:{}:{}:{}:{}",

@@ -4,11 +4,13 @@ mod connection;
 mod limiter;
 mod stores;
 mod tokens;
+mod users;
 
 pub use connection::{Redis, RedisHealth, RedisOptions, RedisStoreError};
 pub use limiter::RedisRateLimiter;
 pub use stores::{DedupFailure, RedisDedupStore, RedisTicketStore, TICKET_TTL};
 pub use tokens::{RedisTokenStore, TokenStoreOptions};
+pub use users::{RedisUserTokenStore, UserTokenStoreOptions};
 
 /// A server shares its token and ticket stores: `ClientBuilder::stores(&redis)`.
 impl lark_http::SharedStores for Redis {

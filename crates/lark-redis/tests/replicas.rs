@@ -526,3 +526,114 @@ async fn added_latency_against_the_process_cache() {
         "one token per cache: the local client's and the shared one"
     );
 }
+
+/// Tom signs in through the code flow with PKCE; answers his pair.
+async fn tom_signs_in(emulator: &Emulator, client: &Client) -> lark_http::UserTokenPair {
+    use lark_api::oauth::{AccountsUrl, AuthorizationCode, Authorize, Grant, Pkce};
+    let redirect_uri = "http://127.0.0.1:8400/callback";
+    let pkce = Pkce::from_random([42; 32]);
+    let base = BaseUrl::parse(&emulator.base_url()).unwrap();
+    let url = Authorize::new(lark_content::AppId::new(emulator.app_id()), redirect_uri)
+        .scopes(["offline_access"])
+        .state("s")
+        .pkce(&pkce)
+        .url(&AccountsUrl::for_base(&base))
+        .unwrap();
+    let redirect = emulator.consent("Tom", &url).unwrap();
+    let code = redirect
+        .split("code=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .unwrap();
+    client
+        .user_tokens(Grant::AuthorizationCode {
+            code: AuthorizationCode::new(code),
+            redirect_uri: Some(redirect_uri.to_owned()),
+            code_verifier: Some(pkce.verifier().clone()),
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_replicas_with_an_expired_user_token_refresh_it_once() {
+    use lark_http::{UserKey, UserSession, UserTokenStore};
+    use lark_redis::RedisUserTokenStore;
+    let server = RedisServer::start();
+    let emulator = Emulator::start_default().await.unwrap();
+    let first = replica(&emulator, &server.handle());
+    let mut pair = tom_signs_in(&emulator, &first).await;
+    let spent = pair.refresh_token.clone();
+    pair.expires_at = SystemTime::now() - Duration::from_secs(1);
+    let key = UserKey::new(
+        &BaseUrl::parse(&emulator.base_url()).unwrap(),
+        &lark_content::AppId::new(emulator.app_id()),
+        "tom",
+    );
+    RedisUserTokenStore::new(server.handle())
+        .save(&key, &pair)
+        .await
+        .unwrap();
+    emulator.advance_time(Duration::from_secs(7200));
+
+    // Four replicas, each with its own connection, session and in-process single flight.
+    let replicas: Vec<(Client, UserSession)> = (0..4)
+        .map(|_| {
+            let redis = server.handle();
+            let store = Arc::new(RedisUserTokenStore::new(redis.clone()));
+            let session = UserSession::new(key.clone(), store);
+            (replica(&emulator, &redis), session)
+        })
+        .collect();
+    let calls = replicas.iter().flat_map(|(client, session)| {
+        (0..4).map(move |_| async move {
+            client
+                .as_user(session)
+                .execute(lark_api::oauth::UserInfo)
+                .await
+        })
+    });
+    let tom = emulator.user("Tom").unwrap().open_id;
+    for answer in futures_util::future::join_all(calls).await {
+        assert_eq!(answer.unwrap().open_id.as_str(), tom);
+    }
+    assert_eq!(
+        emulator.oauth_grants("refresh_token"),
+        1,
+        "16 calls on 4 replicas, one refresh"
+    );
+    let stored = RedisUserTokenStore::new(server.handle())
+        .load(&key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(stored.refresh_token, spent, "the refresh token rotated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_a_user_token_is_not_refreshed_behind_the_other_replicas_backs() {
+    use lark_http::{UserKey, UserSession, UserTokenStore};
+    use lark_redis::RedisUserTokenStore;
+    let mut server = RedisServer::start();
+    let emulator = Emulator::start_default().await.unwrap();
+    let redis = server.handle();
+    let client = replica(&emulator, &redis);
+    let mut pair = tom_signs_in(&emulator, &client).await;
+    pair.expires_at = SystemTime::now() - Duration::from_secs(1);
+    let key = UserKey::new(
+        &BaseUrl::parse(&emulator.base_url()).unwrap(),
+        &lark_content::AppId::new(emulator.app_id()),
+        "tom",
+    );
+    let store = Arc::new(RedisUserTokenStore::new(redis.clone()));
+    store.save(&key, &pair).await.unwrap();
+    let session = UserSession::new(key, store);
+    server.stop();
+    let err = client
+        .as_user(&session)
+        .execute(lark_api::oauth::UserInfo)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store, "{err}");
+    assert_eq!(emulator.oauth_grants("refresh_token"), 0);
+}

@@ -165,7 +165,8 @@ fn check_self_built(state: &State, app_id: &str, secret: &str) -> Result<String,
 }
 
 /// Checks the `Authorization` header: 99991661 when missing, 99991671 when malformed, 99991663
-/// when unknown, expired, revoked, or not a tenant token.
+/// when unknown, expired, revoked, or not a tenant token; for a user token, 99991677 when it
+/// expired and 99991668 when it is unknown or revoked.
 pub(crate) fn authenticate(shared: &Shared, request: &Request) -> Result<Caller, Fail> {
     let Some(header) = request.headers.get(http::header::AUTHORIZATION) else {
         return Err(Fail::bad_request(99_991_661, "Need a token"));
@@ -182,11 +183,15 @@ pub(crate) fn authenticate(shared: &Shared, request: &Request) -> Result<Caller,
     }
     let state = shared.state();
     if token.starts_with("u-") {
-        return super::oauth::user_caller(&state, token).ok_or_else(|| {
-            Fail::bad_request(
-                99_991_668,
-                "Invalid access token for authorization: the user access token is invalid or expired.",
-            )
+        return super::oauth::user_caller(&state, token).map_err(|expired| {
+            if expired {
+                Fail::bad_request(99_991_677, "Authentication token expired")
+            } else {
+                Fail::bad_request(
+                    99_991_668,
+                    "Invalid access token for authorization: the user access token is invalid or revoked.",
+                )
+            }
         });
     }
     match state.tokens.get(token) {

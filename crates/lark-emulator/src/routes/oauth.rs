@@ -508,10 +508,17 @@ pub(crate) fn user_info(shared: &Shared, request: &Request) -> Result<Reply, Fai
     })))
 }
 
-/// The caller a user token stands for, if it is a live one.
-pub(crate) fn user_caller(state: &State, token: &str) -> Option<Caller> {
-    let record = state.oauth.user_tokens.get(token)?;
-    (!record.revoked && record.expires_at > state.now()).then(|| Caller {
+/// The caller a user token stands for, if it is a live one; else whether it is a known one
+/// that expired (`true`) or unknown or revoked (`false`).
+pub(crate) fn user_caller(state: &State, token: &str) -> Result<Caller, bool> {
+    let record = state.oauth.user_tokens.get(token).ok_or(false)?;
+    if record.revoked {
+        return Err(false);
+    }
+    if record.expires_at <= state.now() {
+        return Err(true);
+    }
+    Ok(Caller {
         app_id: record.app_id.clone(),
         user: Some(record.user.clone()),
     })
