@@ -433,8 +433,8 @@ fn seed() -> u64 {
 
 pub(crate) struct Inner {
     pub(crate) base: BaseUrl,
-    app_id: AppId,
-    app_secret: AppSecret,
+    pub(crate) app_id: AppId,
+    pub(crate) app_secret: AppSecret,
     kind: AppKind,
     pub(crate) transport: Arc<dyn Transport>,
     pub(crate) request_timeout: Duration,
@@ -442,7 +442,7 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     quotas: Quotas,
     limiter: Arc<dyn RateLimiter>,
-    tokens: TokenManager,
+    pub(crate) tokens: TokenManager,
     tickets: Arc<dyn TicketStore>,
     user_agent: http::HeaderValue,
     random: AtomicU64,
@@ -1090,7 +1090,7 @@ impl Client {
     }
 
     /// Sends a request and reads the whole answer, within the request timeout.
-    async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         request: http::Request<RequestBody>,
     ) -> Result<http::Response<Bytes>, Failure> {

@@ -174,9 +174,10 @@ pub enum Error {
     },
     /// A user's session cannot give a token until the user signs in again: nothing is
     /// stored, the refresh token expired or is missing, or the platform refused it.
-    #[error("the user {user:?} must sign in again: {why}")]
+    #[error("{} must sign in again: {why}", who_note(user))]
     SignInAgain {
-        /// The caller's name for the user (the session key's `user`).
+        /// The caller's name for the user (the session key's `user`); empty when there is
+        /// none yet (a device sign-in).
         user: String,
         /// Why.
         why: String,
@@ -219,6 +220,14 @@ fn attempts_note(attempts: u32) -> String {
         format!(" (after {attempts} attempts)")
     } else {
         String::new()
+    }
+}
+
+fn who_note(user: &str) -> String {
+    if user.is_empty() {
+        "the user".to_owned()
+    } else {
+        format!("the user {user:?}")
     }
 }
 

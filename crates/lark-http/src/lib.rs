@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod client;
+mod device;
 mod error;
 mod paginate;
 mod pipeline;
@@ -17,6 +18,7 @@ mod user;
 mod user_file;
 
 pub use client::{AppKind, AsUser, Client, ClientBuilder, Usage};
+pub use device::DevicePolling;
 pub use error::{Error, ErrorKind, NetworkCause, TransferLimit};
 pub use paginate::{Items, Pages};
 pub use pipeline::{AnswerMeta, Decision, Outcome, Replay, decide};

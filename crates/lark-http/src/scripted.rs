@@ -129,6 +129,8 @@ pub struct Seen {
     pub token: Option<String>,
     /// Its body, read whole.
     pub body: Bytes,
+    /// When it arrived, on tokio's clock (which a test can pause and move).
+    pub at: tokio::time::Instant,
 }
 
 /// A transport that answers each request with the next [`Step`] of its script, and records
@@ -230,6 +232,7 @@ impl Transport for ScriptedTransport {
                 path: path.clone(),
                 token,
                 body,
+                at: tokio::time::Instant::now(),
             });
             if self.tokens && is_token_path(&path) {
                 let issued = seen.iter().filter(|s| is_token_path(&s.path)).count();

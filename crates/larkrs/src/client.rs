@@ -1,7 +1,7 @@
 //! The facade's client: `lark-http`'s executor with the calls grouped by area.
 
 use crate::areas::{Chats, Files, Images, Members, Messages};
-use lark_api::{AccessToken, Endpoint, Paginated};
+use lark_api::{Endpoint, Paginated};
 use lark_http::{Error, Items};
 
 /// Builds a [`Client`]: the executor's builder (`lark_http::ClientBuilder`), whose `build`
@@ -142,19 +142,23 @@ impl Client {
         self.execute(lark_api::bot::GetBotInfo).await
     }
 
-    /// A client acting as a user, with `token`.
+    /// A client acting as a user: the same calls, sent with the user's token. Give it a
+    /// [`UserSession`](lark_http::UserSession) (see [`Client::oauth`]) for a token refreshed
+    /// before it expires, or an access token obtained elsewhere, sent as given.
     ///
     /// ```no_run
-    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// # async fn run(client: lark::Client, session: lark::UserSession) -> Result<(), lark::Error> {
+    /// let me = client.as_user(&session);
+    /// me.messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), "sent as me").await?;
     /// let alice = client.as_user(lark::api::AccessToken::new("u-7f1bcd13fc57d46bac21793a18e560"));
     /// alice.messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), "sent as Alice").await?;
     /// # Ok(())
     /// # }
     /// ```
     #[must_use]
-    pub fn as_user(&self, token: AccessToken) -> Self {
+    pub fn as_user(&self, user: impl Into<lark_http::AsUser>) -> Self {
         Self {
-            http: self.http.as_user(token),
+            http: self.http.as_user(user),
         }
     }
 

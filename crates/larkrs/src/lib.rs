@@ -8,6 +8,7 @@ mod bot;
 mod call;
 mod cards;
 mod client;
+mod oauth;
 
 pub use areas::{Chats, Files, Images, Members, Messages};
 #[cfg(feature = "bot")]
@@ -19,6 +20,7 @@ pub use cards::{
     Streamed,
 };
 pub use client::{Client, ClientBuilder};
+pub use oauth::{OAuth, Redirect, SignIn};
 
 /// The endpoints as values (`lark-api`), for calls the shortcuts do not cover.
 pub use lark_api as api;
@@ -49,5 +51,5 @@ pub use lark_content::{
 pub use lark_events::{CardResponse, Event, ServeOptions, ToastKind};
 pub use lark_http::{
     AnswerMeta, Error, ErrorKind, Existing, Quota, Quotas, RateLimiter, RetryPolicy, Saved,
-    TokenPolicy, TransferLimit, TransferTimeouts, Usage,
+    TokenPolicy, TransferLimit, TransferTimeouts, Usage, UserSession, UserTokenPair,
 };
