@@ -114,6 +114,12 @@ pub(crate) enum Reply {
         body: Value,
         headers: Vec<(HeaderName, String)>,
     },
+    /// A page for a browser, or a redirect when `location` is set.
+    Page {
+        status: StatusCode,
+        html: String,
+        location: Option<String>,
+    },
     /// A file.
     Binary {
         bytes: Bytes,
@@ -330,6 +336,7 @@ async fn handle(
             body.get("code").and_then(Value::as_i64).unwrap_or(0),
         ),
         Ok(Reply::Binary { .. }) => (200, 0),
+        Ok(Reply::Page { status, .. }) => (status.as_u16(), 0),
         Err(fail) => (fail.status.as_u16(), fail.code),
     };
     let dropped_after = faults.contains(&Fault::DropAfterProcessing);
@@ -518,6 +525,9 @@ async fn route(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
         ["open-apis", "authen", "v2", "oauth", "token"] if request.method == Method::POST => {
             routes::oauth::token(shared, request)
         }
+        ["open-apis", "authen", "v1", "authorize"] if request.method == Method::GET => {
+            Ok(routes::oauth::authorize_page(shared, request))
+        }
         ["open-apis", "authen", "v1", "user_info"] if request.method == Method::GET => {
             routes::oauth::user_info(shared, request)
         }
@@ -565,6 +575,21 @@ fn respond(outcome: Result<Reply, Fail>, log_id: &str) -> http::Response<Full<By
                 builder = builder.header(name, value);
             }
             Bytes::from(body.to_string())
+        }
+        Ok(Reply::Page {
+            status,
+            html,
+            location,
+        }) => {
+            builder = builder
+                .status(status)
+                .header(CONTENT_TYPE, "text/html; charset=utf-8");
+            if let Some(location) = location
+                && let Ok(value) = HeaderValue::from_str(&location)
+            {
+                builder = builder.header(http::header::LOCATION, value);
+            }
+            Bytes::from(html)
         }
         Ok(Reply::Binary {
             bytes,

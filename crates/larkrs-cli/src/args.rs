@@ -23,12 +23,14 @@ Exit codes:
 Options before the command apply to every command: `lark --json history oc_…`.
 Credentials come from --app-id/--app-secret or LARK_APP_ID/LARK_APP_SECRET; the platform from
 --feishu (default), --lark, --base-url, or LARK_BASE_URL / LARK_DOMAIN.
+`lark --as user …` acts as the user `lark auth login` signed in; their tokens are kept in
+LARK_CONFIG_DIR, or the platform's config directory (…/lark), one file per app, mode 0600.
 Ids are taken alone where their prefix says their kind (oc_, ou_, on_, om_, omt_), or as
 chat:oc_…, open:ou_…, union:on_…, user:USER_ID, email:ADDRESS.";
 
 /// What every subcommand's help says about the options that go before it.
-pub(crate) const GLOBAL_HINT: &str = "Global options (--json, --app-id, --app-secret, --base-url, --lark, --feishu, \
---timeout) go before the command; see `lark --help`.";
+pub(crate) const GLOBAL_HINT: &str = "Global options (--json, --as, --app-id, --app-secret, --base-url, --accounts-url, \
+--lark, --feishu, --timeout) go before the command; see `lark --help`.";
 
 /// A positive number of seconds, fractions allowed.
 fn seconds(text: &str) -> Result<std::time::Duration, String> {
@@ -77,6 +79,13 @@ pub(crate) struct Cli {
     /// Print JSON (one object per line for lists) instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Act as the bot (the default) or as the user `lark auth login` signed in.
+    #[arg(long = "as", value_enum, default_value_t = Actor::Bot, value_name = "WHO")]
+    pub(crate) actor: Actor,
+    /// Where users sign in: accounts.feishu.cn or accounts.larksuite.com by the platform, or
+    /// the base url when --base-url is given.
+    #[arg(long, env = "LARK_ACCOUNTS_URL", value_name = "URL")]
+    pub(crate) accounts_url: Option<String>,
     /// The longest an upload or download may take in all, retries included, in seconds
     /// (default 600). Whatever this says, a transfer that moves nothing for 30 s fails.
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
@@ -85,8 +94,54 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// Who a command acts as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Actor {
+    /// The app's bot, with the tenant token.
+    Bot,
+    /// The signed-in user, with their user token.
+    User,
+}
+
+/// `lark auth …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuthCommand {
+    /// Sign a user in: opens the browser at the sign-in page (or prints its url on stderr),
+    /// receives the redirect on a loopback listener, checks its state, trades the code with
+    /// PKCE, and stores the user's tokens.
+    Login {
+        /// Scopes to ask for, space-separated; offline_access (for a refresh token) is added.
+        #[arg(long, value_name = "SCOPES", default_value = "")]
+        scope: String,
+        /// The redirect url: a loopback address this command listens on, registered among the
+        /// app's redirect urls.
+        #[arg(
+            long,
+            value_name = "URL",
+            default_value = "http://127.0.0.1:8400/callback"
+        )]
+        redirect_uri: String,
+        /// Print the sign-in url instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Sign in with the device flow instead: prints a url and a code to enter there.
+        #[arg(long, conflicts_with_all = ["redirect_uri", "no_browser"])]
+        device: bool,
+        /// The longest to wait for the sign-in, in seconds.
+        #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "300")]
+        wait: std::time::Duration,
+    },
+    /// Who is signed in, with which scopes, until when. Never prints a token.
+    Status,
+    /// Forget the signed-in user's tokens on this machine.
+    Logout,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Sign a user in, show who is signed in, sign out.
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Send a message; prints its id.
     Send {
         /// The receiver: oc_… (a chat), ou_… (an open_id), on_… (a union_id), user:USER_ID or
@@ -497,8 +552,10 @@ pub(crate) struct EmulatorArgs {
 }
 
 /// The options that go before the command.
-pub(crate) const GLOBAL_OPTIONS: [&str; 7] = [
+pub(crate) const GLOBAL_OPTIONS: [&str; 9] = [
     "--json",
+    "--as",
+    "--accounts-url",
     "--app-id",
     "--app-secret",
     "--base-url",

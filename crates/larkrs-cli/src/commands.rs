@@ -1,11 +1,11 @@
 //! Each command, on the facade's client.
 
 use crate::args::{
-    ChatCommand, Cli, Command, DownloadCommand, EventCommand, MembersCommand, ResourceType,
+    Actor, ChatCommand, Cli, Command, DownloadCommand, EventCommand, MembersCommand, ResourceType,
     UploadCommand, UrgentVia,
 };
 use crate::output::{Failure, print, row, to_json};
-use crate::{content, event, ids, listen, progress, serve, stream};
+use crate::{auth, content, event, ids, listen, progress, serve, stream};
 use futures_util::TryStreamExt;
 use lark::api::im::chats::ChatUpdate;
 use lark::api::im::messages::{GetMessageResource, MergeForward, SendMessage};
@@ -159,6 +159,13 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
         _ => {}
     }
     let client = client(&cli)?;
+    if let Command::Auth(command) = &cli.command {
+        return auth::run(&cli, &client, command, json).await;
+    }
+    let client = match cli.actor {
+        Actor::Bot => client,
+        Actor::User => client.as_user(&auth::session(&client)?),
+    };
     let messages = client.messages();
     match cli.command {
         Command::Download(DownloadCommand::Image { key, to }) => {
@@ -442,6 +449,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             print(json, &key, &json!({"key": key, "path": path}))?;
         }
         Command::Event(_)
+        | Command::Auth(_)
         | Command::Emulator(_)
         | Command::Listen { .. }
         | Command::Completions { .. }

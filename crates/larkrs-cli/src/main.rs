@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod args;
+mod auth;
 mod commands;
 mod content;
 mod event;

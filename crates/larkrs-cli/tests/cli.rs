@@ -1513,3 +1513,298 @@ async fn stream_refuses_input_that_is_not_utf8_and_closes_what_it_sent() {
     assert_eq!(card["streaming"], false);
     assert_eq!(card["text"], "fine, then \n\n(interrupted)");
 }
+
+/// A GET over a fresh connection: the status line's code, the `location` header, the body.
+async fn http_get(url: &str) -> (u16, Option<String>, String) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, target) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let location = head.lines().find_map(|line| {
+        line.to_ascii_lowercase()
+            .starts_with("location:")
+            .then(|| line[9..].trim().to_owned())
+    });
+    (status, location, body.to_owned())
+}
+
+/// `lark ARGS` with the emulator's credentials and `config` as LARK_CONFIG_DIR, its output
+/// piped.
+fn spawn_in_config(lark: &Lark, config: &Path, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(args)
+        .env("LARK_BASE_URL", &lark.base_url)
+        .env("LARK_APP_ID", &lark.app_id)
+        .env("LARK_APP_SECRET", &lark.app_secret)
+        .env("LARK_CONFIG_DIR", config)
+        .env_remove("LARK_DOMAIN")
+        .env_remove("LARK_ACCOUNTS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Reads `child`'s standard error a line at a time, echoing each into `transcript`, until a
+/// line `pick` accepts.
+async fn stderr_until(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+    transcript: &mut Vec<String>,
+    pick: impl Fn(&str) -> Option<String>,
+) -> String {
+    while let Some(line) = lines.next_line().await.unwrap() {
+        transcript.push(format!("[stderr] {line}"));
+        if let Some(found) = pick(&line) {
+            return found;
+        }
+    }
+    panic!("standard error ended first: {transcript:#?}");
+}
+
+/// After `lark auth login`: the one private token file, then `auth status`, a message sent
+/// `--as user`, `auth logout` and `auth status` again, noted in `transcript`. Answers the
+/// tokens the file held.
+async fn signed_in_files_and_commands(
+    emulator: &Emulator,
+    lark: &Lark,
+    config: &Path,
+    transcript: &mut Vec<String>,
+) -> [String; 2] {
+    // One private file holds the pair; no output shows a token from it.
+    let files: Vec<_> = std::fs::read_dir(config)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    let secrets = [
+        stored["access_token"].as_str().unwrap().to_owned(),
+        stored["refresh_token"].as_str().unwrap().to_owned(),
+    ];
+
+    let with_config = |command: &mut Command| {
+        command.env("LARK_CONFIG_DIR", config);
+    };
+    let status = lark.run_with(&["auth", "status"], with_config).await;
+    transcript.push("$ lark auth status".to_owned());
+    transcript.extend(status.stdout.lines().map(|line| format!("[stdout] {line}")));
+    let status = status.ok();
+    assert!(status.contains("Signed in as Tom"), "{status}");
+    let chat = emulator.default_chat();
+    let sent = lark
+        .run_with(
+            &[
+                "--as",
+                "user",
+                "send",
+                "--to",
+                &chat,
+                "--text",
+                "from Tom's terminal",
+            ],
+            with_config,
+        )
+        .await
+        .ok();
+    let message = emulator.message(sent.trim()).unwrap();
+    assert_eq!(message["sender"]["sender_type"], "user", "{message}");
+    let logout = lark.run_with(&["auth", "logout"], with_config).await.ok();
+    transcript.push("$ lark auth logout".to_owned());
+    transcript.extend(logout.lines().map(|line| format!("[stdout] {line}")));
+    let after = lark.run_with(&["auth", "status"], with_config).await;
+    assert_eq!(after.code, 3, "{}", after.stderr);
+    transcript.push("$ lark auth status".to_owned());
+    transcript.extend(after.stderr.lines().map(|line| format!("[stderr] {line}")));
+    transcript.push(format!("(exit {})", after.code));
+
+    secrets
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_login_receives_the_redirect_checks_its_state_and_acts_as_the_user() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let config = tempfile::tempdir().unwrap();
+    let redirect_uri = format!("http://127.0.0.1:{}/callback", free_port());
+    let mut login = spawn_in_config(
+        &lark,
+        config.path(),
+        &[
+            "auth",
+            "login",
+            "--no-browser",
+            "--scope",
+            "im:message",
+            "--redirect-uri",
+            &redirect_uri,
+        ],
+    );
+    let mut transcript = vec![format!(
+        "$ lark auth login --no-browser --scope im:message --redirect-uri {redirect_uri}"
+    )];
+    let mut lines = tokio::io::BufReader::new(login.stderr.take().unwrap()).lines();
+    let url = stderr_until(&mut lines, &mut transcript, |line| {
+        line.trim()
+            .starts_with("http")
+            .then(|| line.trim().to_owned())
+    })
+    .await;
+    stderr_until(&mut lines, &mut transcript, |line| {
+        line.starts_with("Waiting").then(String::new)
+    })
+    .await;
+
+    // Tom picks himself on the emulator's sign-in page, which redirects to the listener.
+    let (status, _, page) = http_get(&url).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Tom"), "{page}");
+    let (status, location, _) = http_get(&format!("{url}&emulator_user=Tom")).await;
+    assert_eq!(status, 302);
+    let location = location.unwrap();
+    assert!(
+        location.starts_with(&format!("{redirect_uri}?code=")),
+        "{location}"
+    );
+
+    // A redirect with another state is refused, and no token is asked for.
+    let forged = format!(
+        "{}&state=0123456789abcdef0123456789abcdef",
+        location.split("&state=").next().unwrap()
+    );
+    let (status, _, _) = http_get(&forged).await;
+    assert_eq!(status, 400);
+    assert_eq!(emulator.oauth_grants("authorization_code"), 0);
+    stderr_until(&mut lines, &mut transcript, |line| {
+        line.contains("another state").then(String::new)
+    })
+    .await;
+
+    let (status, _, page) = http_get(&location).await;
+    assert_eq!(status, 200, "{page}");
+    let output = login.wait_with_output().await.unwrap();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        transcript.push(format!("[stderr] {line}"));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    transcript.extend(stdout.lines().map(|line| format!("[stdout] {line}")));
+    assert!(output.status.success(), "{transcript:#?}");
+    assert!(stdout.starts_with("Signed in as Tom (ou_"), "{stdout}");
+    assert_eq!(emulator.oauth_grants("authorization_code"), 1);
+
+    let secrets =
+        signed_in_files_and_commands(&emulator, &lark, config.path(), &mut transcript).await;
+    let shown = transcript.join("\n");
+    for secret in &secrets {
+        assert!(
+            !shown.contains(secret.as_str()),
+            "a token was printed:\n{shown}"
+        );
+    }
+    // The session, as the closing notes quote it (`-- --nocapture`).
+    eprintln!("{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_login_with_the_device_flow_waits_for_approval() {
+    let emulator = Emulator::start_default().await.unwrap();
+    emulator.set_device_interval(1);
+    let lark = Lark::new(&emulator);
+    let config = tempfile::tempdir().unwrap();
+    let mut login = spawn_in_config(
+        &lark,
+        config.path(),
+        &["--json", "auth", "login", "--device"],
+    );
+    let mut transcript = Vec::new();
+    let mut lines = tokio::io::BufReader::new(login.stderr.take().unwrap()).lines();
+    let code = stderr_until(&mut lines, &mut transcript, |line| {
+        line.split("enter the code ").nth(1).map(str::to_owned)
+    })
+    .await;
+    emulator.decide_device("Tom", &code, true).unwrap();
+    let output = login.wait_with_output().await.unwrap();
+    assert!(output.status.success(), "{transcript:#?}");
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["signed_in"], true);
+    assert_eq!(
+        answer["open_id"],
+        emulator.user("Tom").unwrap().open_id.as_str()
+    );
+    assert!(answer.get("access_token").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_commands_started_together_with_an_expired_user_token_refresh_once() {
+    use lark::http::{FileUserTokenStore, UserKey, UserTokenStore};
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let config = tempfile::tempdir().unwrap();
+    let client = lark::Client::builder()
+        .app(emulator.app_id(), emulator.app_secret())
+        .base_url(lark::BaseUrl::parse(&emulator.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let oauth = client.oauth();
+    let sign_in = oauth
+        .sign_in(
+            "http://127.0.0.1:8400/callback",
+            ["im:message", "offline_access"],
+        )
+        .unwrap();
+    let redirected = emulator.consent("Tom", sign_in.url()).unwrap();
+    let mut pair = oauth
+        .finish(&sign_in, &lark::Redirect::from_url(&redirected))
+        .await
+        .unwrap();
+    pair.expires_at = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    let key = UserKey::new(client.http().base_url(), client.http().app_id(), "default");
+    FileUserTokenStore::new(config.path())
+        .save(&key, &pair)
+        .await
+        .unwrap();
+    emulator.advance_time(std::time::Duration::from_secs(7200));
+
+    let chat = emulator.default_chat();
+    let with_config = |command: &mut Command| {
+        command.env("LARK_CONFIG_DIR", config.path());
+    };
+    let one = ["--as", "user", "send", "--to", &chat, "--text", "one"];
+    let two = ["--as", "user", "send", "--to", &chat, "--text", "two"];
+    let (first, second) = tokio::join!(
+        lark.run_with(&one, with_config),
+        lark.run_with(&two, with_config),
+    );
+    for run in [first, second] {
+        let id = run.ok();
+        let message = emulator.message(id.trim()).unwrap();
+        assert_eq!(message["sender"]["sender_type"], "user", "{message}");
+    }
+    assert_eq!(
+        emulator.oauth_grants("refresh_token"),
+        1,
+        "two commands, one refresh"
+    );
+}

@@ -20,6 +20,7 @@ use crate::util::random_hex;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 /// How long a code works.
@@ -522,6 +523,86 @@ pub(crate) fn user_caller(state: &State, token: &str) -> Result<Caller, bool> {
         app_id: record.app_id.clone(),
         user: Some(record.user.clone()),
     })
+}
+
+/// `GET /open-apis/authen/v1/authorize`, the accounts page a browser opens: the emulated
+/// users, each a link that signs in as them. With `emulator_user` (a name or an open_id) it
+/// consents at once and redirects to the app's redirect url with the code and the state, so a
+/// sign-in can be driven by a browser or by any HTTP client that follows redirects.
+pub(crate) fn authorize_page(shared: &Shared, request: &Request) -> Reply {
+    let raw: Vec<(String, String)> = request
+        .query
+        .iter()
+        .filter(|(key, _)| key.as_str() != "emulator_user")
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let mut sorted = raw;
+    sorted.sort();
+    let query = sorted
+        .iter()
+        .map(|(key, value)| format!("{}={}", form_encode(key), form_encode(value)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let url = format!("{}/open-apis/authen/v1/authorize?{query}", shared.base_url);
+    let page = |status: StatusCode, body: String| Reply::Page {
+        status,
+        html: format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign in: lark emulator</title></head><body>{body}</body></html>"
+        ),
+        location: None,
+    };
+    if let Some(user) = request.query("emulator_user") {
+        let mut state = shared.state();
+        return match consent(&mut state, user, &url) {
+            Ok(redirect) => {
+                drop(state);
+                shared.changed.notify_waiters();
+                Reply::Page {
+                    status: StatusCode::FOUND,
+                    html: String::new(),
+                    location: Some(redirect),
+                }
+            }
+            Err(why) => page(
+                StatusCode::BAD_REQUEST,
+                format!("<p>The sign-in was refused: {}</p>", html_escape(&why)),
+            ),
+        };
+    }
+    let users = shared.state().users.clone();
+    let mut links = String::new();
+    for user in &users {
+        let _ = write!(
+            links,
+            "<li><a href=\"{}&amp;emulator_user={}\">{}</a> ({})</li>",
+            html_escape(&url),
+            form_encode(&user.open_id),
+            html_escape(&user.name),
+            html_escape(&user.open_id)
+        );
+    }
+    page(
+        StatusCode::OK,
+        format!("<h1>Sign in to the app</h1><p>Choose who signs in:</p><ul>{links}</ul>"),
+    )
+}
+
+fn form_encode(text: &str) -> String {
+    text.bytes().fold(String::new(), |mut out, byte| {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+        out
+    })
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// What [`crate::Emulator::consent`] does: checks an authorize url as the accounts page would,
