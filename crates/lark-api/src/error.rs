@@ -105,6 +105,11 @@ pub mod codes {
     pub const TOKEN_SCOPE_MISSING: i64 = 99_991_676;
     /// The user has not granted a scope the API needs.
     pub const USER_SCOPE_MISSING: i64 = 99_991_679;
+    /// The tenant's access-control policy refuses the call until the user completes a
+    /// challenge (as the official CLI names it).
+    pub const ACCESS_POLICY_CHALLENGE: i64 = 21_000;
+    /// The tenant's access-control policy refuses the call.
+    pub const ACCESS_POLICY_DENIED: i64 = 21_001;
 
     // CardKit (`/open-apis/cardkit/v1`), from the error tables of its pages.
 
@@ -343,7 +348,9 @@ impl ApiError {
             SCOPE_MISSING
             | codes::CARD_NOT_OWNED
             | codes::TOKEN_SCOPE_MISSING
-            | codes::USER_SCOPE_MISSING => ErrorKind::Permission,
+            | codes::USER_SCOPE_MISSING
+            | codes::ACCESS_POLICY_CHALLENGE
+            | codes::ACCESS_POLICY_DENIED => ErrorKind::Permission,
             INVALID_PARAM
             | CONTENT_TOO_LONG
             | codes::CARD_CONTENT_FAILED

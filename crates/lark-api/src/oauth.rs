@@ -583,6 +583,65 @@ impl DeviceAuthorization {
     }
 }
 
+/// `POST {accounts}/oauth/v1/revoke`: revokes a user's refresh token (or access token), so a
+/// copy left anywhere stops working. Form-encoded with the app's credentials, on the
+/// accounts host, as the official CLI sends it (docs/protocol.md §4.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Revoke {
+    /// The app.
+    pub client_id: AppId,
+    /// The app's secret.
+    pub client_secret: AppSecret,
+    /// The token revoked.
+    pub token: RefreshToken,
+}
+
+impl Revoke {
+    /// Revokes `token`.
+    pub fn new(client_id: AppId, client_secret: AppSecret, token: RefreshToken) -> Self {
+        Self {
+            client_id,
+            client_secret,
+            token,
+        }
+    }
+
+    /// The request, on `accounts`.
+    ///
+    /// # Errors
+    /// [`BuildError::Http`] when the request cannot be assembled.
+    pub fn request(&self, accounts: &AccountsUrl) -> Result<http::Request<Bytes>, BuildError> {
+        let mut form = crate::Query::default();
+        form.push("client_id", self.client_id.as_str());
+        form.push("client_secret", self.client_secret.expose());
+        form.push("token", self.token.expose());
+        form.push("token_type_hint", "refresh_token");
+        http::Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/oauth/v1/revoke", accounts.as_str()))
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(Bytes::from(form.encode()))
+            .map_err(|err| BuildError::Http {
+                reason: err.to_string(),
+            })
+    }
+
+    /// Reads the answer: success is an empty body, or JSON with `code` 0 and no `error`.
+    ///
+    /// # Errors
+    /// The refusal, as an [`ApiError`].
+    pub fn parse(response: http::Response<Bytes>) -> Result<(), Error> {
+        if response.status().is_success() && response.body().iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        OAuthAnswer::<serde::de::IgnoredAny>::read(response).map(drop)
+    }
+}
+
 /// What the device flow hands the user and the app.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]

@@ -1,14 +1,15 @@
 //! The OAuth calls against the examples of their documentation pages (open.feishu.cn
 //! `/document/uAjLw4CM/ukTMukTMukTM/authentication-management/access-token/…`:
 //! `obtain-oauth-code`, `get-user-access-token`, `refresh-user-access-token`), and the device
-//! flow as the official `larksuite/cli` sends it (`internal/auth/device_flow.go`).
+//! flow, the revocation and the access-policy codes as the official `larksuite/cli` sends and
+//! names them (`internal/auth/device_flow.go`, `revoke.go`, `errors.go`).
 
 use lark_api::oauth::{
     AccountsUrl, AuthorizationCode, Authorize, CodeVerifier, DeviceAuthorization, DeviceCode,
-    DeviceWait, Grant, Pkce, RefreshToken, UserAccessToken, UserInfo, oauth_error,
+    DeviceWait, Grant, Pkce, RefreshToken, Revoke, UserAccessToken, UserInfo, oauth_error,
 };
 use lark_api::{
-    AppSecret, BaseUrl, Body, Endpoint, Error, ErrorKind, build_request, parse_response,
+    AppSecret, BaseUrl, Body, Endpoint, Error, ErrorKind, build_request, codes, parse_response,
 };
 use lark_content::AppId;
 use serde_json::{Value, json};
@@ -306,4 +307,47 @@ fn user_info_is_asked_with_a_user_token() {
         user.open_id.as_str(),
         "ou_7d8a6e6df7621556ce0d21922b676706ccs"
     );
+}
+
+#[test]
+fn revoking_is_a_form_on_the_accounts_host_and_an_empty_answer_is_success() {
+    let request = Revoke::new(
+        AppId::new("cli_1"),
+        AppSecret::new("secret"),
+        RefreshToken::new("ur-1"),
+    )
+    .request(&AccountsUrl::lark())
+    .unwrap();
+    assert_eq!(
+        request.uri(),
+        "https://accounts.larksuite.com/oauth/v1/revoke"
+    );
+    assert_eq!(request.method(), http::Method::POST);
+    assert_eq!(
+        request.body().as_ref(),
+        b"client_id=cli_1&client_secret=secret&token=ur-1&token_type_hint=refresh_token"
+    );
+    Revoke::parse(answer(200, "")).unwrap();
+    Revoke::parse(answer(200, r#"{"code":0}"#)).unwrap();
+    let refused = Revoke::parse(answer(
+        400,
+        r#"{"code":20002,"error":"invalid_client","error_description":"client secret is wrong"}"#,
+    ))
+    .unwrap_err();
+    assert_eq!(refused.as_api().map(|api| api.code), Some(20_002));
+}
+
+#[test]
+fn access_policy_refusals_are_permission_failures() {
+    for code in [codes::ACCESS_POLICY_CHALLENGE, codes::ACCESS_POLICY_DENIED] {
+        let error = parse_response(
+            &UserInfo,
+            answer(
+                400,
+                &format!(r#"{{"code":{code},"msg":"access denied by access control policy"}}"#),
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Permission, "{code}");
+    }
 }

@@ -413,6 +413,12 @@ impl Emulator {
         self.shared.changed.notify_waiters();
     }
 
+    /// How many revocation requests (`POST /oauth/v1/revoke`) were answered.
+    #[must_use]
+    pub fn oauth_revocations(&self) -> u64 {
+        self.shared.state().oauth.revocations
+    }
+
     /// How many token requests were answered with a new pair, for the grant
     /// `authorization_code`, `refresh_token` or `device_code`.
     #[must_use]

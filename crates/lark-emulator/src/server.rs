@@ -531,6 +531,9 @@ async fn route(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
         ["open-apis", "authen", "v1", "user_info"] if request.method == Method::GET => {
             routes::oauth::user_info(shared, request)
         }
+        ["oauth", "v1", "revoke"] if request.method == Method::POST => {
+            routes::oauth::revoke(shared, request)
+        }
         ["oauth", "v1", "device_authorization"] if request.method == Method::POST => {
             routes::oauth::device_authorization(shared, request, &shared.base_url)
         }

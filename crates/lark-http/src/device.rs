@@ -65,18 +65,81 @@ impl Client {
             self.inner.app_secret.clone(),
             scopes,
         );
-        let request = authorization.request(accounts)?;
+        let response = self.accounts_call(authorization.request(accounts)?).await?;
+        DeviceAuthorization::parse(response).map_err(|err| Error::api(err, 1))
+    }
+
+    /// Sends a request built for the accounts host once, within the request timeout.
+    async fn accounts_call(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, Error> {
         let (mut parts, body) = request.into_parts();
         parts
             .headers
             .insert(http::header::USER_AGENT, self.user_agent());
         let request = http::Request::from_parts(parts, crate::transport::full_body(body));
         let host = request.uri().host().unwrap_or_default().to_owned();
-        let response = self
-            .exchange(request)
+        self.exchange(request)
             .await
-            .map_err(|failure| failure.into_error(&host, self.inner.request_timeout, 1))?;
-        DeviceAuthorization::parse(response).map_err(|err| Error::api(err, 1))
+            .map_err(|failure| failure.into_error(&host, self.inner.request_timeout, 1))
+    }
+
+    /// Revokes a user's refresh token on `accounts`, so no copy of it works any more.
+    pub async fn revoke_user_token(
+        &self,
+        accounts: &AccountsUrl,
+        token: &lark_api::oauth::RefreshToken,
+    ) -> Result<(), Error> {
+        let revoke = lark_api::oauth::Revoke::new(
+            self.inner.app_id.clone(),
+            self.inner.app_secret.clone(),
+            token.clone(),
+        );
+        let response = self.accounts_call(revoke.request(accounts)?).await?;
+        lark_api::oauth::Revoke::parse(response).map_err(|err| Error::api(err, 1))
+    }
+
+    /// Signs `session`'s user out: under the store's lock, revokes the stored refresh token
+    /// on `accounts` and forgets the pair. The pair is forgotten even when the revocation
+    /// fails; the revocation's error is returned then, as the token may still work elsewhere
+    /// until it expires.
+    pub async fn sign_out(
+        &self,
+        session: &crate::UserSession,
+        accounts: &AccountsUrl,
+    ) -> Result<bool, Error> {
+        let store = &session.inner.store;
+        let key = session.key();
+        let store_error = |action: &'static str| {
+            move |err: crate::TokenStoreError| Error::Store {
+                action,
+                source: Box::new(err),
+            }
+        };
+        let lock = store
+            .lock(key)
+            .await
+            .map_err(store_error("lock the user's token pair"))?;
+        let outcome = async {
+            let stored = store
+                .load(key)
+                .await
+                .map_err(store_error("read the user's token pair"))?;
+            let revoked = match stored.as_ref().and_then(|pair| pair.refresh_token.as_ref()) {
+                Some(token) => self.revoke_user_token(accounts, token).await,
+                None => Ok(()),
+            };
+            store
+                .remove(key)
+                .await
+                .map_err(store_error("remove the user's token pair"))?;
+            revoked.map(|()| stored.is_some())
+        }
+        .await;
+        store.unlock(key, lock).await;
+        session.forget();
+        outcome
     }
 
     /// Polls the token endpoint for `grant` until the user approves (the pair), denies, or

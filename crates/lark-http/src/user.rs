@@ -385,8 +385,9 @@ impl UserSession {
             })
     }
 
-    /// Signs the user out here: forgets the pair in the store, under its lock, so a refresh
-    /// in another process cannot write it back.
+    /// Signs the user out on this machine only: forgets the pair in the store, under its
+    /// lock, so a refresh in another process cannot write it back.
+    /// [`Client::sign_out`](crate::Client::sign_out) revokes the refresh token as well.
     pub async fn sign_out(&self) -> Result<(), Error> {
         let store = &self.inner.store;
         let key = &self.inner.key;
@@ -427,6 +428,11 @@ impl UserSession {
         {
             *current = None;
         }
+    }
+
+    /// Drops the pair at hand.
+    pub(crate) fn forget(&self) {
+        *lock_std(&self.inner.current) = None;
     }
 
     pub(crate) fn set_current(&self, pair: UserTokenPair) {

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind as IoKind, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The largest token file read: a pair is a few hundred bytes.
 const FILE_MAX: u64 = 64 * 1024;
@@ -27,7 +28,12 @@ const FILE_MAX: u64 = 64 * 1024;
 #[derive(Clone, Debug)]
 pub struct FileUserTokenStore {
     dir: PathBuf,
+    lock_wait: Duration,
 }
+
+/// How long a process waits for another's refresh by default: longer than a refresh call
+/// takes with the default request timeout.
+const LOCK_WAIT: Duration = Duration::from_secs(60);
 
 fn part(text: &str) -> String {
     text.chars()
@@ -61,7 +67,18 @@ impl FileUserTokenStore {
     /// The store in `dir`, created when first written.
     #[must_use]
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            lock_wait: LOCK_WAIT,
+        }
+    }
+
+    /// Waits at most `wait` for another process's lock (60 s by default) before failing
+    /// with an error that says so.
+    #[must_use]
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
     }
 
     /// The directory.
@@ -239,12 +256,21 @@ impl UserTokenStore for FileUserTokenStore {
         .await
     }
 
-    /// Waits for the lock file's advisory lock on a worker thread. A caller that gives up
-    /// waiting leaves the worker to take the lock and release it at once.
+    /// Waits for the lock file's advisory lock on a worker thread, at most the lock wait. A
+    /// caller that gives up waiting leaves the worker to take the lock and release it at once.
     async fn lock(&self, key: &UserKey) -> Result<UserTokenLock, TokenStoreError> {
         self.make_dir()?;
         let path = self.lock_path(key);
-        let file = blocking(move || Self::lock_blocking(&path)).await?;
+        let shown = path.display().to_string();
+        let file =
+            tokio::time::timeout(self.lock_wait, blocking(move || Self::lock_blocking(&path)))
+                .await
+                .map_err(|_| {
+                    TokenStoreError::msg(format!(
+                        "another process has held {shown} for more than {} s; try again",
+                        self.lock_wait.as_secs()
+                    ))
+                })??;
         Ok(UserTokenLock::new(file))
     }
 }
@@ -332,6 +358,10 @@ mod tests {
             !fs4::fs_std::FileExt::try_lock_exclusive(&other).unwrap_or(false),
             "the lock was taken twice"
         );
+        // A second holder waits, and gives up at its bound while the first still holds it.
+        let impatient = store.clone().with_lock_wait(Duration::ZERO);
+        let err = impatient.lock(&key).await.unwrap_err();
+        assert!(err.to_string().contains("another process"), "{err}");
         store.unlock(&key, first).await;
         let second = store.lock(&key).await.unwrap();
         drop(second);

@@ -125,16 +125,22 @@ pub(crate) async fn run(
         AuthCommand::Status => status(client, json).await,
         AuthCommand::Logout => {
             let session = session(client)?;
-            let was = session.stored().await?;
-            session.sign_out().await?;
+            let was = accounts(cli, client)?
+                .sign_out(&session)
+                .await
+                .inspect_err(|_| {
+                    eprintln!(
+                        "The user's tokens are gone from this machine, but the platform did not confirm the refresh token's revocation:"
+                    );
+                })?;
             print(
                 json,
-                if was.is_some() {
-                    "Signed out: the user's tokens are gone from this machine."
+                if was {
+                    "Signed out: the refresh token is revoked and the user's tokens are gone from this machine."
                 } else {
                     "Nobody was signed in."
                 },
-                &json!({"signed_out": was.is_some()}),
+                &json!({"signed_out": was}),
             )
         }
     }

@@ -267,6 +267,13 @@ impl OAuth {
         Ok(pair.with_open_id(user.open_id))
     }
 
+    /// Signs `session`'s user out: revokes their refresh token on the accounts host and
+    /// forgets their pair. Answers whether anyone was signed in. The pair is forgotten even
+    /// when the revocation fails, which is then the error.
+    pub async fn sign_out(&self, session: &UserSession) -> Result<bool, Error> {
+        self.client.http().sign_out(session, &self.accounts).await
+    }
+
     /// Stores `pair` in `store` as `user`'s and starts their session.
     pub async fn session(
         &self,

@@ -53,13 +53,42 @@ async fn a_user_signs_in_with_pkce_and_sends_as_themselves() {
     assert_eq!(last["sender"]["sender_type"], "user", "{last}");
 
     // Another part of the app finds the same session in the store.
-    let again = oauth.stored_session("tom", store);
+    let again = oauth.stored_session("tom", store.clone());
     client
         .as_user(&again)
         .messages()
-        .send(chat, "again")
+        .send(chat.clone(), "again")
         .await
         .unwrap();
+
+    // Signing out revokes the refresh token at the platform, not only here.
+    let revoked_token = store
+        .load(session.key())
+        .await
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    assert!(oauth.sign_out(&session).await.unwrap());
+    assert_eq!(emulator.oauth_revocations(), 1);
+    assert_eq!(store.load(session.key()).await.unwrap(), None);
+    let reuse = client
+        .http()
+        .user_tokens(lark::api::oauth::Grant::RefreshToken(revoked_token))
+        .await
+        .unwrap_err();
+    assert_eq!(reuse.code(), Some(20_064), "{reuse}");
+    let err = client
+        .as_user(&again)
+        .messages()
+        .send(chat, "after signing out")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SignInAgain, "{err}");
+    assert!(
+        !oauth.sign_out(&session).await.unwrap(),
+        "nobody is left to sign out"
+    );
 }
 
 #[tokio::test]

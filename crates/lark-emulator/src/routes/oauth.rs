@@ -45,6 +45,8 @@ pub(crate) struct OAuthState {
     pub(crate) grants: HashMap<&'static str, u64>,
     /// How often a device may poll, when a test changed it.
     pub(crate) device_interval: Option<u64>,
+    /// Revocation requests answered.
+    pub(crate) revocations: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -702,6 +704,38 @@ pub(crate) fn decide_device(
 
 /// Revokes every refresh token and user token of `user` for `app_id`, as an administrator or
 /// the user would.
+/// `POST {accounts}/oauth/v1/revoke`, form `client_id`, `client_secret`, `token` and an
+/// optional `token_type_hint`: revokes a refresh token with the user tokens of its user and
+/// app, or one user token. As RFC 7009 §2.2 has it, a token that is unknown, spent or of
+/// another app is answered as a success, so a caller learns nothing about tokens it does not
+/// hold; wrong credentials are refused.
+pub(crate) fn revoke(shared: &Shared, request: &Request) -> Result<Reply, Fail> {
+    let body = fields(request)?;
+    let id = required(&body, "client_id")?;
+    let secret = required(&body, "client_secret")?;
+    let token = required(&body, "token")?.to_owned();
+    let mut state = shared.state();
+    let app_id = client(&state, id, secret)?;
+    let owner = state
+        .oauth
+        .refresh_tokens
+        .get(&token)
+        .filter(|record| record.app_id == app_id)
+        .map(|record| record.user.clone());
+    if let Some(user) = owner {
+        revoke_user(&mut state, &app_id, &user);
+    } else if let Some(record) = state
+        .oauth
+        .user_tokens
+        .get_mut(&token)
+        .filter(|record| record.app_id == app_id)
+    {
+        record.revoked = true;
+    }
+    state.oauth.revocations += 1;
+    Ok(Reply::top_level(json!({"code": 0, "msg": "success"})))
+}
+
 pub(crate) fn revoke_user(state: &mut State, app_id: &str, user: &str) {
     for record in state.oauth.refresh_tokens.values_mut() {
         if record.app_id == app_id && record.user == user {
