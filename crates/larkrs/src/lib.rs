@@ -20,7 +20,7 @@ pub use cards::{
     Streamed,
 };
 pub use client::{Client, ClientBuilder};
-pub use oauth::{OAuth, Redirect, SignIn};
+pub use oauth::{OAuth, Redirect, SignIn, SignInOutcome, SignIns};
 
 /// The endpoints as values (`lark-api`), for calls the shortcuts do not cover.
 pub use lark_api as api;

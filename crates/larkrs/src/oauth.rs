@@ -300,6 +300,194 @@ impl OAuth {
     }
 }
 
+/// How long a started sign-in waits for its redirect: the code it brings lives 5 minutes.
+const PENDING_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+/// The most sign-ins waiting at once; the oldest is dropped beyond it.
+const PENDING_MAX: usize = 1024;
+
+/// Sign-ins for a web app: a route that sends the browser to the sign-in page and a route
+/// the redirect comes back to, which checks the state, trades the code, and stores the user's
+/// pair under their open_id. Build it with [`SignIns::new`], mount
+/// [`axum_router`](SignIns::axum_router), and find a signed-in user's session with
+/// [`OAuth::stored_session`] and their open_id.
+///
+/// At most 1024 sign-ins wait at once, each for 10 minutes; a redirect whose state is not one
+/// of them is refused before any token is asked for.
+pub struct SignIns {
+    oauth: OAuth,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    store: Arc<dyn UserTokenStore>,
+    pending: std::sync::Mutex<std::collections::VecDeque<(SignIn, std::time::Instant)>>,
+}
+
+impl fmt::Debug for SignIns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignIns")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a redirect came out, for the page the browser is shown.
+#[derive(Debug)]
+pub enum SignInOutcome {
+    /// Signed in, and the pair is stored under the user's open_id.
+    SignedIn(SignedInUser),
+    /// Refused: why.
+    Refused(Error),
+}
+
+impl SignIns {
+    /// Sign-ins returning to `redirect_uri` (one of the app's redirect urls, the address of
+    /// the redirect route) for `scopes`, stored in `store`.
+    pub fn new<S: Into<String>>(
+        oauth: OAuth,
+        redirect_uri: impl Into<String>,
+        scopes: impl IntoIterator<Item = S>,
+        store: Arc<dyn UserTokenStore>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            oauth,
+            redirect_uri: redirect_uri.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            store,
+            pending: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        })
+    }
+
+    fn pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::VecDeque<(SignIn, std::time::Instant)>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts a sign-in; answers the url to send the browser to.
+    pub fn start(&self) -> Result<String, Error> {
+        let sign_in = self
+            .oauth
+            .sign_in(self.redirect_uri.clone(), self.scopes.iter().cloned())?;
+        let url = sign_in.url().to_owned();
+        let now = std::time::Instant::now();
+        let mut pending = self.pending();
+        pending.retain(|(_, started)| now.duration_since(*started) < PENDING_LIFETIME);
+        while pending.len() >= PENDING_MAX {
+            pending.pop_front();
+        }
+        pending.push_back((sign_in, now));
+        Ok(url)
+    }
+
+    /// Finishes the sign-in a redirect with query `query` belongs to.
+    pub async fn finish(&self, query: &str) -> SignInOutcome {
+        let redirect = Redirect::from_query(query);
+        let now = std::time::Instant::now();
+        let sign_in = {
+            let mut pending = self.pending();
+            let position = pending.iter().position(|(sign_in, started)| {
+                now.duration_since(*started) < PENDING_LIFETIME
+                    && redirect
+                        .state
+                        .as_deref()
+                        .is_some_and(|state| same(state, sign_in.state()))
+            });
+            position
+                .and_then(|at| pending.remove(at))
+                .map(|(sign_in, _)| sign_in)
+        };
+        let Some(sign_in) = sign_in else {
+            return SignInOutcome::Refused(refused(
+                "the redirect's state belongs to no sign-in under way (a forged, stale or repeated redirect), so no token was asked for; start the sign-in again",
+            ));
+        };
+        let outcome = async {
+            let pair = self.oauth.finish(&sign_in, &redirect).await?;
+            let user = self.oauth.user_info(&pair).await?;
+            self.oauth
+                .session(user.open_id.as_str(), self.store.clone(), pair)
+                .await?;
+            Ok::<_, Error>(user)
+        };
+        match outcome.await {
+            Ok(user) => SignInOutcome::SignedIn(user),
+            Err(err) => SignInOutcome::Refused(err),
+        }
+    }
+
+    /// The two routes as an axum router: `GET login_path` redirects the browser to a new
+    /// sign-in, and `GET redirect_path` (the path of the redirect url) finishes it, answering
+    /// a short page.
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    pub fn axum_router(self: &Arc<Self>, login_path: &str, redirect_path: &str) -> axum::Router {
+        use axum::http::{StatusCode, header};
+        use axum::response::{Html, IntoResponse as _};
+        let start = self.clone();
+        let finish = self.clone();
+        axum::Router::new()
+            .route(
+                login_path,
+                axum::routing::get(move || {
+                    let sign_ins = start.clone();
+                    async move {
+                        match sign_ins.start() {
+                            Ok(url) => {
+                                (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
+                            }
+                            Err(err) => {
+                                tracing::warn!(error = %err, "could not start a sign-in");
+                                (
+                                    StatusCode::INTERNAL_SERVER_ERROR,
+                                    Html(page("The sign-in could not start.")),
+                                )
+                                    .into_response()
+                            }
+                        }
+                    }
+                }),
+            )
+            .route(
+                redirect_path,
+                axum::routing::get(move |uri: axum::http::Uri| {
+                    let sign_ins = finish.clone();
+                    async move {
+                        match sign_ins.finish(uri.query().unwrap_or("")).await {
+                            SignInOutcome::SignedIn(user) => (
+                                StatusCode::OK,
+                                Html(page(&format!("Signed in as {}.", escape(&user.name)))),
+                            ),
+                            SignInOutcome::Refused(err) => {
+                                tracing::info!(error = %err, "a sign-in redirect was refused");
+                                (
+                                    StatusCode::BAD_REQUEST,
+                                    Html(page("The sign-in was refused; start it again.")),
+                                )
+                            }
+                        }
+                    }
+                }),
+            )
+    }
+}
+
+#[cfg(feature = "axum")]
+fn page(text: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign in</title></head><body><p>{text}</p></body></html>"
+    )
+}
+
+#[cfg(feature = "axum")]
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
