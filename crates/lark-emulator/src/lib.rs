@@ -388,6 +388,18 @@ impl Emulator {
         Ok(redirect)
     }
 
+    /// [`consent`](Self::consent), answering only the code the redirect carries.
+    ///
+    /// # Errors
+    /// As [`consent`](Self::consent).
+    pub fn consent_code(&self, user: &str, authorize_url: &str) -> Result<String, EmulatorError> {
+        let redirect = self.consent(user, authorize_url)?;
+        let query = redirect.split_once('?').map_or("", |(_, query)| query);
+        server::parse_query(query)
+            .remove("code")
+            .ok_or_else(|| EmulatorError::Content(format!("the redirect {redirect} has no code")))
+    }
+
     /// `user` enters `user_code` on the device flow's verification page and approves it
     /// (`approve`) or denies it.
     ///

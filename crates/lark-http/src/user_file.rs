@@ -217,7 +217,7 @@ impl FileUserTokenStore {
                     err,
                 )
             })?;
-        fs4::fs_std::FileExt::lock_exclusive(&file)
+        fs4::FileExt::lock(&file)
             .map_err(|err| io_error(format!("locking {}", path.display()), err))?;
         Ok(file)
     }
@@ -355,7 +355,7 @@ mod tests {
         let path = store.lock_path(&key);
         let other = File::open(&path).unwrap();
         assert!(
-            !fs4::fs_std::FileExt::try_lock_exclusive(&other).unwrap_or(false),
+            fs4::FileExt::try_lock(&other).is_err(),
             "the lock was taken twice"
         );
         // A second holder waits, and gives up at its bound while the first still holds it.

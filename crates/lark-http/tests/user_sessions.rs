@@ -41,13 +41,7 @@ async fn sign_in(emulator: &Emulator, client: &Client) -> UserTokenPair {
         .pkce(&pkce)
         .url(&AccountsUrl::for_base(&base_url(emulator)))
         .unwrap();
-    let redirect = emulator.consent("Tom", &url).unwrap();
-    let code = redirect
-        .split("code=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .unwrap();
-    assert!(redirect.ends_with("&state=state-1"), "{redirect}");
+    let code = emulator.consent_code("Tom", &url).unwrap();
     client
         .user_tokens(Grant::AuthorizationCode {
             code: AuthorizationCode::new(code),

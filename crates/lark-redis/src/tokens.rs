@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Deletes `KEYS[1]` only while it still holds `ARGV[1]`: a lock or a token someone else has
 /// already replaced is left alone.
-const COMPARE_AND_DELETE: &str = r"
+pub(crate) const COMPARE_AND_DELETE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -73,7 +73,7 @@ fn millis(time: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn owner_id() -> String {
+pub(crate) fn owner_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!(
         "{}:{}:{}",

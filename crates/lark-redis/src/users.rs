@@ -1,17 +1,10 @@
 //! Users' token pairs shared by every replica, refreshed by one of them at a time.
 
 use crate::connection::Redis;
+use crate::tokens::{COMPARE_AND_DELETE, owner_id};
 use async_trait::async_trait;
 use lark_http::{TokenStoreError, UserKey, UserTokenLock, UserTokenPair, UserTokenStore};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Deletes the lock `KEYS[1]` only while `ARGV[1]` still holds it.
-const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0";
+use std::time::{Duration, SystemTime};
 
 /// How the user token store locks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,18 +51,6 @@ struct Held {
     owner: String,
 }
 
-fn owner_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{}:{nanos}:{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -87,7 +68,7 @@ impl RedisUserTokenStore {
         Self {
             redis,
             options,
-            release: redis::Script::new(RELEASE),
+            release: redis::Script::new(COMPARE_AND_DELETE),
         }
     }
 

@@ -539,12 +539,7 @@ async fn tom_signs_in(emulator: &Emulator, client: &Client) -> lark_http::UserTo
         .pkce(&pkce)
         .url(&AccountsUrl::for_base(&base))
         .unwrap();
-    let redirect = emulator.consent("Tom", &url).unwrap();
-    let code = redirect
-        .split("code=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .unwrap();
+    let code = emulator.consent_code("Tom", &url).unwrap();
     client
         .user_tokens(Grant::AuthorizationCode {
             code: AuthorizationCode::new(code),

@@ -2,11 +2,11 @@
 
 use crate::args::{AuthCommand, Cli};
 use crate::output::{Failure, print, terminal_safe};
-use lark::api::oauth::AccountsUrl;
+use lark::api::oauth::{AccountsUrl, SignedInUser};
 use lark::http::FileUserTokenStore;
 use lark::{Client, Redirect, SignIn, UserSession, UserTokenPair};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,18 +19,30 @@ const HEAD_MAX: usize = 8 * 1024;
 /// How long a browser connection may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where token files live: LARK_CONFIG_DIR, or the platform's config directory.
+/// Where token files live: LARK_CONFIG_DIR, or the platform's config directory with `lark`
+/// under it: `$XDG_CONFIG_HOME` or `~/.config` on Linux and the other Unixes,
+/// `~/Library/Application Support` on macOS, `%APPDATA%` on Windows.
 fn config_dir() -> Result<PathBuf, Failure> {
-    if let Some(dir) = std::env::var_os("LARK_CONFIG_DIR").filter(|dir| !dir.is_empty()) {
+    let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    if let Some(dir) = var("LARK_CONFIG_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    dirs::config_dir()
-        .map(|dir| dir.join("lark"))
-        .ok_or_else(|| {
-            Failure::Local(
-                "no config directory is known on this system: set LARK_CONFIG_DIR".to_owned(),
-            )
-        })
+    let base = if cfg!(windows) {
+        var("APPDATA").map(PathBuf::from)
+    } else if cfg!(target_os = "macos") {
+        var("HOME").map(|home| PathBuf::from(home).join("Library/Application Support"))
+    } else {
+        var("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .filter(|dir| dir.is_absolute())
+            .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".config")))
+    };
+    base.map(|dir| dir.join("lark")).ok_or_else(|| {
+        Failure::Local(
+            "no config directory is known here (no HOME or APPDATA): set LARK_CONFIG_DIR"
+                .to_owned(),
+        )
+    })
 }
 
 fn store() -> Result<Arc<FileUserTokenStore>, Failure> {
@@ -100,27 +112,7 @@ pub(crate) async fn run(
             let session = oauth.session(PROFILE, store, pair.clone()).await?;
             let me = oauth.user_info(&pair).await?;
             drop(session);
-            print(
-                json,
-                format!(
-                    "Signed in as {} ({}). Scopes: {}. The token is renewed by itself until {}. Stored in {}.",
-                    terminal_safe(&me.name),
-                    me.open_id,
-                    terminal_safe(&pair.scope),
-                    pair.refresh_expires_at
-                        .map_or_else(|| date(pair.expires_at), date),
-                    path.display()
-                ),
-                &json!({
-                    "signed_in": true,
-                    "name": me.name,
-                    "open_id": me.open_id,
-                    "scope": pair.scope,
-                    "expires_at": seconds_since_epoch(pair.expires_at),
-                    "refresh_expires_at": pair.refresh_expires_at.map(seconds_since_epoch),
-                    "file": path,
-                }),
-            )
+            signed_in(json, &me, &pair, Some(&path))
         }
         AuthCommand::Status => status(client, json).await,
         AuthCommand::Logout => {
@@ -159,25 +151,44 @@ async fn status(client: &Client, json: bool) -> Result<(), Failure> {
         .execute(lark::api::oauth::UserInfo)
         .await?;
     let pair: UserTokenPair = session.stored().await?.unwrap_or(pair);
+    signed_in(json, &me, &pair, None)
+}
+
+/// Who is signed in, with which scopes and until when, and where the pair is kept when
+/// `file` says: never a token.
+fn signed_in(
+    json: bool,
+    me: &SignedInUser,
+    pair: &UserTokenPair,
+    file: Option<&Path>,
+) -> Result<(), Failure> {
+    let renewed = pair
+        .refresh_expires_at
+        .map_or_else(|| "it expires (no refresh token)".to_owned(), date);
+    let stored = file.map_or_else(String::new, |path| {
+        format!(" Stored in {}.", path.display())
+    });
+    let mut value = json!({
+        "signed_in": true,
+        "name": me.name,
+        "open_id": me.open_id,
+        "scope": pair.scope,
+        "expires_at": seconds_since_epoch(pair.expires_at),
+        "refresh_expires_at": pair.refresh_expires_at.map(seconds_since_epoch),
+    });
+    if let Some(path) = file {
+        value["file"] = json!(path);
+    }
     print(
         json,
         format!(
-            "Signed in as {} ({}). Scopes: {}. Access token valid until {}; renewed by itself until {}.",
+            "Signed in as {} ({}). Scopes: {}. Access token valid until {}; renewed by itself until {renewed}.{stored}",
             terminal_safe(&me.name),
             me.open_id,
             terminal_safe(&pair.scope),
             date(pair.expires_at),
-            pair.refresh_expires_at
-                .map_or_else(|| "it expires (no refresh token)".to_owned(), date),
         ),
-        &json!({
-            "signed_in": true,
-            "name": me.name,
-            "open_id": me.open_id,
-            "scope": pair.scope,
-            "expires_at": seconds_since_epoch(pair.expires_at),
-            "refresh_expires_at": pair.refresh_expires_at.map(seconds_since_epoch),
-        }),
+        &value,
     )
 }
 

@@ -13,14 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+mod common;
+
 async fn setup() -> (Emulator, Client, ChatId, OpenId) {
-    let emulator = Emulator::start_default().await.unwrap();
-    let client = Client::builder()
-        .app(emulator.app_id(), emulator.app_secret())
-        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
-        .build()
-        .unwrap();
-    let chat = ChatId::new(emulator.default_chat());
+    let (emulator, client, chat) = common::emulated().await;
     let tom = OpenId::new(emulator.user("Tom").unwrap().open_id);
     (emulator, client, chat, tom)
 }

@@ -4,11 +4,12 @@
 //!
 //! `cargo test -p larkrs --features axum --test sign_ins`
 
+use lark::SignIns;
 use lark::http::MemoryUserTokenStore;
-use lark::{BaseUrl, ChatId, Client, SignIns};
-use lark_emulator::Emulator;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
 
 /// A GET over a fresh connection: the status, the `location` header, the body.
 async fn get(url: &str) -> (u16, Option<String>, String) {
@@ -32,12 +33,7 @@ async fn get(url: &str) -> (u16, Option<String>, String) {
 
 #[tokio::test]
 async fn a_browser_signs_in_through_the_routes_and_the_app_acts_as_the_user() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let client = Client::builder()
-        .app(emulator.app_id(), emulator.app_secret())
-        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
-        .build()
-        .unwrap();
+    let (emulator, client, chat) = common::emulated().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = format!("http://{}", listener.local_addr().unwrap());
     let store = Arc::new(MemoryUserTokenStore::new());
@@ -81,7 +77,6 @@ async fn a_browser_signs_in_through_the_routes_and_the_app_acts_as_the_user() {
 
     let tom = emulator.user("Tom").unwrap().open_id;
     let session = client.oauth().stored_session(tom.as_str(), store);
-    let chat = ChatId::new(emulator.default_chat());
     let id = client
         .as_user(&session)
         .messages()

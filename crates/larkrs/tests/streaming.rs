@@ -1,22 +1,17 @@
 //! Streaming text into CardKit cards, against the emulator: the text each card ends with, how
 //! cards roll over, what closes them, and the fallbacks for an app without CardKit.
 
-use lark::{BaseUrl, ChatId, Client, ErrorKind, INTERRUPTED_NOTE, StreamMode};
+use lark::{ChatId, Client, ErrorKind, INTERRUPTED_NOTE, StreamMode};
 use lark_emulator::{Emulator, Fault, FaultRule};
 use serde_json::Value;
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
+mod common;
+
 async fn setup() -> (Emulator, Client, ChatId) {
-    let emulator = Emulator::start_default().await.unwrap();
-    let client = Client::builder()
-        .app(emulator.app_id(), emulator.app_secret())
-        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
-        .build()
-        .unwrap();
-    let chat = ChatId::new(emulator.default_chat());
-    (emulator, client, chat)
+    common::emulated().await
 }
 
 /// The markdown text of each card, in the order the writer sent them.

@@ -2,19 +2,16 @@
 //! the state checked, the device flow, and messages sent as the user.
 
 use lark::http::{MemoryUserTokenStore, UserTokenStore};
-use lark::{BaseUrl, ChatId, Client, ErrorKind, Redirect};
+use lark::{ChatId, Client, ErrorKind, Redirect};
 use lark_emulator::Emulator;
 use std::sync::Arc;
 
 const REDIRECT: &str = "http://127.0.0.1:8400/callback";
 
+mod common;
+
 async fn setup() -> (Emulator, Client) {
-    let emulator = Emulator::start_default().await.unwrap();
-    let client = Client::builder()
-        .app(emulator.app_id(), emulator.app_secret())
-        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
-        .build()
-        .unwrap();
+    let (emulator, client, _) = common::emulated().await;
     (emulator, client)
 }
 

@@ -1,0 +1,18 @@
+//! A facade client wired to a fresh emulator.
+
+#![allow(dead_code, unreachable_pub)]
+
+use lark::{BaseUrl, ChatId, Client};
+use lark_emulator::Emulator;
+
+/// A fresh emulator, a client of its default app, and its default chat.
+pub async fn emulated() -> (Emulator, Client, ChatId) {
+    let emulator = Emulator::start_default().await.unwrap();
+    let client = Client::builder()
+        .app(emulator.app_id(), emulator.app_secret())
+        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let chat = ChatId::new(emulator.default_chat());
+    (emulator, client, chat)
+}
