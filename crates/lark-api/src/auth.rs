@@ -70,78 +70,58 @@ fn json(value: &serde_json::Value) -> Body {
     Body::json(value)
 }
 
-/// `POST /open-apis/auth/v3/tenant_access_token/internal`: a self-built app's tenant token.
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct TenantAccessTokenInternal {
-    /// The app.
-    pub app_id: AppId,
-    /// Its secret.
-    pub app_secret: AppSecret,
+/// Declares a token call that sends the app's id and secret and nothing else.
+macro_rules! credentials_call {
+    ($(#[$doc:meta])* $name:ident, $path:literal => $answer:ty, $new_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        #[must_use]
+        pub struct $name {
+            /// The app.
+            pub app_id: AppId,
+            /// Its secret.
+            pub app_secret: AppSecret,
+        }
+
+        impl $name {
+            #[doc = $new_doc]
+            pub fn new(app_id: AppId, app_secret: AppSecret) -> Self {
+                Self { app_id, app_secret }
+            }
+        }
+
+        impl Endpoint for $name {
+            type Output = <$answer as crate::answer::Answer>::Output;
+            type Answer = $answer;
+            const METHOD: Method = Method::POST;
+            const PATH: &'static str = $path;
+            const AUTH: Auth = Auth::None;
+
+            fn body(&self) -> Result<Body, BuildError> {
+                check_credentials(&self.app_id, &self.app_secret)?;
+                Ok(json(&serde_json::json!({
+                    "app_id": self.app_id,
+                    "app_secret": self.app_secret.expose(),
+                })))
+            }
+
+            fn is_idempotent(&self) -> bool {
+                true
+            }
+        }
+    };
 }
 
-impl TenantAccessTokenInternal {
-    /// The request for `app_id`'s tenant token.
-    pub fn new(app_id: AppId, app_secret: AppSecret) -> Self {
-        Self { app_id, app_secret }
-    }
+credentials_call! {
+    /// `POST /open-apis/auth/v3/tenant_access_token/internal`: a self-built app's tenant token.
+    TenantAccessTokenInternal, "/open-apis/auth/v3/tenant_access_token/internal"
+        => TopLevel<TenantToken>, "The request for `app_id`'s tenant token."
 }
 
-impl Endpoint for TenantAccessTokenInternal {
-    type Output = TenantToken;
-    type Answer = TopLevel<TenantToken>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/auth/v3/tenant_access_token/internal";
-    const AUTH: Auth = Auth::None;
-
-    fn body(&self) -> Result<Body, BuildError> {
-        check_credentials(&self.app_id, &self.app_secret)?;
-        Ok(json(&serde_json::json!({
-            "app_id": self.app_id,
-            "app_secret": self.app_secret.expose(),
-        })))
-    }
-
-    fn is_idempotent(&self) -> bool {
-        true
-    }
-}
-
-/// `POST /open-apis/auth/v3/app_access_token/internal`: a self-built app's app token.
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct AppAccessTokenInternal {
-    /// The app.
-    pub app_id: AppId,
-    /// Its secret.
-    pub app_secret: AppSecret,
-}
-
-impl AppAccessTokenInternal {
-    /// The request for `app_id`'s app token.
-    pub fn new(app_id: AppId, app_secret: AppSecret) -> Self {
-        Self { app_id, app_secret }
-    }
-}
-
-impl Endpoint for AppAccessTokenInternal {
-    type Output = AppToken;
-    type Answer = TopLevel<AppToken>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/auth/v3/app_access_token/internal";
-    const AUTH: Auth = Auth::None;
-
-    fn body(&self) -> Result<Body, BuildError> {
-        check_credentials(&self.app_id, &self.app_secret)?;
-        Ok(json(&serde_json::json!({
-            "app_id": self.app_id,
-            "app_secret": self.app_secret.expose(),
-        })))
-    }
-
-    fn is_idempotent(&self) -> bool {
-        true
-    }
+credentials_call! {
+    /// `POST /open-apis/auth/v3/app_access_token/internal`: a self-built app's app token.
+    AppAccessTokenInternal, "/open-apis/auth/v3/app_access_token/internal"
+        => TopLevel<AppToken>, "The request for `app_id`'s app token."
 }
 
 /// `POST /open-apis/auth/v3/app_access_token`: a marketplace app's app token, from its ticket.
@@ -227,40 +207,8 @@ impl Endpoint for TenantAccessToken {
     }
 }
 
-/// `POST /open-apis/auth/v3/app_ticket/resend`: asks the platform to push the app ticket again
-/// (marketplace apps; a self-built app gets 10016).
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct AppTicketResend {
-    /// The app.
-    pub app_id: AppId,
-    /// Its secret.
-    pub app_secret: AppSecret,
-}
-
-impl AppTicketResend {
-    /// The resend request.
-    pub fn new(app_id: AppId, app_secret: AppSecret) -> Self {
-        Self { app_id, app_secret }
-    }
-}
-
-impl Endpoint for AppTicketResend {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/auth/v3/app_ticket/resend";
-    const AUTH: Auth = Auth::None;
-
-    fn body(&self) -> Result<Body, BuildError> {
-        check_credentials(&self.app_id, &self.app_secret)?;
-        Ok(json(&serde_json::json!({
-            "app_id": self.app_id,
-            "app_secret": self.app_secret.expose(),
-        })))
-    }
-
-    fn is_idempotent(&self) -> bool {
-        true
-    }
+credentials_call! {
+    /// `POST /open-apis/auth/v3/app_ticket/resend`: asks the platform to push the app ticket again
+    /// (marketplace apps; a self-built app gets 10016).
+    AppTicketResend, "/open-apis/auth/v3/app_ticket/resend" => Nothing, "The resend request."
 }

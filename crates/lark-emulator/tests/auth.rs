@@ -60,9 +60,7 @@ async fn a_token_with_less_than_the_window_left_is_replaced_and_both_stay_valid(
     let second = http.token(&emulator).await;
     assert_ne!(first, second, "under 30 minutes left: a new token");
     for token in [&first, &second] {
-        let answer = http
-            .call("GET", "/open-apis/im/v1/chats", Some(token), None)
-            .await;
+        let answer = http.get(token, "/open-apis/im/v1/chats").await;
         assert_eq!(answer.code(), 0);
     }
 }
@@ -123,15 +121,15 @@ async fn missing_malformed_unknown_and_expired_tokens_are_refused() {
     let path = "/open-apis/im/v1/chats";
     let missing = http.call("GET", path, None, None).await;
     assert_eq!((missing.status, missing.code()), (400, 99_991_661));
-    let malformed = http.call("GET", path, Some("abc"), None).await;
+    let malformed = http.get("abc", path).await;
     assert_eq!((malformed.status, malformed.code()), (400, 99_991_671));
-    let unknown = http.call("GET", path, Some("t-0000"), None).await;
+    let unknown = http.get("t-0000", path).await;
     assert_eq!((unknown.status, unknown.code()), (400, 99_991_663));
     let token = http.token(&emulator).await;
-    assert_eq!(http.call("GET", path, Some(&token), None).await.code(), 0);
+    assert_eq!(http.get(&token, path).await.code(), 0);
     // Two hours pass on the emulator's clock: the token's lifetime is over.
     emulator.advance_time(Duration::from_secs(7_200));
-    let expired = http.call("GET", path, Some(&token), None).await;
+    let expired = http.get(&token, path).await;
     assert_eq!(expired.code(), 99_991_663);
 }
 

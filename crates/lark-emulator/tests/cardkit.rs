@@ -287,11 +287,10 @@ async fn only_the_creating_app_may_use_an_entity_which_lives_fourteen_days() {
         .to_owned();
     let foreign = kit
         .http
-        .call(
-            "PUT",
+        .put(
+            &other_token,
             &format!("/open-apis/cardkit/v1/cards/{card}/elements/markdown_1/content"),
-            Some(&other_token),
-            Some(json!({"content": "mine", "sequence": 1})),
+            json!({"content": "mine", "sequence": 1}),
         )
         .await;
     assert_eq!(foreign.code(), 300_311);

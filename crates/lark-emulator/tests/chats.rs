@@ -2,28 +2,15 @@
 
 mod common;
 
-use common::Http;
-use lark_emulator::Emulator;
+use common::setup;
 use serde_json::json;
-
-async fn setup() -> (Emulator, Http, String) {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
-    let token = http.token(&emulator).await;
-    (emulator, http, token)
-}
 
 #[tokio::test]
 async fn a_created_chat_can_be_read_updated_listed_and_disbanded() {
     let (emulator, http, token) = setup().await;
     let tom = emulator.user("Tom").unwrap();
     let created = http
-        .call(
-            "POST",
-            "/open-apis/im/v1/chats?user_id_type=open_id",
-            Some(&token),
-            Some(json!({"name": "Project Team Chat", "description": "Discussion for the new project", "user_id_list": [tom.open_id], "chat_mode": "group", "chat_type": "private"})),
-        )
+        .post(&token, "/open-apis/im/v1/chats?user_id_type=open_id", json!({"name": "Project Team Chat", "description": "Discussion for the new project", "user_id_list": [tom.open_id], "chat_mode": "group", "chat_type": "private"}))
         .await;
     assert_eq!(created.code(), 0);
     let data = created.json()["data"].clone();
@@ -33,12 +20,7 @@ async fn a_created_chat_can_be_read_updated_listed_and_disbanded() {
     assert_eq!(data["owner_id_type"], "app_id");
 
     let got = http
-        .call(
-            "GET",
-            &format!("/open-apis/im/v1/chats/{chat_id}"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("/open-apis/im/v1/chats/{chat_id}"))
         .await
         .json();
     assert_eq!(got["data"]["description"], "Discussion for the new project");
@@ -48,11 +30,10 @@ async fn a_created_chat_can_be_read_updated_listed_and_disbanded() {
     assert_eq!(got["data"]["chat_status"], "normal");
 
     let renamed = http
-        .call(
-            "PUT",
+        .put(
+            &token,
             &format!("/open-apis/im/v1/chats/{chat_id}"),
-            Some(&token),
-            Some(json!({"name": "Renamed"})),
+            json!({"name": "Renamed"}),
         )
         .await;
     assert_eq!(
@@ -60,12 +41,7 @@ async fn a_created_chat_can_be_read_updated_listed_and_disbanded() {
         json!({"code": 0, "msg": "success", "data": {}})
     );
     let list = http
-        .call(
-            "GET",
-            "/open-apis/im/v1/chats?page_size=100",
-            Some(&token),
-            None,
-        )
+        .get(&token, "/open-apis/im/v1/chats?page_size=100")
         .await
         .json();
     let names: Vec<&str> = list["data"]["items"]
@@ -80,14 +56,9 @@ async fn a_created_chat_can_be_read_updated_listed_and_disbanded() {
     );
 
     assert_eq!(
-        http.call(
-            "DELETE",
-            &format!("/open-apis/im/v1/chats/{chat_id}"),
-            Some(&token),
-            None
-        )
-        .await
-        .code(),
+        http.delete(&token, &format!("/open-apis/im/v1/chats/{chat_id}"))
+            .await
+            .code(),
         0
     );
     let after = http.send_text(&token, &chat_id, "anyone?").await;
@@ -99,11 +70,11 @@ async fn the_same_uuid_creates_one_chat() {
     let (emulator, http, token) = setup().await;
     let path = "/open-apis/im/v1/chats?uuid=b13g2t38-1jd2-458b-8djf-dtbca5104204";
     let first = http
-        .call("POST", path, Some(&token), Some(json!({"name": "once"})))
+        .post(&token, path, json!({"name": "once"}))
         .await
         .json();
     let second = http
-        .call("POST", path, Some(&token), Some(json!({"name": "once"})))
+        .post(&token, path, json!({"name": "once"}))
         .await
         .json();
     assert_eq!(first["data"]["chat_id"], second["data"]["chat_id"]);
@@ -115,11 +86,10 @@ async fn only_the_owner_disbands_and_unknown_chats_get_232006() {
     let (emulator, http, token) = setup().await;
     let tom = emulator.user("Tom").unwrap();
     let chat = http
-        .call(
-            "POST",
+        .post(
+            &token,
             "/open-apis/im/v1/chats",
-            Some(&token),
-            Some(json!({"name": "Tom's", "owner_id": tom.open_id})),
+            json!({"name": "Tom's", "owner_id": tom.open_id}),
         )
         .await
         .json()["data"]["chat_id"]
@@ -127,25 +97,15 @@ async fn only_the_owner_disbands_and_unknown_chats_get_232006() {
         .unwrap()
         .to_owned();
     assert_eq!(
-        http.call(
-            "DELETE",
-            &format!("/open-apis/im/v1/chats/{chat}"),
-            Some(&token),
-            None
-        )
-        .await
-        .code(),
+        http.delete(&token, &format!("/open-apis/im/v1/chats/{chat}"))
+            .await
+            .code(),
         232_017
     );
     assert_eq!(
-        http.call(
-            "GET",
-            "/open-apis/im/v1/chats/oc_missing",
-            Some(&token),
-            None
-        )
-        .await
-        .code(),
+        http.get(&token, "/open-apis/im/v1/chats/oc_missing")
+            .await
+            .code(),
         232_006
     );
 }
@@ -155,12 +115,7 @@ async fn members_are_added_listed_checked_and_removed() {
     let (emulator, http, token) = setup().await;
     let alice = emulator.user("Alice").unwrap();
     let chat = http
-        .call(
-            "POST",
-            "/open-apis/im/v1/chats",
-            Some(&token),
-            Some(json!({"name": "m"})),
-        )
+        .post(&token, "/open-apis/im/v1/chats", json!({"name": "m"}))
         .await
         .json()["data"]["chat_id"]
         .as_str()
@@ -168,11 +123,10 @@ async fn members_are_added_listed_checked_and_removed() {
         .to_owned();
     let members = format!("/open-apis/im/v1/chats/{chat}/members");
     let added = http
-        .call(
-            "POST",
+        .post(
+            &token,
             &format!("{members}?member_id_type=open_id"),
-            Some(&token),
-            Some(json!({"id_list": [alice.open_id]})),
+            json!({"id_list": [alice.open_id]}),
         )
         .await;
     assert_eq!(
@@ -180,20 +134,14 @@ async fn members_are_added_listed_checked_and_removed() {
         json!({"invalid_id_list": [], "not_existed_id_list": [], "pending_approval_id_list": []})
     );
     let unknown = http
-        .call(
-            "POST",
-            &members,
-            Some(&token),
-            Some(json!({"id_list": ["ou_nobody"]})),
-        )
+        .post(&token, &members, json!({"id_list": ["ou_nobody"]}))
         .await;
     assert_eq!(unknown.code(), 232_043);
     let tolerant = http
-        .call(
-            "POST",
+        .post(
+            &token,
             &format!("{members}?succeed_type=1"),
-            Some(&token),
-            Some(json!({"id_list": ["ou_nobody"]})),
+            json!({"id_list": ["ou_nobody"]}),
         )
         .await;
     assert_eq!(
@@ -202,19 +150,14 @@ async fn members_are_added_listed_checked_and_removed() {
         "an id that names nobody is listed as not existing"
     );
 
-    let list = http.call("GET", &members, Some(&token), None).await.json();
+    let list = http.get(&token, &members).await.json();
     assert_eq!(list["data"]["member_total"], 1);
     assert_eq!(
         list["data"]["items"][0],
         json!({"member_id_type": "open_id", "member_id": alice.open_id, "name": "Alice", "tenant_key": "736588c9260f175e"})
     );
     let by_user_id = http
-        .call(
-            "GET",
-            &format!("{members}?member_id_type=user_id"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("{members}?member_id_type=user_id"))
         .await
         .json();
     assert_eq!(
@@ -223,7 +166,7 @@ async fn members_are_added_listed_checked_and_removed() {
     );
 
     assert_eq!(
-        http.call("GET", &format!("{members}/is_in_chat"), Some(&token), None)
+        http.get(&token, &format!("{members}/is_in_chat"))
             .await
             .json()["data"]["is_in_chat"],
         true
@@ -238,20 +181,15 @@ async fn members_are_added_listed_checked_and_removed() {
         .await;
     assert_eq!(removed.json()["data"]["invalid_id_list"], json!([]));
     assert_eq!(
-        http.call("GET", &members, Some(&token), None).await.json()["data"]["member_total"],
+        http.get(&token, &members).await.json()["data"]["member_total"],
         0
     );
 
     let too_many: Vec<String> = (0..51).map(|i| format!("ou_{i}")).collect();
     assert_eq!(
-        http.call(
-            "POST",
-            &members,
-            Some(&token),
-            Some(json!({"id_list": too_many}))
-        )
-        .await
-        .code(),
+        http.post(&token, &members, json!({"id_list": too_many}))
+            .await
+            .code(),
         232_001
     );
 }
@@ -264,12 +202,9 @@ async fn a_bot_outside_the_chat_cannot_manage_it() {
         .remove_bot_from_chat(&emulator.default_chat(), &tom.open_id, &emulator.app_id())
         .unwrap();
     let members = format!("/open-apis/im/v1/chats/{}/members", emulator.default_chat());
+    assert_eq!(http.get(&token, &members).await.code(), 232_011);
     assert_eq!(
-        http.call("GET", &members, Some(&token), None).await.code(),
-        232_011
-    );
-    assert_eq!(
-        http.call("GET", &format!("{members}/is_in_chat"), Some(&token), None)
+        http.get(&token, &format!("{members}/is_in_chat"))
             .await
             .json()["data"]["is_in_chat"],
         false

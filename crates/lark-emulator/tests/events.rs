@@ -191,10 +191,7 @@ async fn user_actions_arrive_as_their_typed_events() {
     let tom = emulator.user("Tom").unwrap();
     let alice = emulator.user("Alice").unwrap();
     let chat = emulator.default_chat();
-    let bot_message = http.send_text(&token, &chat, "hello").await.json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bot_message = http.sent_id(&token, &chat, "hello").await;
     emulator
         .user_reacts(&bot_message, &tom.open_id, "SMILE")
         .unwrap();
@@ -216,10 +213,7 @@ async fn user_actions_arrive_as_their_typed_events() {
         .rename_chat(&chat, &tom.open_id, "New name")
         .unwrap();
     let p2p = emulator.user_opens_p2p(&tom.open_id).unwrap();
-    let p2p_message = http.send_text(&token, &p2p, "read me").await.json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let p2p_message = http.sent_id(&token, &p2p, "read me").await;
     emulator
         .user_reads(&tom.open_id, std::slice::from_ref(&p2p_message))
         .unwrap();
@@ -301,7 +295,7 @@ async fn a_card_click_delivers_the_callback_and_applies_the_answer() {
     let card = json!({"schema": "2.0", "config": {"update_multi": true}, "header": {"title": {"tag": "plain_text", "content": "Approve?"}},
         "body": {"elements": [{"tag": "button", "text": {"tag": "plain_text", "content": "Approve"}, "behaviors": [{"type": "callback", "value": {"action": "approve"}}]}]}});
     let id = http
-        .call("POST", "/open-apis/im/v1/messages?receive_id_type=chat_id", Some(&token), Some(json!({"receive_id": emulator.default_chat(), "msg_type": "interactive", "content": card.to_string()})))
+        .send_content(&token, &emulator.default_chat(), "interactive", &card)
         .await
         .json()["data"]["message_id"]
         .as_str()
@@ -357,7 +351,7 @@ async fn a_failing_card_callback_is_reported_and_not_retried() {
     let http = Http::new(&emulator);
     let token = http.token(&emulator).await;
     let id = http
-        .call("POST", "/open-apis/im/v1/messages?receive_id_type=chat_id", Some(&token), Some(json!({"receive_id": emulator.default_chat(), "msg_type": "interactive", "content": "{\"elements\":[]}"})))
+        .post(&token, "/open-apis/im/v1/messages?receive_id_type=chat_id", json!({"receive_id": emulator.default_chat(), "msg_type": "interactive", "content": "{\"elements\":[]}"}))
         .await
         .json()["data"]["message_id"]
         .as_str()
@@ -383,13 +377,7 @@ async fn the_legacy_callback_is_signed_with_sha1_and_the_verification_token() {
     let (emulator, webhook) = plain_setup().await;
     let http = Http::new(&emulator);
     let token = http.token(&emulator).await;
-    let id = http
-        .send_text(&token, &emulator.default_chat(), "x")
-        .await
-        .json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = http.sent_id(&token, &emulator.default_chat(), "x").await;
     let tom = emulator.user("Tom").unwrap();
     emulator
         .click_legacy(&id, &tom.open_id, json!({"key": "value"}))

@@ -2,16 +2,9 @@
 
 mod common;
 
-use common::Http;
-use lark_emulator::{Emulator, Fault, FaultRule};
+use common::setup;
+use lark_emulator::{Fault, FaultRule};
 use std::time::{Duration, Instant};
-
-async fn setup() -> (Emulator, Http, String) {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
-    let token = http.token(&emulator).await;
-    (emulator, http, token)
-}
 
 #[tokio::test]
 async fn a_rate_limit_answers_429_with_the_reset_headers_and_processes_nothing() {
@@ -93,7 +86,7 @@ async fn a_drop_after_processing_stores_the_message_but_answers_nothing() {
         .await;
     assert!(first.is_err());
     assert_eq!(emulator.message_count(), 1, "the send took effect");
-    let retry = http.call("POST", path, Some(&token), Some(body)).await;
+    let retry = http.post(&token, path, body).await;
     assert_eq!(retry.code(), 0);
     assert_eq!(
         emulator.messages_with_uuid("drop-after-1"),
@@ -107,12 +100,7 @@ async fn a_delay_slows_the_answer() {
     let (emulator, http, token) = setup().await;
     emulator.inject(FaultRule::next(1, Fault::Delay { millis: 300 }));
     let started = Instant::now();
-    assert_eq!(
-        http.call("GET", "/open-apis/im/v1/chats", Some(&token), None)
-            .await
-            .code(),
-        0
-    );
+    assert_eq!(http.get(&token, "/open-apis/im/v1/chats").await.code(), 0);
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
@@ -121,24 +109,15 @@ async fn a_revoked_token_is_refused_until_a_new_one_is_fetched() {
     let (emulator, http, token) = setup().await;
     emulator.inject(FaultRule::next(1, Fault::RevokeToken));
     assert_eq!(
-        http.call("GET", "/open-apis/im/v1/chats", Some(&token), None)
-            .await
-            .code(),
+        http.get(&token, "/open-apis/im/v1/chats").await.code(),
         99_991_663
     );
     let fresh = http.token(&emulator).await;
     assert_ne!(fresh, token);
-    assert_eq!(
-        http.call("GET", "/open-apis/im/v1/chats", Some(&fresh), None)
-            .await
-            .code(),
-        0
-    );
+    assert_eq!(http.get(&fresh, "/open-apis/im/v1/chats").await.code(), 0);
     emulator.revoke_tokens(&emulator.app_id());
     assert_eq!(
-        http.call("GET", "/open-apis/im/v1/chats", Some(&fresh), None)
-            .await
-            .code(),
+        http.get(&fresh, "/open-apis/im/v1/chats").await.code(),
         99_991_663
     );
 }
@@ -150,8 +129,7 @@ async fn rules_report_how_often_they_matched_and_fired() {
         FaultRule::probability(0.5, Fault::server_error(500)).on_path("/open-apis/im/v1/chats"),
     );
     for _ in 0..40 {
-        http.call("GET", "/open-apis/im/v1/chats", Some(&token), None)
-            .await;
+        http.get(&token, "/open-apis/im/v1/chats").await;
     }
     let rule = &emulator.fault_rules()[0];
     assert_eq!(rule.seen, 40);

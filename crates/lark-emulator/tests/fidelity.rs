@@ -5,24 +5,13 @@
 mod common;
 
 use bytes::Bytes;
-use common::{Http, PATIENCE, Webhook, multipart};
+use common::{Http, PATIENCE, Webhook, multipart, setup, setup_with};
 use lark_emulator::{
     Emulator, EmulatorConfig, Fault, FaultRule, QuotaConfig, UserConfig, WebhookConfig,
 };
 use serde_json::{Value, json};
 
 const SEND: &str = "/open-apis/im/v1/messages?receive_id_type=chat_id";
-
-async fn setup() -> (Emulator, Http, String) {
-    setup_with(EmulatorConfig::default()).await
-}
-
-async fn setup_with(config: EmulatorConfig) -> (Emulator, Http, String) {
-    let emulator = Emulator::start(config).await.unwrap();
-    let http = Http::new(&emulator);
-    let token = http.token(&emulator).await;
-    (emulator, http, token)
-}
 
 /// Sends `content` (a JSON value, string-encoded here) as `msg_type` to the default chat.
 async fn send(
@@ -32,12 +21,7 @@ async fn send(
     msg_type: &str,
     content: &Value,
 ) -> common::Answer {
-    http.call(
-        "POST",
-        SEND,
-        Some(token),
-        Some(json!({"receive_id": emulator.default_chat(), "msg_type": msg_type, "content": content.to_string()})),
-    )
+    http.post(token, SEND, json!({"receive_id": emulator.default_chat(), "msg_type": msg_type, "content": content.to_string()}))
     .await
 }
 
@@ -147,30 +131,16 @@ async fn a_text_file_is_not_accepted_as_an_image() {
         ),
     );
     let answer = http
-        .send(
-            "POST",
-            "/open-apis/im/v1/images",
-            Some(&token),
-            &[("content-type", &content_type)],
-            body,
-        )
-        .await
-        .unwrap();
+        .post_form(&token, "/open-apis/im/v1/images", (content_type, body))
+        .await;
     assert_eq!((answer.status, answer.code()), (400, 234_011));
     let (content_type, body) = multipart(
         &[("image_type", "message")],
         ("image", "no-extension", "application/octet-stream", &png()),
     );
     let answer = http
-        .send(
-            "POST",
-            "/open-apis/im/v1/images",
-            Some(&token),
-            &[("content-type", &content_type)],
-            body,
-        )
-        .await
-        .unwrap();
+        .post_form(&token, "/open-apis/im/v1/images", (content_type, body))
+        .await;
     assert_eq!(
         answer.code(),
         0,
@@ -182,12 +152,7 @@ async fn a_text_file_is_not_accepted_as_an_image() {
         .unwrap()
         .to_owned();
     let download = http
-        .call(
-            "GET",
-            &format!("/open-apis/im/v1/images/{key}"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("/open-apis/im/v1/images/{key}"))
         .await;
     assert_eq!(
         download.headers["content-type"], "image/png",
@@ -208,22 +173,20 @@ async fn an_emoji_type_outside_the_documented_table_is_231001() {
     let path = format!("/open-apis/im/v1/messages/{id}/reactions");
     for emoji in ["NOT_AN_EMOJI", "thumbsup", ""] {
         let answer = http
-            .call(
-                "POST",
+            .post(
+                &token,
                 &path,
-                Some(&token),
-                Some(json!({"reaction_type": {"emoji_type": emoji}})),
+                json!({"reaction_type": {"emoji_type": emoji}}),
             )
             .await;
         assert_eq!(answer.code(), 231_001, "{emoji:?}");
     }
     for emoji in ["THUMBSUP", "Typing", "DONE"] {
         let answer = http
-            .call(
-                "POST",
+            .post(
+                &token,
                 &path,
-                Some(&token),
-                Some(json!({"reaction_type": {"emoji_type": emoji}})),
+                json!({"reaction_type": {"emoji_type": emoji}}),
             )
             .await;
         assert_eq!(answer.code(), 0, "{emoji}");
@@ -236,11 +199,10 @@ async fn an_emoji_type_outside_the_documented_table_is_231001() {
 async fn a_disbanded_chat_can_no_longer_be_read() {
     let (_emulator, http, token) = setup().await;
     let created = http
-        .call(
-            "POST",
+        .post(
+            &token,
             "/open-apis/im/v1/chats",
-            Some(&token),
-            Some(json!({"name": "short-lived"})),
+            json!({"name": "short-lived"}),
         )
         .await;
     let chat = created.json()["data"]["chat_id"]
@@ -249,14 +211,9 @@ async fn a_disbanded_chat_can_no_longer_be_read() {
         .to_owned();
     http.send_text(&token, &chat, "before").await;
     assert_eq!(
-        http.call(
-            "DELETE",
-            &format!("/open-apis/im/v1/chats/{chat}"),
-            Some(&token),
-            None
-        )
-        .await
-        .code(),
+        http.delete(&token, &format!("/open-apis/im/v1/chats/{chat}"))
+            .await
+            .code(),
         0
     );
     for path in [
@@ -264,7 +221,7 @@ async fn a_disbanded_chat_can_no_longer_be_read() {
         format!("/open-apis/im/v1/chats/{chat}/members"),
         format!("/open-apis/im/v1/messages?container_id_type=chat&container_id={chat}"),
     ] {
-        let answer = http.call("GET", &path, Some(&token), None).await;
+        let answer = http.get(&token, &path).await;
         assert_eq!((answer.status, answer.code()), (400, 232_009), "{path}");
     }
     assert_eq!(http.send_text(&token, &chat, "after").await.code(), 232_009);
@@ -274,11 +231,9 @@ async fn a_disbanded_chat_can_no_longer_be_read() {
 async fn the_history_of_a_thread_that_does_not_exist_is_refused() {
     let (_emulator, http, token) = setup().await;
     let answer = http
-        .call(
-            "GET",
+        .get(
+            &token,
             "/open-apis/im/v1/messages?container_id_type=thread&container_id=omt_doesnotexist",
-            Some(&token),
-            None,
         )
         .await;
     assert_eq!((answer.status, answer.code()), (400, 230_001));
@@ -298,7 +253,7 @@ async fn succeed_type_decides_what_unusable_member_ids_do() {
         let body = json!({ "id_list": ids });
         let http = &http;
         let token = token.clone();
-        async move { http.call("POST", &path, Some(&token), Some(body)).await }
+        async move { http.post(&token, &path, body).await }
     };
     let gone = "ou_9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a";
     // 0: a nonexistent id fails the call; a resigned user is skipped and listed.
@@ -328,12 +283,7 @@ async fn a_resigned_user_cannot_be_sent_to() {
     config.users.push(gone);
     let (_emulator, http, token) = setup_with(config).await;
     let answer = http
-        .call(
-            "POST",
-            "/open-apis/im/v1/messages?receive_id_type=open_id",
-            Some(&token),
-            Some(json!({"receive_id": "ou_8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b", "msg_type": "text", "content": "{\"text\":\"hi\"}"})),
-        )
+        .post(&token, "/open-apis/im/v1/messages?receive_id_type=open_id", json!({"receive_id": "ou_8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b", "msg_type": "text", "content": "{\"text\":\"hi\"}"}))
         .await;
     assert_eq!(answer.code(), 230_029);
 }
@@ -344,23 +294,13 @@ async fn a_resigned_user_cannot_be_sent_to() {
 async fn a_recalled_message_reads_as_the_fixed_sentence_in_the_history() {
     let (emulator, http, token) = setup().await;
     let chat = emulator.default_chat();
-    let id = http.send_text(&token, &chat, "oops").await.json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    http.call(
-        "DELETE",
-        &format!("/open-apis/im/v1/messages/{id}"),
-        Some(&token),
-        None,
-    )
-    .await;
+    let id = http.sent_id(&token, &chat, "oops").await;
+    http.delete(&token, &format!("/open-apis/im/v1/messages/{id}"))
+        .await;
     let history = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!("/open-apis/im/v1/messages?container_id_type=chat&container_id={chat}"),
-            Some(&token),
-            None,
         )
         .await
         .json();
@@ -384,33 +324,31 @@ async fn the_v4_batch_send_answers_its_own_codes_with_http_200() {
     let path = "/open-apis/message/v4/batch_send/";
     let tom = emulator.user("Tom").unwrap().open_id;
     let no_type = http
-        .call(
-            "POST",
+        .post(
+            &token,
             path,
-            Some(&token),
-            Some(json!({"open_ids": [tom], "content": {"text": "x"}})),
+            json!({"open_ids": [tom], "content": {"text": "x"}}),
         )
         .await;
     assert_eq!((no_type.status, no_type.code()), (200, 10_003));
     let nobody = http
-        .call(
-            "POST",
+        .post(
+            &token,
             path,
-            Some(&token),
-            Some(json!({"msg_type": "text", "open_ids": ["ou_nobody"], "content": {"text": "x"}})),
+            json!({"msg_type": "text", "open_ids": ["ou_nobody"], "content": {"text": "x"}}),
         )
         .await;
     assert_eq!((nobody.status, nobody.code()), (200, 11_101));
     let bad_image = http
-        .call("POST", path, Some(&token), Some(json!({"msg_type": "image", "open_ids": [tom], "content": {"image_key": "img_v3_missing"}})))
+        .post(&token, path, json!({"msg_type": "image", "open_ids": [tom], "content": {"image_key": "img_v3_missing"}}))
         .await;
     assert_eq!((bad_image.status, bad_image.code()), (200, 11_227));
     let bad_post = http
-        .call("POST", path, Some(&token), Some(json!({"msg_type": "post", "open_ids": [tom], "content": {"post": {"title": "no locale"}}})))
+        .post(&token, path, json!({"msg_type": "post", "open_ids": [tom], "content": {"post": {"title": "no locale"}}}))
         .await;
     assert_eq!((bad_post.status, bad_post.code()), (200, 11_246));
     let ok = http
-        .call("POST", path, Some(&token), Some(json!({"msg_type": "text", "open_ids": [tom, "ou_nobody"], "content": {"text": "hello"}})))
+        .post(&token, path, json!({"msg_type": "text", "open_ids": [tom, "ou_nobody"], "content": {"text": "hello"}}))
         .await;
     assert_eq!((ok.status, ok.code()), (200, 0));
     assert_eq!(ok.json()["data"]["invalid_open_ids"], json!(["ou_nobody"]));
@@ -433,18 +371,13 @@ async fn message_read_fires_only_for_the_bots_p2p_messages() {
     let token = http.token(&emulator).await;
     let tom = emulator.user("Tom").unwrap().open_id;
     let in_group = http
-        .send_text(&token, &emulator.default_chat(), "group")
-        .await
-        .json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .sent_id(&token, &emulator.default_chat(), "group")
+        .await;
     let p2p = http
-        .call(
-            "POST",
+        .post(
+            &token,
             "/open-apis/im/v1/messages?receive_id_type=open_id",
-            Some(&token),
-            Some(json!({"receive_id": tom, "msg_type": "text", "content": "{\"text\":\"p2p\"}"})),
+            json!({"receive_id": tom, "msg_type": "text", "content": "{\"text\":\"p2p\"}"}),
         )
         .await
         .json()["data"]["message_id"]
@@ -559,21 +492,15 @@ async fn quota_mode_refuses_as_the_platform_does_and_counts_only_what_it_lets_th
     let started = std::time::Instant::now();
     let other = emulator.users()[1].open_id.clone();
     let to_user = http
-        .call(
-            "POST",
+        .post(
+            &token,
             "/open-apis/im/v1/messages?receive_id_type=open_id",
-            Some(&token),
-            Some(json!({"receive_id": other, "msg_type": "text", "content": "{\"text\":\"hi\"}"})),
+            json!({"receive_id": other, "msg_type": "text", "content": "{\"text\":\"hi\"}"}),
         )
         .await;
     assert_eq!(to_user.code(), 0, "another receiver, the API's second call");
     let over = http
-        .call(
-            "POST",
-            "/open-apis/im/v1/messages?receive_id_type=open_id",
-            Some(&token),
-            Some(json!({"receive_id": emulator.users()[0].open_id, "msg_type": "text", "content": "{\"text\":\"hi\"}"})),
-        )
+        .post(&token, "/open-apis/im/v1/messages?receive_id_type=open_id", json!({"receive_id": emulator.users()[0].open_id, "msg_type": "text", "content": "{\"text\":\"hi\"}"}))
         .await;
     if started.elapsed() < std::time::Duration::from_millis(900) {
         assert_eq!((over.status, over.code()), (429, 99_991_400));
@@ -677,16 +604,7 @@ async fn uploads_shaped_like_the_official_sdks_are_accepted() {
         ),
     ];
     for (who, path, (content_type, body)) in shapes {
-        let answer = http
-            .send(
-                "POST",
-                path,
-                Some(&token),
-                &[("content-type", &content_type)],
-                body,
-            )
-            .await
-            .unwrap();
+        let answer = http.post_form(&token, path, (content_type, body)).await;
         assert_eq!(answer.code(), 0, "{who}: {:?}", answer.json());
     }
 }
@@ -700,12 +618,7 @@ async fn optional_fields_sent_empty_or_null_count_as_absent() {
         json!({"receive_id": chat, "msg_type": "text", "content": "{\"text\":\"b\"}", "uuid": ""}),
         json!({"receive_id": chat, "msg_type": "text", "content": "{\"text\":\"c\"}", "uuid": null}),
     ] {
-        assert_eq!(
-            http.call("POST", SEND, Some(&token), Some(body))
-                .await
-                .code(),
-            0
-        );
+        assert_eq!(http.post(&token, SEND, body).await.code(), 0);
     }
     assert_eq!(
         emulator.message_count(),
@@ -713,11 +626,9 @@ async fn optional_fields_sent_empty_or_null_count_as_absent() {
         "an empty uuid deduplicates nothing"
     );
     let empty_query = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!("/open-apis/im/v1/chats/{chat}?user_id_type="),
-            Some(&token),
-            None,
         )
         .await;
     assert_eq!(empty_query.code(), 0);

@@ -333,12 +333,7 @@ async fn a_card_click_with_no_connection_open_fails_at_once() {
     let token = http.token(&emulator).await;
     let card = json!({"elements": [{"tag": "markdown", "content": "hi"}]});
     let id = http
-        .call(
-            "POST",
-            "/open-apis/im/v1/messages?receive_id_type=chat_id",
-            Some(&token),
-            Some(json!({"receive_id": emulator.default_chat(), "msg_type": "interactive", "content": card.to_string()})),
-        )
+        .send_content(&token, &emulator.default_chat(), "interactive", &card)
         .await
         .json()["data"]["message_id"]
         .as_str()

@@ -2,16 +2,8 @@
 
 mod common;
 
-use common::Http;
-use lark_emulator::Emulator;
+use common::setup;
 use serde_json::{Value, json};
-
-async fn setup() -> (Emulator, Http, String) {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
-    let token = http.token(&emulator).await;
-    (emulator, http, token)
-}
 
 fn content(answer: &common::Answer) -> Value {
     serde_json::from_str(answer.json()["data"]["body"]["content"].as_str().unwrap()).unwrap()
@@ -39,14 +31,7 @@ async fn send_answers_with_the_message_and_stores_it() {
 async fn receive_id_type_is_a_required_query_parameter() {
     let (emulator, http, token) = setup().await;
     let body = json!({"receive_id": emulator.default_chat(), "receive_id_type": "chat_id", "msg_type": "text", "content": "{\"text\":\"x\"}"});
-    let answer = http
-        .call(
-            "POST",
-            "/open-apis/im/v1/messages",
-            Some(&token),
-            Some(body),
-        )
-        .await;
+    let answer = http.post(&token, "/open-apis/im/v1/messages", body).await;
     assert_eq!((answer.status, answer.code()), (400, 230_001));
     assert_eq!(
         answer.json()["error"]["field_violations"][0]["field"],
@@ -71,11 +56,10 @@ async fn content_must_be_a_json_string_matching_msg_type() {
         ("hologram", json!("{}")),
     ] {
         let answer = http
-            .call(
-                "POST",
+            .post(
+                &token,
                 path,
-                Some(&token),
-                Some(json!({"receive_id": chat, "msg_type": msg_type, "content": content})),
+                json!({"receive_id": chat, "msg_type": msg_type, "content": content}),
             )
             .await;
         assert_eq!(
@@ -98,11 +82,10 @@ async fn oversized_content_gets_230025_and_oversized_cards_230099() {
         .collect();
     let card = json!({"schema": "2.0", "body": {"elements": elements}}).to_string();
     let answer = http
-        .call(
-            "POST",
+        .post(
+            &token,
             "/open-apis/im/v1/messages?receive_id_type=chat_id",
-            Some(&token),
-            Some(json!({"receive_id": chat, "msg_type": "interactive", "content": card})),
+            json!({"receive_id": chat, "msg_type": "interactive", "content": card}),
         )
         .await;
     assert_eq!(answer.code(), 230_099);
@@ -115,10 +98,8 @@ async fn a_repeated_uuid_returns_the_first_message_and_creates_none() {
     let chat = emulator.default_chat();
     let body = json!({"receive_id": chat, "msg_type": "text", "content": "{\"text\":\"once\"}", "uuid": "a0d69e230-1dd1-458b-k525-dfeca4015204"});
     let path = "/open-apis/im/v1/messages?receive_id_type=chat_id";
-    let first = http
-        .call("POST", path, Some(&token), Some(body.clone()))
-        .await;
-    let second = http.call("POST", path, Some(&token), Some(body)).await;
+    let first = http.post(&token, path, body.clone()).await;
+    let second = http.post(&token, path, body).await;
     assert_eq!(
         first.json()["data"]["message_id"],
         second.json()["data"]["message_id"]
@@ -146,11 +127,10 @@ async fn receivers_resolve_users_to_their_p2p_chat() {
         ("email", &tom.email),
     ] {
         let answer = http
-            .call(
-                "POST",
+            .post(
+                &token,
                 &format!("/open-apis/im/v1/messages?receive_id_type={id_type}"),
-                Some(&token),
-                Some(json!({"receive_id": id, "msg_type": "text", "content": "{\"text\":\"hi\"}"})),
+                json!({"receive_id": id, "msg_type": "text", "content": "{\"text\":\"hi\"}"}),
             )
             .await;
         assert_eq!(answer.code(), 0, "{id_type}");
@@ -166,7 +146,11 @@ async fn receivers_resolve_users_to_their_p2p_chat() {
         "one p2p chat: {chats:?}"
     );
     let unknown = http
-        .call("POST", "/open-apis/im/v1/messages?receive_id_type=chat_id", Some(&token), Some(json!({"receive_id": "oc_missing", "msg_type": "text", "content": "{\"text\":\"hi\"}"})))
+        .post(
+            &token,
+            "/open-apis/im/v1/messages?receive_id_type=chat_id",
+            json!({"receive_id": "oc_missing", "msg_type": "text", "content": "{\"text\":\"hi\"}"}),
+        )
         .await;
     assert_eq!(unknown.code(), 230_034);
 }
@@ -207,19 +191,12 @@ async fn mentions_are_stored_as_placeholders_and_listed() {
 #[tokio::test]
 async fn replies_thread_and_point_at_their_parent() {
     let (emulator, http, token) = setup().await;
-    let root = http
-        .send_text(&token, &emulator.default_chat(), "root")
-        .await
-        .json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let root = http.sent_id(&token, &emulator.default_chat(), "root").await;
     let plain = http
-        .call(
-            "POST",
+        .post(
+            &token,
             &format!("/open-apis/im/v1/messages/{root}/reply"),
-            Some(&token),
-            Some(json!({"msg_type": "text", "content": "{\"text\":\"r1\"}"})),
+            json!({"msg_type": "text", "content": "{\"text\":\"r1\"}"}),
         )
         .await;
     let data = &plain.json()["data"];
@@ -230,7 +207,11 @@ async fn replies_thread_and_point_at_their_parent() {
     assert!(data.get("thread_id").is_none());
 
     let threaded = http
-        .call("POST", &format!("/open-apis/im/v1/messages/{root}/reply"), Some(&token), Some(json!({"msg_type": "text", "content": "{\"text\":\"r2\"}", "reply_in_thread": true})))
+        .post(
+            &token,
+            &format!("/open-apis/im/v1/messages/{root}/reply"),
+            json!({"msg_type": "text", "content": "{\"text\":\"r2\"}", "reply_in_thread": true}),
+        )
         .await;
     let thread = threaded.json()["data"]["thread_id"]
         .as_str()
@@ -242,11 +223,10 @@ async fn replies_thread_and_point_at_their_parent() {
         .unwrap()
         .to_owned();
     let into_thread = http
-        .call(
-            "POST",
+        .post(
+            &token,
             &format!("/open-apis/im/v1/messages/{first_reply}/reply"),
-            Some(&token),
-            Some(json!({"msg_type": "text", "content": "{\"text\":\"r3\"}"})),
+            json!({"msg_type": "text", "content": "{\"text\":\"r3\"}"}),
         )
         .await;
     assert!(
@@ -254,11 +234,10 @@ async fn replies_thread_and_point_at_their_parent() {
         "r1 is not in the thread"
     );
     let root_again = http
-        .call(
-            "POST",
+        .post(
+            &token,
             &format!("/open-apis/im/v1/messages/{root}/reply"),
-            Some(&token),
-            Some(json!({"msg_type": "text", "content": "{\"text\":\"r4\"}"})),
+            json!({"msg_type": "text", "content": "{\"text\":\"r4\"}"}),
         )
         .await;
     assert_eq!(
@@ -267,11 +246,10 @@ async fn replies_thread_and_point_at_their_parent() {
         "a reply to a thread root goes into the thread"
     );
     let system = http
-        .call(
-            "POST",
+        .post(
+            &token,
             &format!("/open-apis/im/v1/messages/{root}/reply"),
-            Some(&token),
-            Some(json!({"msg_type": "system", "content": "{\"type\":\"divider\"}"})),
+            json!({"msg_type": "system", "content": "{\"type\":\"divider\"}"}),
         )
         .await;
     assert_eq!(system.code(), 230_001);
@@ -280,43 +258,34 @@ async fn replies_thread_and_point_at_their_parent() {
 #[tokio::test]
 async fn edits_follow_the_platform_rules() {
     let (emulator, http, token) = setup().await;
-    let id = http
-        .send_text(&token, &emulator.default_chat(), "v1")
-        .await
-        .json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = http.sent_id(&token, &emulator.default_chat(), "v1").await;
     let path = format!("/open-apis/im/v1/messages/{id}");
     let edited = http
-        .call(
-            "PUT",
+        .put(
+            &token,
             &path,
-            Some(&token),
-            Some(json!({"msg_type": "text", "content": "{\"text\":\"v2\"}"})),
+            json!({"msg_type": "text", "content": "{\"text\":\"v2\"}"}),
         )
         .await;
     assert_eq!(edited.json()["data"]["updated"], true);
     assert_eq!(content(&edited), json!({"text": "v2"}));
     let as_image = http
-        .call(
-            "PUT",
+        .put(
+            &token,
             &path,
-            Some(&token),
-            Some(json!({"msg_type": "image", "content": "{\"image_key\":\"img_1\"}"})),
+            json!({"msg_type": "image", "content": "{\"image_key\":\"img_1\"}"}),
         )
         .await;
     assert_eq!(as_image.code(), 230_054);
     for i in 2..=20 {
-        let answer = http.call("PUT", &path, Some(&token), Some(json!({"msg_type": "text", "content": json!({"text": format!("v{i}")}).to_string()}))).await;
+        let answer = http.put(&token, &path, json!({"msg_type": "text", "content": json!({"text": format!("v{i}")}).to_string()})).await;
         assert_eq!(answer.code(), 0, "edit {i}");
     }
     let twenty_first = http
-        .call(
-            "PUT",
+        .put(
+            &token,
             &path,
-            Some(&token),
-            Some(json!({"msg_type": "text", "content": "{\"text\":\"too many\"}"})),
+            json!({"msg_type": "text", "content": "{\"text\":\"too many\"}"}),
         )
         .await;
     assert_eq!(twenty_first.code(), 230_072);
@@ -326,11 +295,10 @@ async fn edits_follow_the_platform_rules() {
         .user_says_text(&emulator.default_chat(), &tom.open_id, "mine")
         .unwrap();
     let others = http
-        .call(
-            "PUT",
+        .put(
+            &token,
             &format!("/open-apis/im/v1/messages/{users}"),
-            Some(&token),
-            Some(json!({"msg_type": "text", "content": "{\"text\":\"x\"}"})),
+            json!({"msg_type": "text", "content": "{\"text\":\"x\"}"}),
         )
         .await;
     assert_eq!(others.code(), 230_071);
@@ -343,19 +311,14 @@ async fn cards_update_and_read_back_simplified_unless_asked() {
         "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": "**prod**"}},
                      {"tag": "action", "actions": [{"tag": "button", "text": {"tag": "plain_text", "content": "Yes"}, "type": "primary", "value": {"ok": true}}]}]});
     let sent = http
-        .call("POST", "/open-apis/im/v1/messages?receive_id_type=chat_id", Some(&token), Some(json!({"receive_id": emulator.default_chat(), "msg_type": "interactive", "content": card.to_string()})))
+        .send_content(&token, &emulator.default_chat(), "interactive", &card)
         .await;
     let id = sent.json()["data"]["message_id"]
         .as_str()
         .unwrap()
         .to_owned();
     let simplified = http
-        .call(
-            "GET",
-            &format!("/open-apis/im/v1/messages/{id}"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("/open-apis/im/v1/messages/{id}"))
         .await;
     let read: Value = serde_json::from_str(
         simplified.json()["data"]["items"][0]["body"]["content"]
@@ -369,11 +332,9 @@ async fn cards_update_and_read_back_simplified_unless_asked() {
         json!({"tag": "button", "text": "Yes", "type": "primary"})
     );
     let original = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!("/open-apis/im/v1/messages/{id}?card_msg_content_type=user_card_content"),
-            Some(&token),
-            None,
         )
         .await;
     let read: Value = serde_json::from_str(
@@ -387,11 +348,10 @@ async fn cards_update_and_read_back_simplified_unless_asked() {
     let mut updated = card.clone();
     updated["header"]["title"]["content"] = json!("Deployed");
     let patch = http
-        .call(
-            "PATCH",
+        .patch(
+            &token,
             &format!("/open-apis/im/v1/messages/{id}"),
-            Some(&token),
-            Some(json!({"content": updated.to_string()})),
+            json!({"content": updated.to_string()}),
         )
         .await;
     assert_eq!(
@@ -410,29 +370,17 @@ async fn cards_update_and_read_back_simplified_unless_asked() {
 #[tokio::test]
 async fn a_recalled_message_has_no_content_by_id_and_a_second_recall_fails() {
     let (emulator, http, token) = setup().await;
-    let id = http
-        .send_text(&token, &emulator.default_chat(), "oops")
-        .await
-        .json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = http.sent_id(&token, &emulator.default_chat(), "oops").await;
     let path = format!("/open-apis/im/v1/messages/{id}");
-    assert_eq!(
-        http.call("DELETE", &path, Some(&token), None).await.code(),
-        0
-    );
-    let got = http.call("GET", &path, Some(&token), None).await;
+    assert_eq!(http.delete(&token, &path).await.code(), 0);
+    let got = http.get(&token, &path).await;
     let item = &got.json()["data"]["items"][0];
     assert_eq!(item["deleted"], true);
     assert!(
         item["body"].get("content").is_none(),
         "GET returns no content for a recalled message: {item}"
     );
-    assert_eq!(
-        http.call("DELETE", &path, Some(&token), None).await.code(),
-        230_011
-    );
+    assert_eq!(http.delete(&token, &path).await.code(), 230_011);
 }
 
 #[tokio::test]
@@ -452,7 +400,7 @@ async fn history_pages_by_token_filters_by_time_and_sorts() {
         if let Some(token) = &page_token {
             path = format!("{path}&page_token={token}");
         }
-        let page = http.call("GET", &path, Some(&token), None).await.json();
+        let page = http.get(&token, &path).await.json();
         pages += 1;
         for item in page["data"]["items"].as_array().unwrap() {
             let text: Value =
@@ -471,7 +419,7 @@ async fn history_pages_by_token_filters_by_time_and_sorts() {
     assert_eq!(pages, 3);
     assert_eq!(texts, ["m0", "m1", "m2", "m3", "m4"]);
 
-    let desc = http.call("GET", &format!("/open-apis/im/v1/messages?container_id_type=chat&container_id={chat}&sort_type=ByCreateTimeDesc&page_size=1"), Some(&token), None).await;
+    let desc = http.get(&token, &format!("/open-apis/im/v1/messages?container_id_type=chat&container_id={chat}&sort_type=ByCreateTimeDesc&page_size=1")).await;
     let first: Value = serde_json::from_str(
         desc.json()["data"]["items"][0]["body"]["content"]
             .as_str()
@@ -479,7 +427,7 @@ async fn history_pages_by_token_filters_by_time_and_sorts() {
     )
     .unwrap();
     assert_eq!(first["text"], "m4");
-    let future = http.call("GET", &format!("/open-apis/im/v1/messages?container_id_type=chat&container_id={chat}&start_time=4102444800"), Some(&token), None).await;
+    let future = http.get(&token, &format!("/open-apis/im/v1/messages?container_id_type=chat&container_id={chat}&start_time=4102444800")).await;
     assert!(
         future.json()["data"]["items"]
             .as_array()
@@ -487,13 +435,11 @@ async fn history_pages_by_token_filters_by_time_and_sorts() {
             .is_empty()
     );
     let too_big = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!(
                 "/open-apis/im/v1/messages?container_id_type=chat&container_id={chat}&page_size=51"
             ),
-            Some(&token),
-            None,
         )
         .await;
     assert_eq!(too_big.code(), 230_001);
@@ -504,29 +450,21 @@ async fn forward_and_merge_forward_copy_messages() {
     let (emulator, http, token) = setup().await;
     let chat = emulator.default_chat();
     let tom = emulator.user("Tom").unwrap();
-    let a = http.send_text(&token, &chat, "a").await.json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b = http.send_text(&token, &chat, "b").await.json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let a = http.sent_id(&token, &chat, "a").await;
+    let b = http.sent_id(&token, &chat, "b").await;
     let forwarded = http
-        .call(
-            "POST",
+        .post(
+            &token,
             &format!("/open-apis/im/v1/messages/{a}/forward?receive_id_type=open_id"),
-            Some(&token),
-            Some(json!({"receive_id": tom.open_id})),
+            json!({"receive_id": tom.open_id}),
         )
         .await;
     assert_eq!(content(&forwarded), json!({"text": "a"}));
     let merged = http
-        .call(
-            "POST",
+        .post(
+            &token,
             "/open-apis/im/v1/messages/merge_forward?receive_id_type=open_id",
-            Some(&token),
-            Some(json!({"receive_id": tom.open_id, "message_id_list": [a, b, "om_missing"]})),
+            json!({"receive_id": tom.open_id, "message_id_list": [a, b, "om_missing"]}),
         )
         .await;
     let data = merged.json()["data"].clone();
@@ -534,12 +472,7 @@ async fn forward_and_merge_forward_copy_messages() {
     assert_eq!(data["invalid_message_id_list"], json!(["om_missing"]));
     let id = data["message"]["message_id"].as_str().unwrap();
     let got = http
-        .call(
-            "GET",
-            &format!("/open-apis/im/v1/messages/{id}"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("/open-apis/im/v1/messages/{id}"))
         .await;
     let items = got.json()["data"]["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 3, "the merged message and its two children");
@@ -550,19 +483,14 @@ async fn forward_and_merge_forward_copy_messages() {
 async fn reactions_add_list_and_delete() {
     let (emulator, http, token) = setup().await;
     let id = http
-        .send_text(&token, &emulator.default_chat(), "react")
-        .await
-        .json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .sent_id(&token, &emulator.default_chat(), "react")
+        .await;
     let path = format!("/open-apis/im/v1/messages/{id}/reactions");
     let added = http
-        .call(
-            "POST",
+        .post(
+            &token,
             &path,
-            Some(&token),
-            Some(json!({"reaction_type": {"emoji_type": "SMILE"}})),
+            json!({"reaction_type": {"emoji_type": "SMILE"}}),
         )
         .await;
     let reaction = added.json()["data"].clone();
@@ -570,38 +498,29 @@ async fn reactions_add_list_and_delete() {
     assert_eq!(reaction["operator"]["operator_type"], "app");
     let tom = emulator.user("Tom").unwrap();
     emulator.user_reacts(&id, &tom.open_id, "THUMBSUP").unwrap();
-    let listed = http.call("GET", &path, Some(&token), None).await.json();
+    let listed = http.get(&token, &path).await.json();
     assert_eq!(listed["data"]["items"].as_array().unwrap().len(), 2);
     let only = http
-        .call(
-            "GET",
-            &format!("{path}?reaction_type=THUMBSUP"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("{path}?reaction_type=THUMBSUP"))
         .await
         .json();
     assert_eq!(only["data"]["items"].as_array().unwrap().len(), 1);
     let rid = reaction["reaction_id"].as_str().unwrap();
-    let deleted = http
-        .call("DELETE", &format!("{path}/{rid}"), Some(&token), None)
-        .await;
+    let deleted = http.delete(&token, &format!("{path}/{rid}")).await;
     assert_eq!(deleted.json()["data"]["reaction_id"], rid);
     let bad = http
-        .call(
-            "POST",
+        .post(
+            &token,
             &path,
-            Some(&token),
-            Some(json!({"reaction_type": {"emoji_type": "not an emoji!"}})),
+            json!({"reaction_type": {"emoji_type": "not an emoji!"}}),
         )
         .await;
     assert_eq!(bad.code(), 231_001);
     let missing = http
-        .call(
-            "POST",
+        .post(
+            &token,
             "/open-apis/im/v1/messages/om_missing/reactions",
-            Some(&token),
-            Some(json!({"reaction_type": {"emoji_type": "SMILE"}})),
+            json!({"reaction_type": {"emoji_type": "SMILE"}}),
         )
         .await;
     assert_eq!(missing.code(), 231_003);

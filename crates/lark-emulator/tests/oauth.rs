@@ -71,12 +71,7 @@ async fn a_code_with_pkce_works_once_and_its_refresh_token_rotates() {
     // The user token acts as Tom.
     let user_token = pair["access_token"].as_str().unwrap();
     let me = http
-        .call(
-            "GET",
-            "/open-apis/authen/v1/user_info",
-            Some(user_token),
-            None,
-        )
+        .get(user_token, "/open-apis/authen/v1/user_info")
         .await
         .json();
     assert_eq!(

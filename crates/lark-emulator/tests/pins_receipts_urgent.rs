@@ -3,40 +3,17 @@
 
 mod common;
 
-use common::Http;
-use lark_emulator::Emulator;
+use common::setup;
 use serde_json::{Value, json};
-
-async fn setup() -> (Emulator, Http, String) {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
-    let token = http.token(&emulator).await;
-    (emulator, http, token)
-}
-
-async fn sent(http: &Http, token: &str, chat: &str, text: &str) -> String {
-    let answer = http.send_text(token, chat, text).await;
-    answer.json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 #[tokio::test]
 async fn a_pin_is_made_once_listed_newest_first_and_removed() {
     let (emulator, http, token) = setup().await;
     let chat = emulator.default_chat();
-    let first = sent(&http, &token, &chat, "first").await;
-    let second = sent(&http, &token, &chat, "second").await;
+    let first = http.sent_id(&token, &chat, "first").await;
+    let second = http.sent_id(&token, &chat, "second").await;
 
-    let pin = |id: &str| {
-        http.call(
-            "POST",
-            "/open-apis/im/v1/pins",
-            Some(&token),
-            Some(json!({"message_id": id})),
-        )
-    };
+    let pin = |id: &str| http.post(&token, "/open-apis/im/v1/pins", json!({"message_id": id}));
     let answer = pin(&first).await;
     assert_eq!((answer.status, answer.code()), (200, 0));
     let made = answer.json()["data"]["pin"].clone();
@@ -50,11 +27,9 @@ async fn a_pin_is_made_once_listed_newest_first_and_removed() {
     pin(&second).await;
 
     let list = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!("/open-apis/im/v1/pins?chat_id={chat}&page_size=1"),
-            Some(&token),
-            None,
         )
         .await;
     let data = &list.json()["data"];
@@ -62,22 +37,12 @@ async fn a_pin_is_made_once_listed_newest_first_and_removed() {
     assert_eq!(data["has_more"], true);
 
     let removed = http
-        .call(
-            "DELETE",
-            &format!("/open-apis/im/v1/pins/{first}"),
-            Some(&token),
-            None,
-        )
+        .delete(&token, &format!("/open-apis/im/v1/pins/{first}"))
         .await;
     assert_eq!((removed.status, removed.code()), (200, 0));
     // Removing a pin that is not there succeeds too.
     let again = http
-        .call(
-            "DELETE",
-            &format!("/open-apis/im/v1/pins/{first}"),
-            Some(&token),
-            None,
-        )
+        .delete(&token, &format!("/open-apis/im/v1/pins/{first}"))
         .await;
     assert_eq!((again.status, again.code()), (200, 0));
     let pins: Vec<Value> = emulator.pins(&chat);
@@ -89,34 +54,21 @@ async fn a_pin_is_made_once_listed_newest_first_and_removed() {
 async fn pins_refuse_what_the_documentation_refuses() {
     let (emulator, http, token) = setup().await;
     let chat = emulator.default_chat();
-    let missing = http
-        .call(
-            "POST",
-            "/open-apis/im/v1/pins",
-            Some(&token),
-            Some(json!({})),
-        )
-        .await;
+    let missing = http.post(&token, "/open-apis/im/v1/pins", json!({})).await;
     assert_eq!((missing.status, missing.code()), (400, 230_001));
-    let no_chat = http
-        .call("GET", "/open-apis/im/v1/pins", Some(&token), None)
-        .await;
+    let no_chat = http.get(&token, "/open-apis/im/v1/pins").await;
     assert_eq!((no_chat.status, no_chat.code()), (400, 230_001));
     let backwards = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!("/open-apis/im/v1/pins?chat_id={chat}&start_time=2000&end_time=1000"),
-            Some(&token),
-            None,
         )
         .await;
     assert_eq!((backwards.status, backwards.code()), (400, 230_001));
     let too_big = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!("/open-apis/im/v1/pins?chat_id={chat}&page_size=51"),
-            Some(&token),
-            None,
         )
         .await;
     assert_eq!((too_big.status, too_big.code()), (400, 230_001));
@@ -126,26 +78,21 @@ async fn pins_refuse_what_the_documentation_refuses() {
 async fn read_receipts_list_who_read_a_message_the_bot_sent() {
     let (emulator, http, token) = setup().await;
     let chat = emulator.default_chat();
-    let message = sent(&http, &token, &chat, "please read").await;
+    let message = http.sent_id(&token, &chat, "please read").await;
     let tom = emulator.user("Tom").unwrap();
     emulator
         .user_reads(&tom.open_id, std::slice::from_ref(&message))
         .unwrap();
 
     let path = format!("/open-apis/im/v1/messages/{message}/read_users");
-    let unnamed = http.call("GET", &path, Some(&token), None).await;
+    let unnamed = http.get(&token, &path).await;
     assert_eq!(
         (unnamed.status, unnamed.code()),
         (400, 230_001),
         "user_id_type is required"
     );
     let answer = http
-        .call(
-            "GET",
-            &format!("{path}?user_id_type=open_id"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("{path}?user_id_type=open_id"))
         .await;
     assert_eq!((answer.status, answer.code()), (200, 0));
     let items = answer.json()["data"]["items"].clone();
@@ -165,11 +112,9 @@ async fn read_receipts_list_who_read_a_message_the_bot_sent() {
         .user_says_text(&chat, &tom.open_id, "mine")
         .unwrap();
     let refused = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!("/open-apis/im/v1/messages/{theirs}/read_users?user_id_type=open_id"),
-            Some(&token),
-            None,
         )
         .await;
     // docs/protocol.md §10: a message the bot did not send is refused as a missing right.
@@ -180,15 +125,14 @@ async fn read_receipts_list_who_read_a_message_the_bot_sent() {
 async fn an_urgent_message_reaches_members_and_names_the_rest_invalid() {
     let (emulator, http, token) = setup().await;
     let chat = emulator.default_chat();
-    let message = sent(&http, &token, &chat, "urgent").await;
+    let message = http.sent_id(&token, &chat, "urgent").await;
     let tom = emulator.user("Tom").unwrap().open_id;
     for channel in ["urgent_app", "urgent_sms", "urgent_phone"] {
         let answer = http
-            .call(
-                "PATCH",
+            .patch(
+                &token,
                 &format!("/open-apis/im/v1/messages/{message}/{channel}?user_id_type=open_id"),
-                Some(&token),
-                Some(json!({"user_id_list": [tom, "ou_nobody"]})),
+                json!({"user_id_list": [tom, "ou_nobody"]}),
             )
             .await;
         assert_eq!((answer.status, answer.code()), (200, 0), "{channel}");
@@ -201,11 +145,10 @@ async fn an_urgent_message_reaches_members_and_names_the_rest_invalid() {
     assert_eq!(sent.len(), 3);
     assert_eq!(sent[0]["open_ids"], json!([tom]));
     let empty = http
-        .call(
-            "PATCH",
+        .patch(
+            &token,
             &format!("/open-apis/im/v1/messages/{message}/urgent_app?user_id_type=open_id"),
-            Some(&token),
-            Some(json!({"user_id_list": []})),
+            json!({"user_id_list": []}),
         )
         .await;
     assert_eq!((empty.status, empty.code()), (400, 230_001));
@@ -214,9 +157,7 @@ async fn an_urgent_message_reaches_members_and_names_the_rest_invalid() {
 #[tokio::test]
 async fn the_bot_info_is_at_the_top_level() {
     let (emulator, http, token) = setup().await;
-    let answer = http
-        .call("GET", "/open-apis/bot/v3/info", Some(&token), None)
-        .await;
+    let answer = http.get(&token, "/open-apis/bot/v3/info").await;
     assert_eq!((answer.status, answer.code()), (200, 0));
     let json = answer.json();
     assert!(json.get("data").is_none());

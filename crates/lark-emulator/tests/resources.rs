@@ -3,16 +3,8 @@
 mod common;
 
 use bytes::Bytes;
-use common::{Http, multipart};
-use lark_emulator::Emulator;
+use common::{multipart, setup};
 use serde_json::json;
-
-async fn setup() -> (Emulator, Http, String) {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
-    let token = http.token(&emulator).await;
-    (emulator, http, token)
-}
 
 #[tokio::test]
 async fn an_uploaded_image_can_be_sent_and_downloaded() {
@@ -27,31 +19,24 @@ async fn an_uploaded_image_can_be_sent_and_downloaded() {
         ("image", "logo.png", "image/png", &png),
     );
     let answer = http
-        .send(
-            "POST",
-            "/open-apis/im/v1/images",
-            Some(&token),
-            &[("content-type", &content_type)],
-            body,
-        )
-        .await
-        .unwrap();
+        .post_form(&token, "/open-apis/im/v1/images", (content_type, body))
+        .await;
     let key = answer.json()["data"]["image_key"]
         .as_str()
         .unwrap()
         .to_owned();
     assert!(key.starts_with("img_v3_"));
     let sent = http
-        .call("POST", "/open-apis/im/v1/messages?receive_id_type=chat_id", Some(&token), Some(json!({"receive_id": emulator.default_chat(), "msg_type": "image", "content": json!({"image_key": key}).to_string()})))
+        .send_content(
+            &token,
+            &emulator.default_chat(),
+            "image",
+            &json!({"image_key": key}),
+        )
         .await;
     assert_eq!(sent.code(), 0);
     let download = http
-        .call(
-            "GET",
-            &format!("/open-apis/im/v1/images/{key}"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("/open-apis/im/v1/images/{key}"))
         .await;
     assert_eq!(download.status, 200);
     assert_eq!(download.headers["content-type"], "image/png");
@@ -66,15 +51,8 @@ async fn uploads_are_checked_for_size_and_type() {
         ("image", "a.png", "image/png", b""),
     );
     let answer = http
-        .send(
-            "POST",
-            "/open-apis/im/v1/images",
-            Some(&token),
-            &[("content-type", &ct)],
-            empty,
-        )
-        .await
-        .unwrap();
+        .post_form(&token, "/open-apis/im/v1/images", (ct, empty))
+        .await;
     assert_eq!(answer.code(), 234_010);
     let big = vec![0u8; 10 * 1024 * 1024 + 1];
     let (ct, body) = multipart(
@@ -82,30 +60,16 @@ async fn uploads_are_checked_for_size_and_type() {
         ("image", "a.png", "image/png", &big),
     );
     let answer = http
-        .send(
-            "POST",
-            "/open-apis/im/v1/images",
-            Some(&token),
-            &[("content-type", &ct)],
-            body,
-        )
-        .await
-        .unwrap();
+        .post_form(&token, "/open-apis/im/v1/images", (ct, body))
+        .await;
     assert_eq!(answer.code(), 234_006);
     let (ct, body) = multipart(
         &[("file_type", "exe"), ("file_name", "a.exe")],
         ("file", "a.exe", "application/octet-stream", b"MZ"),
     );
     let answer = http
-        .send(
-            "POST",
-            "/open-apis/im/v1/files",
-            Some(&token),
-            &[("content-type", &ct)],
-            body,
-        )
-        .await
-        .unwrap();
+        .post_form(&token, "/open-apis/im/v1/files", (ct, body))
+        .await;
     assert_eq!(answer.code(), 234_001);
     let answer = http
         .send(
@@ -128,27 +92,15 @@ async fn file_downloads_name_the_file_only_when_asked_with_a_json_content_type()
         ("file", "季度报告.pdf", "application/pdf", b"%PDF-1.7 body"),
     );
     let key = http
-        .send(
-            "POST",
-            "/open-apis/im/v1/files",
-            Some(&token),
-            &[("content-type", &ct)],
-            body,
-        )
+        .post_form(&token, "/open-apis/im/v1/files", (ct, body))
         .await
-        .unwrap()
         .json()["data"]["file_key"]
         .as_str()
         .unwrap()
         .to_owned();
     assert!(key.starts_with("file_v3_"));
     let plain = http
-        .call(
-            "GET",
-            &format!("/open-apis/im/v1/files/{key}"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("/open-apis/im/v1/files/{key}"))
         .await;
     assert!(plain.headers.get("content-disposition").is_none());
     let named = http
@@ -180,29 +132,32 @@ async fn audio_and_video_must_be_uploaded_as_opus_and_mp4() {
         ("file", "a.bin", "application/octet-stream", b"x"),
     );
     let key = http
-        .send(
-            "POST",
-            "/open-apis/im/v1/files",
-            Some(&token),
-            &[("content-type", &ct)],
-            body,
-        )
+        .post_form(&token, "/open-apis/im/v1/files", (ct, body))
         .await
-        .unwrap()
         .json()["data"]["file_key"]
         .as_str()
         .unwrap()
         .to_owned();
     let as_audio = http
-        .call("POST", "/open-apis/im/v1/messages?receive_id_type=chat_id", Some(&token), Some(json!({"receive_id": emulator.default_chat(), "msg_type": "audio", "content": json!({"file_key": key}).to_string()})))
+        .send_content(
+            &token,
+            &emulator.default_chat(),
+            "audio",
+            &json!({"file_key": key}),
+        )
         .await;
     assert_eq!(as_audio.code(), 230_055);
     let as_file = http
-        .call("POST", "/open-apis/im/v1/messages?receive_id_type=chat_id", Some(&token), Some(json!({"receive_id": emulator.default_chat(), "msg_type": "file", "content": json!({"file_key": key}).to_string()})))
+        .send_content(
+            &token,
+            &emulator.default_chat(),
+            "file",
+            &json!({"file_key": key}),
+        )
         .await;
     assert_eq!(as_file.code(), 0);
     let foreign = http
-        .call("POST", "/open-apis/im/v1/messages?receive_id_type=chat_id", Some(&token), Some(json!({"receive_id": emulator.default_chat(), "msg_type": "file", "content": "{\"file_key\":\"file_v2_not_ours\"}"})))
+        .post(&token, "/open-apis/im/v1/messages?receive_id_type=chat_id", json!({"receive_id": emulator.default_chat(), "msg_type": "file", "content": "{\"file_key\":\"file_v2_not_ours\"}"}))
         .await;
     assert_eq!(foreign.code(), 230_017);
 }
@@ -227,32 +182,23 @@ async fn a_users_image_downloads_through_the_message_resource_endpoint() {
             .unwrap()
             .to_owned();
     let resource = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!("/open-apis/im/v1/messages/{id}/resources/{key}?type=image"),
-            Some(&token),
-            None,
         )
         .await;
     assert_eq!(resource.status, 200);
     assert_eq!(resource.headers["content-type"], "image/jpeg");
     assert_eq!(resource.body.as_ref(), b"\xff\xd8\xff jpeg");
     let wrong_type = http
-        .call(
-            "GET",
+        .get(
+            &token,
             &format!("/open-apis/im/v1/messages/{id}/resources/{key}?type=file"),
-            Some(&token),
-            None,
         )
         .await;
     assert_eq!(wrong_type.code(), 230_001);
     let not_ours = http
-        .call(
-            "GET",
-            &format!("/open-apis/im/v1/images/{key}"),
-            Some(&token),
-            None,
-        )
+        .get(&token, &format!("/open-apis/im/v1/images/{key}"))
         .await;
     assert_eq!(
         not_ours.code(),

@@ -13,6 +13,19 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
+/// A fresh emulator with its default app, a client for it and a tenant token.
+pub async fn setup() -> (Emulator, Http, String) {
+    setup_with(lark_emulator::EmulatorConfig::default()).await
+}
+
+/// [`setup`] with a configuration of its own.
+pub async fn setup_with(config: lark_emulator::EmulatorConfig) -> (Emulator, Http, String) {
+    let emulator = Emulator::start(config).await.unwrap();
+    let http = Http::new(&emulator);
+    let token = http.token(&emulator).await;
+    (emulator, http, token)
+}
+
 pub struct Answer {
     pub status: u16,
     pub headers: http::HeaderMap,
@@ -108,6 +121,71 @@ impl Http {
             .unwrap()
     }
 
+    pub async fn get(&self, token: &str, path: &str) -> Answer {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> Answer {
+        self.call("DELETE", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.call("PUT", path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.call("PATCH", path, Some(token), Some(body)).await
+    }
+
+    /// Sends a message of `msg_type` with `content` into `chat`.
+    pub async fn send_content(
+        &self,
+        token: &str,
+        chat: &str,
+        msg_type: &str,
+        content: &Value,
+    ) -> Answer {
+        let body =
+            json!({"receive_id": chat, "msg_type": msg_type, "content": content.to_string()});
+        self.post(
+            token,
+            "/open-apis/im/v1/messages?receive_id_type=chat_id",
+            body,
+        )
+        .await
+    }
+
+    /// Posts a `multipart/form-data` body made by [`multipart`].
+    pub async fn post_form(
+        &self,
+        token: &str,
+        path: &str,
+        (content_type, body): (String, Bytes),
+    ) -> Answer {
+        self.send(
+            "POST",
+            path,
+            Some(token),
+            &[("content-type", &content_type)],
+            body,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Sends `text` into `chat` and returns the new message's id.
+    pub async fn sent_id(&self, token: &str, chat: &str, text: &str) -> String {
+        let answer = self.send_text(token, chat, text).await;
+        answer.json()["data"]["message_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no message id in {:?}", answer.json()))
+            .to_owned()
+    }
+
     pub async fn token(&self, emulator: &Emulator) -> String {
         let answer = self
             .call(
@@ -125,11 +203,12 @@ impl Http {
     }
 
     pub async fn send_text(&self, token: &str, chat: &str, text: &str) -> Answer {
-        self.call(
-            "POST",
+        let content = json!({"text": text}).to_string();
+        let body = json!({"receive_id": chat, "msg_type": "text", "content": content});
+        self.post(
+            token,
             "/open-apis/im/v1/messages?receive_id_type=chat_id",
-            Some(token),
-            Some(json!({"receive_id": chat, "msg_type": "text", "content": json!({"text": text}).to_string()})),
+            body,
         )
         .await
     }
