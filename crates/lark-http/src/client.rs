@@ -132,6 +132,11 @@ impl<C> Default for ClientBuilder<C> {
 
 impl<C> ClientBuilder<C> {
     /// The app's credentials.
+    ///
+    /// ```
+    /// use lark_http::Client;
+    /// let builder = Client::builder().app("cli_a5fb0ae6a4000001", "the app secret");
+    /// ```
     pub fn app(mut self, app_id: impl Into<AppId>, app_secret: impl Into<AppSecret>) -> Self {
         self.app_id = Some(app_id.into());
         self.app_secret = Some(app_secret.into());
@@ -140,6 +145,15 @@ impl<C> ClientBuilder<C> {
 
     /// A marketplace app, acting in `tenant_key`. Its tokens come from the app ticket the
     /// platform pushes (hand each `app_ticket` event to [`Client::set_app_ticket`]).
+    ///
+    /// ```
+    /// use lark_http::Client;
+    /// use lark_content::TenantKey;
+    ///
+    /// let builder = Client::builder()
+    ///     .app("cli_a5fb0ae6a4000001", "the app secret")
+    ///     .marketplace(TenantKey::new("736588c9260f175d"));
+    /// ```
     pub fn marketplace(mut self, tenant_key: TenantKey) -> Self {
         self.kind = AppKind::Marketplace;
         self.tenant_key = Some(tenant_key);
@@ -147,24 +161,50 @@ impl<C> ClientBuilder<C> {
     }
 
     /// Feishu (the default).
+    ///
+    /// ```
+    /// use lark_http::Client;
+    /// let builder = Client::builder().feishu(); // open.feishu.cn
+    /// ```
     pub fn feishu(mut self) -> Self {
         self.base_url = BaseUrl::feishu();
         self
     }
 
     /// Lark.
+    ///
+    /// ```
+    /// use lark_http::Client;
+    /// let builder = Client::builder().lark(); // open.larksuite.com
+    /// ```
     pub fn lark(mut self) -> Self {
         self.base_url = BaseUrl::lark();
         self
     }
 
     /// Any base url: an emulator, a proxy in front of the platform.
+    ///
+    /// ```
+    /// use lark_api::BaseUrl;
+    /// use lark_http::Client;
+    ///
+    /// let emulator = BaseUrl::parse("http://127.0.0.1:8080")?;
+    /// let builder = Client::builder().base_url(emulator);
+    /// # Ok::<(), lark_api::BuildError>(())
+    /// ```
     pub fn base_url(mut self, base: BaseUrl) -> Self {
         self.base_url = base;
         self
     }
 
     /// How long a TCP connect may take (default 10 s).
+    ///
+    /// ```
+    /// use lark_http::Client;
+    /// use std::time::Duration;
+    ///
+    /// let builder = Client::builder().connect_timeout(Duration::from_secs(3));
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.transport_config.connect_timeout = timeout;
         self
@@ -173,18 +213,38 @@ impl<C> ClientBuilder<C> {
     /// The most requests in flight to the platform at once (default
     /// [`DEFAULT_MAX_CONNECTIONS_PER_HOST`](crate::DEFAULT_MAX_CONNECTIONS_PER_HOST)); further
     /// calls wait their turn within their request timeout.
+    ///
+    /// ```
+    /// use lark_http::Client;
+    ///
+    /// let builder = Client::builder().max_connections_per_host(16);
+    /// ```
     pub fn max_connections_per_host(mut self, max: usize) -> Self {
         self.transport_config.max_connections_per_host = max;
         self
     }
 
     /// How long an idle pooled connection is kept (default 90 s).
+    ///
+    /// ```
+    /// use lark_http::Client;
+    /// use std::time::Duration;
+    ///
+    /// let builder = Client::builder().pool_idle_timeout(Duration::from_secs(30));
+    /// ```
     pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
         self.transport_config.pool_idle_timeout = timeout;
         self
     }
 
     /// How long one attempt may take to answer (default 30 s).
+    ///
+    /// ```
+    /// use lark_http::Client;
+    /// use std::time::Duration;
+    ///
+    /// let builder = Client::builder().request_timeout(Duration::from_secs(10));
+    /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -192,6 +252,13 @@ impl<C> ClientBuilder<C> {
 
     /// The longest a transfer waits for its next chunk, either way, before it fails
     /// (default 30 s); see [`TransferTimeouts::read`].
+    ///
+    /// ```
+    /// use lark_http::Client;
+    /// use std::time::Duration;
+    ///
+    /// let builder = Client::builder().transfer_read_timeout(Duration::from_secs(60));
+    /// ```
     pub fn transfer_read_timeout(mut self, timeout: Duration) -> Self {
         self.transfer.read = timeout;
         self
@@ -199,6 +266,14 @@ impl<C> ClientBuilder<C> {
 
     /// The longest a whole transfer may take, retries and their waits included (default
     /// 10 min); see [`TransferTimeouts::deadline`].
+    ///
+    /// ```
+    /// use lark_http::Client;
+    /// use std::time::Duration;
+    ///
+    /// // Large files over a slow link.
+    /// let builder = Client::builder().transfer_deadline(Duration::from_secs(30 * 60));
+    /// ```
     pub fn transfer_deadline(mut self, deadline: Duration) -> Self {
         self.transfer.deadline = deadline;
         self
@@ -206,12 +281,27 @@ impl<C> ClientBuilder<C> {
 
     /// Sends everything through an HTTP CONNECT proxy, loopback included: REST calls and the
     /// long connection's dial alike.
+    ///
+    /// ```
+    /// use lark_http::Client;
+    ///
+    /// let proxy: http::Uri = "http://proxy.internal:3128".parse()?;
+    /// let builder = Client::builder().proxy(proxy);
+    /// # Ok::<(), http::uri::InvalidUri>(())
+    /// ```
     pub fn proxy(mut self, proxy: http::Uri) -> Self {
         self.proxy = ProxySettings::always(proxy);
         self
     }
 
     /// Chooses a proxy per destination, e.g. [`ProxySettings::from_env`] (curl's rules).
+    ///
+    /// ```
+    /// use lark_http::{Client, ProxySettings};
+    ///
+    /// let settings = ProxySettings::from_values("http://proxy.internal:3128", "", "localhost,.corp");
+    /// let builder = Client::builder().proxy_settings(settings);
+    /// ```
     pub fn proxy_settings(mut self, settings: ProxySettings) -> Self {
         self.proxy = settings;
         self
@@ -219,6 +309,13 @@ impl<C> ClientBuilder<C> {
 
     /// The quotas kept before the platform enforces them (default: its published limits;
     /// [`Quotas::off`] to send at once).
+    ///
+    /// ```
+    /// use lark_http::{Client, Quotas};
+    ///
+    /// // Keep 20 % under each published limit.
+    /// let builder = Client::builder().quotas(Quotas::default().with_margin_percent(20));
+    /// ```
     pub fn quotas(mut self, quotas: Quotas) -> Self {
         self.quotas = quotas;
         self
@@ -226,18 +323,44 @@ impl<C> ClientBuilder<C> {
 
     /// Where quota counts are kept (default: this process's memory). `lark-redis` shares them
     /// between replicas.
+    ///
+    /// ```
+    /// use lark_http::{Client, MemoryRateLimiter};
+    /// use std::sync::Arc;
+    ///
+    /// let builder = Client::builder().rate_limiter(Arc::new(MemoryRateLimiter::default()));
+    /// ```
     pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = Some(limiter);
         self
     }
 
     /// The retry policy.
+    ///
+    /// ```
+    /// use lark_http::{Client, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let retry = RetryPolicy::default()
+    ///     .with_max_attempts(5)
+    ///     .with_max_delay(Duration::from_secs(4));
+    /// let builder = Client::builder().retry(retry);
+    /// ```
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
     /// The token policy.
+    ///
+    /// ```
+    /// use lark_http::{Client, TokenPolicy};
+    /// use std::time::Duration;
+    ///
+    /// // Fetch a new tenant token ten minutes before the old one expires.
+    /// let policy = TokenPolicy::default().with_refresh_margin(Duration::from_secs(600));
+    /// let builder = Client::builder().token_policy(policy);
+    /// ```
     pub fn token_policy(mut self, policy: TokenPolicy) -> Self {
         self.token_policy = policy;
         self
@@ -246,6 +369,15 @@ impl<C> ClientBuilder<C> {
     /// Where the token cache reads the time (the system clock by default). Tests put a
     /// [`ManualTime`](crate::ManualTime) here to move past a token's refresh time without
     /// waiting for it.
+    ///
+    /// ```
+    /// use lark_http::{Client, ManualTime};
+    /// use std::sync::Arc;
+    /// use std::time::SystemTime;
+    ///
+    /// let clock = Arc::new(ManualTime::new(SystemTime::now()));
+    /// let builder = Client::builder().time_source(clock.clone());
+    /// ```
     pub fn time_source(mut self, time: Arc<dyn TimeSource>) -> Self {
         self.time = time;
         self
@@ -253,30 +385,71 @@ impl<C> ClientBuilder<C> {
 
     /// Shares tokens and app tickets with the other replicas through `stores` (a
     /// `lark_redis::Redis`, say).
+    ///
+    /// ```
+    /// use lark_http::{Client, ClientBuilder, SharedStores};
+    ///
+    /// // `stores` is a `lark_redis::Redis` in a deployment of several replicas.
+    /// fn shared(stores: &impl SharedStores) -> ClientBuilder {
+    ///     Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").stores(stores)
+    /// }
+    /// ```
     pub fn stores(self, stores: &impl crate::token::SharedStores) -> Self {
         self.token_store(stores.token_store())
             .ticket_store(stores.ticket_store())
     }
 
     /// Shares tokens through `store` (several replicas fetch one token).
+    ///
+    /// ```
+    /// use lark_http::{Client, ClientBuilder, TokenStore};
+    /// use std::sync::Arc;
+    ///
+    /// fn with_tokens_in(store: Arc<dyn TokenStore>) -> ClientBuilder {
+    ///     Client::builder().token_store(store)
+    /// }
+    /// ```
     pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.token_store = Some(store);
         self
     }
 
     /// Keeps marketplace app tickets in `store`.
+    ///
+    /// ```
+    /// use lark_http::{Client, MemoryTicketStore};
+    /// use std::sync::Arc;
+    ///
+    /// let builder = Client::builder().ticket_store(Arc::new(MemoryTicketStore::default()));
+    /// ```
     pub fn ticket_store(mut self, store: Arc<dyn TicketStore>) -> Self {
         self.ticket_store = Some(store);
         self
     }
 
     /// Sends requests through `transport` instead of the default hyper client.
+    ///
+    /// ```
+    /// use lark_http::{Client, ClientBuilder, Transport};
+    /// use std::sync::Arc;
+    ///
+    /// // A transport that records requests, or one over another HTTP stack.
+    /// fn through(transport: Arc<dyn Transport>) -> ClientBuilder {
+    ///     Client::builder().transport(transport)
+    /// }
+    /// ```
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
         self.transport = Some(transport);
         self
     }
 
     /// The `User-Agent` sent.
+    ///
+    /// ```
+    /// use lark_http::Client;
+    ///
+    /// let builder = Client::builder().user_agent("release-bot/2.1");
+    /// ```
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
@@ -292,6 +465,19 @@ impl<C> ClientBuilder<C> {
     /// [`from_env`](Self::from_env) with the `LARK_*` variables read through `lookup`: a
     /// command line passes its flags first and the environment after, so every setting is
     /// read in one place. Proxies still come from the environment.
+    ///
+    /// ```
+    /// use lark_http::ClientBuilder;
+    ///
+    /// let builder: ClientBuilder = ClientBuilder::from_vars(|name| match name {
+    ///     "LARK_APP_ID" => Some("cli_a5fb0ae6a4000001".to_owned()),
+    ///     "LARK_APP_SECRET" => Some("the app secret".to_owned()),
+    ///     "LARK_DOMAIN" => Some("lark".to_owned()),
+    ///     _ => None,
+    /// })?;
+    /// let client = builder.build()?;
+    /// # Ok::<(), lark_http::Error>(())
+    /// ```
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let mut builder = Self::default();

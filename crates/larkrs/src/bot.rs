@@ -278,18 +278,57 @@ fn into_handler_error<E: Into<HandlerError>>(result: Result<(), E>) -> Result<()
 impl BotBuilder {
     /// The Encrypt Key from the console's event subscription page: bodies are decrypted and
     /// signatures checked.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::Bot;
+    ///
+    /// let bot = Bot::builder(client).encrypt_key("the encrypt key").build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn encrypt_key(mut self, key: impl Into<String>) -> Self {
         self.config = self.config.encrypt_key(key);
         self
     }
 
     /// The Verification Token from the same page: checked on every delivery.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::Bot;
+    ///
+    /// let bot = Bot::builder(client)
+    ///     .encrypt_key("the encrypt key")
+    ///     .verification_token("the verification token")
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn verification_token(mut self, token: impl Into<String>) -> Self {
         self.config = self.config.verification_token(token);
         self
     }
 
     /// All verification settings at once.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::Bot;
+    /// use lark::events::EventConfig;
+    /// use std::time::Duration;
+    ///
+    /// // Refuse deliveries signed more than a minute ago.
+    /// let config = EventConfig::new()
+    ///     .encrypt_key("the encrypt key")
+    ///     .freshness(Some(Duration::from_secs(60)));
+    /// let bot = Bot::builder(client).event_config(config).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn event_config(mut self, config: EventConfig) -> Self {
         self.config = config;
         self
@@ -299,18 +338,60 @@ impl BotBuilder {
     /// events that anyone who can reach it could forge, and [`Bot::serve`] says so once, at
     /// the start. Meant for the long connection, which the platform authenticates itself, and
     /// for a webhook on a network where only the platform can reach it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::Bot;
+    ///
+    /// // Events arrive over the long connection only.
+    /// let bot = Bot::builder(client).allow_unsigned_events().build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn allow_unsigned_events(mut self) -> Self {
         self.allow_unsigned = true;
         self
     }
 
     /// Deadlines and limits of the webhook server (defaults: [`ServeOptions::default`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::{Bot, ServeOptions};
+    /// use std::time::Duration;
+    ///
+    /// let options = ServeOptions::default().with_idle_timeout(Duration::from_secs(30));
+    /// let bot = Bot::builder(client)
+    ///     .encrypt_key("the encrypt key")
+    ///     .serve_options(options)
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn serve_options(mut self, options: ServeOptions) -> Self {
         self.serve_options = options;
         self
     }
 
     /// Handles received messages (`im.message.receive_v1`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::{Bot, MessageEvent};
+    ///
+    /// let bot = Bot::builder(client)
+    ///     .encrypt_key("the encrypt key")
+    ///     .on_message(|event: MessageEvent| async move {
+    ///         let said = event.text_without_mentions().unwrap_or_default();
+    ///         event.reply(format!("you said: {said}")).await.map(drop)
+    ///     })
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_message<F, Fut, E>(mut self, handler: F) -> Self
     where
         F: Fn(MessageEvent) -> Fut + Send + Sync + 'static,
@@ -326,6 +407,22 @@ impl BotBuilder {
     }
 
     /// Handles every other event (and received messages too, when no `on_message` is set).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::{Bot, BotEvent};
+    ///
+    /// let bot = Bot::builder(client)
+    ///     .encrypt_key("the encrypt key")
+    ///     .on_event(|event: BotEvent| async move {
+    ///         println!("{} {}", event.header.event_type, event.header.event_id);
+    ///         Ok::<(), lark::Error>(())
+    ///     })
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_event<F, Fut, E>(mut self, handler: F) -> Self
     where
         F: Fn(BotEvent) -> Fut + Send + Sync + 'static,
@@ -341,6 +438,25 @@ impl BotBuilder {
     }
 
     /// Answers card callbacks: a toast, a new card, or nothing.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::{Bot, CardEvent, CardResponse, ToastKind};
+    ///
+    /// let bot = Bot::builder(client)
+    ///     .encrypt_key("the encrypt key")
+    ///     .on_card(|event: CardEvent| async move {
+    ///         let answer = match event.value_str("action") {
+    ///             Some("approve") => CardResponse::toast(ToastKind::Success, "Approved"),
+    ///             _ => CardResponse::empty(),
+    ///         };
+    ///         Ok::<_, lark::Error>(answer)
+    ///     })
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_card<F, Fut, E>(mut self, handler: F) -> Self
     where
         F: Fn(CardEvent) -> Fut + Send + Sync + 'static,
@@ -356,6 +472,22 @@ impl BotBuilder {
     }
 
     /// Deduplicates through `store` (shared, for several replicas) instead of in memory.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::Bot;
+    /// use lark::events::MemoryDedup;
+    /// use std::sync::Arc;
+    ///
+    /// // Remember the last 100,000 event ids instead of the default number.
+    /// let bot = Bot::builder(client)
+    ///     .encrypt_key("the encrypt key")
+    ///     .dedup(Arc::new(MemoryDedup::new(100_000)))
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dedup(mut self, store: Arc<dyn DedupStore>) -> Self {
         self.dedup = Some(store);
         self
@@ -369,6 +501,21 @@ impl BotBuilder {
     }
 
     /// When events are acknowledged (default: after the handler, waiting at most 2.5 s).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::Bot;
+    /// use lark::events::AckPolicy;
+    ///
+    /// // Acknowledge at once; handlers that take long run after the answer.
+    /// let bot = Bot::builder(client)
+    ///     .encrypt_key("the encrypt key")
+    ///     .ack(AckPolicy::Immediately)
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ack(mut self, ack: AckPolicy) -> Self {
         self.ack = ack;
         self
