@@ -35,48 +35,116 @@ pub struct MessageEvent {
 
 impl MessageEvent {
     /// The text with mentions written as names (`@Tom`), for text and post messages.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// if let Some(text) = event.text() {
+    ///     println!("{text}"); // "@Bot deploy v2.1"
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn text(&self) -> Option<String> {
         self.message.text()
     }
 
     /// The text without any mention, trimmed: what the user said to the bot.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// match event.text_without_mentions().as_deref() {
+    ///     Some("ping") => drop(event.reply("pong").await?),
+    ///     _ => {}
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn text_without_mentions(&self) -> Option<String> {
         self.message.text_without_mentions()
     }
 
     /// The decoded content.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// if let lark::MessageContent::Image(image) = event.content() {
+    ///     println!("an image: {:?}", image);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn content(&self) -> &MessageContent {
         self.message.content()
     }
 
     /// The message id.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// println!("message {}", event.message_id());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn message_id(&self) -> &MessageId {
         &self.message.message_id
     }
 
     /// The chat it was sent in.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// println!("in chat {}", event.chat_id());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn chat_id(&self) -> &ChatId {
         &self.message.chat_id
     }
 
     /// The sender's open_id.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// if let Some(user) = event.sender_open_id() {
+    ///     println!("from {user}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn sender_open_id(&self) -> Option<&OpenId> {
         self.sender.sender_id.open_id.as_ref()
     }
 
     /// Whether it was sent in a one-to-one chat with the bot.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// if event.is_p2p() {
+    ///     event.reply("Hi! Mention me in a group to use me there.").await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn is_p2p(&self) -> bool {
         self.message.chat_type == Some(lark_events::ChatType::P2p)
     }
 
     /// Replies to the message; `.in_thread()` replies in its thread.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// event.reply("On it").await?;
+    /// event.reply("Details in the thread").in_thread().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reply(&self, content: impl Into<MessageContent>) -> Call<'_, ReplyMessage> {
         self.client
             .messages()
@@ -100,6 +168,13 @@ impl MessageEvent {
     }
 
     /// Sends to the chat the message came from, without quoting it.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// event.send_to_chat("Someone asked; the answer is below.").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_to_chat(&self, content: impl Into<MessageContent>) -> Call<'_, SendMessage> {
         self.client
             .messages()
@@ -107,6 +182,13 @@ impl MessageEvent {
     }
 
     /// Reacts to the message.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// event.react("THUMBSUP").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn react(&self, emoji_type: impl Into<String>) -> Result<Reaction, Error> {
         self.client
             .messages()
@@ -115,6 +197,13 @@ impl MessageEvent {
     }
 
     /// The client.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// let info = event.client().bot_info().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn client(&self) -> &Client {
         &self.client
@@ -134,6 +223,13 @@ pub struct BotEvent {
 
 impl BotEvent {
     /// The client.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::BotEvent) -> Result<(), lark::Error> {
+    /// let info = event.client().bot_info().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn client(&self) -> &Client {
         &self.client
@@ -151,30 +247,76 @@ pub struct CardEvent {
 
 impl CardEvent {
     /// A string from the clicked component's `value` object.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::CardEvent) -> Result<(), lark::Error> {
+    /// // The button's callback value was {"action": "approve"}.
+    /// if event.value_str("action") == Some("approve") {
+    ///     println!("approved");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn value_str(&self, key: &str) -> Option<&str> {
         self.action.value_str(key)
     }
 
     /// The message holding the card.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::CardEvent) -> Result<(), lark::Error> {
+    /// if let Some(message) = event.message_id() {
+    ///     println!("clicked on {message}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn message_id(&self) -> Option<&MessageId> {
         self.action.context.open_message_id.as_ref()
     }
 
     /// The chat the card is in.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::CardEvent) -> Result<(), lark::Error> {
+    /// if let Some(chat) = event.chat_id() {
+    ///     event.client().messages().send(chat.clone(), "Approved").await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn chat_id(&self) -> Option<&ChatId> {
         self.action.context.open_chat_id.as_ref()
     }
 
     /// Who clicked.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::CardEvent) -> Result<(), lark::Error> {
+    /// if let Some(user) = event.operator_open_id() {
+    ///     println!("clicked by {user}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn operator_open_id(&self) -> Option<&OpenId> {
         self.action.operator.open_id.as_ref()
     }
 
     /// The client.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::CardEvent) -> Result<(), lark::Error> {
+    /// if let Some(chat) = event.chat_id() {
+    ///     event.client().messages().send(chat.clone(), "Thanks").await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn client(&self) -> &Client {
         &self.client
@@ -494,6 +636,14 @@ impl BotBuilder {
     }
 
     /// Deduplicates through `redis`, shared with the other replicas.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let redis = lark::redis::Redis::open("redis://127.0.0.1:6379/")?;
+    /// let bot = lark::Bot::builder(client).encrypt_key("the encrypt key").redis(&redis).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis(self, redis: &lark_redis::Redis) -> Self {
@@ -605,6 +755,19 @@ impl Bot {
     }
 
     /// [`from_env`](Self::from_env), reading each variable through `lookup`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let bot = lark::Bot::from_vars(|name| match name {
+    ///     "LARK_APP_ID" => Some("cli_a5fb0ae6a4000001".to_owned()),
+    ///     "LARK_APP_SECRET" => Some("the app secret".to_owned()),
+    ///     "LARK_ENCRYPT_KEY" => Some("the encrypt key".to_owned()),
+    ///     _ => None,
+    /// })?
+    /// .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<BotBuilder, Error> {
         let client = crate::ClientBuilder::from_vars(&lookup)?.build()?;
         let mut builder = Self::builder(client);
@@ -619,6 +782,16 @@ impl Bot {
     }
 
     /// A builder around `client`, which the handlers answer through.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let bot = lark::Bot::builder(client)
+    ///     .encrypt_key("the encrypt key")
+    ///     .on_message(|event: lark::MessageEvent| async move { event.reply("hi").await.map(drop) })
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder(client: Client) -> BotBuilder {
         BotBuilder {
             client,
@@ -634,18 +807,44 @@ impl Bot {
     }
 
     /// The client.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// # let bot = lark::Bot::builder(client).allow_unsigned_events().build()?;
+    /// let info = bot.client().bot_info().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn client(&self) -> &Client {
         &self.client
     }
 
     /// The dispatcher (dedup + handlers), for any transport that delivers events.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// # let bot = lark::Bot::builder(client).allow_unsigned_events().build()?;
+    /// // Hand events from another transport (a queue, say) to the same handlers.
+    /// let dispatcher = bot.dispatcher();
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn dispatcher(&self) -> Dispatcher {
         self.dispatcher.clone()
     }
 
     /// The webhook endpoint as a hyper service, to mount in any server.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// # let bot = lark::Bot::builder(client).allow_unsigned_events().build()?;
+    /// // A hyper service, for a server of your own.
+    /// let service = bot.webhook();
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn webhook(&self) -> WebhookService {
         WebhookService::new(self.config.clone(), self.dispatcher.clone())
@@ -653,6 +852,15 @@ impl Bot {
     }
 
     /// The webhook endpoint as an axum router at `path`.
+    ///
+    /// ```no_run
+    /// # async fn run(bot: lark::Bot) -> std::io::Result<()> {
+    /// let app = bot.axum_router("/lark/events");
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+    /// axum::serve(listener, app).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn axum_router(&self, path: &str) -> axum::Router {
@@ -661,6 +869,16 @@ impl Bot {
 
     /// Receives events and card callbacks over the long connection instead of a webhook: no
     /// public URL needed. The same handlers run; the handle watches and stops the connection.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// # let bot = lark::Bot::builder(client).allow_unsigned_events().build()?;
+    /// let events = bot.connect();
+    /// // … until the process stops:
+    /// let last = events.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "ws")]
     #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
     #[must_use]
@@ -669,6 +887,17 @@ impl Bot {
     }
 
     /// [`connect`](Self::connect) with `options` (watchdog, shutdown grace, reconnecting).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// # let bot = lark::Bot::builder(client).allow_unsigned_events().build()?;
+    /// use lark::ws::WsOptions;
+    /// use std::time::Duration;
+    ///
+    /// let events = bot.connect_with(WsOptions::default().with_shutdown_grace(Duration::from_secs(10)));
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "ws")]
     #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
     #[must_use]

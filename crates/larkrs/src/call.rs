@@ -32,12 +32,33 @@ impl<'a, E> Call<'a, E> {
 
     /// Changes the endpoint value, for an option this call has no method for:
     /// `.map(|send| send.uuid("…"))`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use lark::api::im::messages::SendMessage;
+    ///
+    /// let sent = client
+    ///     .messages()
+    ///     .send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), "hello")
+    ///     .map(|send: SendMessage| send.uuid("deploy-4711"))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn map(mut self, change: impl FnOnce(E) -> E) -> Self {
         self.endpoint = change(self.endpoint);
         self
     }
 
     /// The endpoint value as it stands.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let call = client.messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), "hello");
+    /// println!("about to send {:?}", call.endpoint());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn endpoint(&self) -> &E {
         &self.endpoint
@@ -60,6 +81,14 @@ where
 impl Call<'_, SendMessage> {
     /// The idempotency key (at most 50 characters). One is made for every send that has none,
     /// so a retry never posts twice; give your own to deduplicate across processes.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// // Sent once, however many replicas handle the same job.
+    /// client.messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), "Nightly build passed").uuid("nightly-2026-12-04").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn uuid(self, uuid: impl Into<String>) -> Self {
         self.map(|send| send.uuid(uuid))
     }
@@ -67,11 +96,27 @@ impl Call<'_, SendMessage> {
 
 impl Call<'_, ReplyMessage> {
     /// Replies in the message's thread, starting one if needed.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let question = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// client.messages().reply(&question, "Looking into it").in_thread().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn in_thread(self) -> Self {
         self.map(ReplyMessage::in_thread)
     }
 
     /// The idempotency key (at most 50 characters).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let question = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// client.messages().reply(&question, "Done").uuid("answer-om_dc1326").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn uuid(self, uuid: impl Into<String>) -> Self {
         self.map(|reply| reply.uuid(uuid))
     }
@@ -79,6 +124,14 @@ impl Call<'_, ReplyMessage> {
 
 impl Call<'_, ForwardMessage> {
     /// The idempotency key (at most 50 characters).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let message = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// client.messages().forward(&message, lark::ChatId::new("oc_5ad11d72b830411d72b836c20")).uuid("forward-om_dc1326").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn uuid(self, uuid: impl Into<String>) -> Self {
         let uuid = uuid.into();
         self.map(|mut forward| {
@@ -90,16 +143,44 @@ impl Call<'_, ForwardMessage> {
 
 impl Call<'_, CreateChat> {
     /// Invites these users, by open_id.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use lark::OpenId;
+    ///
+    /// let chat = client
+    ///     .chats()
+    ///     .create("Incident 4711")
+    ///     .members([OpenId::new("ou_7d8a6e6df7621556ce0d21922b676706")])
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn members(self, users: impl IntoIterator<Item = OpenId>) -> Self {
         self.map(|create| create.users(users))
     }
 
     /// The chat's description.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let chat = client.chats().create("Incident 4711").description("Checkout is down").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn description(self, description: impl Into<String>) -> Self {
         self.map(|create| create.description(description))
     }
 
     /// The idempotency key: creating twice with the same key creates one chat.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// // Retried after a timeout, this still makes one chat.
+    /// let chat = client.chats().create("Incident 4711").uuid("incident-4711").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn uuid(self, uuid: impl Into<String>) -> Self {
         self.map(|create| create.uuid(uuid))
     }
@@ -134,6 +215,21 @@ impl<'a, E: Paginated> List<'a, E> {
 
     /// Changes the request, for an option this list has no method for. Only before the list
     /// is first read.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use lark::api::im::messages::ListMessages;
+    ///
+    /// let history: Vec<_> = client
+    ///     .messages()
+    ///     .history(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"))
+    ///     .map(|list: ListMessages| list.between(Some(1_764_000_000), None))
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn map(mut self, change: impl FnOnce(E) -> E) -> Self {
         self.request = self.request.map(change);
         self
@@ -142,11 +238,29 @@ impl<'a, E: Paginated> List<'a, E> {
 
 impl List<'_, ListMessages> {
     /// Newest first (the platform's default is oldest first).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    ///
+    /// let latest = client.messages().history(lark::ChatId::new("oc_5ad11d72b830411d72b836c20")).newest_first().try_next().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn newest_first(self) -> Self {
         self.map(ListMessages::newest_first)
     }
 
     /// Only messages created at or after `seconds` since the epoch (chats only).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    ///
+    /// let today: Vec<_> = client.messages().history(lark::ChatId::new("oc_5ad11d72b830411d72b836c20")).since(1_764_806_400).try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn since(self, seconds: i64) -> Self {
         self.map(|list| {
             let end = list.end_time;
@@ -155,6 +269,15 @@ impl List<'_, ListMessages> {
     }
 
     /// Only messages created at or before `seconds` since the epoch (chats only).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    ///
+    /// let before: Vec<_> = client.messages().history(lark::ChatId::new("oc_5ad11d72b830411d72b836c20")).until(1_764_806_400).try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn until(self, seconds: i64) -> Self {
         self.map(|list| {
             let start = list.start_time;
@@ -163,6 +286,15 @@ impl List<'_, ListMessages> {
     }
 
     /// Items fetched per page, 1 to 50.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    ///
+    /// let all: Vec<_> = client.messages().history(lark::ChatId::new("oc_5ad11d72b830411d72b836c20")).page_size(50).try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn page_size(self, size: u32) -> Self {
         self.map(|list| list.page_size(size))
     }
@@ -219,6 +351,19 @@ impl<'a, K> Upload<'a, K> {
     }
 
     /// Reports the bytes sent, as they go.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use std::sync::Arc;
+    ///
+    /// let key = client
+    ///     .files()
+    ///     .upload("report.pdf")
+    ///     .progress(Arc::new(|sent, total| eprintln!("{sent} of {total:?} bytes")))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = Some(progress);
         self

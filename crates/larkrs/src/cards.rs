@@ -86,6 +86,16 @@ impl<'a> Cards<'a> {
     }
 
     /// A writer that streams text into a card sent as a reply to `message`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let question = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let mut answer = client.cards().stream_reply(&question).title("Answer");
+    /// answer.push("Looking that up…")?;
+    /// answer.finish(None).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn stream_reply(&self, message: &MessageId) -> CardStream {
         CardStream::new(
             self.client.clone(),
@@ -220,12 +230,27 @@ impl CardStream {
     }
 
     /// The card's title (a plain-text header). None by default.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let answer = client.cards().stream(lark::ChatId::new("oc_5ad11d72b830411d72b836c20")).title("Release notes");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.options.title = Some(title.into());
         self
     }
 
     /// Replies in the message's thread, starting one if needed (for a reply).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let question = lark::MessageId::new("om_dc13264520392913993dd051dba21dcf");
+    /// let answer = client.cards().stream_reply(&question).in_thread();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn in_thread(mut self) -> Self {
         if let Target::Reply { in_thread, .. } = &mut self.target {
             *in_thread = true;
@@ -235,6 +260,16 @@ impl CardStream {
 
     /// The shortest time between two updates of one card: 100 ms by default, which keeps a
     /// card at the platform's 10 operations a second. Shorter values are raised to it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use std::time::Duration;
+    ///
+    /// // Fewer, larger updates: five a second.
+    /// let answer = client.cards().stream(lark::ChatId::new("oc_5ad11d72b830411d72b836c20")).interval(Duration::from_millis(200));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn interval(mut self, interval: Duration) -> Self {
         self.options.interval = interval.max(Duration::from_millis(100));
         self
@@ -242,6 +277,17 @@ impl CardStream {
 
     /// How clients type the text out (`streaming_config`): one character every 70 ms by
     /// default.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use lark::content::card::{PrintStrategy, StreamingConfig};
+    ///
+    /// // Two characters every 30 ms; a new update shows at once what the last one left untyped.
+    /// let typing = StreamingConfig::new(30, 2, PrintStrategy::Fast);
+    /// let answer = client.cards().stream(lark::ChatId::new("oc_5ad11d72b830411d72b836c20")).typing(typing);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn typing(mut self, config: StreamingConfig) -> Self {
         self.options.config = config;
         self
@@ -249,6 +295,14 @@ impl CardStream {
 
     /// The largest card the writer fills before it continues in a new one, in bytes of card
     /// JSON; at most (and by default) [`STREAM_CARD_MAX_BYTES`]. At least 2 KB.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// // Continue in a new card every 8 KB of card JSON.
+    /// let answer = client.cards().stream(lark::ChatId::new("oc_5ad11d72b830411d72b836c20")).max_card_bytes(8 * 1024);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn max_card_bytes(mut self, bytes: usize) -> Self {
         self.options.max_card_bytes = bytes.clamp(2048, STREAM_CARD_MAX_BYTES);
         self
@@ -256,6 +310,17 @@ impl CardStream {
 
     /// Adds `delta` to the answer. It never waits: the text is sent by the writer's task,
     /// together with whatever else arrived meanwhile. The first push sends the card.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let mut answer = client.cards().stream(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"));
+    /// for token in ["The build ", "passed", "."] {
+    ///     answer.push(token)?;
+    /// }
+    /// answer.finish(None).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Usage`] once the stream has stopped on an error, which
@@ -279,6 +344,17 @@ impl CardStream {
 
     /// Pushes every string `stream` yields, as it yields it.
     ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// // Any stream of text: a language model's tokens, lines of a log.
+    /// let tokens = futures_util::stream::iter(["Deploying ", "v2.1", "… done."]);
+    /// let mut answer = client.cards().stream(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"));
+    /// answer.pipe(tokens).await?;
+    /// answer.finish(Some("Deployed v2.1".to_owned())).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// As [`push`](Self::push).
     pub async fn pipe<S, T>(&mut self, stream: S) -> Result<(), Error>
@@ -297,6 +373,16 @@ impl CardStream {
     /// `summary` given, else the start of the text. Returns what was sent.
     ///
     /// Dropping the future does not stop the close: the writer's task finishes it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let mut answer = client.cards().stream(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"));
+    /// answer.push("All 312 tests passed.")?;
+    /// let streamed = answer.finish(Some("Tests passed".to_owned())).await?;
+    /// println!("{} card(s), sent as {:?}", streamed.card_ids.len(), streamed.mode);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The error that stopped the stream, if one did; its card was closed with a note saying
@@ -319,6 +405,16 @@ impl CardStream {
 
     /// Cuts the answer short: sends what was pushed, adds the interrupted note and closes the
     /// card, as a drop does, but waits for it and returns what was sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let mut answer = client.cards().stream(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"));
+    /// answer.push("Summarising the thread")?;
+    /// // The user cancelled: close the card with what it holds.
+    /// let streamed = answer.abort().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// As [`finish`](Self::finish).

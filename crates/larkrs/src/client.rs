@@ -56,36 +56,84 @@ impl Client {
     }
 
     /// Sending, replying, editing, recalling, reacting, history.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// client.messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), "hello").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn messages(&self) -> Messages<'_> {
         Messages::new(self)
     }
 
     /// CardKit card entities, and streaming text into cards as it arrives.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let mut answer = client.cards().stream(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"));
+    /// answer.push("Thinking…")?;
+    /// answer.finish(None).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn cards(&self) -> crate::Cards<'_> {
         crate::Cards::new(self)
     }
 
     /// Creating, reading, updating and listing chats.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let chat = client.chats().create("Release 2.1").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn chats(&self) -> Chats<'_> {
         Chats::new(self)
     }
 
     /// A chat's members.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use futures_util::TryStreamExt;
+    ///
+    /// let chat = lark::ChatId::new("oc_5ad11d72b830411d72b836c20");
+    /// let members: Vec<_> = client.members().list(&chat).try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn members(&self) -> Members<'_> {
         Members::new(self)
     }
 
     /// Uploading and downloading images.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let key = client.images().upload("chart.png").await?;
+    /// client.messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), lark::MessageContent::image(key)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn images(&self) -> Images<'_> {
         Images::new(self)
     }
 
     /// Uploading and downloading files, and the resources inside received messages.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let key = client.files().upload("report.pdf").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn files(&self) -> Files<'_> {
         Files::new(self)

@@ -52,18 +52,43 @@ impl fmt::Debug for SignIn {
 
 impl SignIn {
     /// Where to send the user's browser.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let sign_in = client.oauth().sign_in("http://127.0.0.1:8400/callback", ["im:message"])?;
+    /// println!("open {}", sign_in.url());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn url(&self) -> &str {
         &self.url
     }
 
     /// The state the redirect must bring back.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let sign_in = client.oauth().sign_in("http://127.0.0.1:8400/callback", ["im:message"])?;
+    /// // Keep it with the user's browser session to match the redirect against.
+    /// let state = sign_in.state().to_owned();
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn state(&self) -> &str {
         &self.state
     }
 
     /// The redirect url it returns to.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let sign_in = client.oauth().sign_in("http://127.0.0.1:8400/callback", ["im:message"])?;
+    /// assert_eq!(sign_in.redirect_uri(), "http://127.0.0.1:8400/callback");
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
@@ -92,6 +117,12 @@ impl fmt::Debug for Redirect {
 
 impl Redirect {
     /// Reads a redirect's query string (`code=…&state=…`), with or without its `?`.
+    ///
+    /// ```
+    /// let redirect = lark::Redirect::from_query("code=a1b2c3&state=9f0e");
+    /// assert!(redirect.code.is_some());
+    /// assert_eq!(redirect.state.as_deref(), Some("9f0e"));
+    /// ```
     #[must_use]
     pub fn from_query(query: &str) -> Self {
         let mut redirect = Self::default();
@@ -107,6 +138,11 @@ impl Redirect {
     }
 
     /// Reads the query of the url the browser was sent to.
+    ///
+    /// ```
+    /// let redirect = lark::Redirect::from_url("http://127.0.0.1:8400/callback?error=access_denied&state=9f0e");
+    /// assert_eq!(redirect.error.as_deref(), Some("access_denied"));
+    /// ```
     #[must_use]
     pub fn from_url(url: &str) -> Self {
         let query = url.split_once('?').map_or("", |(_, query)| query);
@@ -145,6 +181,13 @@ impl Client {
     /// Signing users in to this app. The accounts host is the platform's
     /// (`accounts.feishu.cn` or `accounts.larksuite.com`), or the base url itself when the
     /// client talks to another server (an emulator, a proxy).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let sign_in = client.oauth().sign_in("http://127.0.0.1:8400/callback", ["im:message", "offline_access"])?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn oauth(&self) -> OAuth {
         OAuth {
@@ -156,6 +199,17 @@ impl Client {
 
 impl OAuth {
     /// Sign-ins on `accounts` instead.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use lark::api::oauth::AccountsUrl;
+    ///
+    /// // Sign-ins through a proxy in front of the accounts host.
+    /// let accounts = AccountsUrl::parse("https://accounts-proxy.internal")?;
+    /// let oauth = client.oauth().accounts(accounts);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn accounts(mut self, accounts: AccountsUrl) -> Self {
         self.accounts = accounts;
@@ -163,6 +217,13 @@ impl OAuth {
     }
 
     /// The accounts host.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// println!("users sign in on {}", client.oauth().accounts_url().as_str());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn accounts_url(&self) -> &AccountsUrl {
         &self.accounts
@@ -171,6 +232,17 @@ impl OAuth {
     /// Starts a sign-in returning to `redirect_uri` (one of the app's redirect urls) for
     /// `scopes`; `offline_access` among them gets a refresh token. The state and the PKCE
     /// verifier are new random values.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let sign_in = client.oauth().sign_in(
+    ///     "http://127.0.0.1:8400/callback",
+    ///     ["im:message", "offline_access"],
+    /// )?;
+    /// println!("open {}", sign_in.url());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sign_in<S: Into<String>>(
         &self,
         redirect_uri: impl Into<String>,
@@ -201,6 +273,17 @@ impl OAuth {
 
     /// Checks `redirect` against `sign_in` and trades its code for the user's pair. A state
     /// that differs is refused before any token is asked for.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// # let sign_in = client.oauth().sign_in("http://127.0.0.1:8400/callback", ["im:message"])?;
+    /// // `sign_in` was kept from `OAuth::sign_in`; the browser came back with this query.
+    /// let redirect = lark::Redirect::from_query("code=a1b2c3&state=9f0e");
+    /// let pair = client.oauth().finish(&sign_in, &redirect).await?;
+    /// println!("signed in: {:?}", pair.open_id);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn finish(
         &self,
         sign_in: &SignIn,
@@ -235,6 +318,16 @@ impl OAuth {
 
     /// Starts a device-flow sign-in for `scopes`: show the user the verification url and the
     /// user code, then [`wait_for_device`](Self::wait_for_device).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let oauth = client.oauth();
+    /// let grant = oauth.device(["im:message", "offline_access"]).await?;
+    /// println!("open {} and enter {}", grant.verification_uri, grant.user_code);
+    /// let pair = oauth.wait_for_device(&grant).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn device<S: Into<String>>(
         &self,
         scopes: impl IntoIterator<Item = S>,
@@ -247,12 +340,29 @@ impl OAuth {
 
     /// Polls until the user approves `grant`, waiting the interval the platform gave and five
     /// seconds more after each `slow_down`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// let oauth = client.oauth();
+    /// let grant = oauth.device(["im:message"]).await?;
+    /// let pair = oauth.wait_for_device(&grant).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn wait_for_device(&self, grant: &DeviceGrant) -> Result<UserTokenPair, Error> {
         let pair = self.client.http().wait_for_device(grant).await?;
         self.identify(pair).await
     }
 
     /// Who `pair` belongs to (`user_info`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client, pair: lark::http::UserTokenPair) -> Result<(), lark::Error> {
+    /// let user = client.oauth().user_info(&pair).await?;
+    /// println!("{} ({})", user.name, user.open_id);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn user_info(&self, pair: &UserTokenPair) -> Result<SignedInUser, Error> {
         self.client
             .http()
@@ -270,11 +380,35 @@ impl OAuth {
     /// Signs `session`'s user out: revokes their refresh token on the accounts host and
     /// forgets their pair. Answers whether anyone was signed in. The pair is forgotten even
     /// when the revocation fails, which is then the error.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use std::sync::Arc;
+    ///
+    /// let store = Arc::new(lark::http::FileUserTokenStore::new("/home/me/.config/lark"));
+    /// let session = client.oauth().stored_session("default", store);
+    /// if client.oauth().sign_out(&session).await? {
+    ///     println!("signed out");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn sign_out(&self, session: &UserSession) -> Result<bool, Error> {
         self.client.http().sign_out(session, &self.accounts).await
     }
 
     /// Stores `pair` in `store` as `user`'s and starts their session.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client, pair: lark::http::UserTokenPair) -> Result<(), lark::Error> {
+    /// use std::sync::Arc;
+    ///
+    /// let store = Arc::new(lark::http::MemoryUserTokenStore::default());
+    /// let session = client.oauth().session("alice", store, pair).await?;
+    /// client.as_user(&session).messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), "sent as Alice").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn session(
         &self,
         user: impl Into<String>,
@@ -285,6 +419,18 @@ impl OAuth {
     }
 
     /// The session of `user`, signed in earlier, from `store`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use std::sync::Arc;
+    ///
+    /// // Signed in earlier, by `lark auth login` or another process.
+    /// let store = Arc::new(lark::http::FileUserTokenStore::new("/home/me/.config/lark"));
+    /// let session = client.oauth().stored_session("default", store);
+    /// client.as_user(&session).messages().send(lark::ChatId::new("oc_5ad11d72b830411d72b836c20"), "sent as me").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn stored_session(
         &self,
@@ -342,6 +488,21 @@ pub enum SignInOutcome {
 impl SignIns {
     /// Sign-ins returning to `redirect_uri` (one of the app's redirect urls, the address of
     /// the redirect route) for `scopes`, stored in `store`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
+    /// use std::sync::Arc;
+    ///
+    /// let store = Arc::new(lark::http::MemoryUserTokenStore::default());
+    /// let sign_ins = lark::SignIns::new(
+    ///     client.oauth(),
+    ///     "https://bot.example.com/oauth/callback",
+    ///     ["im:message", "offline_access"],
+    ///     store,
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new<S: Into<String>>(
         oauth: OAuth,
         redirect_uri: impl Into<String>,
@@ -366,6 +527,14 @@ impl SignIns {
     }
 
     /// Starts a sign-in; answers the url to send the browser to.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client, sign_ins: std::sync::Arc<lark::SignIns>) -> Result<(), lark::Error> {
+    /// // Answer the browser with a redirect to `url`.
+    /// let url = sign_ins.start()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn start(&self) -> Result<String, Error> {
         let sign_in = self
             .oauth
@@ -382,6 +551,16 @@ impl SignIns {
     }
 
     /// Finishes the sign-in a redirect with query `query` belongs to.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lark::Client, sign_ins: std::sync::Arc<lark::SignIns>) -> Result<(), lark::Error> {
+    /// match sign_ins.finish("code=a1b2c3&state=9f0e").await {
+    ///     lark::SignInOutcome::SignedIn(user) => println!("welcome, {}", user.name),
+    ///     lark::SignInOutcome::Refused(why) => eprintln!("sign-in refused: {why}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn finish(&self, query: &str) -> SignInOutcome {
         let redirect = Redirect::from_query(query);
         let now = std::time::Instant::now();
@@ -420,6 +599,15 @@ impl SignIns {
     /// The two routes as an axum router: `GET login_path` redirects the browser to a new
     /// sign-in, and `GET redirect_path` (the path of the redirect url) finishes it, answering
     /// a short page.
+    ///
+    /// ```no_run
+    /// # async fn run(sign_ins: std::sync::Arc<lark::SignIns>) -> std::io::Result<()> {
+    /// let app = sign_ins.axum_router("/login", "/oauth/callback");
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:8400").await?;
+    /// axum::serve(listener, app).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn axum_router(self: &Arc<Self>, login_path: &str, redirect_path: &str) -> axum::Router {
