@@ -335,13 +335,13 @@ pub fn build_request<E: Endpoint>(
     }
 
     let mut builder = http::Request::builder().method(E::METHOD).uri(uri);
-    let headers = builder.headers_mut().ok_or_else(|| BuildError::Http {
-        reason: format!("the url for {} is not valid", E::PATH),
-    })?;
+    let headers = builder
+        .headers_mut()
+        .ok_or_else(|| BuildError::http(format!("the url for {} is not valid", E::PATH)))?;
     if E::AUTH != Auth::None {
         let token = token.ok_or(BuildError::MissingToken { endpoint: E::PATH })?;
-        let value = token.bearer().ok_or_else(|| BuildError::Http {
-            reason: "the access token holds characters a header cannot carry".to_owned(),
+        let value = token.bearer().ok_or_else(|| {
+            BuildError::http("the access token holds characters a header cannot carry")
         })?;
         headers.insert(AUTHORIZATION, value);
     }
@@ -355,10 +355,9 @@ pub fn build_request<E: Endpoint>(
             headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
         }
         Body::Multipart(multipart) => {
-            let content_type =
-                HeaderValue::try_from(multipart.content_type()).map_err(|_| BuildError::Http {
-                    reason: "the multipart boundary is not a valid header value".to_owned(),
-                })?;
+            let content_type = HeaderValue::try_from(multipart.content_type()).map_err(|err| {
+                BuildError::http_because("the multipart boundary is not a valid header value", err)
+            })?;
             headers.insert(CONTENT_TYPE, content_type);
             if let Some(len) = multipart.content_length() {
                 headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
@@ -366,8 +365,8 @@ pub fn build_request<E: Endpoint>(
         }
     }
     endpoint.headers(headers);
-    builder.body(body).map_err(|err| BuildError::Http {
-        reason: err.to_string(),
+    builder.body(body).map_err(|err| {
+        BuildError::http_because(format!("the request for {} is not valid", E::PATH), err)
     })
 }
 

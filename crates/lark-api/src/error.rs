@@ -736,7 +736,32 @@ pub enum BuildError {
     Http {
         /// What went wrong.
         reason: String,
+        /// The error underneath, when there is one (an `http::Error`, a `serde_json::Error`);
+        /// its text is not repeated in this one's.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+impl BuildError {
+    /// A request that could not be assembled, for `reason`.
+    pub(crate) fn http(reason: impl Into<String>) -> Self {
+        Self::Http {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// A request that could not be assembled, for `reason`, because of `source`.
+    pub(crate) fn http_because(
+        reason: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Http {
+            reason: reason.into(),
+            source: Some(Box::new(source)),
+        }
+    }
 }
 
 /// Any failure of a call, as seen by the request layer.
@@ -795,5 +820,27 @@ impl From<ContentError> for BuildError {
 impl From<ContentError> for Error {
     fn from(err: ContentError) -> Self {
         Self::Build(BuildError::Content(err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BuildError;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_request_that_cannot_be_assembled_keeps_its_cause_as_source_not_as_text() {
+        let cause = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let cause_text = cause.to_string();
+        let err = BuildError::http_because("the content did not encode as JSON", cause);
+        let text = err.to_string();
+        assert_eq!(
+            text,
+            "could not assemble the request: the content did not encode as JSON"
+        );
+        let source = err.source().expect("the JSON error is the source");
+        assert_eq!(source.to_string(), cause_text);
+        assert!(source.downcast_ref::<serde_json::Error>().is_some());
+        assert!(BuildError::http("no cause").source().is_none());
     }
 }

@@ -552,9 +552,7 @@ impl DeviceAuthorization {
         ));
         let mut authorization =
             http::HeaderValue::try_from(format!("Basic {basic}")).map_err(|err| {
-                BuildError::Http {
-                    reason: err.to_string(),
-                }
+                BuildError::http_because("the app's credentials cannot go in a header", err)
             })?;
         authorization.set_sensitive(true);
         http::Request::builder()
@@ -569,9 +567,7 @@ impl DeviceAuthorization {
             )
             .header(http::header::AUTHORIZATION, authorization)
             .body(Bytes::from(form.encode()))
-            .map_err(|err| BuildError::Http {
-                reason: err.to_string(),
-            })
+            .map_err(|err| BuildError::http_because("the accounts url is not valid", err))
     }
 
     /// Reads the answer.
@@ -625,9 +621,7 @@ impl Revoke {
                 "application/x-www-form-urlencoded",
             )
             .body(Bytes::from(form.encode()))
-            .map_err(|err| BuildError::Http {
-                reason: err.to_string(),
-            })
+            .map_err(|err| BuildError::http_because("the accounts url is not valid", err))
     }
 
     /// Reads the answer: success is an empty body, or JSON with `code` 0 and no `error`.

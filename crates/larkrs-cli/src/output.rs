@@ -88,10 +88,15 @@ pub(crate) fn report(failure: &Failure, json: bool) {
                 "log_id": err.log_id(),
                 "hint": api.and_then(lark::api::ApiError::hint),
                 "missing_scopes": api.map(lark::api::ApiError::missing_scopes),
+                "causes": match err {
+                    // Its text is the request layer's error's: the causes start under it.
+                    lark::Error::Api { error, .. } => causes(error),
+                    other => causes(other),
+                },
             })
         }
         Failure::Event(err) => {
-            json!({"error": err.to_string(), "kind": format!("{:?}", err.kind())})
+            json!({"error": err.to_string(), "kind": format!("{:?}", err.kind()), "causes": causes(err)})
         }
         Failure::Input(message) | Failure::Local(message) | Failure::Refused(message) => {
             json!({"error": message})
@@ -102,6 +107,9 @@ pub(crate) fn report(failure: &Failure, json: bool) {
         return;
     }
     eprintln!("error: {}", value["error"].as_str().unwrap_or_default());
+    for cause in value["causes"].as_array().into_iter().flatten() {
+        eprintln!("  cause: {}", cause.as_str().unwrap_or_default());
+    }
     for field in ["code", "msg", "log_id", "hint"] {
         if let Some(text) = value.get(field).filter(|v| !v.is_null()) {
             let text = text
@@ -121,6 +129,24 @@ pub(crate) fn report(failure: &Failure, json: bool) {
             scopes.join(", ")
         );
     }
+}
+
+/// The texts of the errors under `err`, outermost first, leaving out any whose text is already
+/// part of the text above it.
+fn causes(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut shown = err.to_string();
+    let mut causes = Vec::new();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            shown.push('\n');
+            shown.push_str(&text);
+            causes.push(text);
+        }
+        next = cause.source();
+    }
+    causes
 }
 
 /// Prints a result: `text` normally, with control characters escaped (tabs kept, as the column

@@ -1808,3 +1808,53 @@ async fn two_commands_started_together_with_an_expired_user_token_refresh_once()
         "two commands, one refresh"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_failure_names_its_causes_each_once() {
+    // A loopback port that nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let lark = Lark {
+        base_url: format!("http://127.0.0.1:{port}"),
+        app_id: "cli_a5fb0ae6a4000001".to_owned(),
+        app_secret: "the-app-secret".to_owned(),
+    };
+    let text = lark.run(&["chat", "list"]).await;
+    assert_eq!(text.code, 7, "{}", text.stderr);
+    assert!(
+        text.stderr.contains("error: could not reach 127.0.0.1"),
+        "{}",
+        text.stderr
+    );
+    let causes: Vec<&str> = text
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("  cause: "))
+        .collect();
+    assert!(
+        causes
+            .iter()
+            .any(|cause| cause.to_ascii_lowercase().contains("refused")),
+        "the operating system's reason is among the causes: {}",
+        text.stderr
+    );
+    let json = lark.run(&["--json", "chat", "list"]).await;
+    assert_eq!(json.code, 7, "{}", json.stderr);
+    let report: Value = serde_json::from_str(json.stderr.trim()).unwrap();
+    let error = report["error"].as_str().unwrap();
+    let listed: Vec<&str> = report["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cause| cause.as_str().unwrap())
+        .collect();
+    assert!(!listed.is_empty(), "{report}");
+    for (at, cause) in listed.iter().enumerate() {
+        assert!(!error.contains(cause), "{cause} is already in {error}");
+        assert!(!listed[..at].contains(cause), "{cause} is listed twice");
+    }
+    assert!(!json.stderr.contains("the-app-secret"));
+}

@@ -877,16 +877,14 @@ impl Endpoint for BatchSend {
             });
         }
         let encoded = self.content.encode_validated()?;
-        let value: serde_json::Value =
-            serde_json::from_str(&encoded).map_err(|err| BuildError::Http {
-                reason: format!("content did not encode as JSON: {err}"),
-            })?;
-        let mut body = serde_json::to_value(&self.targets).map_err(|err| BuildError::Http {
-            reason: err.to_string(),
+        let value: serde_json::Value = serde_json::from_str(&encoded)
+            .map_err(|err| BuildError::http_because("the content did not encode as JSON", err))?;
+        let mut body = serde_json::to_value(&self.targets).map_err(|err| {
+            BuildError::http_because("the batch targets did not encode as JSON", err)
         })?;
-        let object = body.as_object_mut().ok_or_else(|| BuildError::Http {
-            reason: "batch targets did not encode as an object".to_owned(),
-        })?;
+        let object = body
+            .as_object_mut()
+            .ok_or_else(|| BuildError::http("the batch targets did not encode as an object"))?;
         object.insert("msg_type".to_owned(), self.content.msg_type().into());
         match &self.content {
             MessageContent::Text(_) | MessageContent::Image(_) => {
