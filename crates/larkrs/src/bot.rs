@@ -673,6 +673,18 @@ impl BotBuilder {
 
     /// The bot.
     ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::Bot;
+    ///
+    /// let refused = Bot::builder(client.clone()).build();
+    /// assert!(refused.is_err(), "a webhook with no checks accepts forged events");
+    /// let bot = Bot::builder(client).verification_token("the verification token").build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Config`] when neither an encrypt key nor a verification token is set and
