@@ -10,6 +10,7 @@ use crate::state::{Author, Chat, Message, Reaction, SEND_UUID_WINDOW, State};
 use crate::util::{new_id, now_millis, random_hex};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
+use std::sync::MutexGuard;
 
 const INVALID_PARAM: i64 = 230_001;
 const BOT_NOT_IN_CHAT: i64 = 230_002;
@@ -229,49 +230,86 @@ fn receive_id_type(request: &Request) -> Result<String, Fail> {
         })
 }
 
-fn send(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fail> {
-    let id_type = receive_id_type(request)?;
-    let body = request.json()?;
-    let receive_id = string_field(&body, "receive_id")?;
-    let msg_type = string_field(&body, "msg_type")?;
-    let content = string_field(&body, "content")?;
-    let uuid = optional_string(&body, "uuid");
-    check_uuid(uuid.as_deref())?;
+/// The fields a send and a reply share: `msg_type`, `content` and the optional `uuid`.
+struct Posted {
+    msg_type: String,
+    content: String,
+    uuid: Option<String>,
+}
 
-    let mut state = shared.state();
-    if let Some(existing) = dedup(&mut state, &caller.app_id, uuid.as_deref()) {
-        return Ok(Reply::data(existing));
+impl Posted {
+    fn read(body: &serde_json::Map<String, Value>) -> Result<Self, Fail> {
+        let posted = Self {
+            msg_type: string_field(body, "msg_type")?,
+            content: string_field(body, "content")?,
+            uuid: optional_string(body, "uuid"),
+        };
+        check_uuid(posted.uuid.as_deref())?;
+        Ok(posted)
     }
-    let chat_id = receiver_chat(&mut state, &caller.app_id, &id_type, &receive_id)?;
-    usable_chat(&state, &caller.app_id, &chat_id)?;
+}
+
+/// Stores a new message in `chat_id`, as a send and a reply do: the content checked for the
+/// chat, a referenced card entity checked and then marked sent, the message placed by `place`
+/// (a reply's parent and thread), its uuid remembered, and the waiters woken.
+fn post(
+    shared: &Shared,
+    mut state: MutexGuard<'_, State>,
+    request: &Request,
+    caller: &Caller,
+    chat_id: &str,
+    posted: &Posted,
+    place: impl FnOnce(&mut State, &mut Message),
+) -> Result<Reply, Fail> {
+    usable_chat(&state, &caller.app_id, chat_id)?;
     let accepted = accept(
         &state,
         &caller.app_id,
-        &chat_id,
-        &msg_type,
-        &content,
+        chat_id,
+        &posted.msg_type,
+        &posted.content,
         request.body.len(),
     )?;
-    let entity = super::cardkit::referenced_entity(&msg_type, &content);
+    let entity = super::cardkit::referenced_entity(&posted.msg_type, &posted.content);
     if let Some(card_id) = &entity {
         super::cardkit::check_send(&state, &caller.app_id, card_id)?;
     }
-    let message = new_message(
-        &chat_id,
+    let mut message = new_message(
+        chat_id,
         caller_author(caller),
-        &msg_type,
+        &posted.msg_type,
         accepted.content,
         accepted.mentions,
     );
+    place(&mut state, &mut message);
     let id = state.insert_message(message);
     if let Some(card_id) = entity {
         super::cardkit::mark_sent(&mut state, &card_id, &id);
     }
-    remember_uuid(&mut state, &caller.app_id, uuid.as_deref(), &id);
-    let json = state.message_json(&state.messages[&id]);
+    remember_uuid(&mut state, &caller.app_id, posted.uuid.as_deref(), &id);
+    Ok(answer_message(shared, state, &id))
+}
+
+/// Answers message `id` as it now stands, and wakes whoever waits for a change.
+fn answer_message(shared: &Shared, state: MutexGuard<'_, State>, id: &str) -> Reply {
+    let json = state.message_json(&state.messages[id]);
     drop(state);
     shared.changed.notify_waiters();
-    Ok(Reply::data(json))
+    Reply::data(json)
+}
+
+fn send(shared: &Shared, request: &Request, caller: &Caller) -> Result<Reply, Fail> {
+    let id_type = receive_id_type(request)?;
+    let body = request.json()?;
+    let receive_id = string_field(&body, "receive_id")?;
+    let posted = Posted::read(&body)?;
+
+    let mut state = shared.state();
+    if let Some(existing) = dedup(&mut state, &caller.app_id, posted.uuid.as_deref()) {
+        return Ok(Reply::data(existing));
+    }
+    let chat_id = receiver_chat(&mut state, &caller.app_id, &id_type, &receive_id)?;
+    post(shared, state, request, caller, &chat_id, &posted, |_, _| {})
 }
 
 fn reply(
@@ -281,15 +319,12 @@ fn reply(
     parent_id: &str,
 ) -> Result<Reply, Fail> {
     let body = request.json()?;
-    let msg_type = string_field(&body, "msg_type")?;
-    let content = string_field(&body, "content")?;
+    let posted = Posted::read(&body)?;
     let in_thread = body
         .get("reply_in_thread")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let uuid = optional_string(&body, "uuid");
-    check_uuid(uuid.as_deref())?;
-    if msg_type == "system" {
+    if posted.msg_type == "system" {
         return Err(Fail::field(
             INVALID_PARAM,
             "msg_type",
@@ -298,60 +333,41 @@ fn reply(
     }
 
     let mut state = shared.state();
-    if let Some(existing) = dedup(&mut state, &caller.app_id, uuid.as_deref()) {
+    if let Some(existing) = dedup(&mut state, &caller.app_id, posted.uuid.as_deref()) {
         return Ok(Reply::data(existing));
     }
     let parent = find_message(&state, parent_id)?.clone();
     if parent.deleted {
         return Err(Fail::bad_request(RECALLED, "The message is recalled."));
     }
-    usable_chat(&state, &caller.app_id, &parent.chat_id)?;
-    let accepted = accept(
-        &state,
-        &caller.app_id,
+    post(
+        shared,
+        state,
+        request,
+        caller,
         &parent.chat_id,
-        &msg_type,
-        &content,
-        request.body.len(),
-    )?;
-    let entity = super::cardkit::referenced_entity(&msg_type, &content);
-    if let Some(card_id) = &entity {
-        super::cardkit::check_send(&state, &caller.app_id, card_id)?;
-    }
-    let mut message = new_message(
-        &parent.chat_id,
-        caller_author(caller),
-        &msg_type,
-        accepted.content,
-        accepted.mentions,
-    );
-    let root = parent
-        .root_id
-        .clone()
-        .unwrap_or_else(|| parent.message_id.clone());
-    message.root_id = Some(root.clone());
-    message.parent_id = Some(parent.message_id.clone());
-    if in_thread || parent.thread_id.is_some() {
-        let thread = parent
-            .thread_id
-            .clone()
-            .unwrap_or_else(|| format!("omt_{}", random_hex::<6>()));
-        if let Some(stored_parent) = state.messages.get_mut(parent_id) {
-            stored_parent.thread_id = Some(thread.clone());
-        }
-        message.thread_id = Some(thread);
-        // In a thread, parent_id is always the thread's root.
-        message.parent_id = Some(root);
-    }
-    let id = state.insert_message(message);
-    if let Some(card_id) = entity {
-        super::cardkit::mark_sent(&mut state, &card_id, &id);
-    }
-    remember_uuid(&mut state, &caller.app_id, uuid.as_deref(), &id);
-    let json = state.message_json(&state.messages[&id]);
-    drop(state);
-    shared.changed.notify_waiters();
-    Ok(Reply::data(json))
+        &posted,
+        |state, message| {
+            let root = parent
+                .root_id
+                .clone()
+                .unwrap_or_else(|| parent.message_id.clone());
+            message.root_id = Some(root.clone());
+            message.parent_id = Some(parent.message_id.clone());
+            if in_thread || parent.thread_id.is_some() {
+                let thread = parent
+                    .thread_id
+                    .clone()
+                    .unwrap_or_else(|| format!("omt_{}", random_hex::<6>()));
+                if let Some(stored_parent) = state.messages.get_mut(parent_id) {
+                    stored_parent.thread_id = Some(thread.clone());
+                }
+                message.thread_id = Some(thread);
+                // In a thread, parent_id is always the thread's root.
+                message.parent_id = Some(root);
+            }
+        },
+    )
 }
 
 fn edit(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result<Reply, Fail> {
@@ -400,10 +416,7 @@ fn edit(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result
     stored.edits += 1;
     stored.updated = true;
     stored.update_ms = now_millis();
-    let json = state.message_json(&state.messages[id]);
-    drop(state);
-    shared.changed.notify_waiters();
-    Ok(Reply::data(json))
+    Ok(answer_message(shared, state, id))
 }
 
 fn patch_card(
