@@ -370,12 +370,10 @@ fn reply(
     )
 }
 
-fn edit(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result<Reply, Fail> {
-    let body = request.json()?;
-    let msg_type = string_field(&body, "msg_type")?;
-    let content = string_field(&body, "content")?;
-    let mut state = shared.state();
-    let message = find_message(&state, id)?.clone();
+/// Message `id`, for a change only its sender may make: refused when it is recalled or when
+/// the caller's bot did not send it.
+fn own_live_message(state: &State, caller: &Caller, id: &str) -> Result<Message, Fail> {
+    let message = find_message(state, id)?.clone();
     if message.deleted {
         return Err(Fail::bad_request(RECALLED, "The message is recalled."));
     }
@@ -385,6 +383,15 @@ fn edit(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result
             "The operator is not the sender of the message.",
         ));
     }
+    Ok(message)
+}
+
+fn edit(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result<Reply, Fail> {
+    let body = request.json()?;
+    let msg_type = string_field(&body, "msg_type")?;
+    let content = string_field(&body, "content")?;
+    let mut state = shared.state();
+    let message = own_live_message(&state, caller, id)?;
     if !matches!(msg_type.as_str(), "text" | "post")
         || !matches!(message.msg_type.as_str(), "text" | "post")
     {
@@ -428,16 +435,7 @@ fn patch_card(
     let body = request.json()?;
     let content = string_field(&body, "content")?;
     let mut state = shared.state();
-    let message = find_message(&state, id)?.clone();
-    if message.deleted {
-        return Err(Fail::bad_request(RECALLED, "The message is recalled."));
-    }
-    if message.author != Author::Bot(caller.app_id.clone()) {
-        return Err(Fail::bad_request(
-            NOT_SENDER,
-            "The operator is not the sender of the message.",
-        ));
-    }
+    let message = own_live_message(&state, caller, id)?;
     if message.msg_type != "interactive" {
         return Err(Fail::bad_request(
             UNSUPPORTED_TYPE,
