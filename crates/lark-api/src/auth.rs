@@ -70,6 +70,23 @@ fn json(value: &serde_json::Value) -> Body {
     Body::json(value)
 }
 
+/// The body of a call that sends the app's id and secret, and `extra` when given.
+fn credentials_body(
+    app_id: &AppId,
+    app_secret: &AppSecret,
+    extra: Option<(&str, &str)>,
+) -> Result<Body, BuildError> {
+    check_credentials(app_id, app_secret)?;
+    let mut body = serde_json::json!({
+        "app_id": app_id,
+        "app_secret": app_secret.expose(),
+    });
+    if let Some((name, value)) = extra {
+        body[name] = value.into();
+    }
+    Ok(json(&body))
+}
+
 /// Declares a token call that sends the app's id and secret and nothing else.
 macro_rules! credentials_call {
     ($(#[$doc:meta])* $name:ident, $path:literal => $answer:ty, $new_doc:literal) => {
@@ -98,11 +115,7 @@ macro_rules! credentials_call {
             const AUTH: Auth = Auth::None;
 
             fn body(&self) -> Result<Body, BuildError> {
-                check_credentials(&self.app_id, &self.app_secret)?;
-                Ok(json(&serde_json::json!({
-                    "app_id": self.app_id,
-                    "app_secret": self.app_secret.expose(),
-                })))
+                credentials_body(&self.app_id, &self.app_secret, None)
             }
 
             fn is_idempotent(&self) -> bool {
@@ -155,12 +168,11 @@ impl Endpoint for AppAccessToken {
     const AUTH: Auth = Auth::None;
 
     fn body(&self) -> Result<Body, BuildError> {
-        check_credentials(&self.app_id, &self.app_secret)?;
-        Ok(json(&serde_json::json!({
-            "app_id": self.app_id,
-            "app_secret": self.app_secret.expose(),
-            "app_ticket": self.app_ticket.expose(),
-        })))
+        credentials_body(
+            &self.app_id,
+            &self.app_secret,
+            Some(("app_ticket", self.app_ticket.expose())),
+        )
     }
 
     fn is_idempotent(&self) -> bool {
