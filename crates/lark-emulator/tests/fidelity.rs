@@ -13,18 +13,6 @@ use serde_json::{Value, json};
 
 const SEND: &str = "/open-apis/im/v1/messages?receive_id_type=chat_id";
 
-/// Sends `content` (a JSON value, string-encoded here) as `msg_type` to the default chat.
-async fn send(
-    emulator: &Emulator,
-    http: &Http,
-    token: &str,
-    msg_type: &str,
-    content: &Value,
-) -> common::Answer {
-    http.post(token, SEND, json!({"receive_id": emulator.default_chat(), "msg_type": msg_type, "content": content.to_string()}))
-    .await
-}
-
 fn png() -> Vec<u8> {
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec()
 }
@@ -40,13 +28,17 @@ async fn a_post_without_a_locale_key_is_refused_and_nothing_is_stored() {
         json!({"zh_cn": {"title": "a title and nothing else"}}),
         json!({}),
     ] {
-        let answer = send(&emulator, &http, &token, "post", &post).await;
+        let answer = http
+            .send_content(&token, &emulator.default_chat(), "post", &post)
+            .await;
         assert_eq!((answer.status, answer.code()), (400, 230_001), "{post}");
     }
     assert_eq!(emulator.message_count(), 0);
     let good = json!({"zh_cn": {"content": [[{"tag": "text", "text": "ok"}]]}, "en_us": {}});
     assert_eq!(
-        send(&emulator, &http, &token, "post", &good).await.code(),
+        http.send_content(&token, &emulator.default_chat(), "post", &good)
+            .await
+            .code(),
         0
     );
 }
@@ -56,9 +48,13 @@ async fn a_card_sent_as_a_post_and_a_post_sent_as_a_card_are_refused() {
     let (emulator, http, token) = setup().await;
     let card = json!({"config": {}, "header": {"title": {"tag": "plain_text", "content": "Card"}}, "elements": []});
     let post = json!({"zh_cn": {"content": [[{"tag": "text", "text": "post"}]]}});
-    let as_post = send(&emulator, &http, &token, "post", &card).await;
+    let as_post = http
+        .send_content(&token, &emulator.default_chat(), "post", &card)
+        .await;
     assert_eq!(as_post.code(), 230_001, "{:?}", as_post.json());
-    let as_card = send(&emulator, &http, &token, "interactive", &post).await;
+    let as_card = http
+        .send_content(&token, &emulator.default_chat(), "interactive", &post)
+        .await;
     assert_eq!(as_card.code(), 230_099);
     assert!(
         as_card.json()["msg"]
@@ -70,7 +66,7 @@ async fn a_card_sent_as_a_post_and_a_post_sent_as_a_card_are_refused() {
     );
     assert_eq!(emulator.message_count(), 0);
     assert_eq!(
-        send(&emulator, &http, &token, "interactive", &card)
+        http.send_content(&token, &emulator.default_chat(), "interactive", &card)
             .await
             .code(),
         0
@@ -88,7 +84,9 @@ async fn content_that_does_not_match_its_msg_type_is_refused() {
         ("system", json!({"type": "banner"})),
         ("location", json!({"name": "receive-only"})),
     ] {
-        let answer = send(&emulator, &http, &token, msg_type, &content).await;
+        let answer = http
+            .send_content(&token, &emulator.default_chat(), msg_type, &content)
+            .await;
         assert_eq!(
             answer.code(),
             230_001,
@@ -107,13 +105,20 @@ async fn the_size_limit_measures_the_request_body_not_the_content() {
     let text = "\"".repeat(60 * 1024);
     let content = json!({ "text": text });
     assert!(content.to_string().len() < 150 * 1024);
-    let answer = send(&emulator, &http, &token, "text", &content).await;
+    let answer = http
+        .send_content(&token, &emulator.default_chat(), "text", &content)
+        .await;
     assert_eq!(answer.code(), 230_025);
     let fits = "a".repeat(120 * 1024);
     assert_eq!(
-        send(&emulator, &http, &token, "text", &json!({ "text": fits }))
-            .await
-            .code(),
+        http.send_content(
+            &token,
+            &emulator.default_chat(),
+            "text",
+            &json!({ "text": fits })
+        )
+        .await
+        .code(),
         0
     );
 }
@@ -413,7 +418,8 @@ async fn a_legacy_callback_answered_with_a_bare_card_replaces_the_card() {
     let http = Http::new(&emulator);
     let token = http.token(&emulator).await;
     let card = json!({"elements": [{"tag": "action", "actions": [{"tag": "button", "text": {"tag": "plain_text", "content": "Go"}, "value": {"go": 1}}]}]});
-    let id = send(&emulator, &http, &token, "interactive", &card)
+    let id = http
+        .send_content(&token, &emulator.default_chat(), "interactive", &card)
         .await
         .json()["data"]["message_id"]
         .as_str()

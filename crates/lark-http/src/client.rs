@@ -313,7 +313,8 @@ impl<C> ClientBuilder<C> {
     /// ```
     /// use lark_http::{Client, Quotas};
     ///
-    /// // Keep 20 % under each published limit.
+    /// // Count each limit over a window 20 % longer than the platform's, which keeps the rate
+    /// // about a sixth under it.
     /// let builder = Client::builder().quotas(Quotas::default().with_margin_percent(20));
     /// ```
     pub fn quotas(mut self, quotas: Quotas) -> Self {

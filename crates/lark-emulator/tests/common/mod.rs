@@ -203,14 +203,8 @@ impl Http {
     }
 
     pub async fn send_text(&self, token: &str, chat: &str, text: &str) -> Answer {
-        let content = json!({"text": text}).to_string();
-        let body = json!({"receive_id": chat, "msg_type": "text", "content": content});
-        self.post(
-            token,
-            "/open-apis/im/v1/messages?receive_id_type=chat_id",
-            body,
-        )
-        .await
+        self.send_content(token, chat, "text", &json!({ "text": text }))
+            .await
     }
 }
 
