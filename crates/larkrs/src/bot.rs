@@ -53,9 +53,9 @@ impl MessageEvent {
     ///
     /// ```no_run
     /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
-    /// match event.text_without_mentions().as_deref() {
-    ///     Some("ping") => drop(event.reply("pong").await?),
-    ///     _ => {}
+    /// // "@Bot ping" arrives as "ping".
+    /// if event.text_without_mentions().as_deref() == Some("ping") {
+    ///     event.reply("pong").await?;
     /// }
     /// # Ok(())
     /// # }
