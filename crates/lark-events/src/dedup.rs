@@ -13,10 +13,51 @@ pub const DEFAULT_DEDUP_TTL: Duration = Duration::from_secs(8 * 3600);
 /// The default number of keys the in-memory store holds.
 pub const DEFAULT_DEDUP_CAPACITY: usize = 100_000;
 
-/// A dedup store failed (a shared store that is unreachable, say).
+/// A dedup store failed (a shared store that is unreachable, say): what it was doing, and
+/// the store's own error as the `source()`.
 #[derive(Debug, thiserror::Error)]
-#[error("dedup store: {0}")]
-pub struct DedupError(pub String);
+#[error("the dedup store could not {action}")]
+pub struct DedupError {
+    action: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl DedupError {
+    /// The store could not do `action` ("mark the event as seen", say), for a reason its text
+    /// gives.
+    ///
+    /// ```
+    /// let err = lark_events::DedupError::new("mark the event as seen: the table is full");
+    /// assert_eq!(err.to_string(), "the dedup store could not mark the event as seen: the table is full");
+    /// ```
+    pub fn new(action: impl Into<String>) -> Self {
+        Self {
+            action: action.into(),
+            source: None,
+        }
+    }
+
+    /// The store could not do `action` because of `source`, its own error.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    ///
+    /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// let err = lark_events::DedupError::because("mark the event as seen", refused);
+    /// assert_eq!(err.to_string(), "the dedup store could not mark the event as seen");
+    /// assert!(err.source().is_some_and(|cause| cause.is::<std::io::Error>()));
+    /// ```
+    pub fn because(
+        action: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            source: Some(source.into()),
+        }
+    }
+}
 
 /// Where seen keys are remembered. Implementations must make `mark_if_new` atomic: of any
 /// number of concurrent calls with one key, exactly one returns `true`.

@@ -203,7 +203,11 @@ fn handle(
         let result = handler.handle_event(event).await;
         if let Err(err) = &result {
             let event = keys[0].as_ref().map_or("", DedupKey::as_str);
-            tracing::warn!(event, error = %err, "event handler failed; its dedup keys are released");
+            tracing::warn!(
+                event,
+                error = &**err as &dyn std::error::Error,
+                "event handler failed; its dedup keys are released"
+            );
             for key in keys.iter().flatten() {
                 let _ = dedup.release(key.as_str()).await;
             }
@@ -303,8 +307,12 @@ impl Dispatcher {
                     return Dispatched::Duplicate;
                 }
                 Err(err) => {
-                    tracing::warn!(key, error = %err, "dedup store failed; refusing so the platform retries");
-                    return Dispatched::Failed(format!("dedup store unavailable: {err}"));
+                    tracing::warn!(
+                        key,
+                        error = &err as &dyn std::error::Error,
+                        "dedup store failed; refusing so the platform retries"
+                    );
+                    return Dispatched::Failed(err.to_string());
                 }
             }
         }

@@ -19,8 +19,14 @@ pub enum EventErrorKind {
 #[non_exhaustive]
 pub enum EventError {
     /// The body is not a JSON object of the expected shape.
-    #[error("the body is not a Lark event: {0}")]
-    BadJson(String),
+    #[error("the body is not a Lark event: {reason}")]
+    BadJson {
+        /// What is wrong with it.
+        reason: String,
+        /// The JSON parser's error, when the body did not parse.
+        #[source]
+        source: Option<serde_json::Error>,
+    },
     /// The body could not be decrypted.
     #[error(
         "could not decrypt the body ({0}); check that the Encrypt Key matches the developer console"
@@ -78,6 +84,13 @@ pub enum EventError {
 }
 
 impl EventError {
+    pub(crate) fn not_an_event(reason: &str) -> Self {
+        Self::BadJson {
+            reason: reason.to_owned(),
+            source: None,
+        }
+    }
+
     pub(crate) fn decrypt(why: &str) -> Self {
         Self::Decrypt(why.to_owned())
     }
@@ -86,9 +99,10 @@ impl EventError {
     #[must_use]
     pub fn kind(&self) -> EventErrorKind {
         match self {
-            Self::BadJson(_) | Self::Decrypt(_) | Self::BadTimestamp(_) | Self::NoEncryptKey => {
-                EventErrorKind::BadRequest
-            }
+            Self::BadJson { .. }
+            | Self::Decrypt(_)
+            | Self::BadTimestamp(_)
+            | Self::NoEncryptKey => EventErrorKind::BadRequest,
             Self::MissingSignature
             | Self::BadSignature
             | Self::Stale { .. }

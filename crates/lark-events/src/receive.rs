@@ -467,8 +467,11 @@ fn may_be_legacy_card(body: &[u8]) -> bool {
         .is_ok_and(|envelope| envelope.encrypt.is_some() || envelope.is_legacy_card())
 }
 
-fn bad_json(err: &serde_json::Error) -> EventError {
-    EventError::BadJson(format!("{err}"))
+fn bad_json(err: serde_json::Error) -> EventError {
+    EventError::BadJson {
+        reason: "it does not parse as the JSON of an event".to_owned(),
+        source: Some(err),
+    }
 }
 
 /// Checks and reads one incoming request. Pure: the same inputs always give the same answer.
@@ -481,8 +484,8 @@ pub fn receive(
     match receive_unless_seen(config, headers, body, now, None)? {
         Received::Incoming(incoming) => Ok(incoming),
         // Only a `seen` check skips an event, and there is none here.
-        Received::Duplicate => Err(EventError::BadJson(
-            "an event was skipped with no dedup check".to_owned(),
+        Received::Duplicate => Err(EventError::not_an_event(
+            "an event was skipped with no dedup check",
         )),
     }
 }
@@ -530,7 +533,7 @@ pub(crate) fn receive_unless_seen(
         }
         _ => None,
     };
-    let Some(first) = envelope(body, plain_check).map_err(|err| bad_json(&err))? else {
+    let Some(first) = envelope(body, plain_check).map_err(bad_json)? else {
         return Ok(Received::Duplicate);
     };
     let decrypted: Vec<u8>;
@@ -552,11 +555,11 @@ pub(crate) fn receive_unless_seen(
                 Ok(Some(inner)) => inner,
                 Ok(None) => return Ok(Received::Duplicate),
                 Err(_) if unverified => return Err(EventError::BadSignature),
-                Err(err) => return Err(bad_json(&err)),
+                Err(err) => return Err(bad_json(err)),
             };
             if inner.encrypt.is_some() {
-                return Err(EventError::BadJson(
-                    "the decrypted body is encrypted again".to_owned(),
+                return Err(EventError::not_an_event(
+                    "the decrypted body is encrypted again",
                 ));
             }
             if inner.is_legacy_card() {
@@ -579,9 +582,9 @@ pub(crate) fn receive_unless_seen(
             return Err(EventError::NotEncrypted);
         }
         check_token(config, envelope.token.as_deref())?;
-        let challenge = envelope.challenge.ok_or_else(|| {
-            EventError::BadJson("url_verification without a challenge".to_owned())
-        })?;
+        let challenge = envelope
+            .challenge
+            .ok_or_else(|| EventError::not_an_event("url_verification without a challenge"))?;
         return Ok(Received::Incoming(Incoming::Challenge(Challenge {
             challenge,
         })));
@@ -609,8 +612,8 @@ pub(crate) fn receive_unless_seen(
     if envelope.kind.as_deref() == Some("event_callback") {
         return read_v1(config, envelope).map(Received::Incoming);
     }
-    Err(EventError::BadJson(
-        "neither a v2 event (schema), a v1 event (type event_callback), a challenge nor a card callback".to_owned(),
+    Err(EventError::not_an_event(
+        "neither a v2 event (schema), a v1 event (type event_callback), a challenge nor a card callback",
     ))
 }
 
@@ -618,11 +621,11 @@ pub(crate) fn receive_unless_seen(
 fn read_v2(config: &EventConfig, envelope: Envelope<'_>) -> Result<Received, EventError> {
     let header = envelope
         .header
-        .ok_or_else(|| EventError::BadJson("a v2 event without a header".to_owned()))?;
+        .ok_or_else(|| EventError::not_an_event("a v2 event without a header"))?;
     check_token(config, header.token.as_deref())?;
     let event = envelope
         .event
-        .ok_or_else(|| EventError::BadJson("a v2 event without an event".to_owned()))?;
+        .ok_or_else(|| EventError::not_an_event("a v2 event without an event"))?;
     let header = EventHeader {
         event_id: EventId::new(header.event_id.into_owned()),
         event_type: header.event_type.into_owned(),
@@ -636,7 +639,7 @@ fn read_v2(config: &EventConfig, envelope: Envelope<'_>) -> Result<Received, Eve
     let event = match event {
         EventBody::Typed(event) => event,
         EventBody::Raw(event) if header.event_type == "card.action.trigger" => {
-            let event: Value = serde_json::from_str(event.get()).map_err(|err| bad_json(&err))?;
+            let event: Value = serde_json::from_str(event.get()).map_err(bad_json)?;
             return Ok(Received::Incoming(Incoming::CardAction(Box::new(
                 CardAction::from_trigger(header, event),
             ))));
@@ -653,12 +656,12 @@ fn read_v1(config: &EventConfig, envelope: Envelope<'_>) -> Result<Incoming, Eve
     check_token(config, envelope.token.as_deref())?;
     let event = envelope
         .event
-        .ok_or_else(|| EventError::BadJson("a v1 event without an event".to_owned()))?;
+        .ok_or_else(|| EventError::not_an_event("a v1 event without an event"))?;
     // A v1 event names its type inside the event, so it is always read raw first.
     let EventBody::Raw(event) = event else {
-        return Err(EventError::BadJson("a v1 event read as typed".to_owned()));
+        return Err(EventError::not_an_event("a v1 event read as typed"));
     };
-    let v1: V1Event = serde_json::from_str(event.get()).map_err(|err| bad_json(&err))?;
+    let v1: V1Event = serde_json::from_str(event.get()).map_err(bad_json)?;
     let header = EventHeader {
         event_id: EventId::new(envelope.uuid.unwrap_or_default()),
         event_type: v1.kind,
@@ -728,7 +731,7 @@ fn legacy_card(
             return Err(EventError::BadSignature);
         }
     }
-    let value: Value = serde_json::from_slice(plain).map_err(|err| bad_json(&err))?;
+    let value: Value = serde_json::from_slice(plain).map_err(bad_json)?;
     Ok(Incoming::CardAction(Box::new(CardAction::from_legacy(
         value,
     ))))
@@ -759,6 +762,33 @@ mod tests {
 
     fn read(body: &[u8], config: &EventConfig, seen: Seen<'_>) -> Result<Received, EventError> {
         receive_unless_seen(config, &HeaderMap::new(), body, SystemTime::now(), seen)
+    }
+
+    #[test]
+    fn a_body_that_does_not_parse_keeps_the_parsers_error_as_its_source() {
+        let err = receive(
+            &config(),
+            &HeaderMap::new(),
+            b"{\"schema\":",
+            SystemTime::now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the body is not a Lark event: it does not parse as the JSON of an event"
+        );
+        let cause = std::error::Error::source(&err)
+            .and_then(|cause| cause.downcast_ref::<serde_json::Error>())
+            .expect("the parser's error is the source");
+        assert!(cause.is_eof(), "{cause}");
+
+        let Err(err) = read(b"{}", &config(), None) else {
+            panic!("an empty object is not an event");
+        };
+        assert!(
+            matches!(err, EventError::BadJson { source: None, .. }),
+            "{err}"
+        );
     }
 
     #[test]

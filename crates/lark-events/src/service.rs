@@ -240,7 +240,7 @@ impl WebhookService {
                 self.logs.refused.hit(|held| {
                     tracing::warn!(
                         status = err.status(),
-                        error = %err,
+                        error = &err as &dyn std::error::Error,
                         held_back = held,
                         "webhook request refused"
                     );
@@ -317,7 +317,12 @@ impl WebhookService {
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                     self.stats.accept_failed(pause);
                     self.logs.accept.hit(|held| {
-                        tracing::warn!(error = %err, held_back = held, ?pause, "accepting a webhook connection failed; pausing");
+                        tracing::warn!(
+                            error = &err as &dyn std::error::Error,
+                            held_back = held,
+                            ?pause,
+                            "accepting a webhook connection failed; pausing"
+                        );
                     });
                     drop(permit);
                     let resume = tokio::time::sleep(pause);

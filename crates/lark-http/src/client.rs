@@ -1128,7 +1128,10 @@ impl Client {
                 session.end(Ended::Refused(code));
                 // The pair is spent: forget it, so no holder sends its refresh token again.
                 if let Err(remove) = store.remove(key).await {
-                    tracing::warn!(error = %remove, "could not remove the spent user token pair");
+                    tracing::warn!(
+                        error = &remove as &dyn std::error::Error,
+                        "could not remove the spent user token pair"
+                    );
                 }
                 Err(err)
             }
@@ -1139,7 +1142,10 @@ impl Client {
     async fn resend_ticket(&self) {
         let resend = AppTicketResend::new(self.inner.app_id.clone(), self.inner.app_secret.clone());
         if let Err(err) = self.run(resend).await {
-            tracing::warn!(error = %err, "asking the platform to resend the app ticket failed");
+            tracing::warn!(
+                error = &err as &dyn std::error::Error,
+                "asking the platform to resend the app ticket failed"
+            );
         }
     }
 

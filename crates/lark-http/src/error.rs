@@ -85,27 +85,27 @@ impl NetworkCause {
 
 /// Why a call failed.
 ///
-/// Each error's text says what went wrong and what to do; an error whose text already holds
-/// its cause's text does not return that cause from `source()`, so chains printed by anyhow or
-/// eyre show every cause once.
-#[derive(Debug, thiserror::Error)]
+/// Each error's text says what went wrong and what to do. The errors underneath are kept:
+/// - [`Transport`](Self::Transport) returns the network error from `source()`;
+/// - [`Api`](Self::Api), [`Io`](Self::Io) and [`Store`](Self::Store) show their inner error's
+///   text as part of their own, so, like `#[error(transparent)]`, their `source()` is the inner
+///   error's `source()`; the inner error itself is a field.
+///
+/// So a chain printed by anyhow, eyre or a `tracing` error field names every cause once.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The platform answered with an error, the response could not be read, or the request
     /// could not be built.
-    #[error("{error}{}", attempts_note(*.attempts))]
     Api {
-        /// The request layer's error.
+        /// The request layer's error. Its text is this error's; `source()` passes on its
+        /// source.
         error: lark_api::Error,
         /// How many times the request was sent.
         attempts: u32,
     },
     /// The platform refused the tenant token, a fresh one was fetched and the request replayed,
     /// and the fresh token was refused too.
-    #[error(
-        "tenant token rejected (code {code}); refreshed and retried once, rejected again: check app_id and app_secret{}",
-        log_id_note(.log_id.as_deref())
-    )]
     TokenRejected {
         /// The platform's code.
         code: i64,
@@ -113,20 +113,17 @@ pub enum Error {
         log_id: Option<String>,
     },
     /// The connection failed.
-    #[error("could not reach {host}: {}{}", .cause.describe(), attempts_note(*.attempts))]
     Transport {
         /// The host the call went to.
         host: String,
         /// How it failed.
         cause: NetworkCause,
         /// What failed underneath (the HTTP library's error).
-        #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
         /// How many times the request was sent.
         attempts: u32,
     },
     /// No answer in time.
-    #[error("no answer within {}ms after {attempts} attempt(s); raise the request timeout or check the network", .after.as_millis())]
     Timeout {
         /// The timeout.
         after: Duration,
@@ -134,7 +131,6 @@ pub enum Error {
         attempts: u32,
     },
     /// A transfer stalled, or outlived its deadline.
-    #[error("{}", transfer_timeout_text(*.limit, *.after, *.moved))]
     TransferTimeout {
         /// Which limit was passed.
         limit: TransferLimit,
@@ -144,37 +140,29 @@ pub enum Error {
         moved: u64,
     },
     /// A local file could not be read or written.
-    #[error("{context}: {error}")]
     Io {
         /// What was being done.
         context: String,
-        /// The I/O error (its text is part of this error's).
+        /// The I/O error. Its text is part of this error's; `source()` passes on its source.
         error: std::io::Error,
     },
     /// The client or bot is configured wrongly; the text says what to set.
-    #[error("{0}")]
     Config(String),
     /// The call cannot be made this way; the text says which way it can.
-    #[error("{0}")]
     Usage(String),
     /// A marketplace app has no app ticket yet. The platform was asked to push it again; pass
     /// the ticket event to `Client::set_app_ticket` (a `Bot` does so by itself) and retry.
-    #[error(
-        "no app_ticket yet: the platform was asked to resend it; pass the app_ticket event to Client::set_app_ticket (a Bot stores it by itself) and retry"
-    )]
     AppTicketPending,
     /// A shared store failed.
-    #[error("could not {action}: {source}")]
     Store {
         /// What was being done, e.g. "store the app ticket".
         action: &'static str,
-        /// The store's error.
-        #[source]
+        /// The store's error. Its text is part of this error's; `source()` passes on its
+        /// source.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A user's session cannot give a token until the user signs in again: nothing is
     /// stored, the refresh token expired or is missing, or the platform refused it.
-    #[error("{} must sign in again: {why}", who_note(user))]
     SignInAgain {
         /// The caller's name for the user (the session key's `user`); empty when there is
         /// none yet (a device sign-in).
@@ -183,13 +171,73 @@ pub enum Error {
         why: String,
     },
     /// The platform answered success without what the call asks for.
-    #[error("the platform answered without {what}{}", log_id_note(.log_id.as_deref()))]
     MissingInAnswer {
         /// What was missing, e.g. "the message om_…".
         what: String,
         /// The answer's log id.
         log_id: Option<String>,
     },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Api { error, attempts } => write!(f, "{error}{}", attempts_note(*attempts)),
+            Self::TokenRejected { code, log_id } => write!(
+                f,
+                "tenant token rejected (code {code}); refreshed and retried once, rejected again: check app_id and app_secret{}",
+                log_id_note(log_id.as_deref())
+            ),
+            Self::Transport {
+                host,
+                cause,
+                attempts,
+                ..
+            } => write!(
+                f,
+                "could not reach {host}: {}{}",
+                cause.describe(),
+                attempts_note(*attempts)
+            ),
+            Self::Timeout { after, attempts } => write!(
+                f,
+                "no answer within {}ms after {attempts} attempt(s); raise the request timeout or check the network",
+                after.as_millis()
+            ),
+            Self::TransferTimeout {
+                limit,
+                after,
+                moved,
+            } => f.write_str(&transfer_timeout_text(*limit, *after, *moved)),
+            Self::Io { context, error } => write!(f, "{context}: {error}"),
+            Self::Config(text) | Self::Usage(text) => f.write_str(text),
+            Self::AppTicketPending => f.write_str(
+                "no app_ticket yet: the platform was asked to resend it; pass the app_ticket event to Client::set_app_ticket (a Bot stores it by itself) and retry",
+            ),
+            Self::Store { action, source } => write!(f, "could not {action}: {source}"),
+            Self::SignInAgain { user, why } => {
+                write!(f, "{} must sign in again: {why}", who_note(user))
+            }
+            Self::MissingInAnswer { what, log_id } => write!(
+                f,
+                "the platform answered without {what}{}",
+                log_id_note(log_id.as_deref())
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Transport { source, .. } => Some(source.as_ref()),
+            // Their text already shows the inner error's: go on from what lies under it.
+            Self::Api { error, .. } => error.source(),
+            Self::Io { error, .. } => error.source(),
+            Self::Store { source, .. } => source.source(),
+            _ => None,
+        }
+    }
 }
 
 /// Which of a transfer's limits was passed (see `TransferTimeouts`).
@@ -325,5 +373,79 @@ impl Error {
 impl From<lark_api::BuildError> for Error {
     fn from(err: lark_api::BuildError) -> Self {
         Self::api(err, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// The texts of `err` and of every error under it, outermost first.
+    fn chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        std::iter::successors(Some(err), |e| (*e).source())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the disk is full")]
+    struct Full;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the write failed")]
+    struct Write(#[source] Full);
+
+    #[test]
+    fn wrappers_show_their_inner_error_once_and_keep_what_lies_under_it() {
+        let io = Error::io("write notes.txt", std::io::Error::other(Write(Full)));
+        assert_eq!(
+            chain(&io),
+            ["write notes.txt: the write failed", "the disk is full"]
+        );
+
+        let store = Error::Store {
+            action: "store the app ticket",
+            source: Box::new(Write(Full)),
+        };
+        assert_eq!(
+            chain(&store),
+            [
+                "could not store the app ticket: the write failed",
+                "the disk is full"
+            ]
+        );
+
+        let header = http::HeaderValue::from_bytes(b"bad\n").unwrap_err();
+        let api = Error::api(
+            lark_api::BuildError::Http {
+                reason: "a header is not valid".to_owned(),
+                source: Some(Box::new(header)),
+            },
+            0,
+        );
+        let texts = chain(&api);
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert_eq!(
+            texts[0],
+            "could not assemble the request: a header is not valid"
+        );
+        assert!(
+            api.source()
+                .and_then(|s| s.downcast_ref::<http::header::InvalidHeaderValue>())
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_transport_error_returns_the_network_error_underneath() {
+        let err = Error::transport(
+            "open.feishu.cn",
+            Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+            1,
+        );
+        let texts = chain(&err);
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].starts_with("could not reach open.feishu.cn: the connection was refused"));
     }
 }

@@ -254,7 +254,10 @@ pub trait TokenStore: Send + Sync + 'static {
     ) -> Result<CachedToken, Error> {
         let token = fetch.await?;
         if let Err(err) = self.put(key, &token).await {
-            tracing::warn!(error = %err, "could not share a fetched token");
+            tracing::warn!(
+                error = &err as &dyn std::error::Error,
+                "could not share a fetched token"
+            );
         }
         Ok(token)
     }
@@ -378,7 +381,10 @@ impl TokenManager {
             // The store may still hold the refused token: fetch here, and share the new one.
             let fetched = fetch.await?;
             if let Err(err) = store.put(key, &fetched).await {
-                tracing::warn!(error = %err, "could not share a fetched token");
+                tracing::warn!(
+                    error = &err as &dyn std::error::Error,
+                    "could not share a fetched token"
+                );
             }
             return Ok(fetched);
         }
@@ -386,7 +392,10 @@ impl TokenManager {
             Ok(Some(cached)) if cached.is_fresh(self.now()) => return Ok(cached),
             Ok(_) => {}
             Err(err) => {
-                tracing::warn!(error = %err, "token store unavailable; fetching a token for this process only");
+                tracing::warn!(
+                    error = &err as &dyn std::error::Error,
+                    "token store unavailable; fetching a token for this process only"
+                );
                 return fetch.await;
             }
         }
@@ -411,7 +420,10 @@ impl TokenManager {
         if let Some(store) = &self.shared
             && let Err(err) = store.evict(key, token).await
         {
-            tracing::warn!(error = %err, "could not evict a refused token from the token store");
+            tracing::warn!(
+                error = &err as &dyn std::error::Error,
+                "could not evict a refused token from the token store"
+            );
             lock(&self.refused).insert(key.clone(), token.clone());
         }
         let mut local = lock(&self.local);

@@ -8,6 +8,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// A Redis operation failed, or was not tried because Redis failed a moment ago.
+///
+/// The text says what failed and what to do; the Redis client's own error, when there is one,
+/// is the `source()`.
 #[derive(Debug, thiserror::Error)]
 #[error("redis at {url}: {message}")]
 pub struct RedisStoreError {
@@ -16,6 +19,8 @@ pub struct RedisStoreError {
     /// What failed.
     pub message: String,
     skipped: bool,
+    #[source]
+    source: Option<redis::RedisError>,
 }
 
 impl RedisStoreError {
@@ -201,11 +206,9 @@ impl Redis {
         let shown = redacted(url);
         let client = redis::Client::open(url).map_err(|err| RedisStoreError {
             url: shown.clone(),
-            message: format!(
-                "not a redis url ({:?}); write redis://[user:password@]host[:port][/db]",
-                err.kind()
-            ),
+            message: "not a redis url; write redis://[user:password@]host[:port][/db]".to_owned(),
             skipped: false,
+            source: Some(err),
         })?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -241,6 +244,16 @@ impl Redis {
             url: self.inner.url.clone(),
             message: message.to_string(),
             skipped: false,
+            source: None,
+        }
+    }
+
+    /// The Redis client failed with `err`: what it means as the text, `err` as the source.
+    fn failed(&self, err: redis::RedisError) -> RedisStoreError {
+        let message = describe(&err);
+        RedisStoreError {
+            source: Some(err),
+            ..self.error(message)
         }
     }
 
@@ -311,7 +324,7 @@ impl Redis {
                     .take();
                 if breaker.open_until.is_none() {
                     tracing::warn!(
-                        error = %err,
+                        error = err as &dyn std::error::Error,
                         cooldown_ms = u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX),
                         "redis failed; the stores skip it and follow their failure policies until it answers again"
                     );
@@ -344,6 +357,7 @@ impl Redis {
                         retry_in.as_millis()
                     ),
                     skipped: true,
+                    source: None,
                 });
             }
             Admit::Go { probe } => ProbeGuard {
@@ -396,7 +410,7 @@ impl Redis {
                     options.connect_timeout.as_millis()
                 ))
             })?
-            .map_err(|err: redis::RedisError| self.error(describe(&err)))
+            .map_err(|err: redis::RedisError| self.failed(err))
     }
 
     /// Runs one command, within the response timeout, unless Redis failed within the cooldown.
@@ -416,7 +430,7 @@ impl Redis {
         tokio::time::timeout(timeout, command.query_async(&mut connection))
             .await
             .map_err(|_| self.error(format!("no answer within {} ms", timeout.as_millis())))?
-            .map_err(|err| self.error(describe(&err)))
+            .map_err(|err| self.failed(err))
     }
 
     /// Runs a script, within the response timeout, unless Redis failed within the cooldown.
@@ -447,7 +461,7 @@ impl Redis {
         tokio::time::timeout(timeout, invocation.invoke_async(&mut connection))
             .await
             .map_err(|_| self.error(format!("no answer within {} ms", timeout.as_millis())))?
-            .map_err(|err| self.error(describe(&err)))
+            .map_err(|err| self.failed(err))
     }
 }
 
@@ -455,9 +469,17 @@ impl Redis {
 /// breaker has just logged too, and only a debug line for a call that skipped Redis.
 pub(crate) fn log_fallback(err: &RedisStoreError, fallback: &str) {
     if err.is_skipped() {
-        tracing::debug!(error = %err, fallback, "redis skipped");
+        tracing::debug!(
+            error = err as &dyn std::error::Error,
+            fallback,
+            "redis skipped"
+        );
     } else {
-        tracing::warn!(error = %err, fallback, "redis failed");
+        tracing::warn!(
+            error = err as &dyn std::error::Error,
+            fallback,
+            "redis failed"
+        );
     }
 }
 
@@ -468,8 +490,10 @@ fn describe(err: &redis::RedisError) -> String {
         "timed out".to_owned()
     } else if err.kind() == redis::ErrorKind::AuthenticationFailed {
         "authentication failed: check the password in the url".to_owned()
+    } else if err.is_io_error() || err.is_connection_dropped() {
+        "the connection failed".to_owned()
     } else {
-        err.to_string()
+        "redis refused the command".to_owned()
     }
 }
 
@@ -492,8 +516,23 @@ mod tests {
         assert!(!format!("{redis:?}").contains("hunter2"));
         assert_eq!(redis.url(), "redis://bot@127.0.0.1:1/0");
         let err = Redis::open("http://:hunter2@nowhere").unwrap_err();
-        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let chain = chain_text(&err);
+        assert!(!chain.contains("hunter2"), "{chain}");
         assert!(err.to_string().contains("redis://"), "{err}");
+        assert!(
+            std::error::Error::source(&err)
+                .and_then(|cause| cause.downcast_ref::<redis::RedisError>())
+                .is_some(),
+            "the parser's error is kept: {chain}"
+        );
+    }
+
+    /// The texts of `err` and every error under it, one a line.
+    fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+        std::iter::successors(Some(err), |e| (*e).source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[tokio::test]
@@ -505,9 +544,18 @@ mod tests {
         )
         .unwrap();
         let err = redis.run::<String>(&redis::cmd("PING")).await.unwrap_err();
-        let text = err.to_string();
-        assert!(text.starts_with("redis at redis://127.0.0.1:1/"), "{text}");
+        let text = chain_text(&err);
+        assert!(
+            text.starts_with(
+                "redis at redis://127.0.0.1:1/: connection refused: is redis-server running there?"
+            ),
+            "{text}"
+        );
         assert!(!text.contains("hunter2"), "{text}");
+        let cause = std::error::Error::source(&err)
+            .and_then(|cause| cause.downcast_ref::<redis::RedisError>())
+            .expect("the redis client's error is the source");
+        assert!(cause.is_connection_refusal(), "{cause}");
     }
 
     #[tokio::test]

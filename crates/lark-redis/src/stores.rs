@@ -137,7 +137,9 @@ impl DedupStore for RedisDedupStore {
             .await;
         match (answer, self.on_failure) {
             (Ok(set), _) => Ok(set.is_some()),
-            (Err(err), DedupFailure::Closed) => Err(DedupError(err.to_string())),
+            (Err(err), DedupFailure::Closed) => {
+                Err(DedupError::because("mark the event as seen", err))
+            }
             (Err(err), DedupFailure::Open) => {
                 log_fallback(&err, "deduplicating in this process only");
                 self.local.mark_if_new(key, ttl).await
@@ -151,6 +153,6 @@ impl DedupStore for RedisDedupStore {
             .run::<i64>(redis::cmd("DEL").arg(self.key(key)))
             .await
             .map(drop)
-            .map_err(|err| DedupError(err.to_string()))
+            .map_err(|err| DedupError::because("forget the event", err))
     }
 }

@@ -219,14 +219,20 @@ impl TokenStore for RedisTokenStore {
                     if let Ok(token) = &fetched
                         && let Err(err) = self.put(key, token).await
                     {
-                        tracing::warn!(error = %err, "could not share the fetched token");
+                        tracing::warn!(
+                            error = &err as &dyn std::error::Error,
+                            "could not share the fetched token"
+                        );
                     }
                     if let Err(err) = self
                         .redis
                         .script::<i64>(&self.compare_and_delete, &[&lock], &[&owner])
                         .await
                     {
-                        tracing::warn!(error = %err, "could not release the token fetch lock; it expires by itself");
+                        tracing::warn!(
+                            error = &err as &dyn std::error::Error,
+                            "could not release the token fetch lock; it expires by itself"
+                        );
                     }
                     return fetched;
                 }
@@ -252,7 +258,10 @@ impl TokenStore for RedisTokenStore {
         }
         let fetched = fetch.await?;
         if let Err(err) = self.put(key, &fetched).await {
-            tracing::debug!(error = %err, "could not share the fetched token");
+            tracing::debug!(
+                error = &err as &dyn std::error::Error,
+                "could not share the fetched token"
+            );
         }
         Ok(fetched)
     }

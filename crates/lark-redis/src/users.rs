@@ -162,7 +162,10 @@ impl UserTokenStore for RedisUserTokenStore {
             .script::<i64>(&self.release, &[&self.lock_key(key)], &[&held.owner])
             .await
         {
-            tracing::warn!(error = %err, "could not release the user token lock; it expires by itself");
+            tracing::warn!(
+                error = &err as &dyn std::error::Error,
+                "could not release the user token lock; it expires by itself"
+            );
         }
     }
 }

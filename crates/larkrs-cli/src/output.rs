@@ -88,11 +88,7 @@ pub(crate) fn report(failure: &Failure, json: bool) {
                 "log_id": err.log_id(),
                 "hint": api.and_then(lark::api::ApiError::hint),
                 "missing_scopes": api.map(lark::api::ApiError::missing_scopes),
-                "causes": match err {
-                    // Its text is the request layer's error's: the causes start under it.
-                    lark::Error::Api { error, .. } => causes(error),
-                    other => causes(other),
-                },
+                "causes": causes(err),
             })
         }
         Failure::Event(err) => {

@@ -672,7 +672,7 @@ impl Writer {
                 }
                 Err(error) if error.kind() == ErrorKind::Permission => {
                     tracing::warn!(
-                        error = %error,
+                        error = &error as &dyn std::error::Error,
                         "the app cannot create card entities (it lacks cardkit:card:write): \
                          streaming as a card message patched as the text grows"
                     );
@@ -702,7 +702,7 @@ impl Writer {
                     ) =>
                 {
                     tracing::warn!(
-                        error = %error,
+                        error = &error as &dyn std::error::Error,
                         "the chat does not take card messages from this app: sending the text \
                          as text messages when it is complete"
                     );

@@ -626,7 +626,10 @@ impl SignIns {
                                 (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
                             }
                             Err(err) => {
-                                tracing::warn!(error = %err, "could not start a sign-in");
+                                tracing::warn!(
+                                    error = &err as &dyn std::error::Error,
+                                    "could not start a sign-in"
+                                );
                                 (
                                     StatusCode::INTERNAL_SERVER_ERROR,
                                     Html(page("The sign-in could not start.")),
@@ -648,7 +651,10 @@ impl SignIns {
                                 Html(page(&format!("Signed in as {}.", escape(&user.name)))),
                             ),
                             SignInOutcome::Refused(err) => {
-                                tracing::info!(error = %err, "a sign-in redirect was refused");
+                                tracing::info!(
+                                    error = &err as &dyn std::error::Error,
+                                    "a sign-in redirect was refused"
+                                );
                                 (
                                     StatusCode::BAD_REQUEST,
                                     Html(page("The sign-in was refused; start it again.")),
