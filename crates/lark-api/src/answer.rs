@@ -138,16 +138,7 @@ macro_rules! by_id {
             }
         }
 
-        impl $crate::endpoint::Endpoint for $name {
-            type Output = <$answer as $crate::answer::Answer>::Output;
-            type Answer = $answer;
-            const METHOD: http::Method = http::Method::$method;
-            const PATH: &'static str = $path;
-
-            fn path_ids(&self) -> $crate::endpoint::PathIds<'_> {
-                $crate::endpoint::PathIds::one(self.$field.as_str())
-            }
-
+        $crate::answer::endpoint!($name: $method $path => $answer, ids($field) {
             $(
                 /// Asking twice has the effect of asking once.
                 fn is_idempotent(&self) -> bool {
@@ -158,7 +149,33 @@ macro_rules! by_id {
                     true
                 }
             )?
-        }
+        });
     };
 }
 pub(crate) use by_id;
+
+/// Implements [`Endpoint`](crate::Endpoint) from what differs between endpoints: the method,
+/// the path template, the answer's shape (which also gives the output), the fields that fill
+/// the path's `:name` segments, and any other item of the trait (`query`, `body`,
+/// `is_idempotent`…) in braces.
+///
+/// `endpoint!(UpdateChat: PUT "/open-apis/im/v1/chats/:chat_id" => Nothing, ids(chat_id) { … })`
+macro_rules! endpoint {
+    ($name:ident: $method:ident $path:literal => $answer:ty $(, ids($($id:ident),+))? { $($item:tt)* }) => {
+        impl $crate::endpoint::Endpoint for $name {
+            type Output = <$answer as $crate::answer::Answer>::Output;
+            type Answer = $answer;
+            const METHOD: http::Method = http::Method::$method;
+            const PATH: &'static str = $path;
+
+            $(
+                fn path_ids(&self) -> $crate::endpoint::PathIds<'_> {
+                    $crate::endpoint::PathIds::of(&[$(self.$id.as_str()),+])
+                }
+            )?
+
+            $($item)*
+        }
+    };
+}
+pub(crate) use endpoint;

@@ -1,6 +1,7 @@
 //! The token endpoints (`/open-apis/auth/v3/…`). They take no token, and answer at the top level
 //! with no `data` wrapper.
 
+use crate::answer::endpoint;
 use crate::answer::{Nothing, TopLevel};
 use crate::endpoint::{Auth, Body, Endpoint};
 use crate::error::BuildError;
@@ -160,11 +161,7 @@ impl AppAccessToken {
     }
 }
 
-impl Endpoint for AppAccessToken {
-    type Output = AppToken;
-    type Answer = TopLevel<AppToken>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/auth/v3/app_access_token";
+endpoint!(AppAccessToken: POST "/open-apis/auth/v3/app_access_token" => TopLevel<AppToken> {
     const AUTH: Auth = Auth::None;
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -178,7 +175,7 @@ impl Endpoint for AppAccessToken {
     fn is_idempotent(&self) -> bool {
         true
     }
-}
+});
 
 /// `POST /open-apis/auth/v3/tenant_access_token`: a marketplace app's token for one tenant.
 #[derive(Clone, Debug)]
@@ -200,11 +197,7 @@ impl TenantAccessToken {
     }
 }
 
-impl Endpoint for TenantAccessToken {
-    type Output = TenantToken;
-    type Answer = TopLevel<TenantToken>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/auth/v3/tenant_access_token";
+endpoint!(TenantAccessToken: POST "/open-apis/auth/v3/tenant_access_token" => TopLevel<TenantToken> {
     const AUTH: Auth = Auth::None;
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -217,7 +210,7 @@ impl Endpoint for TenantAccessToken {
     fn is_idempotent(&self) -> bool {
         true
     }
-}
+});
 
 credentials_call! {
     /// `POST /open-apis/auth/v3/app_ticket/resend`: asks the platform to push the app ticket again

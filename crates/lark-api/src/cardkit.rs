@@ -12,6 +12,7 @@
 //! `card-element/create`, `card-element/update`, `card-element/patch`, `card-element/content`
 //! and `card-element/delete`. docs/protocol.md §3.4 sums them up.
 
+use crate::answer::endpoint;
 use crate::answer::{Nothing, data_field};
 use crate::endpoint::{Body, Endpoint, PathIds, QuotaScope};
 use crate::error::BuildError;
@@ -72,12 +73,7 @@ impl CreateCard {
     }
 }
 
-impl Endpoint for CreateCard {
-    type Output = CardId;
-    type Answer = CardIdAnswer;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/cardkit/v1/cards";
-
+endpoint!(CreateCard: POST "/open-apis/cardkit/v1/cards" => CardIdAnswer {
     fn body(&self) -> Result<Body, BuildError> {
         let (kind, data) = match &self.source {
             CardSource::Json(card) => ("card_json", card_json(card)?),
@@ -90,7 +86,7 @@ impl Endpoint for CreateCard {
     fn is_idempotent(&self) -> bool {
         true
     }
-}
+});
 
 /// `POST /open-apis/cardkit/v1/cards/id_convert`: the card entity behind a card message, so a
 /// card sent as JSON can be operated on as an entity.
@@ -108,12 +104,7 @@ impl CardIdOf {
     }
 }
 
-impl Endpoint for CardIdOf {
-    type Output = CardId;
-    type Answer = CardIdAnswer;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/cardkit/v1/cards/id_convert";
-
+endpoint!(CardIdOf: POST "/open-apis/cardkit/v1/cards/id_convert" => CardIdAnswer {
     fn body(&self) -> Result<Body, BuildError> {
         check_nonempty("message_id", self.message_id.as_str())?;
         Ok(Body::json(&json!({"message_id": self.message_id})))
@@ -123,7 +114,7 @@ impl Endpoint for CardIdOf {
     fn is_idempotent(&self) -> bool {
         true
     }
-}
+});
 
 /// One operation on a card entity: its card, its `sequence`, its `uuid`, and what it does.
 ///

@@ -83,6 +83,13 @@ impl Query {
         }
     }
 
+    /// Adds a parameter as its value's text, when there is a value: an id type, say.
+    pub fn push_display(&mut self, key: &'static str, value: Option<impl std::fmt::Display>) {
+        if let Some(value) = value {
+            self.push(key, value.to_string());
+        }
+    }
+
     /// The parameters.
     #[must_use]
     pub fn pairs(&self) -> &[(&'static str, String)] {
@@ -163,6 +170,18 @@ impl<'a> PathIds<'a> {
             ids: [first, second, ""],
             len: 2,
         }
+    }
+
+    /// Up to three ids, in the template's order; any after the third are left out, and the
+    /// template's segments they would fill stay empty, which [`build_request`] refuses.
+    #[must_use]
+    pub fn of(ids: &[&'a str]) -> Self {
+        let mut out = Self::NONE;
+        for (slot, id) in out.ids.iter_mut().zip(ids) {
+            *slot = id;
+        }
+        out.len = ids.len().min(3);
+        out
     }
 
     /// The ids.

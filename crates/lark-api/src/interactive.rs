@@ -1,10 +1,10 @@
 //! Cards updated after their callback was answered, with the token the callback carried.
 
 use crate::answer::Nothing;
-use crate::endpoint::{Body, Endpoint};
+use crate::answer::endpoint;
+use crate::endpoint::Body;
 use crate::error::BuildError;
 use crate::secret::CardUpdateToken;
-use http::Method;
 use lark_content::Card;
 
 /// `POST /open-apis/interactive/v1/card/update`: replaces a card that a user acted on, up to 30
@@ -29,12 +29,7 @@ impl DelayedCardUpdate {
     }
 }
 
-impl Endpoint for DelayedCardUpdate {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/interactive/v1/card/update";
-
+endpoint!(DelayedCardUpdate: POST "/open-apis/interactive/v1/card/update" => Nothing {
     fn body(&self) -> Result<Body, BuildError> {
         if self.token.is_empty() {
             return Err(BuildError::InvalidParam {
@@ -49,4 +44,4 @@ impl Endpoint for DelayedCardUpdate {
             "card": self.card,
         })))
     }
-}
+});

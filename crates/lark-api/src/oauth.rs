@@ -14,8 +14,9 @@
 //! `internal/auth/paths.go`). docs/protocol.md §4.4 sums them up.
 
 use crate::answer::Answer;
+use crate::answer::endpoint;
 use crate::base_url::BaseUrl;
-use crate::endpoint::{Auth, Body, Endpoint};
+use crate::endpoint::{Auth, Body};
 use crate::error::{ApiError, BuildError, DecodeError, DetailEntry, Error, ErrorDetail};
 use crate::secret::{AccessToken, AppSecret};
 use bytes::Bytes;
@@ -225,7 +226,7 @@ impl Authorize {
         if !self.scopes.is_empty() {
             query.push("scope", self.scopes.join(" "));
         }
-        query.push_opt("state", self.state.clone());
+        query.push_display("state", self.state.as_ref());
         if let Some(challenge) = &self.code_challenge {
             query.push("code_challenge", challenge.clone());
             query.push("code_challenge_method", "S256");
@@ -321,11 +322,7 @@ impl UserAccessToken {
     }
 }
 
-impl Endpoint for UserAccessToken {
-    type Output = UserTokens;
-    type Answer = OAuthAnswer<UserTokens>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/authen/v2/oauth/token";
+endpoint!(UserAccessToken: POST "/open-apis/authen/v2/oauth/token" => OAuthAnswer<UserTokens> {
     const AUTH: Auth = Auth::None;
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -365,7 +362,7 @@ impl Endpoint for UserAccessToken {
         }
         Ok(Body::json(&Value::Object(body)))
     }
-}
+});
 
 /// A user's token pair, as the token endpoint answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -670,13 +667,9 @@ fn default_device_interval() -> u64 {
 #[must_use]
 pub struct UserInfo;
 
-impl Endpoint for UserInfo {
-    type Output = SignedInUser;
-    type Answer = crate::answer::Data<SignedInUser>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/authen/v1/user_info";
+endpoint!(UserInfo: GET "/open-apis/authen/v1/user_info" => crate::answer::Data<SignedInUser> {
     const AUTH: Auth = Auth::User;
-}
+});
 
 /// The user a token belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]

@@ -2,11 +2,12 @@
 //! `/open-apis`): the url to dial and the connection parameters, in PascalCase.
 
 use crate::answer::Data;
+use crate::answer::endpoint;
 use crate::auth::check_credentials;
-use crate::endpoint::{Auth, Body, Endpoint};
+use crate::endpoint::{Auth, Body};
 use crate::error::BuildError;
 use crate::secret::AppSecret;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue};
 use lark_content::AppId;
 use serde::Deserialize;
 
@@ -147,11 +148,7 @@ impl WsEndpoint {
     }
 }
 
-impl Endpoint for WsEndpoint {
-    type Output = WsConnection;
-    type Answer = Data<WsConnection>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/callback/ws/endpoint";
+endpoint!(WsEndpoint: POST "/callback/ws/endpoint" => Data<WsConnection> {
     const AUTH: Auth = Auth::None;
 
     fn headers(&self, headers: &mut HeaderMap) {
@@ -168,12 +165,12 @@ impl Endpoint for WsEndpoint {
     fn is_idempotent(&self) -> bool {
         true
     }
-}
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BaseUrl, build_request};
+    use crate::{BaseUrl, Endpoint, build_request};
     use bytes::Bytes;
 
     #[test]

@@ -3,10 +3,11 @@
 
 use super::check_page_size;
 use super::model::{ChatSummary, MemberIdType, UserIdType};
+use crate::answer::endpoint;
 use crate::answer::{Data, Nothing, PageOf};
 use crate::endpoint::{Body, Endpoint, PathIds, Query};
 use crate::error::BuildError;
-use crate::pagination::{Page, Paginated};
+use crate::pagination::Paginated;
 use http::Method;
 use lark_content::{ChatId, MessageId};
 use serde::{Deserialize, Serialize};
@@ -61,23 +62,11 @@ impl GetAnnouncement {
     }
 }
 
-impl Endpoint for GetAnnouncement {
-    type Output = Announcement;
-    type Answer = Data<Announcement>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/announcement";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(GetAnnouncement: GET "/open-apis/im/v1/chats/:chat_id/announcement" => Data<Announcement>, ids(chat_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("user_id_type", self.user_id_type.as_ref());
     }
-}
+});
 
 /// `PATCH /open-apis/im/v1/chats/:chat_id/announcement`: changes a chat's announcement from
 /// the revision it was read at, with the document change requests the platform defines.
@@ -103,16 +92,7 @@ impl PatchAnnouncement {
     }
 }
 
-impl Endpoint for PatchAnnouncement {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::PATCH;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/announcement";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(PatchAnnouncement: PATCH "/open-apis/im/v1/chats/:chat_id/announcement" => Nothing, ids(chat_id) {
     fn body(&self) -> Result<Body, BuildError> {
         if self.revision.trim().is_empty() {
             return Err(BuildError::InvalidParam {
@@ -125,7 +105,7 @@ impl Endpoint for PatchAnnouncement {
             "requests": self.requests,
         })))
     }
-}
+});
 
 /// Who manages a chat after a change.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -293,30 +273,18 @@ impl GetModeration {
     }
 }
 
-impl Endpoint for GetModeration {
-    type Output = Moderation;
-    type Answer = Data<Moderation>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/moderation";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(GetModeration: GET "/open-apis/im/v1/chats/:chat_id/moderation" => Data<Moderation>, ids(chat_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
-        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
-        query.push_opt("page_token", self.page_token.clone());
+        query.push_display("user_id_type", self.user_id_type.as_ref());
+        query.push_display("page_size", self.page_size);
+        query.push_display("page_token", self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
         check_page_size(self.page_size, 100)?;
         Ok(Body::Empty)
     }
-}
+});
 
 impl Paginated for GetModeration {
     fn set_page_token(&mut self, token: Option<String>) {
@@ -364,21 +332,9 @@ impl UpdateModeration {
     }
 }
 
-impl Endpoint for UpdateModeration {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::PUT;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/moderation";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(UpdateModeration: PUT "/open-apis/im/v1/chats/:chat_id/moderation" => Nothing, ids(chat_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("user_id_type", self.user_id_type.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -404,7 +360,7 @@ impl Endpoint for UpdateModeration {
     fn is_idempotent(&self) -> bool {
         true
     }
-}
+});
 
 /// `POST /open-apis/im/v1/chats/:chat_id/top_notice/put_top_notice`: puts a message (or the
 /// announcement) on top of a chat.
@@ -435,16 +391,7 @@ impl PutTopNotice {
     }
 }
 
-impl Endpoint for PutTopNotice {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/top_notice/put_top_notice";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(PutTopNotice: POST "/open-apis/im/v1/chats/:chat_id/top_notice/put_top_notice" => Nothing, ids(chat_id) {
     fn body(&self) -> Result<Body, BuildError> {
         // action_type 1 is a message, 2 the announcement.
         let notice = match &self.message_id {
@@ -459,7 +406,7 @@ impl Endpoint for PutTopNotice {
     fn is_idempotent(&self) -> bool {
         true
     }
-}
+});
 
 crate::answer::by_id! {
     /// `POST /open-apis/im/v1/chats/:chat_id/top_notice/delete_top_notice`: takes whatever is on
@@ -514,16 +461,7 @@ impl ShareChat {
     }
 }
 
-impl Endpoint for ShareChat {
-    type Output = ShareLink;
-    type Answer = Data<ShareLink>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/link";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(ShareChat: POST "/open-apis/im/v1/chats/:chat_id/link" => Data<ShareLink>, ids(chat_id) {
     fn body(&self) -> Result<Body, BuildError> {
         let mut body = serde_json::Map::new();
         if let Some(period) = &self.validity_period {
@@ -531,7 +469,7 @@ impl Endpoint for ShareChat {
         }
         Ok(Body::json(&body))
     }
-}
+});
 
 /// `GET /open-apis/im/v1/chats/search?query=…`: the chats the bot (or user) is in whose name
 /// or members match, a page at a time.
@@ -560,20 +498,12 @@ impl SearchChats {
     }
 }
 
-impl Endpoint for SearchChats {
-    type Output = Page<ChatSummary>;
-    type Answer = PageOf<ChatSummary>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/chats/search";
-
+endpoint!(SearchChats: GET "/open-apis/im/v1/chats/search" => PageOf<ChatSummary> {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("user_id_type", self.user_id_type.as_ref());
         query.push("query", self.query.as_str());
-        query.push_opt("page_token", self.page_token.clone());
-        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
+        query.push_display("page_token", self.page_token.as_ref());
+        query.push_display("page_size", self.page_size);
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -586,7 +516,7 @@ impl Endpoint for SearchChats {
         check_page_size(self.page_size, 100)?;
         Ok(Body::Empty)
     }
-}
+});
 
 impl Paginated for SearchChats {
     fn set_page_token(&mut self, token: Option<String>) {

@@ -1,13 +1,12 @@
 //! Chats: create, get, update, delete (disband), list the bot's chats.
 
 use super::model::{Chat, ChatSummary, I18nNames, UserIdType};
+use crate::answer::endpoint;
 use crate::answer::{Data, Nothing, PageOf};
-use crate::endpoint::PathIds;
-use crate::endpoint::{Body, Endpoint, Query};
+use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
 use crate::im::messages::check_uuid;
-use crate::pagination::{Page, Paginated};
-use http::Method;
+use crate::pagination::Paginated;
 use lark_content::limits::{BOTS_PER_CALL_MAX, MEMBERS_PER_CALL_MAX};
 use lark_content::{AppId, ChatId, OpenId};
 use serde::Serialize;
@@ -118,21 +117,13 @@ impl CreateChat {
     }
 }
 
-impl Endpoint for CreateChat {
-    type Output = Chat;
-    type Answer = Data<Chat>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/chats";
-
+endpoint!(CreateChat: POST "/open-apis/im/v1/chats" => Data<Chat> {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("user_id_type", self.user_id_type.as_ref());
         if self.set_bot_manager {
             query.push("set_bot_manager", "true");
         }
-        query.push_opt("uuid", self.uuid.clone());
+        query.push_display("uuid", self.uuid.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -165,7 +156,7 @@ impl Endpoint for CreateChat {
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
     }
-}
+});
 
 /// `GET /open-apis/im/v1/chats/:chat_id`: a chat's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,23 +178,11 @@ impl GetChat {
     }
 }
 
-impl Endpoint for GetChat {
-    type Output = Chat;
-    type Answer = Data<Chat>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(GetChat: GET "/open-apis/im/v1/chats/:chat_id" => Data<Chat>, ids(chat_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("user_id_type", self.user_id_type.as_ref());
     }
-}
+});
 
 /// The settings a chat update changes; only those set are sent.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -279,21 +258,9 @@ impl UpdateChat {
     }
 }
 
-impl Endpoint for UpdateChat {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::PUT;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(UpdateChat: PUT "/open-apis/im/v1/chats/:chat_id" => Nothing, ids(chat_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("user_id_type", self.user_id_type.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -306,7 +273,7 @@ impl Endpoint for UpdateChat {
         }
         Ok(body)
     }
-}
+});
 
 crate::answer::by_id! {
     /// `DELETE /open-apis/im/v1/chats/:chat_id`: disbands a chat (the bot must own it).
@@ -350,30 +317,22 @@ impl ListChats {
     }
 }
 
-impl Endpoint for ListChats {
-    type Output = Page<ChatSummary>;
-    type Answer = PageOf<ChatSummary>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/chats";
-
+endpoint!(ListChats: GET "/open-apis/im/v1/chats" => PageOf<ChatSummary> {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("user_id_type", self.user_id_type.as_ref());
         query.push_opt(
             "sort_type",
             self.sort.as_ref().map(|s| s.as_str().to_owned()),
         );
-        query.push_opt("page_token", self.page_token.clone());
-        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
+        query.push_display("page_token", self.page_token.as_ref());
+        query.push_display("page_size", self.page_size);
     }
 
     fn body(&self) -> Result<Body, BuildError> {
         super::check_page_size(self.page_size, CHATS_PAGE_MAX)?;
         Ok(Body::Empty)
     }
-}
+});
 
 impl Paginated for ListChats {
     fn set_page_token(&mut self, token: Option<String>) {

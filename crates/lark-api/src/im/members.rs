@@ -1,13 +1,12 @@
 //! Chat members: add, remove, list, and "is the caller in the chat".
 
 use super::model::{ChatMember, MemberIdType};
+use crate::answer::endpoint;
 use crate::answer::{Answer, Data};
-use crate::endpoint::PathIds;
-use crate::endpoint::{Body, Endpoint, Query, parse_data};
+use crate::endpoint::{Body, Query, parse_data};
 use crate::error::{BuildError, Error};
 use crate::pagination::{Paginated, empty_as_none, null_as_empty};
 use bytes::Bytes;
-use http::Method;
 use lark_content::ChatId;
 use lark_content::limits::MEMBERS_PER_CALL_MAX;
 use serde::Deserialize;
@@ -99,22 +98,10 @@ impl AddMembers {
     }
 }
 
-impl Endpoint for AddMembers {
-    type Output = AddMembersOutput;
-    type Answer = Data<AddMembersOutput>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/members";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(AddMembers: POST "/open-apis/im/v1/chats/:chat_id/members" => Data<AddMembersOutput>, ids(chat_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "member_id_type",
-            self.member_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
-        query.push_opt("succeed_type", self.succeed_type.map(|t| t.to_string()));
+        query.push_display("member_id_type", self.member_id_type.as_ref());
+        query.push_display("succeed_type", self.succeed_type);
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -129,7 +116,7 @@ impl Endpoint for AddMembers {
         }
         Ok(Body::json(&serde_json::json!({ "id_list": self.id_list })))
     }
-}
+});
 
 /// What removing members answers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -170,28 +157,16 @@ impl RemoveMembers {
     }
 }
 
-impl Endpoint for RemoveMembers {
-    type Output = RemoveMembersOutput;
-    type Answer = Data<RemoveMembersOutput>;
-    const METHOD: Method = Method::DELETE;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/members";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(RemoveMembers: DELETE "/open-apis/im/v1/chats/:chat_id/members" => Data<RemoveMembersOutput>, ids(chat_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "member_id_type",
-            self.member_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("member_id_type", self.member_id_type.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
         check_id_list(&self.id_list)?;
         Ok(Body::json(&serde_json::json!({ "id_list": self.id_list })))
     }
-}
+});
 
 /// A page of chat members. The platform leaves bots out and treats `page_size` as a hint.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -237,30 +212,18 @@ impl ListMembers {
     }
 }
 
-impl Endpoint for ListMembers {
-    type Output = MembersPage;
-    type Answer = Data<MembersPage>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/members";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(ListMembers: GET "/open-apis/im/v1/chats/:chat_id/members" => Data<MembersPage>, ids(chat_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "member_id_type",
-            self.member_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
-        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
-        query.push_opt("page_token", self.page_token.clone());
+        query.push_display("member_id_type", self.member_id_type.as_ref());
+        query.push_display("page_size", self.page_size);
+        query.push_display("page_token", self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
         super::check_page_size(self.page_size, MEMBERS_PAGE_MAX)?;
         Ok(Body::Empty)
     }
-}
+});
 
 impl crate::pagination::IntoItems for MembersPage {
     type Item = ChatMember;

@@ -2,14 +2,13 @@
 //! download a message's resource, and batch send.
 
 use super::model::{Message, SentId, SentMessage, UserIdType};
+use crate::answer::endpoint;
 use crate::answer::{Answer, Data, File, Nothing, PageOf};
-use crate::endpoint::PathIds;
-use crate::endpoint::{Body, Download, Endpoint, Query, QuotaScope, parse_data};
+use crate::endpoint::{Body, Query, QuotaScope, parse_data};
 use crate::error::{BuildError, Error};
-use crate::pagination::{Page, Paginated};
+use crate::pagination::Paginated;
 use crate::receiver::Receiver;
 use bytes::Bytes;
-use http::Method;
 use lark_content::limits::{
     CARD_MAX_BYTES, HISTORY_PAGE_MAX, POST_MAX_BYTES, TEXT_MAX_BYTES, UUID_MAX_CHARS,
 };
@@ -137,12 +136,7 @@ impl Answer for Sent {
     }
 }
 
-impl Endpoint for SendMessage {
-    type Output = SentMessage;
-    type Answer = Sent;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/messages";
-
+endpoint!(SendMessage: POST "/open-apis/im/v1/messages" => Sent {
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
     }
@@ -187,7 +181,7 @@ impl Endpoint for SendMessage {
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
     }
-}
+});
 
 /// `POST /open-apis/im/v1/messages/:message_id/reply`: replies to a message, optionally in a
 /// thread. If the message is already in a thread the reply goes there regardless.
@@ -238,16 +232,7 @@ struct ReplyBody<'a> {
     uuid: Option<&'a str>,
 }
 
-impl Endpoint for ReplyMessage {
-    type Output = SentMessage;
-    type Answer = Sent;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reply";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
-
+endpoint!(ReplyMessage: POST "/open-apis/im/v1/messages/:message_id/reply" => Sent, ids(message_id) {
     fn body(&self) -> Result<Body, BuildError> {
         check_uuid(self.uuid.as_deref())?;
         let content = encode_for(
@@ -274,7 +259,7 @@ impl Endpoint for ReplyMessage {
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
     }
-}
+});
 
 /// `PUT /open-apis/im/v1/messages/:message_id`: edits one of the bot's own `text` or `post`
 /// messages (at most 20 times).
@@ -297,16 +282,7 @@ impl EditMessage {
     }
 }
 
-impl Endpoint for EditMessage {
-    type Output = Message;
-    type Answer = Data<Message>;
-    const METHOD: Method = Method::PUT;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
-
+endpoint!(EditMessage: PUT "/open-apis/im/v1/messages/:message_id" => Data<Message>, ids(message_id) {
     fn body(&self) -> Result<Body, BuildError> {
         let content = encode_for(
             "edit message",
@@ -322,7 +298,7 @@ impl Endpoint for EditMessage {
             })),
         )
     }
-}
+});
 
 /// `PATCH /open-apis/im/v1/messages/:message_id`: replaces a card sent within the last 14 days.
 /// The card needs `update_multi: true` in its config, before and after.
@@ -345,16 +321,7 @@ impl PatchCard {
     }
 }
 
-impl Endpoint for PatchCard {
-    type Output = ();
-    type Answer = Nothing;
-    const METHOD: Method = Method::PATCH;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
-
+endpoint!(PatchCard: PATCH "/open-apis/im/v1/messages/:message_id" => Nothing, ids(message_id) {
     fn body(&self) -> Result<Body, BuildError> {
         let content = MessageContent::card(self.card.clone()).encode_validated()?;
         within_body_limit(
@@ -362,7 +329,7 @@ impl Endpoint for PatchCard {
             Body::json(&serde_json::json!({ "content": content })),
         )
     }
-}
+});
 
 crate::answer::by_id! {
     /// `DELETE /open-apis/im/v1/messages/:message_id`: recalls a message.
@@ -425,26 +392,14 @@ impl GetMessage {
     }
 }
 
-impl Endpoint for GetMessage {
-    type Output = Vec<Message>;
-    type Answer = MessageList;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
-
+endpoint!(GetMessage: GET "/open-apis/im/v1/messages/:message_id" => MessageList, ids(message_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("user_id_type", self.user_id_type.as_ref());
         if self.card_as_sent {
             query.push("card_msg_content_type", "user_card_content");
         }
     }
-}
+});
 
 /// Where history is read from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -532,12 +487,7 @@ impl ListMessages {
     }
 }
 
-impl Endpoint for ListMessages {
-    type Output = Page<Message>;
-    type Answer = PageOf<Message>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/messages";
-
+endpoint!(ListMessages: GET "/open-apis/im/v1/messages" => PageOf<Message> {
     fn query(&self, query: &mut Query) {
         match &self.container {
             Container::Chat(id) => {
@@ -549,14 +499,14 @@ impl Endpoint for ListMessages {
                 query.push("container_id", id.as_str());
             }
         }
-        query.push_opt("start_time", self.start_time.map(|t| t.to_string()));
-        query.push_opt("end_time", self.end_time.map(|t| t.to_string()));
+        query.push_display("start_time", self.start_time);
+        query.push_display("end_time", self.end_time);
         query.push_opt(
             "sort_type",
             self.sort.as_ref().map(|s| s.as_str().to_owned()),
         );
-        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
-        query.push_opt("page_token", self.page_token.clone());
+        query.push_display("page_size", self.page_size);
+        query.push_display("page_token", self.page_token.as_ref());
         if self.card_as_sent {
             query.push("card_msg_content_type", "user_card_content");
         }
@@ -590,7 +540,7 @@ impl Endpoint for ListMessages {
         }
         Ok(Body::Empty)
     }
-}
+});
 
 impl Paginated for ListMessages {
     fn set_page_token(&mut self, token: Option<String>) {
@@ -621,19 +571,10 @@ impl ForwardMessage {
     }
 }
 
-impl Endpoint for ForwardMessage {
-    type Output = Message;
-    type Answer = Data<Message>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/forward";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
-
+endpoint!(ForwardMessage: POST "/open-apis/im/v1/messages/:message_id/forward" => Data<Message>, ids(message_id) {
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
-        query.push_opt("uuid", self.uuid.clone());
+        query.push_display("uuid", self.uuid.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -650,7 +591,7 @@ impl Endpoint for ForwardMessage {
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
     }
-}
+});
 
 /// What a merge forward answers.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -690,15 +631,10 @@ impl MergeForward {
     }
 }
 
-impl Endpoint for MergeForward {
-    type Output = MergeForwardOutput;
-    type Answer = Data<MergeForwardOutput>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/messages/merge_forward";
-
+endpoint!(MergeForward: POST "/open-apis/im/v1/messages/merge_forward" => Data<MergeForwardOutput> {
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
-        query.push_opt("uuid", self.uuid.clone());
+        query.push_display("uuid", self.uuid.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -722,7 +658,7 @@ impl Endpoint for MergeForward {
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
     }
-}
+});
 
 lark_content::open_enum! {
     /// Which kind of resource to download from a message.
@@ -767,20 +703,11 @@ impl GetMessageResource {
     }
 }
 
-impl Endpoint for GetMessageResource {
-    type Output = Download;
-    type Answer = File;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/resources/:file_key";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::two(self.message_id.as_str(), self.file_key.as_str())
-    }
-
+endpoint!(GetMessageResource: GET "/open-apis/im/v1/messages/:message_id/resources/:file_key" => File, ids(message_id, file_key) {
     fn query(&self, query: &mut Query) {
         query.push("type", self.kind.as_str());
     }
-}
+});
 
 /// Who a batch message goes to.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -863,12 +790,7 @@ impl BatchSend {
     }
 }
 
-impl Endpoint for BatchSend {
-    type Output = BatchSendOutput;
-    type Answer = Data<BatchSendOutput>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/message/v4/batch_send/";
-
+endpoint!(BatchSend: POST "/open-apis/message/v4/batch_send/" => Data<BatchSendOutput> {
     fn body(&self) -> Result<Body, BuildError> {
         if self.targets.is_empty() {
             return Err(BuildError::InvalidParam {
@@ -912,7 +834,7 @@ impl Endpoint for BatchSend {
         }
         Ok(Body::json(&body))
     }
-}
+});
 
 crate::answer::by_id! {
     /// `DELETE /open-apis/im/v1/batch_messages/:batch_message_id`: recalls a batch message from

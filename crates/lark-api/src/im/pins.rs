@@ -1,11 +1,11 @@
 //! Pins: a message kept at the top of its chat for every member to see.
 
 use super::check_page_size;
+use crate::answer::endpoint;
 use crate::answer::{Nothing, PageOf, data_field};
-use crate::endpoint::{Body, Endpoint, Query};
+use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
 use crate::pagination::Paginated;
-use http::Method;
 use lark_content::{ChatId, MessageId};
 use serde::Deserialize;
 
@@ -53,12 +53,7 @@ impl PinMessage {
     }
 }
 
-impl Endpoint for PinMessage {
-    type Output = Pin;
-    type Answer = Pinned;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/pins";
-
+endpoint!(PinMessage: POST "/open-apis/im/v1/pins" => Pinned {
     fn body(&self) -> Result<Body, BuildError> {
         super::check_id("message_id", self.message_id.as_str())?;
         Ok(Body::json(
@@ -70,7 +65,7 @@ impl Endpoint for PinMessage {
     fn is_idempotent(&self) -> bool {
         true
     }
-}
+});
 
 crate::answer::by_id! {
     /// `DELETE /open-apis/im/v1/pins/:message_id`: unpins a message.
@@ -125,18 +120,13 @@ impl ListPins {
     }
 }
 
-impl Endpoint for ListPins {
-    type Output = crate::pagination::Page<Pin>;
-    type Answer = PageOf<Pin>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/pins";
-
+endpoint!(ListPins: GET "/open-apis/im/v1/pins" => PageOf<Pin> {
     fn query(&self, query: &mut Query) {
         query.push("chat_id", self.chat_id.as_str());
-        query.push_opt("start_time", self.start_time.map(|t| t.to_string()));
-        query.push_opt("end_time", self.end_time.map(|t| t.to_string()));
-        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
-        query.push_opt("page_token", self.page_token.clone());
+        query.push_display("start_time", self.start_time);
+        query.push_display("end_time", self.end_time);
+        query.push_display("page_size", self.page_size);
+        query.push_display("page_token", self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -154,7 +144,7 @@ impl Endpoint for ListPins {
         }
         Ok(Body::Empty)
     }
-}
+});
 
 impl Paginated for ListPins {
     fn set_page_token(&mut self, token: Option<String>) {

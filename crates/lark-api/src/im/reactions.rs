@@ -1,12 +1,12 @@
 //! Reactions: add, list, delete.
 
 use super::model::{Reaction, ReactionType, UserIdType};
+use crate::answer::endpoint;
 use crate::answer::{Data, PageOf};
 use crate::endpoint::PathIds;
-use crate::endpoint::{Body, Endpoint, Query};
+use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
-use crate::pagination::{Page, Paginated};
-use http::Method;
+use crate::pagination::Paginated;
 use lark_content::{MessageId, ReactionId};
 
 /// Most reactions a page holds.
@@ -32,16 +32,7 @@ impl AddReaction {
     }
 }
 
-impl Endpoint for AddReaction {
-    type Output = Reaction;
-    type Answer = Data<Reaction>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reactions";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
-
+endpoint!(AddReaction: POST "/open-apis/im/v1/messages/:message_id/reactions" => Data<Reaction>, ids(message_id) {
     fn body(&self) -> Result<Body, BuildError> {
         if self.emoji_type.trim().is_empty() {
             return Err(BuildError::InvalidParam {
@@ -53,7 +44,7 @@ impl Endpoint for AddReaction {
             "reaction_type": ReactionType { emoji_type: self.emoji_type.clone() },
         })))
     }
-}
+});
 
 /// `GET /open-apis/im/v1/messages/:message_id/reactions`: a message's reactions, a page at a time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,31 +81,19 @@ impl ListReactions {
     }
 }
 
-impl Endpoint for ListReactions {
-    type Output = Page<Reaction>;
-    type Answer = PageOf<Reaction>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reactions";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
-
+endpoint!(ListReactions: GET "/open-apis/im/v1/messages/:message_id/reactions" => PageOf<Reaction>, ids(message_id) {
     fn query(&self, query: &mut Query) {
-        query.push_opt("reaction_type", self.emoji_type.clone());
-        query.push_opt("page_token", self.page_token.clone());
-        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
-        query.push_opt(
-            "user_id_type",
-            self.user_id_type.as_ref().map(|t| t.as_str().to_owned()),
-        );
+        query.push_display("reaction_type", self.emoji_type.as_ref());
+        query.push_display("page_token", self.page_token.as_ref());
+        query.push_display("page_size", self.page_size);
+        query.push_display("user_id_type", self.user_id_type.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
         super::check_page_size(self.page_size, REACTIONS_PAGE_MAX)?;
         Ok(Body::Empty)
     }
-}
+});
 
 impl Paginated for ListReactions {
     fn set_page_token(&mut self, token: Option<String>) {
@@ -143,13 +122,8 @@ impl DeleteReaction {
     }
 }
 
-impl Endpoint for DeleteReaction {
-    type Output = Reaction;
-    type Answer = Data<Reaction>;
-    const METHOD: Method = Method::DELETE;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/reactions/:reaction_id";
-
+endpoint!(DeleteReaction: DELETE "/open-apis/im/v1/messages/:message_id/reactions/:reaction_id" => Data<Reaction> {
     fn path_ids(&self) -> PathIds<'_> {
         PathIds::two(self.message_id.as_str(), self.reaction_id.as_str())
     }
-}
+});

@@ -3,10 +3,10 @@
 use super::check_page_size;
 use super::model::UserIdType;
 use crate::answer::PageOf;
-use crate::endpoint::{Body, Endpoint, PathIds, Query};
+use crate::answer::endpoint;
+use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
-use crate::pagination::{Page, Paginated};
-use http::Method;
+use crate::pagination::Paginated;
 use lark_content::MessageId;
 use serde::Deserialize;
 
@@ -70,27 +70,18 @@ impl ReadUsers {
     }
 }
 
-impl Endpoint for ReadUsers {
-    type Output = Page<ReadUser>;
-    type Answer = PageOf<ReadUser>;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/messages/:message_id/read_users";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.message_id.as_str())
-    }
-
+endpoint!(ReadUsers: GET "/open-apis/im/v1/messages/:message_id/read_users" => PageOf<ReadUser>, ids(message_id) {
     fn query(&self, query: &mut Query) {
         query.push("user_id_type", self.user_id_type.as_str());
-        query.push_opt("page_size", self.page_size.map(|s| s.to_string()));
-        query.push_opt("page_token", self.page_token.clone());
+        query.push_display("page_size", self.page_size);
+        query.push_display("page_token", self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
         check_page_size(self.page_size, READERS_PAGE_MAX)?;
         Ok(Body::Empty)
     }
-}
+});
 
 impl Paginated for ReadUsers {
     fn set_page_token(&mut self, token: Option<String>) {

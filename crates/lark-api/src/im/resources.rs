@@ -1,12 +1,12 @@
 //! Images and files: upload (multipart, streamed) and download.
 
+use crate::answer::endpoint;
 use crate::answer::{Answer, File};
 use crate::endpoint::PathIds;
-use crate::endpoint::{Body, Download, Endpoint, parse_data};
+use crate::endpoint::{Body, parse_data};
 use crate::error::{BuildError, Error};
 use crate::multipart::{MultipartBuilder, UploadData, mime_for};
 use bytes::Bytes;
-use http::Method;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use lark_content::limits::{FILE_MAX_BYTES, IMAGE_MAX_BYTES};
 use lark_content::{FileKey, ImageKey};
@@ -86,12 +86,7 @@ impl UploadImage {
     }
 }
 
-impl Endpoint for UploadImage {
-    type Output = ImageKey;
-    type Answer = UploadedImage;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/images";
-
+endpoint!(UploadImage: POST "/open-apis/im/v1/images" => UploadedImage {
     fn body(&self) -> Result<Body, BuildError> {
         check_size("the image", &self.data, IMAGE_MAX_BYTES)?;
         let name = base_name(&self.file_name);
@@ -101,7 +96,7 @@ impl Endpoint for UploadImage {
             .file("image", name, mime_for(name), self.data.clone());
         Ok(Body::Multipart(multipart))
     }
-}
+});
 
 /// `GET /open-apis/im/v1/images/:image_key`: downloads an image the bot uploaded for messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,16 +113,11 @@ impl DownloadImage {
     }
 }
 
-impl Endpoint for DownloadImage {
-    type Output = Download;
-    type Answer = File;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/images/:image_key";
-
+endpoint!(DownloadImage: GET "/open-apis/im/v1/images/:image_key" => File {
     fn path_ids(&self) -> PathIds<'_> {
         PathIds::one(self.image_key.as_str())
     }
-}
+});
 
 lark_content::open_enum! {
     /// The kind of an uploaded file. Audio must be `opus` and video `mp4`; anything that is not
@@ -220,12 +210,7 @@ impl UploadFile {
     }
 }
 
-impl Endpoint for UploadFile {
-    type Output = FileKey;
-    type Answer = UploadedFile;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/files";
-
+endpoint!(UploadFile: POST "/open-apis/im/v1/files" => UploadedFile {
     fn body(&self) -> Result<Body, BuildError> {
         check_size("the file", &self.data, FILE_MAX_BYTES)?;
         let name = base_name(&self.file_name);
@@ -248,7 +233,7 @@ impl Endpoint for UploadFile {
             self.data.clone(),
         )))
     }
-}
+});
 
 /// `GET /open-apis/im/v1/files/:file_key`: downloads a file the bot uploaded (at most 100 MB).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,22 +250,13 @@ impl DownloadFile {
     }
 }
 
-impl Endpoint for DownloadFile {
-    type Output = Download;
-    type Answer = File;
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/open-apis/im/v1/files/:file_key";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.file_key.as_str())
-    }
-
+endpoint!(DownloadFile: GET "/open-apis/im/v1/files/:file_key" => File, ids(file_key) {
     /// The platform only sends `Content-Disposition` (the file name) when the request says
     /// `Content-Type: application/json`.
     fn headers(&self, headers: &mut HeaderMap) {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-}
+});
 
 #[cfg(test)]
 mod tests {

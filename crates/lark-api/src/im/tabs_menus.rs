@@ -3,6 +3,7 @@
 
 use super::model::I18nNames;
 use crate::answer::data_field;
+use crate::answer::endpoint;
 use crate::endpoint::{Body, Endpoint, PathIds};
 use crate::error::BuildError;
 use http::Method;
@@ -287,16 +288,7 @@ impl CreateMenu {
     }
 }
 
-impl Endpoint for CreateMenu {
-    type Output = MenuTree;
-    type Answer = ChatMenu;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/menu_tree";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.chat_id.as_str())
-    }
-
+endpoint!(CreateMenu: POST "/open-apis/im/v1/chats/:chat_id/menu_tree" => ChatMenu, ids(chat_id) {
     fn body(&self) -> Result<Body, BuildError> {
         if self.menu_tree.chat_menu_top_levels.is_empty() {
             return Err(BuildError::InvalidParam {
@@ -308,7 +300,7 @@ impl Endpoint for CreateMenu {
             &serde_json::json!({"menu_tree": self.menu_tree}),
         ))
     }
-}
+});
 
 /// A menu call on top-level buttons by id: which path and method.
 macro_rules! menu_ids_call {
@@ -415,16 +407,7 @@ impl PatchMenuItem {
     }
 }
 
-impl Endpoint for PatchMenuItem {
-    type Output = MenuItem;
-    type Answer = ChangedMenuItem;
-    const METHOD: Method = Method::PATCH;
-    const PATH: &'static str = "/open-apis/im/v1/chats/:chat_id/menu_items/:menu_item_id";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::two(self.chat_id.as_str(), &self.menu_item_id)
-    }
-
+endpoint!(PatchMenuItem: PATCH "/open-apis/im/v1/chats/:chat_id/menu_items/:menu_item_id" => ChangedMenuItem, ids(chat_id, menu_item_id) {
     fn body(&self) -> Result<Body, BuildError> {
         if self.update_fields.is_empty() {
             return Err(BuildError::InvalidParam {
@@ -442,4 +425,4 @@ impl Endpoint for PatchMenuItem {
     fn is_idempotent(&self) -> bool {
         true
     }
-}
+});

@@ -2,11 +2,11 @@
 
 use super::model::Message;
 use crate::answer::Data;
-use crate::endpoint::{Body, Endpoint, PathIds, Query};
+use crate::answer::endpoint;
+use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
 use crate::im::messages::check_uuid;
 use crate::receiver::Receiver;
-use http::Method;
 use lark_content::ThreadId;
 
 /// `POST /open-apis/im/v1/threads/:thread_id/forward?receive_id_type=…`: forwards a whole
@@ -39,19 +39,10 @@ impl ForwardThread {
     }
 }
 
-impl Endpoint for ForwardThread {
-    type Output = Message;
-    type Answer = Data<Message>;
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/open-apis/im/v1/threads/:thread_id/forward";
-
-    fn path_ids(&self) -> PathIds<'_> {
-        PathIds::one(self.thread_id.as_str())
-    }
-
+endpoint!(ForwardThread: POST "/open-apis/im/v1/threads/:thread_id/forward" => Data<Message>, ids(thread_id) {
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
-        query.push_opt("uuid", self.uuid.clone());
+        query.push_display("uuid", self.uuid.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -68,4 +59,4 @@ impl Endpoint for ForwardThread {
     fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
         Some(&mut self.uuid)
     }
-}
+});
