@@ -156,11 +156,26 @@ pub(crate) use by_id;
 
 /// Implements [`Endpoint`](crate::Endpoint) from what differs between endpoints: the method,
 /// the path template, the answer's shape (which also gives the output), the fields that fill
-/// the path's `:name` segments, and any other item of the trait (`query`, `body`,
-/// `is_idempotent`…) in braces.
+/// the path's `:name` segments, whether its `uuid` field makes it idempotent, and any other
+/// item of the trait (`query`, `body`…) in braces.
 ///
 /// `endpoint!(UpdateChat: PUT "/open-apis/im/v1/chats/:chat_id" => Nothing, ids(chat_id) { … })`
 macro_rules! endpoint {
+    ($name:ident: $method:ident $path:literal => $answer:ty $(, ids($($id:ident),+))?, uuid { $($item:tt)* }) => {
+        $crate::answer::endpoint!($name: $method $path => $answer $(, ids($($id),+))? {
+            /// Idempotent when it carries a `uuid`, which the executor fills before the first
+            /// attempt.
+            fn is_idempotent(&self) -> bool {
+                self.uuid.is_some()
+            }
+
+            fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
+                Some(&mut self.uuid)
+            }
+
+            $($item)*
+        });
+    };
     ($name:ident: $method:ident $path:literal => $answer:ty $(, ids($($id:ident),+))? { $($item:tt)* }) => {
         impl $crate::endpoint::Endpoint for $name {
             type Output = <$answer as $crate::answer::Answer>::Output;

@@ -117,7 +117,7 @@ impl CreateChat {
     }
 }
 
-endpoint!(CreateChat: POST "/open-apis/im/v1/chats" => Data<Chat> {
+endpoint!(CreateChat: POST "/open-apis/im/v1/chats" => Data<Chat>, uuid {
     fn query(&self, query: &mut Query) {
         query.push_display("user_id_type", self.user_id_type.as_ref());
         if self.set_bot_manager {
@@ -147,14 +147,6 @@ endpoint!(CreateChat: POST "/open-apis/im/v1/chats" => Data<Chat> {
             });
         }
         Ok(Body::json(&self.settings))
-    }
-
-    fn is_idempotent(&self) -> bool {
-        self.uuid.is_some()
-    }
-
-    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.uuid)
     }
 });
 

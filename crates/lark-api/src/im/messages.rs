@@ -136,7 +136,7 @@ impl Answer for Sent {
     }
 }
 
-endpoint!(SendMessage: POST "/open-apis/im/v1/messages" => Sent {
+endpoint!(SendMessage: POST "/open-apis/im/v1/messages" => Sent, uuid {
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
     }
@@ -172,14 +172,6 @@ endpoint!(SendMessage: POST "/open-apis/im/v1/messages" => Sent {
                 uuid: self.uuid.as_deref(),
             }),
         )
-    }
-
-    fn is_idempotent(&self) -> bool {
-        self.uuid.is_some()
-    }
-
-    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.uuid)
     }
 });
 
@@ -232,7 +224,7 @@ struct ReplyBody<'a> {
     uuid: Option<&'a str>,
 }
 
-endpoint!(ReplyMessage: POST "/open-apis/im/v1/messages/:message_id/reply" => Sent, ids(message_id) {
+endpoint!(ReplyMessage: POST "/open-apis/im/v1/messages/:message_id/reply" => Sent, ids(message_id), uuid {
     fn body(&self) -> Result<Body, BuildError> {
         check_uuid(self.uuid.as_deref())?;
         let content = encode_for(
@@ -250,14 +242,6 @@ endpoint!(ReplyMessage: POST "/open-apis/im/v1/messages/:message_id/reply" => Se
                 uuid: self.uuid.as_deref(),
             }),
         )
-    }
-
-    fn is_idempotent(&self) -> bool {
-        self.uuid.is_some()
-    }
-
-    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.uuid)
     }
 });
 
@@ -571,7 +555,7 @@ impl ForwardMessage {
     }
 }
 
-endpoint!(ForwardMessage: POST "/open-apis/im/v1/messages/:message_id/forward" => Data<Message>, ids(message_id) {
+endpoint!(ForwardMessage: POST "/open-apis/im/v1/messages/:message_id/forward" => Data<Message>, ids(message_id), uuid {
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
         query.push_display("uuid", self.uuid.as_ref());
@@ -582,14 +566,6 @@ endpoint!(ForwardMessage: POST "/open-apis/im/v1/messages/:message_id/forward" =
         Ok(Body::json(
             &serde_json::json!({ "receive_id": self.receiver.id() }),
         ))
-    }
-
-    fn is_idempotent(&self) -> bool {
-        self.uuid.is_some()
-    }
-
-    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.uuid)
     }
 });
 
@@ -631,7 +607,7 @@ impl MergeForward {
     }
 }
 
-endpoint!(MergeForward: POST "/open-apis/im/v1/messages/merge_forward" => Data<MergeForwardOutput> {
+endpoint!(MergeForward: POST "/open-apis/im/v1/messages/merge_forward" => Data<MergeForwardOutput>, uuid {
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
         query.push_display("uuid", self.uuid.as_ref());
@@ -649,14 +625,6 @@ endpoint!(MergeForward: POST "/open-apis/im/v1/messages/merge_forward" => Data<M
             "receive_id": self.receiver.id(),
             "message_id_list": self.message_ids,
         })))
-    }
-
-    fn is_idempotent(&self) -> bool {
-        self.uuid.is_some()
-    }
-
-    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.uuid)
     }
 });
 

@@ -39,7 +39,7 @@ impl ForwardThread {
     }
 }
 
-endpoint!(ForwardThread: POST "/open-apis/im/v1/threads/:thread_id/forward" => Data<Message>, ids(thread_id) {
+endpoint!(ForwardThread: POST "/open-apis/im/v1/threads/:thread_id/forward" => Data<Message>, ids(thread_id), uuid {
     fn query(&self, query: &mut Query) {
         query.push("receive_id_type", self.receiver.id_type());
         query.push_display("uuid", self.uuid.as_ref());
@@ -50,13 +50,5 @@ endpoint!(ForwardThread: POST "/open-apis/im/v1/threads/:thread_id/forward" => D
         Ok(Body::json(
             &serde_json::json!({"receive_id": self.receiver.id()}),
         ))
-    }
-
-    fn is_idempotent(&self) -> bool {
-        self.uuid.is_some()
-    }
-
-    fn idempotency_key(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.uuid)
     }
 });
