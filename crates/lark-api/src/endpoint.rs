@@ -8,7 +8,9 @@ use crate::error::{ApiError, BuildError, DecodeError, Error, ErrorDetail, RateLi
 use crate::multipart::Multipart;
 use crate::secret::AccessToken;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use http::header::{
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue,
+};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -400,12 +402,17 @@ pub fn parse_response<E: Endpoint>(
     })
 }
 
+const X_TT_LOGID: HeaderName = HeaderName::from_static("x-tt-logid");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_OGW_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ogw-ratelimit-limit");
+const X_OGW_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ogw-ratelimit-reset");
+
 /// The log id of a response: the `X-Tt-Logid` header, else `X-Request-Id`.
 #[must_use]
 pub fn log_id(headers: &HeaderMap) -> Option<String> {
-    ["x-tt-logid", "x-request-id"]
+    [X_TT_LOGID, X_REQUEST_ID]
         .iter()
-        .find_map(|name| headers.get(*name)?.to_str().ok())
+        .find_map(|name| headers.get(name)?.to_str().ok())
         .map(str::to_owned)
 }
 
@@ -413,21 +420,23 @@ pub fn log_id(headers: &HeaderMap) -> Option<String> {
 /// `x-ogw-ratelimit-reset` (seconds), or a `Retry-After` in seconds.
 #[must_use]
 pub fn rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
-    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-    let limit = number("x-ogw-ratelimit-limit");
-    let reset = number("x-ogw-ratelimit-reset")
-        .or_else(|| number("retry-after"))
+    let number =
+        |name: &HeaderName| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+    let limit = number(&X_OGW_RATELIMIT_LIMIT);
+    let reset = number(&X_OGW_RATELIMIT_RESET)
+        .or_else(|| number(&http::header::RETRY_AFTER))
         .map(Duration::from_secs);
     (limit.is_some() || reset.is_some()).then_some(RateLimit { limit, reset })
 }
 
 #[derive(Deserialize)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
-struct Envelope<T> {
+struct Envelope<'a, T> {
     #[serde(default)]
     code: i64,
-    #[serde(default)]
-    msg: String,
+    /// Read only when `code` is not 0; borrowed, so a success costs no copy of it.
+    #[serde(default, borrow)]
+    msg: Cow<'a, str>,
     #[serde(default)]
     data: Option<T>,
     #[serde(default)]
@@ -539,7 +548,7 @@ fn parse_envelope<T: DeserializeOwned>(
             status,
             headers,
             envelope.code,
-            envelope.msg,
+            envelope.msg.into_owned(),
             envelope.error,
         )),
         Ok(_) => Err(parse_error(response)),
