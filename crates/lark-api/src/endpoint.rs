@@ -221,6 +221,9 @@ pub fn fill_path(template: &'static str, ids: PathIds<'_>) -> Cow<'static, str> 
 /// would name the collection above it) or one of dots only (`.` and `..` are path steps, and
 /// percent-encoding leaves dots as they are).
 fn check_path_ids(template: &'static str, path: &str) -> Result<(), BuildError> {
+    if !template.contains("/:") {
+        return Ok(());
+    }
     for (name, value) in template.split('/').zip(path.split('/')) {
         let Some(field) = name.strip_prefix(':') else {
             continue;
@@ -420,8 +423,7 @@ pub fn log_id(headers: &HeaderMap) -> Option<String> {
 /// `x-ogw-ratelimit-reset` (seconds), or a `Retry-After` in seconds.
 #[must_use]
 pub fn rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
-    let number =
-        |name: &HeaderName| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+    let number = |name: &HeaderName| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
     let limit = number(&X_OGW_RATELIMIT_LIMIT);
     let reset = number(&X_OGW_RATELIMIT_RESET)
         .or_else(|| number(&http::header::RETRY_AFTER))

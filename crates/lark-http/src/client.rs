@@ -1205,7 +1205,7 @@ impl Client {
     where
         E: Endpoint + Send + Sync,
     {
-        self.execute_with_meta(endpoint)
+        self.call(JsonCall::new(endpoint))
             .await
             .map(|(output, _)| output)
     }

@@ -224,7 +224,11 @@ impl Client {
             log_id = Empty,
             calls = Empty,
         );
-        self.pipeline(call, &span).instrument(span.clone()).await
+        // Boxed: the pipeline's future is large, and the layers above it then move a pointer
+        // instead of copying it whole.
+        Box::pin(self.pipeline(call, &span))
+            .instrument(span.clone())
+            .await
     }
 
     async fn pipeline<A: Attempt>(

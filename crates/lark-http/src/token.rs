@@ -6,6 +6,7 @@ use crate::error::Error;
 use async_trait::async_trait;
 use lark_api::{AccessToken, AppTicket, BaseUrl};
 use lark_content::{AppId, TenantKey};
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
@@ -298,7 +299,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The token manager.
 pub(crate) struct TokenManager {
-    local: Mutex<HashMap<TokenKey, CachedToken>>,
+    /// Looked up on every call; its keys are the client's own (its base url, app and
+    /// tenants), not input an attacker chooses, so a fast hasher is safe here.
+    local: Mutex<FxHashMap<TokenKey, CachedToken>>,
     /// A refused token the shared store could not forget, per key: the next fetch bypasses
     /// the store, so the refused token is never handed out again.
     refused: Mutex<HashMap<TokenKey, AccessToken>>,
@@ -315,7 +318,7 @@ impl TokenManager {
         time: Arc<dyn TimeSource>,
     ) -> Self {
         Self {
-            local: Mutex::new(HashMap::new()),
+            local: Mutex::new(FxHashMap::default()),
             refused: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
             shared,
