@@ -197,6 +197,37 @@ impl FaultRule {
         }
     }
 
+    /// Writes that fail now and then, as a busy platform's do: 5% of `PUT`s applied and then
+    /// answered 500, 5% of `POST`s applied and then answered 503, and 3% of CardKit calls
+    /// refused with 429 before anything is done (a one-second reset, a limit of 50). For
+    /// testing that a client neither loses nor repeats work when it retries.
+    ///
+    /// ```
+    /// # async fn run() -> std::io::Result<()> {
+    /// let emulator = lark_emulator::Emulator::start_default().await?;
+    /// for rule in lark_emulator::FaultRule::unreliable_writes() {
+    ///     emulator.inject(rule);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn unreliable_writes() -> Vec<Self> {
+        vec![
+            Self::probability(0.05, Fault::ServerErrorAfterProcessing { status: 500 })
+                .on_method("PUT"),
+            Self::probability(0.05, Fault::ServerErrorAfterProcessing { status: 503 })
+                .on_method("POST"),
+            Self::probability(
+                0.03,
+                Fault::RateLimit {
+                    reset_secs: 1,
+                    limit: 50,
+                },
+            )
+            .on_path("/open-apis/cardkit/"),
+        ]
+    }
+
     /// Only for paths starting with `prefix`.
     #[must_use]
     pub fn on_path(mut self, prefix: impl Into<String>) -> Self {

@@ -295,12 +295,8 @@ async fn a_card_click_delivers_the_callback_and_applies_the_answer() {
     let card = json!({"schema": "2.0", "config": {"update_multi": true}, "header": {"title": {"tag": "plain_text", "content": "Approve?"}},
         "body": {"elements": [{"tag": "button", "text": {"tag": "plain_text", "content": "Approve"}, "behaviors": [{"type": "callback", "value": {"action": "approve"}}]}]}});
     let id = http
-        .send_content(&token, &emulator.default_chat(), "interactive", &card)
-        .await
-        .json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .sent_content_id(&token, &emulator.default_chat(), "interactive", &card)
+        .await;
     let mut approved = card.clone();
     approved["header"]["title"]["content"] = json!("Approved");
     *webhook.answer.lock().unwrap() = json!({

@@ -419,12 +419,8 @@ async fn a_legacy_callback_answered_with_a_bare_card_replaces_the_card() {
     let token = http.token(&emulator).await;
     let card = json!({"elements": [{"tag": "action", "actions": [{"tag": "button", "text": {"tag": "plain_text", "content": "Go"}, "value": {"go": 1}}]}]});
     let id = http
-        .send_content(&token, &emulator.default_chat(), "interactive", &card)
-        .await
-        .json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .sent_content_id(&token, &emulator.default_chat(), "interactive", &card)
+        .await;
     let replacement =
         json!({"header": {"title": {"tag": "plain_text", "content": "Done"}}, "elements": []});
     *webhook.answer.lock().unwrap() = replacement.to_string();

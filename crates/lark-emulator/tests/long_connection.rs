@@ -333,12 +333,8 @@ async fn a_card_click_with_no_connection_open_fails_at_once() {
     let token = http.token(&emulator).await;
     let card = json!({"elements": [{"tag": "markdown", "content": "hi"}]});
     let id = http
-        .send_content(&token, &emulator.default_chat(), "interactive", &card)
-        .await
-        .json()["data"]["message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .sent_content_id(&token, &emulator.default_chat(), "interactive", &card)
+        .await;
     let tom = emulator.user("Tom").unwrap().open_id;
     let err = emulator.click(&id, &tom, json!({})).await.unwrap_err();
     assert!(err.to_string().contains("200671"), "{err}");

@@ -87,17 +87,13 @@ async fn uploads_are_checked_for_size_and_type() {
 #[tokio::test]
 async fn file_downloads_name_the_file_only_when_asked_with_a_json_content_type() {
     let (_emulator, http, token) = setup().await;
-    let (ct, body) = multipart(
-        &[("file_type", "pdf"), ("file_name", "季度报告.pdf")],
-        ("file", "季度报告.pdf", "application/pdf", b"%PDF-1.7 body"),
-    );
     let key = http
-        .post_form(&token, "/open-apis/im/v1/files", (ct, body))
-        .await
-        .json()["data"]["file_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .file_key(
+            &token,
+            "pdf",
+            ("季度报告.pdf", "application/pdf", b"%PDF-1.7 body"),
+        )
+        .await;
     assert!(key.starts_with("file_v3_"));
     let plain = http
         .get(&token, &format!("/open-apis/im/v1/files/{key}"))
@@ -127,17 +123,13 @@ async fn file_downloads_name_the_file_only_when_asked_with_a_json_content_type()
 #[tokio::test]
 async fn audio_and_video_must_be_uploaded_as_opus_and_mp4() {
     let (emulator, http, token) = setup().await;
-    let (ct, body) = multipart(
-        &[("file_type", "stream"), ("file_name", "a.bin")],
-        ("file", "a.bin", "application/octet-stream", b"x"),
-    );
     let key = http
-        .post_form(&token, "/open-apis/im/v1/files", (ct, body))
-        .await
-        .json()["data"]["file_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .file_key(
+            &token,
+            "stream",
+            ("a.bin", "application/octet-stream", b"x"),
+        )
+        .await;
     let as_audio = http
         .send_content(
             &token,

@@ -1315,7 +1315,18 @@ fn a_global_option_after_the_command_is_a_usage_error_that_says_where_it_goes() 
 
 /// Starts `lark ARGS` with standard input and output piped.
 fn spawn_piped(lark: &Lark, args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_lark"))
+    spawn_adjusted(lark, args, |_| {})
+}
+
+/// Starts `lark ARGS` with the emulator's credentials and standard input and output piped,
+/// the command first adjusted by `adjust`.
+fn spawn_adjusted(
+    lark: &Lark,
+    args: &[&str],
+    adjust: impl FnOnce(&mut tokio::process::Command),
+) -> tokio::process::Child {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lark"));
+    command
         .args(args)
         .env("LARK_BASE_URL", &lark.base_url)
         .env("LARK_APP_ID", &lark.app_id)
@@ -1325,9 +1336,9 @@ fn spawn_piped(lark: &Lark, args: &[&str]) -> tokio::process::Child {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+        .kill_on_drop(true);
+    adjust(&mut command);
+    command.spawn().unwrap()
 }
 
 /// The text of each card the messages `ids` refer to, in order; each card closed.
@@ -1420,24 +1431,9 @@ async fn stream_through_the_cli(lark: &Lark, chat: &str, input: &str) -> String 
 #[tokio::test]
 async fn fifty_answers_streamed_from_the_shell_under_faults_end_with_each_card_holding_its_text() {
     let emulator = Emulator::start_default().await.unwrap();
-    emulator.inject(
-        FaultRule::probability(0.05, Fault::ServerErrorAfterProcessing { status: 500 })
-            .on_method("PUT"),
-    );
-    emulator.inject(
-        FaultRule::probability(0.05, Fault::ServerErrorAfterProcessing { status: 503 })
-            .on_method("POST"),
-    );
-    emulator.inject(
-        FaultRule::probability(
-            0.03,
-            Fault::RateLimit {
-                reset_secs: 1,
-                limit: 50,
-            },
-        )
-        .on_path("/open-apis/cardkit/"),
-    );
+    for rule in FaultRule::unreliable_writes() {
+        emulator.inject(rule);
+    }
     let lark = std::sync::Arc::new(Lark::new(&emulator));
     let chat = emulator.default_chat();
     // Lengths up to 80,000 characters of ASCII, CJK, emoji, quotes and line breaks; a fixed
@@ -1537,20 +1533,12 @@ async fn http_get(url: &str) -> (u16, Option<String>, String) {
 /// `lark ARGS` with the emulator's credentials and `config` as LARK_CONFIG_DIR, its output
 /// piped.
 fn spawn_in_config(lark: &Lark, config: &Path, args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_lark"))
-        .args(args)
-        .env("LARK_BASE_URL", &lark.base_url)
-        .env("LARK_APP_ID", &lark.app_id)
-        .env("LARK_APP_SECRET", &lark.app_secret)
-        .env("LARK_CONFIG_DIR", config)
-        .env_remove("LARK_DOMAIN")
-        .env_remove("LARK_ACCOUNTS_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    spawn_adjusted(lark, args, |command| {
+        command
+            .env("LARK_CONFIG_DIR", config)
+            .env_remove("LARK_ACCOUNTS_URL")
+            .stdin(Stdio::null());
+    })
 }
 
 fn free_port() -> u16 {

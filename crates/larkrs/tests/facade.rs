@@ -177,13 +177,43 @@ struct Running {
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
+const ENCRYPT_KEY: &str = "facade-test-key";
+const VERIFICATION_TOKEN: &str = "facade-test-token";
+
+/// A bot that checks what the emulator's webhook signs and encrypts with.
+fn signed_bot(client: Client) -> lark::BotBuilder {
+    Bot::builder(client)
+        .encrypt_key(ENCRYPT_KEY)
+        .verification_token(VERIFICATION_TOKEN)
+}
+
+/// A signed bot whose `handle` gets each message with how many came before it; the count of
+/// handled messages is returned beside it.
+fn counting_bot<F, Fut>(client: Client, handle: F) -> (Bot, Arc<AtomicU32>)
+where
+    F: Fn(MessageEvent, u32) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), lark::Error>> + Send + 'static,
+{
+    let count = Arc::new(AtomicU32::new(0));
+    let counter = count.clone();
+    let handle = Arc::new(handle);
+    let bot = signed_bot(client)
+        .on_message(move |event: MessageEvent| {
+            let before = counter.fetch_add(1, Ordering::SeqCst);
+            handle(event, before)
+        })
+        .build()
+        .unwrap();
+    (bot, count)
+}
+
 async fn serve(emulator: &Emulator, bot: Bot) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     emulator.set_webhook(Some(
         WebhookConfig::new(format!("http://{addr}/events"))
-            .encrypt_key("facade-test-key")
-            .verification_token("facade-test-token")
+            .encrypt_key(ENCRYPT_KEY)
+            .verification_token(VERIFICATION_TOKEN)
             .retry_delays_ms([50, 100, 200]),
     ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -207,11 +237,7 @@ async fn a_marketplace_bot_stores_its_app_ticket_by_itself() {
         .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
         .build()
         .unwrap();
-    let bot = Bot::builder(client.clone())
-        .encrypt_key("facade-test-key")
-        .verification_token("facade-test-token")
-        .build()
-        .unwrap();
+    let bot = signed_bot(client.clone()).build().unwrap();
     let running = serve(&emulator, bot).await;
 
     // No ticket yet: the platform is asked to push one, which the bot stores with no handler.
@@ -274,26 +300,10 @@ fn replies_to(emulator: &Emulator, chat: &ChatId, message: &str) -> Vec<String> 
 #[tokio::test]
 async fn a_bot_answers_each_message_once_even_when_delivered_twice() {
     let (emulator, client, chat, tom) = setup().await;
-    let handled = Arc::new(AtomicU32::new(0));
-    let counter = handled.clone();
-    let bot = Bot::builder(client)
-        .encrypt_key("facade-test-key")
-        .verification_token("facade-test-token")
-        .on_message(move |event: MessageEvent| {
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, Ordering::SeqCst);
-                event
-                    .reply(format!(
-                        "echo: {}",
-                        event.text_without_mentions().unwrap_or_default()
-                    ))
-                    .await
-                    .map(drop)
-            }
-        })
-        .build()
-        .unwrap();
+    let (bot, handled) = counting_bot(client, |event, _| async move {
+        let text = event.text_without_mentions().unwrap_or_default();
+        event.reply(format!("echo: {text}")).await.map(drop)
+    });
     let running = serve(&emulator, bot).await;
     emulator.duplicate_deliveries(2);
     let said = emulator
@@ -327,25 +337,15 @@ async fn a_bot_answers_each_message_once_even_when_delivered_twice() {
 #[tokio::test]
 async fn a_failing_handler_gets_the_event_again() {
     let (emulator, client, chat, tom) = setup().await;
-    let attempts = Arc::new(AtomicU32::new(0));
-    let counter = attempts.clone();
-    let bot = Bot::builder(client)
-        .encrypt_key("facade-test-key")
-        .verification_token("facade-test-token")
-        .on_message(move |event: MessageEvent| {
-            let counter = counter.clone();
-            async move {
-                if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                    return Err(lark::Error::Config("the database is down".to_owned()));
-                }
-                event
-                    .reply("handled on the second delivery")
-                    .await
-                    .map(drop)
-            }
-        })
-        .build()
-        .unwrap();
+    let (bot, attempts) = counting_bot(client, |event, before| async move {
+        if before == 0 {
+            return Err(lark::Error::Config("the database is down".to_owned()));
+        }
+        event
+            .reply("handled on the second delivery")
+            .await
+            .map(drop)
+    });
     let running = serve(&emulator, bot).await;
     let said = emulator
         .user_says_text(chat.as_str(), tom.as_str(), "retry me")
@@ -366,9 +366,7 @@ async fn a_failing_handler_gets_the_event_again() {
 async fn other_events_and_card_clicks_reach_their_handlers() {
     let (emulator, client, chat, tom) = setup().await;
     let (events, mut seen) = tokio::sync::mpsc::unbounded_channel();
-    let bot = Bot::builder(client.clone())
-        .encrypt_key("facade-test-key")
-        .verification_token("facade-test-token")
+    let bot = signed_bot(client.clone())
         .on_event(move |event: lark::BotEvent| {
             let events = events.clone();
             async move {

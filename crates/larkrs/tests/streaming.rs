@@ -100,24 +100,9 @@ async fn fifty_answers_under_faults_end_with_each_card_holding_its_text() {
     let (emulator, client, chat) = setup().await;
     // Every write may be applied and then answered 500, or refused with 429 before anything
     // is done; the writer must neither lose nor repeat text.
-    emulator.inject(
-        FaultRule::probability(0.05, Fault::ServerErrorAfterProcessing { status: 500 })
-            .on_method("PUT"),
-    );
-    emulator.inject(
-        FaultRule::probability(0.05, Fault::ServerErrorAfterProcessing { status: 503 })
-            .on_method("POST"),
-    );
-    emulator.inject(
-        FaultRule::probability(
-            0.03,
-            Fault::RateLimit {
-                reset_secs: 1,
-                limit: 50,
-            },
-        )
-        .on_path("/open-apis/cardkit/"),
-    );
+    for rule in FaultRule::unreliable_writes() {
+        emulator.inject(rule);
+    }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let inputs: Vec<String> = (0..50)
         .map(|i| {

@@ -177,9 +177,39 @@ impl Http {
         .unwrap()
     }
 
+    /// Uploads `bytes` as a file of `file_type` named `name` and returns its `file_key`.
+    pub async fn file_key(
+        &self,
+        token: &str,
+        file_type: &str,
+        (name, mime, bytes): (&str, &str, &[u8]),
+    ) -> String {
+        let form = multipart(
+            &[("file_type", file_type), ("file_name", name)],
+            ("file", name, mime, bytes),
+        );
+        let answer = self.post_form(token, "/open-apis/im/v1/files", form).await;
+        answer.json()["data"]["file_key"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no file_key in {:?}", answer.json()))
+            .to_owned()
+    }
+
     /// Sends `text` into `chat` and returns the new message's id.
     pub async fn sent_id(&self, token: &str, chat: &str, text: &str) -> String {
-        let answer = self.send_text(token, chat, text).await;
+        self.sent_content_id(token, chat, "text", &json!({ "text": text }))
+            .await
+    }
+
+    /// Sends `content` of `msg_type` into `chat` and returns the new message's id.
+    pub async fn sent_content_id(
+        &self,
+        token: &str,
+        chat: &str,
+        msg_type: &str,
+        content: &Value,
+    ) -> String {
+        let answer = self.send_content(token, chat, msg_type, content).await;
         answer.json()["data"]["message_id"]
             .as_str()
             .unwrap_or_else(|| panic!("no message id in {:?}", answer.json()))
