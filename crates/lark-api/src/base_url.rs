@@ -1,23 +1,43 @@
 //! Where the platform is: Feishu, Lark, or any other base url (an emulator, a proxy).
 
 use crate::error::BuildError;
+use http::uri::{Authority, Scheme};
 use std::fmt;
 
 /// The scheme, host, port and optional path prefix every request path is appended to.
+///
+/// The scheme and the authority are kept parsed, so that a request's url is put together
+/// without reading them again.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct BaseUrl(String);
+pub struct BaseUrl {
+    url: String,
+    scheme: Scheme,
+    authority: Authority,
+    /// Where the path prefix starts in `url` (its length when there is none).
+    prefix: usize,
+}
 
 impl BaseUrl {
     /// Feishu, in mainland China: `https://open.feishu.cn`.
     #[must_use]
     pub fn feishu() -> Self {
-        Self("https://open.feishu.cn".to_owned())
+        Self::https(Authority::from_static("open.feishu.cn"))
     }
 
     /// Lark, outside China: `https://open.larksuite.com`.
     #[must_use]
     pub fn lark() -> Self {
-        Self("https://open.larksuite.com".to_owned())
+        Self::https(Authority::from_static("open.larksuite.com"))
+    }
+
+    fn https(authority: Authority) -> Self {
+        let url = format!("https://{authority}");
+        Self {
+            prefix: url.len(),
+            url,
+            scheme: Scheme::HTTPS,
+            authority,
+        }
     }
 
     /// Any `http` or `https` base url, such as `http://127.0.0.1:8080`. A trailing `/` is
@@ -41,35 +61,58 @@ impl BaseUrl {
         if uri.query().is_some() || trimmed.contains('#') {
             return Err(invalid("a base url has no query or fragment"));
         }
-        Ok(Self(trimmed.to_owned()))
+        let (Some(scheme), authority) = (uri.scheme().cloned(), authority.clone()) else {
+            return Err(invalid("the scheme must be http or https"));
+        };
+        let prefix = trimmed.len() - uri.path().trim_end_matches('/').len();
+        Ok(Self {
+            url: trimmed.to_owned(),
+            scheme,
+            authority,
+            prefix,
+        })
     }
 
     /// The url as a string, without a trailing `/`.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.url
+    }
+
+    /// The scheme, `http` or `https`.
+    #[must_use]
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// The host and port.
+    #[must_use]
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// The path every request path is appended to: empty, or e.g. `/lark`.
+    #[must_use]
+    pub fn path_prefix(&self) -> &str {
+        &self.url[self.prefix..]
     }
 
     /// The host and port, as errors name them: `open.feishu.cn`, `127.0.0.1:8080`.
     #[must_use]
     pub fn host(&self) -> &str {
-        let rest = self
-            .0
-            .split_once("://")
-            .map_or(self.0.as_str(), |(_, rest)| rest);
-        rest.split('/').next().unwrap_or(rest)
+        self.authority.as_str()
     }
 }
 
 impl fmt::Debug for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("BaseUrl").field(&self.0).finish()
+        f.debug_tuple("BaseUrl").field(&self.url).finish()
     }
 }
 
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.url)
     }
 }
 
@@ -96,6 +139,23 @@ mod tests {
                 .as_str(),
             "https://proxy.example.com/lark"
         );
+    }
+
+    #[test]
+    fn the_parts_are_kept_parsed() {
+        let base = BaseUrl::parse("https://proxy.example.com:8443/lark/").unwrap();
+        assert_eq!(base.scheme(), &Scheme::HTTPS);
+        assert_eq!(base.authority().as_str(), "proxy.example.com:8443");
+        assert_eq!(base.path_prefix(), "/lark");
+        let plain = BaseUrl::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(plain.scheme(), &Scheme::HTTP);
+        assert_eq!(plain.path_prefix(), "");
+        assert_eq!(
+            BaseUrl::feishu(),
+            BaseUrl::parse("https://open.feishu.cn/").unwrap()
+        );
+        assert_eq!(BaseUrl::lark().as_str(), "https://open.larksuite.com");
+        assert_eq!(BaseUrl::lark().path_prefix(), "");
     }
 
     #[test]

@@ -350,18 +350,26 @@ pub fn build_request<E: Endpoint>(
     let body = endpoint.body()?;
     let mut query = Query::default();
     endpoint.query(&mut query);
-    let mut uri = String::with_capacity(base.as_str().len() + 64);
-    uri.push_str(base.as_str());
-    uri.push_str(&path);
+    let prefix = base.path_prefix();
+    let mut path_and_query = String::with_capacity(prefix.len() + path.len() + 64);
+    path_and_query.push_str(prefix);
+    path_and_query.push_str(&path);
     if !query.pairs.is_empty() {
-        uri.push('?');
-        query.encode_into(&mut uri);
+        path_and_query.push('?');
+        query.encode_into(&mut path_and_query);
     }
+    let invalid_url = |err: http::Error| {
+        BuildError::http_because(format!("the url for {} is not valid", E::PATH), err)
+    };
+    let mut uri = http::uri::Parts::default();
+    uri.scheme = Some(base.scheme().clone());
+    uri.authority = Some(base.authority().clone());
+    uri.path_and_query = Some(
+        http::uri::PathAndQuery::try_from(path_and_query).map_err(|err| invalid_url(err.into()))?,
+    );
+    let uri = http::Uri::from_parts(uri).map_err(|err| invalid_url(err.into()))?;
 
-    let mut builder = http::Request::builder().method(E::METHOD).uri(uri);
-    let headers = builder
-        .headers_mut()
-        .ok_or_else(|| BuildError::http(format!("the url for {} is not valid", E::PATH)))?;
+    let mut headers = HeaderMap::with_capacity(4);
     if E::AUTH != Auth::None {
         let token = token.ok_or(BuildError::MissingToken { endpoint: E::PATH })?;
         let value = token.bearer().ok_or_else(|| {
@@ -388,10 +396,12 @@ pub fn build_request<E: Endpoint>(
             }
         }
     }
-    endpoint.headers(headers);
-    builder.body(body).map_err(|err| {
-        BuildError::http_because(format!("the request for {} is not valid", E::PATH), err)
-    })
+    endpoint.headers(&mut headers);
+    let mut request = http::Request::new(body);
+    *request.method_mut() = E::METHOD;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
 /// Reads `response` as `endpoint`'s answer.
