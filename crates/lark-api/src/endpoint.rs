@@ -8,9 +8,7 @@ use crate::error::{ApiError, BuildError, DecodeError, Error, ErrorDetail, RateLi
 use crate::multipart::Multipart;
 use crate::secret::AccessToken;
 use bytes::Bytes;
-use http::header::{
-    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue,
-};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -415,30 +413,40 @@ pub fn parse_response<E: Endpoint>(
     })
 }
 
-const X_TT_LOGID: HeaderName = HeaderName::from_static("x-tt-logid");
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const X_OGW_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ogw-ratelimit-limit");
-const X_OGW_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ogw-ratelimit-reset");
-
 /// The log id of a response: the `X-Tt-Logid` header, else `X-Request-Id`.
 #[must_use]
 pub fn log_id(headers: &HeaderMap) -> Option<String> {
-    [X_TT_LOGID, X_REQUEST_ID]
-        .iter()
-        .find_map(|name| headers.get(name)?.to_str().ok())
-        .map(str::to_owned)
+    answer_headers(headers).0
 }
 
 /// The rate-limit headers of a response, if any: `x-ogw-ratelimit-limit`,
 /// `x-ogw-ratelimit-reset` (seconds), or a `Retry-After` in seconds.
 #[must_use]
 pub fn rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
-    let number = |name: &HeaderName| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-    let limit = number(&X_OGW_RATELIMIT_LIMIT);
-    let reset = number(&X_OGW_RATELIMIT_RESET)
-        .or_else(|| number(&http::header::RETRY_AFTER))
-        .map(Duration::from_secs);
-    (limit.is_some() || reset.is_some()).then_some(RateLimit { limit, reset })
+    answer_headers(headers).1
+}
+
+/// What [`log_id`] and [`rate_limit`] return, read in one pass over the headers: an answer
+/// pays for no lookup of a header it does not carry.
+#[must_use]
+pub fn answer_headers(headers: &HeaderMap) -> (Option<String>, Option<RateLimit>) {
+    let number = |value: &HeaderValue| value.to_str().ok()?.trim().parse::<u64>().ok();
+    let (mut log_id, mut request_id) = (None, None);
+    let (mut limit, mut reset, mut retry_after) = (None, None, None);
+    // The first value of a repeated header counts, as `HeaderMap::get` would give it.
+    for (name, value) in headers {
+        match name.as_str() {
+            "x-tt-logid" if log_id.is_none() => log_id = value.to_str().ok(),
+            "x-request-id" if request_id.is_none() => request_id = value.to_str().ok(),
+            "x-ogw-ratelimit-limit" if limit.is_none() => limit = number(value),
+            "x-ogw-ratelimit-reset" if reset.is_none() => reset = number(value),
+            "retry-after" if retry_after.is_none() => retry_after = number(value),
+            _ => {}
+        }
+    }
+    let reset = reset.or(retry_after).map(Duration::from_secs);
+    let rate_limit = (limit.is_some() || reset.is_some()).then_some(RateLimit { limit, reset });
+    (log_id.or(request_id).map(str::to_owned), rate_limit)
 }
 
 #[derive(Deserialize)]
@@ -764,6 +772,44 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn answer_headers_reads_the_log_id_and_the_rate_limit_in_one_pass() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(answer_headers(&headers), (None, None));
+        headers.insert("x-request-id", HeaderValue::from_static("req-1"));
+        headers.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(
+            answer_headers(&headers),
+            (
+                Some("req-1".to_owned()),
+                Some(RateLimit {
+                    limit: None,
+                    reset: Some(Duration::from_secs(7)),
+                })
+            )
+        );
+        headers.insert("x-tt-logid", HeaderValue::from_static("20251201120000"));
+        headers.insert("x-ogw-ratelimit-limit", HeaderValue::from_static("50"));
+        headers.insert("x-ogw-ratelimit-reset", HeaderValue::from_static(" 2 "));
+        headers.append("x-tt-logid", HeaderValue::from_static("second"));
+        assert_eq!(log_id(&headers).as_deref(), Some("20251201120000"));
+        assert_eq!(
+            rate_limit(&headers),
+            Some(RateLimit {
+                limit: Some(50),
+                reset: Some(Duration::from_secs(2)),
+            })
+        );
+        headers.insert("x-ogw-ratelimit-limit", HeaderValue::from_static("many"));
+        headers.remove("x-ogw-ratelimit-reset");
+        headers.remove("retry-after");
+        assert_eq!(
+            rate_limit(&headers),
+            None,
+            "a value that is not a number is no limit"
+        );
+    }
 
     #[test]
     fn query_values_are_percent_encoded() {

@@ -19,9 +19,9 @@ pub mod ws;
 
 pub use base_url::BaseUrl;
 pub use endpoint::{
-    Auth, Body, Download, DownloadHead, Endpoint, PathIds, Query, QuotaScope, build_request,
-    content_disposition_file_name, download_head, fill_path, log_id, parse_data, parse_download,
-    parse_empty, parse_error, parse_response, parse_top_level, rate_limit, segment,
+    Auth, Body, Download, DownloadHead, Endpoint, PathIds, Query, QuotaScope, answer_headers,
+    build_request, content_disposition_file_name, download_head, fill_path, log_id, parse_data,
+    parse_download, parse_empty, parse_error, parse_response, parse_top_level, rate_limit, segment,
 };
 pub use error::{
     ApiError, BuildError, DecodeError, DetailEntry, Error, ErrorDetail, ErrorKind, FieldViolation,

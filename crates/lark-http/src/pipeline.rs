@@ -165,10 +165,11 @@ pub struct AnswerMeta {
 impl AnswerMeta {
     /// Reads the meta of an answer.
     pub(crate) fn of(status: StatusCode, headers: &http::HeaderMap) -> Self {
+        let (log_id, rate_limit) = lark_api::answer_headers(headers);
         Self {
             status: Some(status),
-            log_id: lark_api::log_id(headers),
-            rate_limit: lark_api::rate_limit(headers),
+            log_id,
+            rate_limit,
         }
     }
 }
