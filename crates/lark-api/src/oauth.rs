@@ -502,7 +502,8 @@ impl DeviceWait {
 /// each `slow_down`.
 ///
 /// It is served by the accounts host, form-encoded with HTTP Basic credentials, so it is built
-/// with [`request`](Self::request) rather than as an [`Endpoint`]; its body is the form.
+/// with [`request`](Self::request) rather than as an [`Endpoint`](crate::Endpoint); its body is
+/// the form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct DeviceAuthorization {
