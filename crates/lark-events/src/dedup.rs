@@ -53,8 +53,8 @@ impl DedupError {
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
         Self {
-            action: action.into(),
             source: Some(source.into()),
+            ..Self::new(action)
         }
     }
 }

@@ -41,6 +41,20 @@ fn assert_each_cause_printed_once(err: &(dyn std::error::Error + 'static)) {
     }
 }
 
+/// A server on loopback that reads each request's first bytes, writes `answer` and closes.
+async fn answering_each_request_with(answer: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream.write_all(answer).await;
+        }
+    });
+    addr
+}
+
 #[tokio::test]
 async fn a_refused_connection_names_the_host_and_the_cause() {
     let port = {
@@ -62,17 +76,8 @@ async fn a_refused_connection_names_the_host_and_the_cause() {
 
 #[tokio::test]
 async fn a_tls_handshake_with_something_that_is_not_tls_is_a_tls_failure() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut buf = [0u8; 1024];
-            let _ = stream.read(&mut buf).await;
-            let _ = stream
-                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
-                .await;
-        }
-    });
+    let addr =
+        answering_each_request_with(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
     let err = client(&format!("https://{addr}"))
         .execute(ListChats::new())
         .await
@@ -84,15 +89,8 @@ async fn a_tls_handshake_with_something_that_is_not_tls_is_a_tls_failure() {
 
 #[tokio::test]
 async fn a_connection_closed_before_the_answer_is_a_reset() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut buf = [0u8; 1024];
-            let _ = stream.read(&mut buf).await;
-            drop(stream);
-        }
-    });
+    // Nothing written: the connection closes after the request is read.
+    let addr = answering_each_request_with(b"").await;
     let err = client(&format!("http://{addr}"))
         .execute(ListChats::new())
         .await

@@ -19,26 +19,18 @@ fn frame() -> impl Strategy<Value = Frame> {
         text(),
     )
         .prop_map(
-            |(
-                seq_id,
-                log_id,
-                service,
-                method,
-                headers,
-                payload_encoding,
-                payload_type,
-                payload,
-                log_id_new,
-            )| Frame {
-                seq_id,
-                log_id,
-                service,
-                method,
-                headers,
-                payload_encoding,
-                payload_type,
-                payload: payload.map(Bytes::from),
-                log_id_new,
+            |(seq_id, log_id, service, method, headers, encoding, kind, payload, log_id_new)| {
+                Frame {
+                    seq_id,
+                    log_id,
+                    service,
+                    method,
+                    headers,
+                    payload_encoding: encoding,
+                    payload_type: kind,
+                    payload: payload.map(Bytes::from),
+                    log_id_new,
+                }
             },
         )
 }

@@ -431,12 +431,7 @@ async fn the_same_bot_answers_over_the_long_connection() {
     let mut config = lark_emulator::EmulatorConfig::default().long_connection();
     config.ws.ping_interval_secs = 1;
     let emulator = Emulator::start(config).await.unwrap();
-    let client = Client::builder()
-        .app(emulator.app_id(), emulator.app_secret())
-        .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
-        .build()
-        .unwrap();
-    let chat = ChatId::new(emulator.default_chat());
+    let (client, chat) = common::client_of(&emulator);
     let tom = OpenId::new(emulator.user("Tom").unwrap().open_id);
     let bot = Bot::builder(client.clone())
         .allow_unsigned_events()

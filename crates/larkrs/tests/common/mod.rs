@@ -8,11 +8,16 @@ use lark_emulator::Emulator;
 /// A fresh emulator, a client of its default app, and its default chat.
 pub async fn emulated() -> (Emulator, Client, ChatId) {
     let emulator = Emulator::start_default().await.unwrap();
+    let (client, chat) = client_of(&emulator);
+    (emulator, client, chat)
+}
+
+/// A client of `emulator`'s default app, and its default chat.
+pub fn client_of(emulator: &Emulator) -> (Client, ChatId) {
     let client = Client::builder()
         .app(emulator.app_id(), emulator.app_secret())
         .base_url(BaseUrl::parse(&emulator.base_url()).unwrap())
         .build()
         .unwrap();
-    let chat = ChatId::new(emulator.default_chat());
-    (emulator, client, chat)
+    (client, ChatId::new(emulator.default_chat()))
 }
