@@ -156,8 +156,8 @@ pub(crate) use by_id;
 
 /// Implements [`Endpoint`](crate::Endpoint) from what differs between endpoints: the method,
 /// the path template, the answer's shape (which also gives the output), the fields that fill
-/// the path's `:name` segments, whether its `uuid` field makes it idempotent, and any other
-/// item of the trait (`query`, `body`…) in braces.
+/// the path's `:name` segments, whether its `uuid` field makes it idempotent or its
+/// `page_token` field pages it, and any other item of the trait (`query`, `body`…) in braces.
 ///
 /// `endpoint!(UpdateChat: PUT "/open-apis/im/v1/chats/:chat_id" => Nothing, ids(chat_id) { … })`
 macro_rules! endpoint {
@@ -175,6 +175,15 @@ macro_rules! endpoint {
 
             $($item)*
         });
+    };
+    ($name:ident: $method:ident $path:literal => $answer:ty $(, ids($($id:ident),+))?, paged { $($item:tt)* }) => {
+        impl $crate::pagination::Paginated for $name {
+            fn set_page_token(&mut self, token: Option<String>) {
+                self.page_token = token;
+            }
+        }
+
+        $crate::answer::endpoint!($name: $method $path => $answer $(, ids($($id),+))? { $($item)* });
     };
     ($name:ident: $method:ident $path:literal => $answer:ty $(, ids($($id:ident),+))? { $($item:tt)* }) => {
         impl $crate::endpoint::Endpoint for $name {

@@ -90,6 +90,12 @@ impl Query {
         }
     }
 
+    /// Adds a list's `page_size` and `page_token`, those that are set.
+    pub fn page(&mut self, page_size: Option<u32>, page_token: Option<&String>) {
+        self.push_display("page_size", page_size);
+        self.push_display("page_token", page_token);
+    }
+
     /// The parameters.
     #[must_use]
     pub fn pairs(&self) -> &[(&'static str, String)] {

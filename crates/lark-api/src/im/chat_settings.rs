@@ -7,7 +7,6 @@ use crate::answer::endpoint;
 use crate::answer::{Data, Nothing, PageOf};
 use crate::endpoint::{Body, Endpoint, PathIds, Query};
 use crate::error::BuildError;
-use crate::pagination::Paginated;
 use http::Method;
 use lark_content::{ChatId, MessageId};
 use serde::{Deserialize, Serialize};
@@ -273,11 +272,10 @@ impl GetModeration {
     }
 }
 
-endpoint!(GetModeration: GET "/open-apis/im/v1/chats/:chat_id/moderation" => Data<Moderation>, ids(chat_id) {
+endpoint!(GetModeration: GET "/open-apis/im/v1/chats/:chat_id/moderation" => Data<Moderation>, ids(chat_id), paged {
     fn query(&self, query: &mut Query) {
         query.push_display("user_id_type", self.user_id_type.as_ref());
-        query.push_display("page_size", self.page_size);
-        query.push_display("page_token", self.page_token.as_ref());
+        query.page(self.page_size, self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -285,12 +283,6 @@ endpoint!(GetModeration: GET "/open-apis/im/v1/chats/:chat_id/moderation" => Dat
         Ok(Body::Empty)
     }
 });
-
-impl Paginated for GetModeration {
-    fn set_page_token(&mut self, token: Option<String>) {
-        self.page_token = token;
-    }
-}
 
 /// `PUT /open-apis/im/v1/chats/:chat_id/moderation`: who may speak in a chat.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -498,12 +490,11 @@ impl SearchChats {
     }
 }
 
-endpoint!(SearchChats: GET "/open-apis/im/v1/chats/search" => PageOf<ChatSummary> {
+endpoint!(SearchChats: GET "/open-apis/im/v1/chats/search" => PageOf<ChatSummary>, paged {
     fn query(&self, query: &mut Query) {
         query.push_display("user_id_type", self.user_id_type.as_ref());
         query.push("query", self.query.as_str());
-        query.push_display("page_token", self.page_token.as_ref());
-        query.push_display("page_size", self.page_size);
+        query.page(self.page_size, self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -517,12 +508,6 @@ endpoint!(SearchChats: GET "/open-apis/im/v1/chats/search" => PageOf<ChatSummary
         Ok(Body::Empty)
     }
 });
-
-impl Paginated for SearchChats {
-    fn set_page_token(&mut self, token: Option<String>) {
-        self.page_token = token;
-    }
-}
 
 crate::answer::by_id! {
     /// `PATCH /open-apis/im/v1/chats/:chat_id/members/me_join`: the calling user (or bot) joins a

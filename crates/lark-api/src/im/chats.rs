@@ -6,7 +6,6 @@ use crate::answer::{Data, Nothing, PageOf};
 use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
 use crate::im::messages::check_uuid;
-use crate::pagination::Paginated;
 use lark_content::limits::{BOTS_PER_CALL_MAX, MEMBERS_PER_CALL_MAX};
 use lark_content::{AppId, ChatId, OpenId};
 use serde::Serialize;
@@ -309,15 +308,14 @@ impl ListChats {
     }
 }
 
-endpoint!(ListChats: GET "/open-apis/im/v1/chats" => PageOf<ChatSummary> {
+endpoint!(ListChats: GET "/open-apis/im/v1/chats" => PageOf<ChatSummary>, paged {
     fn query(&self, query: &mut Query) {
         query.push_display("user_id_type", self.user_id_type.as_ref());
         query.push_opt(
             "sort_type",
             self.sort.as_ref().map(|s| s.as_str().to_owned()),
         );
-        query.push_display("page_token", self.page_token.as_ref());
-        query.push_display("page_size", self.page_size);
+        query.page(self.page_size, self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -325,9 +323,3 @@ endpoint!(ListChats: GET "/open-apis/im/v1/chats" => PageOf<ChatSummary> {
         Ok(Body::Empty)
     }
 });
-
-impl Paginated for ListChats {
-    fn set_page_token(&mut self, token: Option<String>) {
-        self.page_token = token;
-    }
-}

@@ -5,7 +5,7 @@ use crate::answer::endpoint;
 use crate::answer::{Answer, Data};
 use crate::endpoint::{Body, Query, parse_data};
 use crate::error::{BuildError, Error};
-use crate::pagination::{Paginated, empty_as_none, null_as_empty};
+use crate::pagination::{empty_as_none, null_as_empty};
 use bytes::Bytes;
 use lark_content::ChatId;
 use lark_content::limits::MEMBERS_PER_CALL_MAX;
@@ -212,11 +212,10 @@ impl ListMembers {
     }
 }
 
-endpoint!(ListMembers: GET "/open-apis/im/v1/chats/:chat_id/members" => Data<MembersPage>, ids(chat_id) {
+endpoint!(ListMembers: GET "/open-apis/im/v1/chats/:chat_id/members" => Data<MembersPage>, ids(chat_id), paged {
     fn query(&self, query: &mut Query) {
         query.push_display("member_id_type", self.member_id_type.as_ref());
-        query.push_display("page_size", self.page_size);
-        query.push_display("page_token", self.page_token.as_ref());
+        query.page(self.page_size, self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -231,12 +230,6 @@ impl crate::pagination::IntoItems for MembersPage {
     fn into_items(self) -> (Vec<ChatMember>, Option<String>) {
         let next = if self.has_more { self.page_token } else { None };
         (self.items, next)
-    }
-}
-
-impl Paginated for ListMembers {
-    fn set_page_token(&mut self, token: Option<String>) {
-        self.page_token = token;
     }
 }
 

@@ -6,7 +6,6 @@ use crate::answer::endpoint;
 use crate::answer::{Answer, Data, File, Nothing, PageOf};
 use crate::endpoint::{Body, Query, QuotaScope, parse_data};
 use crate::error::{BuildError, Error};
-use crate::pagination::Paginated;
 use crate::receiver::Receiver;
 use bytes::Bytes;
 use lark_content::limits::{
@@ -471,7 +470,7 @@ impl ListMessages {
     }
 }
 
-endpoint!(ListMessages: GET "/open-apis/im/v1/messages" => PageOf<Message> {
+endpoint!(ListMessages: GET "/open-apis/im/v1/messages" => PageOf<Message>, paged {
     fn query(&self, query: &mut Query) {
         match &self.container {
             Container::Chat(id) => {
@@ -489,8 +488,7 @@ endpoint!(ListMessages: GET "/open-apis/im/v1/messages" => PageOf<Message> {
             "sort_type",
             self.sort.as_ref().map(|s| s.as_str().to_owned()),
         );
-        query.push_display("page_size", self.page_size);
-        query.push_display("page_token", self.page_token.as_ref());
+        query.page(self.page_size, self.page_token.as_ref());
         if self.card_as_sent {
             query.push("card_msg_content_type", "user_card_content");
         }
@@ -525,12 +523,6 @@ endpoint!(ListMessages: GET "/open-apis/im/v1/messages" => PageOf<Message> {
         Ok(Body::Empty)
     }
 });
-
-impl Paginated for ListMessages {
-    fn set_page_token(&mut self, token: Option<String>) {
-        self.page_token = token;
-    }
-}
 
 /// `POST /open-apis/im/v1/messages/:message_id/forward?receive_id_type=…`: forwards a message.
 #[derive(Clone, Debug, PartialEq, Eq)]

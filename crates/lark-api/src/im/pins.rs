@@ -5,7 +5,6 @@ use crate::answer::endpoint;
 use crate::answer::{Nothing, PageOf, data_field};
 use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
-use crate::pagination::Paginated;
 use lark_content::{ChatId, MessageId};
 use serde::Deserialize;
 
@@ -120,13 +119,12 @@ impl ListPins {
     }
 }
 
-endpoint!(ListPins: GET "/open-apis/im/v1/pins" => PageOf<Pin> {
+endpoint!(ListPins: GET "/open-apis/im/v1/pins" => PageOf<Pin>, paged {
     fn query(&self, query: &mut Query) {
         query.push("chat_id", self.chat_id.as_str());
         query.push_display("start_time", self.start_time);
         query.push_display("end_time", self.end_time);
-        query.push_display("page_size", self.page_size);
-        query.push_display("page_token", self.page_token.as_ref());
+        query.page(self.page_size, self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -145,9 +143,3 @@ endpoint!(ListPins: GET "/open-apis/im/v1/pins" => PageOf<Pin> {
         Ok(Body::Empty)
     }
 });
-
-impl Paginated for ListPins {
-    fn set_page_token(&mut self, token: Option<String>) {
-        self.page_token = token;
-    }
-}

@@ -6,7 +6,6 @@ use crate::answer::{Data, PageOf};
 use crate::endpoint::PathIds;
 use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
-use crate::pagination::Paginated;
 use lark_content::{MessageId, ReactionId};
 
 /// Most reactions a page holds.
@@ -81,11 +80,10 @@ impl ListReactions {
     }
 }
 
-endpoint!(ListReactions: GET "/open-apis/im/v1/messages/:message_id/reactions" => PageOf<Reaction>, ids(message_id) {
+endpoint!(ListReactions: GET "/open-apis/im/v1/messages/:message_id/reactions" => PageOf<Reaction>, ids(message_id), paged {
     fn query(&self, query: &mut Query) {
         query.push_display("reaction_type", self.emoji_type.as_ref());
-        query.push_display("page_token", self.page_token.as_ref());
-        query.push_display("page_size", self.page_size);
+        query.page(self.page_size, self.page_token.as_ref());
         query.push_display("user_id_type", self.user_id_type.as_ref());
     }
 
@@ -94,12 +92,6 @@ endpoint!(ListReactions: GET "/open-apis/im/v1/messages/:message_id/reactions" =
         Ok(Body::Empty)
     }
 });
-
-impl Paginated for ListReactions {
-    fn set_page_token(&mut self, token: Option<String>) {
-        self.page_token = token;
-    }
-}
 
 /// `DELETE /open-apis/im/v1/messages/:message_id/reactions/:reaction_id`: removes one of the
 /// bot's reactions; answers with the removed reaction.

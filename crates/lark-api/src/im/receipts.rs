@@ -6,7 +6,6 @@ use crate::answer::PageOf;
 use crate::answer::endpoint;
 use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
-use crate::pagination::Paginated;
 use lark_content::MessageId;
 use serde::Deserialize;
 
@@ -70,11 +69,10 @@ impl ReadUsers {
     }
 }
 
-endpoint!(ReadUsers: GET "/open-apis/im/v1/messages/:message_id/read_users" => PageOf<ReadUser>, ids(message_id) {
+endpoint!(ReadUsers: GET "/open-apis/im/v1/messages/:message_id/read_users" => PageOf<ReadUser>, ids(message_id), paged {
     fn query(&self, query: &mut Query) {
         query.push("user_id_type", self.user_id_type.as_str());
-        query.push_display("page_size", self.page_size);
-        query.push_display("page_token", self.page_token.as_ref());
+        query.page(self.page_size, self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -82,9 +80,3 @@ endpoint!(ReadUsers: GET "/open-apis/im/v1/messages/:message_id/read_users" => P
         Ok(Body::Empty)
     }
 });
-
-impl Paginated for ReadUsers {
-    fn set_page_token(&mut self, token: Option<String>) {
-        self.page_token = token;
-    }
-}
