@@ -32,6 +32,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Hands `events` to the delivery and wakes the tests that wait for a change. Called
+    /// after the state's lock is released.
+    pub(crate) fn publish(&self, events: impl IntoIterator<Item = crate::events::Outgoing>) {
+        for event in events {
+            self.events.emit(event);
+        }
+        self.changed.notify_waiters();
+    }
+
     pub(crate) fn new(state: State, events: EventBus, base_url: String) -> Self {
         Self {
             state: Mutex::new(state),

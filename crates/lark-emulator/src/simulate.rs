@@ -154,10 +154,7 @@ pub(crate) fn user_says(
     let id = state.insert_message(message);
     let events = receive_events(&state, &state.messages[&id], &chat.bots);
     drop(state);
-    for event in events {
-        shared.events.emit(event);
-    }
-    shared.changed.notify_waiters();
+    shared.publish(events);
     Ok(id)
 }
 
@@ -325,15 +322,8 @@ pub(crate) fn user_reacts(
         .map(|bot| event_for(&state, bot, event_type, body.clone()))
         .collect();
     drop(state);
-    emit_all(shared, events);
+    shared.publish(events);
     Ok(reaction_id)
-}
-
-fn emit_all(shared: &Shared, events: Vec<Outgoing>) {
-    for event in events {
-        shared.events.emit(event);
-    }
-    shared.changed.notify_waiters();
 }
 
 pub(crate) fn user_recalls(shared: &Shared, message_id: &str) -> Result<(), EmulatorError> {
@@ -355,7 +345,7 @@ pub(crate) fn user_recalls(shared: &Shared, message_id: &str) -> Result<(), Emul
         .map(|bot| event_for(&state, bot, "im.message.recalled_v1", body.clone()))
         .collect();
     drop(state);
-    emit_all(shared, events);
+    shared.publish(events);
     Ok(())
 }
 
@@ -410,7 +400,7 @@ pub(crate) fn user_reads(
         })
         .collect();
     drop(state);
-    emit_all(shared, events);
+    shared.publish(events);
     Ok(())
 }
 
@@ -483,7 +473,7 @@ pub(crate) fn membership(
         .map(|bot| event_for(&state, bot, event_type, body.clone()))
         .collect();
     drop(state);
-    emit_all(shared, events);
+    shared.publish(events);
     Ok(())
 }
 
@@ -515,7 +505,7 @@ pub(crate) fn rename_chat(
         .map(|bot| event_for(&state, bot, "im.chat.updated_v1", body.clone()))
         .collect();
     drop(state);
-    emit_all(shared, events);
+    shared.publish(events);
     Ok(())
 }
 
@@ -545,7 +535,7 @@ pub(crate) fn user_opens_p2p(
         body,
     );
     drop(state);
-    emit_all(shared, vec![event]);
+    shared.publish([event]);
     Ok(chat_id)
 }
 

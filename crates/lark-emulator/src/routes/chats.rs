@@ -578,10 +578,7 @@ fn add_members(
         )
     });
     drop(state);
-    if let Some(event) = event {
-        shared.events.emit(event);
-    }
-    shared.changed.notify_waiters();
+    shared.publish(event);
     Ok(Reply::data(json!({
         "invalid_id_list": resigned,
         "not_existed_id_list": not_existed,
@@ -639,10 +636,7 @@ fn remove_members(
         )
     });
     drop(state);
-    if let Some(event) = event {
-        shared.events.emit(event);
-    }
-    shared.changed.notify_waiters();
+    shared.publish(event);
     Ok(Reply::data(json!({ "invalid_id_list": invalid })))
 }
 
