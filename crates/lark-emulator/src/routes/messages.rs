@@ -370,28 +370,40 @@ fn reply(
     )
 }
 
-/// Message `id`, for a change only its sender may make: refused when it is recalled or when
-/// the caller's bot did not send it.
-fn own_live_message(state: &State, caller: &Caller, id: &str) -> Result<Message, Fail> {
-    let message = find_message(state, id)?.clone();
+/// Message `id`, for a change only its sender may make: refused when it is recalled, and with
+/// `not_yours` (a code and a message, which differ by call) when the caller's bot did not send
+/// it.
+fn own_message<'a>(
+    state: &'a State,
+    caller: &Caller,
+    id: &str,
+    not_yours: (i64, &'static str),
+) -> Result<&'a Message, Fail> {
+    let message = find_message(state, id)?;
     if message.deleted {
         return Err(Fail::bad_request(RECALLED, "The message is recalled."));
     }
     if message.author != Author::Bot(caller.app_id.clone()) {
-        return Err(Fail::bad_request(
-            NOT_SENDER,
-            "The operator is not the sender of the message.",
-        ));
+        return Err(Fail::bad_request(not_yours.0, not_yours.1));
     }
     Ok(message)
 }
+
+/// What an edit or a card patch of another sender's message is refused with.
+const NOT_THE_SENDER: (i64, &str) = (NOT_SENDER, "The operator is not the sender of the message.");
+
+/// What a read-receipt or urgent call on another sender's message is refused with.
+const ONLY_OWN_MESSAGES: (i64, &str) = (
+    LACK_PERMISSION,
+    "Lack of necessary permissions: only messages the bot sent.",
+);
 
 fn edit(shared: &Shared, request: &Request, caller: &Caller, id: &str) -> Result<Reply, Fail> {
     let body = request.json()?;
     let msg_type = string_field(&body, "msg_type")?;
     let content = string_field(&body, "content")?;
     let mut state = shared.state();
-    let message = own_live_message(&state, caller, id)?;
+    let message = own_message(&state, caller, id, NOT_THE_SENDER)?.clone();
     if !matches!(msg_type.as_str(), "text" | "post")
         || !matches!(message.msg_type.as_str(), "text" | "post")
     {
@@ -435,7 +447,7 @@ fn patch_card(
     let body = request.json()?;
     let content = string_field(&body, "content")?;
     let mut state = shared.state();
-    let message = own_live_message(&state, caller, id)?;
+    let message = own_message(&state, caller, id, NOT_THE_SENDER)?.clone();
     if message.msg_type != "interactive" {
         return Err(Fail::bad_request(
             UNSUPPORTED_TYPE,
@@ -1127,21 +1139,6 @@ fn required_user_id_type(request: &Request) -> Result<&str, Fail> {
     }
 }
 
-/// A message the calling bot sent, not recalled.
-fn own_message<'a>(state: &'a State, caller: &Caller, id: &str) -> Result<&'a Message, Fail> {
-    let message = find_message(state, id)?;
-    if message.deleted {
-        return Err(Fail::bad_request(RECALLED, "The message is recalled."));
-    }
-    if message.author != Author::Bot(caller.app_id.clone()) {
-        return Err(Fail::bad_request(
-            LACK_PERMISSION,
-            "Lack of necessary permissions: only messages the bot sent.",
-        ));
-    }
-    Ok(message)
-}
-
 /// `GET …/messages/:id/read_users`: who read a message the bot sent in the last seven days.
 fn read_users(
     shared: &Shared,
@@ -1152,7 +1149,7 @@ fn read_users(
     let kind = required_user_id_type(request)?;
     let size = page_size(request, 20, 100, INVALID_PARAM)?;
     let state = shared.state();
-    let message = own_message(&state, caller, id)?;
+    let message = own_message(&state, caller, id, ONLY_OWN_MESSAGES)?;
     if state.now_millis().saturating_sub(message.create_ms) > READ_RECEIPTS_WINDOW_MS {
         return Err(Fail::field(
             INVALID_PARAM,
@@ -1211,7 +1208,7 @@ fn urgent(
         }
     };
     let mut state = shared.state();
-    let message = own_message(&state, caller, id)?;
+    let message = own_message(&state, caller, id, ONLY_OWN_MESSAGES)?;
     let chat = state.chats.get(&message.chat_id);
     let (mut reached, mut invalid) = (Vec::new(), Vec::new());
     for user in users {
