@@ -189,6 +189,22 @@ pub enum Dispatched {
     Card(Value),
 }
 
+/// The text of `err` and of each error under it, outermost first, joined by `: `; a cause
+/// whose text is already shown is left out.
+fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 /// What a handled event comes to: `Err((message, overloaded))` when the handler failed.
 type Handled = Result<(), (String, bool)>;
 
@@ -212,7 +228,7 @@ fn handle(
                 let _ = dedup.release(key.as_str()).await;
             }
         }
-        result.map_err(|err| (err.to_string(), err.is::<Overloaded>()))
+        result.map_err(|err| (with_causes(&*err), err.is::<Overloaded>()))
     })
 }
 
@@ -312,7 +328,7 @@ impl Dispatcher {
                         error = &err as &dyn std::error::Error,
                         "dedup store failed; refusing so the platform retries"
                     );
-                    return Dispatched::Failed(err.to_string());
+                    return Dispatched::Failed(with_causes(&err));
                 }
             }
         }
@@ -397,5 +413,26 @@ impl Dispatcher {
             serde_json::to_value(&response).unwrap_or_default()
         };
         Dispatched::Card(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::DedupError;
+
+    #[test]
+    fn a_failure_reason_names_each_cause_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "redis refused");
+        let err = DedupError::because("mark the event as seen", refused);
+        assert_eq!(
+            with_causes(&err),
+            "the dedup store could not mark the event as seen: redis refused"
+        );
+        let plain = DedupError::new("mark the event as seen: redis refused");
+        assert_eq!(
+            with_causes(&plain),
+            "the dedup store could not mark the event as seen: redis refused"
+        );
     }
 }
