@@ -192,17 +192,10 @@ pub enum Dispatched {
 /// The text of `err` and of each error under it, outermost first, joined by `: `; a cause
 /// whose text is already shown is left out.
 fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(cause) = next {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        next = cause.source();
-    }
-    text
+    std::iter::once(err.to_string())
+        .chain(crate::error::causes(err))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// What a handled event comes to: `Err((message, overloaded))` when the handler failed.

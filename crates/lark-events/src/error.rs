@@ -122,3 +122,29 @@ impl EventError {
         }
     }
 }
+
+/// The texts of the errors under `err`, outermost first, leaving out any whose text is already
+/// part of the text above it: what a failed dispatch reports after the error's own text, and
+/// what a command-line tool prints as its causes.
+///
+/// ```
+/// let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "redis refused");
+/// let err = lark_events::DedupError::because("mark the event as seen", refused);
+/// assert_eq!(lark_events::causes(&err), ["redis refused"]);
+/// ```
+#[must_use]
+pub fn causes(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut shown = err.to_string();
+    let mut causes = Vec::new();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            shown.push('\n');
+            shown.push_str(&text);
+            causes.push(text);
+        }
+        next = cause.source();
+    }
+    causes
+}

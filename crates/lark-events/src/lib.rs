@@ -23,7 +23,7 @@ pub use dispatch::{
     AckPolicy, ChannelHandler, DEFAULT_ACK_WAIT, Delivery, Dispatched, Dispatcher, EventHandler,
     FnHandler, HandlerError, KeepCards, Overloaded, channel, handler_fn,
 };
-pub use error::{EventError, EventErrorKind};
+pub use error::{EventError, EventErrorKind, causes};
 pub use receive::{
     Challenge, DEFAULT_FRESHNESS, DEFAULT_MAX_BODY, EventConfig, Incoming, MAX_FUTURE_SKEW, receive,
 };

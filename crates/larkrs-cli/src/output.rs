@@ -88,11 +88,11 @@ pub(crate) fn report(failure: &Failure, json: bool) {
                 "log_id": err.log_id(),
                 "hint": api.and_then(lark::api::ApiError::hint),
                 "missing_scopes": api.map(lark::api::ApiError::missing_scopes),
-                "causes": causes(err),
+                "causes": lark::events::causes(err),
             })
         }
         Failure::Event(err) => {
-            json!({"error": err.to_string(), "kind": format!("{:?}", err.kind()), "causes": causes(err)})
+            json!({"error": err.to_string(), "kind": format!("{:?}", err.kind()), "causes": lark::events::causes(err)})
         }
         Failure::Input(message) | Failure::Local(message) | Failure::Refused(message) => {
             json!({"error": message})
@@ -125,24 +125,6 @@ pub(crate) fn report(failure: &Failure, json: bool) {
             scopes.join(", ")
         );
     }
-}
-
-/// The texts of the errors under `err`, outermost first, leaving out any whose text is already
-/// part of the text above it.
-fn causes(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let mut shown = err.to_string();
-    let mut causes = Vec::new();
-    let mut next = err.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !shown.contains(&text) {
-            shown.push('\n');
-            shown.push_str(&text);
-            causes.push(text);
-        }
-        next = cause.source();
-    }
-    causes
 }
 
 /// Prints a result: `text` normally, with control characters escaped (tabs kept, as the column
