@@ -48,10 +48,10 @@ impl BaseUrl {
         };
         let trimmed = url.trim().trim_end_matches('/');
         let uri: http::Uri = trimmed.parse().map_err(|_| invalid("not a url"))?;
-        match uri.scheme_str() {
-            Some("http" | "https") => {}
+        let scheme = match uri.scheme() {
+            Some(scheme) if matches!(scheme.as_str(), "http" | "https") => scheme.clone(),
             _ => return Err(invalid("the scheme must be http or https")),
-        }
+        };
         let Some(authority) = uri.authority() else {
             return Err(invalid("there is no host"));
         };
@@ -61,9 +61,7 @@ impl BaseUrl {
         if uri.query().is_some() || trimmed.contains('#') {
             return Err(invalid("a base url has no query or fragment"));
         }
-        let (Some(scheme), authority) = (uri.scheme().cloned(), authority.clone()) else {
-            return Err(invalid("the scheme must be http or https"));
-        };
+        let authority = authority.clone();
         let prefix = trimmed.len() - uri.path().trim_end_matches('/').len();
         Ok(Self {
             url: trimmed.to_owned(),

@@ -76,13 +76,6 @@ impl Query {
         self.pairs.push((key, value.into()));
     }
 
-    /// Adds a parameter when there is a value.
-    pub fn push_opt(&mut self, key: &'static str, value: Option<impl Into<String>>) {
-        if let Some(value) = value {
-            self.push(key, value);
-        }
-    }
-
     /// Adds a parameter as its value's text, when there is a value: an id type, say.
     pub fn push_display(&mut self, key: &'static str, value: Option<impl std::fmt::Display>) {
         if let Some(value) = value {

@@ -447,5 +447,10 @@ mod tests {
         let texts = chain(&err);
         assert_eq!(texts.len(), 2, "{texts:?}");
         assert!(texts[0].starts_with("could not reach open.feishu.cn: the connection was refused"));
+        let io = err
+            .source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .expect("the io error is the source");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 }

@@ -311,10 +311,7 @@ impl ListChats {
 endpoint!(ListChats: GET "/open-apis/im/v1/chats" => PageOf<ChatSummary>, paged {
     fn query(&self, query: &mut Query) {
         query.push_display("user_id_type", self.user_id_type.as_ref());
-        query.push_opt(
-            "sort_type",
-            self.sort.as_ref().map(|s| s.as_str().to_owned()),
-        );
+        query.push_display("sort_type", self.sort.as_ref());
         query.page(self.page_size, self.page_token.as_ref());
     }
 

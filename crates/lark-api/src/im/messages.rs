@@ -484,10 +484,7 @@ endpoint!(ListMessages: GET "/open-apis/im/v1/messages" => PageOf<Message>, page
         }
         query.push_display("start_time", self.start_time);
         query.push_display("end_time", self.end_time);
-        query.push_opt(
-            "sort_type",
-            self.sort.as_ref().map(|s| s.as_str().to_owned()),
-        );
+        query.push_display("sort_type", self.sort.as_ref());
         query.page(self.page_size, self.page_token.as_ref());
         if self.card_as_sent {
             query.push("card_msg_content_type", "user_card_content");
