@@ -7,13 +7,10 @@ use crate::rules;
 use crate::server::Fail;
 use crate::state::{Author, ChatMode, MentionRec, State};
 use serde_json::{Map, Value, json};
+use crate::codes::messages::{
+    BOT_NOT_IN_CHAT, INVALID_PARAM, NOT_RESOURCE_OWNER, P2P_NOT_SHAREABLE, UPLOAD_TYPE_MISMATCH,
+};
 
-/// The codes content is refused with.
-const INVALID_PARAM: i64 = 230_001;
-const NOT_RESOURCE_OWNER: i64 = 230_017;
-const UPLOAD_TYPE_MISMATCH: i64 = 230_055;
-const P2P_NOT_SHAREABLE: i64 = 230_015;
-const BOT_NOT_IN_CHAT: i64 = 230_002;
 
 /// Content accepted for storage.
 pub(crate) struct Accepted {

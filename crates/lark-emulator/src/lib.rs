@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod codes;
 mod config;
 mod convert;
 mod crypto;

@@ -5,6 +5,7 @@
 
 use crate::server::Fail;
 use serde_json::{Map, Value};
+use crate::codes::messages::{CARD_FAILED, INVALID_PARAM, TOO_LONG};
 
 // ---------------------------------------------------------------------------------- limits
 
@@ -30,12 +31,6 @@ pub(crate) const HISTORY_PAGE_MAX: u32 = 50;
 pub(crate) const USERS_PER_CALL_MAX: usize = 50;
 /// Bots per chat creation or member removal.
 pub(crate) const BOTS_PER_CALL_MAX: usize = 5;
-
-// ---------------------------------------------------------------------------------- codes
-
-const INVALID_PARAM: i64 = 230_001;
-const TOO_LONG: i64 = 230_025;
-const CARD_FAILED: i64 = 230_099;
 
 /// The `msg_type`s the send endpoint takes.
 pub(crate) const SENDABLE: [&str; 11] = [

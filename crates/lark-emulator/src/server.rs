@@ -108,9 +108,9 @@ impl Request {
 
     fn invalid_param_code(&self) -> i64 {
         if self.path.contains("/chats") {
-            232_001
+            crate::codes::chats::INVALID_PARAM
         } else {
-            230_001
+            crate::codes::messages::INVALID_PARAM
         }
     }
 }
@@ -315,7 +315,7 @@ async fn handle(
     let Ok(collected) = Limited::new(body, MAX_BODY).collect().await else {
         let fail = Fail::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            234_006,
+            crate::codes::files::TOO_LARGE,
             "The file size exceed the max value.",
         );
         return Ok(respond(Err(fail), &log_id).map(Either::Left));

@@ -23,27 +23,13 @@ use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
+use crate::codes::cardkit::{
+    ADD_FAILED, DELETE_FAILED, DUPLICATE_ELEMENT_ID, EMPTY, EXPIRED, GENERATION_FAILED,
+    INVALID_PARAM, NOT_FOUND, NOT_OWNED, NOT_SHARED, NOT_TEXT, PATCH_FAILED, REPLACE_FAILED,
+    SCHEMA_NOT_2, SEQUENCE_OUT_OF_ORDER, STREAMING_CLOSED, STREAMING_TIMEOUT, TAG_CHANGED,
+    TOO_LARGE, TOO_MANY_COMPONENTS, UUID_CONFLICT,
+};
 
-const INVALID_PARAM: i64 = 10_002;
-const GENERATION_FAILED: i64 = 200_220;
-const NOT_FOUND: i64 = 200_740;
-const EXPIRED: i64 = 200_750;
-const UUID_CONFLICT: i64 = 200_770;
-const STREAMING_TIMEOUT: i64 = 200_850;
-const TOO_LARGE: i64 = 200_860;
-const DUPLICATE_ELEMENT_ID: i64 = 300_301;
-const NOT_SHARED: i64 = 300_302;
-const SCHEMA_NOT_2: i64 = 300_303;
-const TOO_MANY_COMPONENTS: i64 = 300_305;
-const EMPTY: i64 = 300_307;
-const STREAMING_CLOSED: i64 = 300_309;
-const NOT_TEXT: i64 = 300_310;
-const NOT_OWNED: i64 = 300_311;
-const TAG_CHANGED: i64 = 300_312;
-const PATCH_FAILED: i64 = 300_313;
-const DELETE_FAILED: i64 = 300_314;
-const ADD_FAILED: i64 = 300_315;
-const SEQUENCE_OUT_OF_ORDER: i64 = 300_317;
 
 /// How long an entity can be operated on: 14 days.
 pub(crate) const CARD_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
@@ -850,7 +836,6 @@ fn replace_element(card: &mut Map<String, Value>, id: &str, element: Value) -> R
 }
 
 /// "Failed to replace element" (batch_update page).
-pub(crate) const REPLACE_FAILED: i64 = 300_121;
 
 fn patch_element(
     card: &mut Map<String, Value>,
@@ -876,7 +861,7 @@ fn patch_element(
 pub(crate) fn check_send(state: &State, app_id: &str, card_id: &str) -> Result<(), Fail> {
     let failed = |detail: &str| {
         Fail::bad_request(
-            230_099,
+            crate::codes::messages::CARD_FAILED,
             format!("Failed to create card content, ext=ErrCode: {detail}"),
         )
     };

@@ -9,13 +9,11 @@ use crate::state::{CHAT_UUID_WINDOW, Chat, ChatMode, State, default_chat_setting
 use crate::util::{new_id, now_millis};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
+use crate::codes::chats::{
+    DISSOLVED as CHAT_DISSOLVED, INVALID_CHAT_ID, INVALID_PARAM, NOT_IN_CHAT, NO_PERMISSION,
+    UNAVAILABLE_IDS,
+};
 
-const INVALID_PARAM: i64 = 232_001;
-const INVALID_CHAT_ID: i64 = 232_006;
-const CHAT_DISSOLVED: i64 = 232_009;
-const NOT_IN_CHAT: i64 = 232_011;
-const NO_PERMISSION: i64 = 232_017;
-const UNAVAILABLE_IDS: i64 = 232_043;
 
 pub(crate) fn route(shared: &Shared, request: &Request, rest: &[&str]) -> Result<Reply, Fail> {
     let caller = authenticate(shared, request)?;

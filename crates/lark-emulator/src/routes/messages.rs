@@ -11,21 +11,21 @@ use crate::util::{new_id, now_millis, random_hex};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::MutexGuard;
+use crate::codes::batch::{
+    CONTENT_FAILED as BATCH_CONTENT_FAILED, IMAGE_KEY_NOT_EXIST as BATCH_IMAGE_KEY_NOT_EXIST,
+    INVALID_PARAM as BATCH_INVALID_PARAM, OPEN_ID_NOT_EXIST as BATCH_OPEN_ID_NOT_EXIST,
+};
+use crate::codes::chats::DISSOLVED as CHAT_DISSOLVED;
+use crate::codes::files::UNSUPPORTED_RESOURCE;
+use crate::codes::messages::{
+    BOT_NOT_IN_CHAT, EDIT_LIMIT, INVALID_PARAM, INVALID_RECEIVE_ID, LACK_PERMISSION, NOT_SENDER,
+    RECALLED, RESIGNED, UNSUPPORTED_TYPE,
+};
+use crate::codes::reactions::{
+    MESSAGE_NOT_FOUND, NO_PERMISSION as REACTION_NO_PERMISSION,
+    TYPE_INVALID as REACTION_TYPE_INVALID,
+};
 
-const INVALID_PARAM: i64 = 230_001;
-const BOT_NOT_IN_CHAT: i64 = 230_002;
-const RECALLED: i64 = 230_011;
-const RESIGNED: i64 = 230_029;
-const LACK_PERMISSION: i64 = 230_027;
-const INVALID_RECEIVE_ID: i64 = 230_034;
-const UNSUPPORTED_TYPE: i64 = 230_054;
-const NOT_SENDER: i64 = 230_071;
-const EDIT_LIMIT: i64 = 230_072;
-const CHAT_DISSOLVED: i64 = 232_009;
-const REACTION_TYPE_INVALID: i64 = 231_001;
-const REACTION_NO_PERMISSION: i64 = 231_002;
-const MESSAGE_NOT_FOUND: i64 = 231_003;
-const UNSUPPORTED_RESOURCE: i64 = 234_043;
 
 pub(crate) fn route(shared: &Shared, request: &Request, rest: &[&str]) -> Result<Reply, Fail> {
     let caller = authenticate(shared, request)?;
@@ -456,7 +456,7 @@ fn patch_card(
     }
     if request.body.len() > RICH_BODY_MAX {
         return Err(Fail::bad_request(
-            230_025,
+            crate::codes::messages::TOO_LONG,
             "The length of the message content reaches its limit.",
         ));
     }
@@ -974,10 +974,6 @@ fn delete_reaction(
 }
 
 /// The v4 batch send answers its refusals with HTTP 200 and codes of its own.
-const BATCH_INVALID_PARAM: i64 = 10_003;
-const BATCH_OPEN_ID_NOT_EXIST: i64 = 11_101;
-const BATCH_IMAGE_KEY_NOT_EXIST: i64 = 11_227;
-const BATCH_CONTENT_FAILED: i64 = 11_246;
 
 /// `POST /open-apis/message/v4/batch_send/`: content is an object here, cards go in `card`.
 /// Token refusals are the gateway's and keep their codes; everything the endpoint itself
@@ -994,7 +990,7 @@ pub(crate) fn batch_send(shared: &Shared, request: &Request) -> Result<Reply, Fa
                 BATCH_CONTENT_FAILED,
                 format!("Create message content fail. {}", fail.msg),
             ),
-            INVALID_PARAM | 232_001 => (
+            INVALID_PARAM | crate::codes::chats::INVALID_PARAM => (
                 BATCH_INVALID_PARAM,
                 format!("Invalid parameter. {}", fail.msg),
             ),

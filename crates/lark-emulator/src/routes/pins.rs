@@ -7,10 +7,8 @@ use crate::state::{Message, PinRec, State};
 use crate::util::now_millis;
 use http::{Method, StatusCode};
 use serde_json::Value;
+use crate::codes::messages::{BOT_NOT_IN_CHAT, INVALID_PARAM, RECALLED};
 
-const INVALID_PARAM: i64 = 230_001;
-const BOT_NOT_IN_CHAT: i64 = 230_002;
-const RECALLED: i64 = 230_011;
 /// The documented page size: 20 by default, at most 50.
 const PINS_PAGE_DEFAULT: u32 = 20;
 const PINS_PAGE_MAX: u32 = 50;

@@ -9,11 +9,8 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::json;
 use std::collections::HashMap;
+use crate::codes::files::{EMPTY, INVALID_PARAM, NOT_AN_IMAGE, TOO_LARGE};
 
-const INVALID_PARAM: i64 = 234_001;
-const TOO_LARGE: i64 = 234_006;
-const EMPTY: i64 = 234_010;
-const NOT_AN_IMAGE: i64 = 234_011;
 
 /// A multipart body read into its text fields and its one file part.
 struct Form {
