@@ -146,6 +146,9 @@ macro_rules! message_content {
                 }
             }
 
+            /// The `msg_type`s this version models, in the order of the variants.
+            pub const KNOWN_TYPES: &'static [&'static str] = &[$( msg_type::$name ),*];
+
             /// Whether `msg_type` is one this version models.
             #[must_use]
             pub fn is_known_type(msg_type: &str) -> bool {
@@ -449,7 +452,7 @@ mod tests {
 
     #[test]
     fn every_known_type_is_listed_as_known() {
-        for msg_type in [
+        let documented = [
             "text",
             "post",
             "image",
@@ -471,7 +474,9 @@ mod tests {
             "share_calendar_event",
             "calendar",
             "general_calendar",
-        ] {
+        ];
+        assert_eq!(MessageContent::KNOWN_TYPES, documented);
+        for msg_type in documented {
             assert!(MessageContent::is_known_type(msg_type), "{msg_type}");
         }
         assert!(!MessageContent::is_known_type("hologram"));

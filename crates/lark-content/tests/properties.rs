@@ -801,32 +801,6 @@ fn calendar() -> impl Strategy<Value = CalendarEvent> {
         })
 }
 
-fn known_type_names() -> &'static [&'static str] {
-    &[
-        "text",
-        "post",
-        "image",
-        "file",
-        "folder",
-        "audio",
-        "media",
-        "sticker",
-        "interactive",
-        "share_chat",
-        "share_user",
-        "system",
-        "location",
-        "video_chat",
-        "todo",
-        "vote",
-        "hongbao",
-        "merge_forward",
-        "share_calendar_event",
-        "calendar",
-        "general_calendar",
-    ]
-}
-
 fn message_content() -> BoxedStrategy<MessageContent> {
     prop_oneof![
         (any_text(), extra())
@@ -952,7 +926,7 @@ fn message_content() -> BoxedStrategy<MessageContent> {
         calendar().prop_map(MessageContent::Calendar).boxed(),
         calendar().prop_map(MessageContent::GeneralCalendar).boxed(),
         (
-            "[a-z_]{1,12}".prop_filter("not a known type", |t| !known_type_names()
+            "[a-z_]{1,12}".prop_filter("not a known type", |t| !MessageContent::KNOWN_TYPES
                 .contains(&t.as_str())),
             ".{0,40}"
         )
@@ -991,7 +965,7 @@ mod fuzz {
 
         #[test]
         fn decoding_any_string_as_any_type_never_panics(
-            msg_type in prop_oneof![proptest::sample::select(known_type_names()).prop_map(str::to_owned), "[a-z_]{0,10}"],
+            msg_type in prop_oneof![proptest::sample::select(MessageContent::KNOWN_TYPES).prop_map(str::to_owned), "[a-z_]{0,10}"],
             content in ".{0,64}",
         ) {
             let _ = MessageContent::decode(&msg_type, &content);
@@ -1000,7 +974,7 @@ mod fuzz {
         #[test]
         fn any_json_as_any_type_decodes_and_encodes_to_an_equal_value(
             msg_type in prop_oneof![
-                proptest::sample::select(known_type_names()).prop_map(str::to_owned),
+                proptest::sample::select(MessageContent::KNOWN_TYPES).prop_map(str::to_owned),
                 "[a-z_]{1,10}",
             ],
             value in prop_oneof![shaped_json(), json_value()],

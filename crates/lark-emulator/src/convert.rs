@@ -3,14 +3,13 @@
 //! `@_user_N` placeholders, posts lose their locale wrapper, and cards read back in a simplified
 //! rendering unless the original is asked for.
 
+use crate::codes::messages::{
+    BOT_NOT_IN_CHAT, INVALID_PARAM, NOT_RESOURCE_OWNER, P2P_NOT_SHAREABLE, UPLOAD_TYPE_MISMATCH,
+};
 use crate::rules;
 use crate::server::Fail;
 use crate::state::{Author, ChatMode, MentionRec, State};
 use serde_json::{Map, Value, json};
-use crate::codes::messages::{
-    BOT_NOT_IN_CHAT, INVALID_PARAM, NOT_RESOURCE_OWNER, P2P_NOT_SHAREABLE, UPLOAD_TYPE_MISMATCH,
-};
-
 
 /// Content accepted for storage.
 pub(crate) struct Accepted {

@@ -3,9 +3,9 @@
 //! formats an upload may hold. Nothing here comes from the SDK, so a rule the SDK gets wrong is
 //! not mirrored here. `docs/protocol.md` gives the source of every rule.
 
+use crate::codes::messages::{CARD_FAILED, INVALID_PARAM, TOO_LONG};
 use crate::server::Fail;
 use serde_json::{Map, Value};
-use crate::codes::messages::{CARD_FAILED, INVALID_PARAM, TOO_LONG};
 
 // ---------------------------------------------------------------------------------- limits
 

@@ -16,6 +16,12 @@
 //! itself, sending an entity twice) docs/protocol.md §10 says what the emulator does.
 
 use super::auth::{Caller, authenticate};
+use crate::codes::cardkit::{
+    ADD_FAILED, DELETE_FAILED, DUPLICATE_ELEMENT_ID, EMPTY, EXPIRED, GENERATION_FAILED,
+    INVALID_PARAM, NOT_FOUND, NOT_OWNED, NOT_SHARED, NOT_TEXT, PATCH_FAILED, REPLACE_FAILED,
+    SCHEMA_NOT_2, SEQUENCE_OUT_OF_ORDER, STREAMING_CLOSED, STREAMING_TIMEOUT, TAG_CHANGED,
+    TOO_LARGE, TOO_MANY_COMPONENTS, UUID_CONFLICT,
+};
 use crate::server::{Fail, Reply, Request, Shared};
 use crate::state::State;
 use crate::util::random_hex;
@@ -23,13 +29,6 @@ use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
-use crate::codes::cardkit::{
-    ADD_FAILED, DELETE_FAILED, DUPLICATE_ELEMENT_ID, EMPTY, EXPIRED, GENERATION_FAILED,
-    INVALID_PARAM, NOT_FOUND, NOT_OWNED, NOT_SHARED, NOT_TEXT, PATCH_FAILED, REPLACE_FAILED,
-    SCHEMA_NOT_2, SEQUENCE_OUT_OF_ORDER, STREAMING_CLOSED, STREAMING_TIMEOUT, TAG_CHANGED,
-    TOO_LARGE, TOO_MANY_COMPONENTS, UUID_CONFLICT,
-};
-
 
 /// How long an entity can be operated on: 14 days.
 pub(crate) const CARD_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);

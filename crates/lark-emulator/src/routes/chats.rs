@@ -2,6 +2,10 @@
 
 use super::auth::{Caller, authenticate};
 use super::{page_json, page_size, page_slice};
+use crate::codes::chats::{
+    DISSOLVED as CHAT_DISSOLVED, INVALID_CHAT_ID, INVALID_PARAM, NO_PERMISSION, NOT_IN_CHAT,
+    UNAVAILABLE_IDS,
+};
 use crate::events::{Outgoing, envelope_v2};
 use crate::rules::{BOTS_PER_CALL_MAX, USERS_PER_CALL_MAX, UUID_MAX_CHARS};
 use crate::server::{Fail, Reply, Request, Shared};
@@ -9,11 +13,6 @@ use crate::state::{CHAT_UUID_WINDOW, Chat, ChatMode, State, default_chat_setting
 use crate::util::{new_id, now_millis};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use crate::codes::chats::{
-    DISSOLVED as CHAT_DISSOLVED, INVALID_CHAT_ID, INVALID_PARAM, NOT_IN_CHAT, NO_PERMISSION,
-    UNAVAILABLE_IDS,
-};
-
 
 pub(crate) fn route(shared: &Shared, request: &Request, rest: &[&str]) -> Result<Reply, Fail> {
     let caller = authenticate(shared, request)?;

@@ -3,14 +3,6 @@
 
 use super::auth::{Caller, authenticate};
 use super::{page_json, page_size, page_slice};
-use crate::convert::{accept, simplified_card};
-use crate::rules::{EDITS_MAX, HISTORY_PAGE_MAX, RICH_BODY_MAX, UUID_MAX_CHARS};
-use crate::server::{Fail, Reply, Request, Shared};
-use crate::state::{Author, Chat, Message, Reaction, SEND_UUID_WINDOW, State};
-use crate::util::{new_id, now_millis, random_hex};
-use http::{Method, StatusCode};
-use serde_json::{Value, json};
-use std::sync::MutexGuard;
 use crate::codes::batch::{
     CONTENT_FAILED as BATCH_CONTENT_FAILED, IMAGE_KEY_NOT_EXIST as BATCH_IMAGE_KEY_NOT_EXIST,
     INVALID_PARAM as BATCH_INVALID_PARAM, OPEN_ID_NOT_EXIST as BATCH_OPEN_ID_NOT_EXIST,
@@ -25,7 +17,14 @@ use crate::codes::reactions::{
     MESSAGE_NOT_FOUND, NO_PERMISSION as REACTION_NO_PERMISSION,
     TYPE_INVALID as REACTION_TYPE_INVALID,
 };
-
+use crate::convert::{accept, simplified_card};
+use crate::rules::{EDITS_MAX, HISTORY_PAGE_MAX, RICH_BODY_MAX, UUID_MAX_CHARS};
+use crate::server::{Fail, Reply, Request, Shared};
+use crate::state::{Author, Chat, Message, Reaction, SEND_UUID_WINDOW, State};
+use crate::util::{new_id, now_millis, random_hex};
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::MutexGuard;
 
 pub(crate) fn route(shared: &Shared, request: &Request, rest: &[&str]) -> Result<Reply, Fail> {
     let caller = authenticate(shared, request)?;

@@ -2,12 +2,12 @@
 
 use super::auth::{Caller, authenticate};
 use super::{page_json, page_size, page_slice};
+use crate::codes::messages::{BOT_NOT_IN_CHAT, INVALID_PARAM, RECALLED};
 use crate::server::{Fail, Reply, Request, Shared};
 use crate::state::{Message, PinRec, State};
 use crate::util::now_millis;
 use http::{Method, StatusCode};
 use serde_json::Value;
-use crate::codes::messages::{BOT_NOT_IN_CHAT, INVALID_PARAM, RECALLED};
 
 /// The documented page size: 20 by default, at most 50.
 const PINS_PAGE_DEFAULT: u32 = 20;

@@ -1,6 +1,7 @@
 //! `/open-apis/im/v1/images` and `/open-apis/im/v1/files`: multipart uploads and downloads.
 
 use super::auth::authenticate;
+use crate::codes::files::{EMPTY, INVALID_PARAM, NOT_AN_IMAGE, TOO_LARGE};
 use crate::rules::{FILE_MAX_BYTES, IMAGE_MAX_BYTES};
 use crate::server::{Fail, Reply, Request, Shared};
 use crate::state::Blob;
@@ -9,8 +10,6 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::json;
 use std::collections::HashMap;
-use crate::codes::files::{EMPTY, INVALID_PARAM, NOT_AN_IMAGE, TOO_LARGE};
-
 
 /// A multipart body read into its text fields and its one file part.
 struct Form {
