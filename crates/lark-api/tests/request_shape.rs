@@ -451,8 +451,7 @@ fn history_lists_by_chat_or_thread_with_time_sort_and_page() {
 
 #[test]
 fn forward_and_merge_forward_take_receive_id_type_and_uuid_in_the_query() {
-    let mut forward = ForwardMessage::new(om(), Receiver::chat(oc()));
-    forward.uuid = Some("f-1".to_owned());
+    let forward = ForwardMessage::new(om(), Receiver::chat(oc())).uuid("f-1");
     let s = shape(&forward);
     assert_eq!(
         (s.method.as_str(), s.path.as_str()),

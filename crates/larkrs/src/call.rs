@@ -133,11 +133,7 @@ impl Call<'_, ForwardMessage> {
     /// # }
     /// ```
     pub fn uuid(self, uuid: impl Into<String>) -> Self {
-        let uuid = uuid.into();
-        self.map(|mut forward| {
-            forward.uuid = Some(uuid);
-            forward
-        })
+        self.map(|forward| forward.uuid(uuid))
     }
 }
 

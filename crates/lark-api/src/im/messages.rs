@@ -542,21 +542,37 @@ impl ForwardMessage {
             uuid: None,
         }
     }
+
+    /// The idempotency key: a retry with the same key forwards once.
+    pub fn uuid(mut self, uuid: impl Into<String>) -> Self {
+        self.uuid = Some(uuid.into());
+        self
+    }
 }
 
 endpoint!(ForwardMessage: POST "/open-apis/im/v1/messages/:message_id/forward" => Data<Message>, ids(message_id), uuid {
     fn query(&self, query: &mut Query) {
-        query.push("receive_id_type", self.receiver.id_type());
-        query.push_display("uuid", self.uuid.as_ref());
+        forward_query(&self.receiver, self.uuid.as_ref(), query);
     }
 
     fn body(&self) -> Result<Body, BuildError> {
-        check_uuid(self.uuid.as_deref())?;
-        Ok(Body::json(
-            &serde_json::json!({ "receive_id": self.receiver.id() }),
-        ))
+        forward_body(&self.receiver, self.uuid.as_deref())
     }
 });
+
+/// The query of a forward (of a message or a thread): the receiver's id type and the uuid.
+pub(crate) fn forward_query(receiver: &Receiver, uuid: Option<&String>, query: &mut Query) {
+    query.push("receive_id_type", receiver.id_type());
+    query.push_display("uuid", uuid);
+}
+
+/// The body of a forward: the receiver's id, once the uuid is checked.
+pub(crate) fn forward_body(receiver: &Receiver, uuid: Option<&str>) -> Result<Body, BuildError> {
+    check_uuid(uuid)?;
+    Ok(Body::json(
+        &serde_json::json!({ "receive_id": receiver.id() }),
+    ))
+}
 
 /// What a merge forward answers.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]

@@ -5,7 +5,7 @@ use crate::answer::Data;
 use crate::answer::endpoint;
 use crate::endpoint::{Body, Query};
 use crate::error::BuildError;
-use crate::im::messages::check_uuid;
+use crate::im::messages::{forward_body, forward_query};
 use crate::receiver::Receiver;
 use lark_content::ThreadId;
 
@@ -41,14 +41,10 @@ impl ForwardThread {
 
 endpoint!(ForwardThread: POST "/open-apis/im/v1/threads/:thread_id/forward" => Data<Message>, ids(thread_id), uuid {
     fn query(&self, query: &mut Query) {
-        query.push("receive_id_type", self.receiver.id_type());
-        query.push_display("uuid", self.uuid.as_ref());
+        forward_query(&self.receiver, self.uuid.as_ref(), query);
     }
 
     fn body(&self) -> Result<Body, BuildError> {
-        check_uuid(self.uuid.as_deref())?;
-        Ok(Body::json(
-            &serde_json::json!({"receive_id": self.receiver.id()}),
-        ))
+        forward_body(&self.receiver, self.uuid.as_deref())
     }
 });
