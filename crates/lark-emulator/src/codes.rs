@@ -45,7 +45,8 @@ pub(crate) mod files {
     pub(crate) const UNSUPPORTED_RESOURCE: i64 = 234_043;
 }
 
-/// The batch message API (`message/v4/batch_send`).
+/// The batch message API (`message/v4/batch_send`), which answers its refusals with HTTP 200
+/// and codes of its own.
 pub(crate) mod batch {
     pub(crate) const INVALID_PARAM: i64 = 10_003;
     pub(crate) const OPEN_ID_NOT_EXIST: i64 = 11_101;
@@ -56,6 +57,7 @@ pub(crate) mod batch {
 /// CardKit (`cardkit/v1`, `200xxx` and `300xxx`).
 pub(crate) mod cardkit {
     pub(crate) const INVALID_PARAM: i64 = 10_002;
+    /// "Failed to replace element" (the `batch_update` page).
     pub(crate) const REPLACE_FAILED: i64 = 300_121;
     pub(crate) const GENERATION_FAILED: i64 = 200_220;
     pub(crate) const NOT_FOUND: i64 = 200_740;

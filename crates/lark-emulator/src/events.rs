@@ -33,7 +33,7 @@ pub(crate) struct Outgoing {
 }
 
 /// An event the emulator produced, for tests.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct EmittedEvent {
     /// The event id (v2) or uuid (v1).

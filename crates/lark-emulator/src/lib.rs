@@ -2,6 +2,7 @@
 
 mod codes;
 mod config;
+mod control;
 mod convert;
 mod crypto;
 mod events;
@@ -16,6 +17,7 @@ mod util;
 mod ws;
 
 pub use config::{AppConfig, ChatConfig, EmulatorConfig, Subscription, UserConfig, WebhookConfig};
+pub use control::CONTROL_PREFIX;
 pub use events::EmittedEvent;
 pub use faults::{Fault, FaultRule, Matcher, Trigger};
 pub use quota::QuotaConfig;
@@ -36,7 +38,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// A user of the emulated tenant, with all their ids.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct UserInfo {
     /// The display name.
@@ -142,31 +144,13 @@ impl Emulator {
     /// The first configured chat.
     #[must_use]
     pub fn default_chat(&self) -> String {
-        let state = self.shared.state();
-        state
-            .config
-            .chats
-            .first()
-            .map(|c| c.chat_id.clone())
-            .filter(|id| !id.is_empty())
-            .unwrap_or_else(|| state.chats.keys().next().cloned().unwrap_or_default())
+        control::default_chat(&self.shared.state())
     }
 
     /// Every user.
     #[must_use]
     pub fn users(&self) -> Vec<UserInfo> {
-        self.shared
-            .state()
-            .users
-            .iter()
-            .map(|u| UserInfo {
-                name: u.name.clone(),
-                open_id: u.open_id.clone(),
-                union_id: u.union_id.clone(),
-                user_id: u.user_id.clone(),
-                email: u.email.clone(),
-            })
-            .collect()
+        control::users(&self.shared.state())
     }
 
     /// A user by name.
@@ -222,24 +206,13 @@ impl Emulator {
     /// The messages of a chat in order, as the REST endpoints write them, cards as sent.
     #[must_use]
     pub fn messages_in(&self, chat_id: &str) -> Vec<Value> {
-        let state = self.shared.state();
-        state
-            .order
-            .iter()
-            .filter_map(|id| state.messages.get(id))
-            .filter(|m| m.chat_id == chat_id)
-            .map(|m| state.message_json(m))
-            .collect()
+        control::messages_in(&self.shared.state(), chat_id)
     }
 
     /// One message, as the REST endpoints write it, card as sent.
     #[must_use]
     pub fn message(&self, message_id: &str) -> Option<Value> {
-        let state = self.shared.state();
-        state
-            .messages
-            .get(message_id)
-            .map(|m| state.message_json(m))
+        control::message(&self.shared.state(), message_id)
     }
 
     /// How many messages exist with this idempotency uuid (a correct client never makes two).
@@ -354,11 +327,7 @@ impl Emulator {
     /// `streaming` and the `text` after it, which is what a reader saw from then on.
     #[must_use]
     pub fn card(&self, card_id: &str) -> Option<Value> {
-        let state = self.shared.state();
-        state
-            .cards
-            .get(card_id)
-            .map(|entity| entity.to_json(card_id))
+        control::card(&self.shared.state(), card_id)
     }
 
     /// The ids of every card entity, in no order.

@@ -263,24 +263,38 @@ pub(crate) async fn serve(
     connections.abort_all();
 }
 
+/// A long connection's handshake, recorded as a request.
+fn upgrade(shared: &Arc<Shared>, request: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+    let log_id = new_log_id();
+    let response = crate::ws::upgrade(shared, request);
+    let status = response.status().as_u16();
+    record(
+        shared,
+        &Method::GET,
+        crate::ws::WS_PATH,
+        "",
+        status,
+        0,
+        &log_id,
+    );
+    response
+}
+
 async fn handle(
     shared: Arc<Shared>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<AnswerBody>, Dropped> {
     if request.uri().path() == crate::ws::WS_PATH {
-        let log_id = new_log_id();
-        let response = crate::ws::upgrade(&shared, request);
-        let status = response.status().as_u16();
-        record(
-            &shared,
-            &Method::GET,
-            crate::ws::WS_PATH,
-            "",
-            status,
-            0,
-            &log_id,
-        );
-        return Ok(response.map(Either::Left));
+        return Ok(upgrade(&shared, request).map(Either::Left));
+    }
+    if request
+        .uri()
+        .path()
+        .starts_with(crate::control::CONTROL_PREFIX)
+    {
+        return Ok(crate::control::handle(&shared, request)
+            .await
+            .map(Either::Left));
     }
     let (parts, body) = request.into_parts();
     let method = parts.method.clone();

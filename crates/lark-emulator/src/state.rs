@@ -218,7 +218,7 @@ pub(crate) struct Blob {
 }
 
 /// One request the emulator answered, for tests.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct RecordedRequest {
     /// The method.
@@ -236,7 +236,7 @@ pub struct RecordedRequest {
 }
 
 /// One event delivery attempt, for tests.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct DeliveryRecord {
     /// The event id (v2) or uuid (v1).

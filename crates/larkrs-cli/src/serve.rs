@@ -50,11 +50,13 @@ pub(crate) async fn emulator(cli: &Cli, args: &EmulatorArgs) -> Result<(), Failu
         .into_iter()
         .map(|u| format!("{} {}", u.name, u.open_id))
         .collect();
+    let control_url = format!("{}{}", emulator.base_url(), lark_emulator::CONTROL_PREFIX);
     if cli.json {
         println!(
             "{}",
             serde_json::json!({
                 "base_url": emulator.base_url(),
+                "control_url": control_url,
                 "app_id": emulator.app_id(),
                 "app_secret": emulator.app_secret(),
                 "chat_id": emulator.default_chat(),
@@ -78,6 +80,7 @@ pub(crate) async fn emulator(cli: &Cli, args: &EmulatorArgs) -> Result<(), Failu
         if args.long_connection {
             println!("  events and card callbacks go over the long connection (lark listen)");
         }
+        println!("\n  control API  {control_url}  (docs/emulator.md)");
         println!("\nCtrl-C to stop.");
     }
     tokio::signal::ctrl_c()

@@ -2,7 +2,7 @@
 
 use lark_emulator::{Emulator, Fault, FaultRule, WebhookConfig};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
@@ -644,6 +644,28 @@ fn the_emulator_command_serves_until_stopped() {
         .env("LARK_APP_SECRET", info["app_secret"].as_str().unwrap())
         .output()
         .unwrap();
+    // The control API, served on the same port, reads the message back.
+    let control = info["control_url"].as_str().unwrap();
+    let address = control
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap();
+    let path = format!(
+        "{}/chats/{}/messages",
+        &control[control.find("/__").unwrap()..],
+        info["chat_id"].as_str().unwrap()
+    );
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
     child.kill().unwrap();
     let _ = child.wait();
     assert!(
@@ -651,7 +673,10 @@ fn the_emulator_command_serves_until_stopped() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(String::from_utf8_lossy(&run.stdout).starts_with("om_"));
+    let id = String::from_utf8_lossy(&run.stdout).trim().to_owned();
+    assert!(id.starts_with("om_"), "{id}");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(&id), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -834,8 +834,6 @@ fn replace_element(card: &mut Map<String, Value>, id: &str, element: Value) -> R
     Ok(())
 }
 
-/// "Failed to replace element" (batch_update page).
-
 fn patch_element(
     card: &mut Map<String, Value>,
     id: &str,

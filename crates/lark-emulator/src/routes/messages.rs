@@ -972,8 +972,6 @@ fn delete_reaction(
     Ok(Reply::data(removed.to_json()))
 }
 
-/// The v4 batch send answers its refusals with HTTP 200 and codes of its own.
-
 /// `POST /open-apis/message/v4/batch_send/`: content is an object here, cards go in `card`.
 /// Token refusals are the gateway's and keep their codes; everything the endpoint itself
 /// refuses comes back as HTTP 200 with its own codes (10003, 11xxx).
