@@ -51,7 +51,8 @@ tasks:
   ci                  fmt --check, clippy -D warnings, the workspace tests, every crate
                       alone (its tests, and a build with no default features and with all
                       features), the Redis tests (installing redis-server when missing),
-                      doc -D warnings, the layering rules of docs/architecture.md, deny
+                      the Python walk-through against `lark emulator` when python3 is
+                      present (pytest from PyPI into target/python), doc -D warnings, the layering rules of docs/architecture.md, deny
                       and package (below)
   layers              the layering rules of docs/architecture.md, against cargo metadata
   deny                cargo deny check: licences, bans and sources (deny.toml); advisories
@@ -131,6 +132,7 @@ fn ci() -> Result<(), String> {
 
     crates_alone()?;
     redis_checks()?;
+    python_checks()?;
 
     let mut doc = cargo();
     doc.args(["doc", "--no-deps", "--workspace", "--all-features"])
@@ -337,6 +339,42 @@ fn runs(program: &str, arg: &str) -> bool {
         .arg(arg)
         .output()
         .is_ok_and(|out| out.status.success())
+}
+
+/// The pytest version the Python walk-through is run with.
+const PYTEST: &str = "pytest==8.3.4";
+
+/// `examples/python`: a bot written in Python, tested against `lark emulator` through its
+/// control API, when python3 is present. pytest comes from PyPI into a virtual environment
+/// under `target/`, so nothing is installed on the machine itself.
+fn python_checks() -> Result<(), String> {
+    if !runs("python3", "--version") {
+        println!("==> python3 is missing; the Python walk-through is skipped");
+        return Ok(());
+    }
+    let mut build = cargo();
+    build.args(["build", "--package", "larkrs-cli", "--bin", "lark"]);
+    step("cargo build -p larkrs-cli", build)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root().join("target"), PathBuf::from);
+    let venv = target.join("python");
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        let mut create = Command::new("python3");
+        create.args(["-m", "venv"]).arg(&venv);
+        step("python3 -m venv target/python", create)?;
+    }
+    let mut install = Command::new(&python);
+    install.args(["-m", "pip", "install", "--quiet", PYTEST]);
+    step(&format!("pip install {PYTEST}"), install)?;
+    let mut pytest = Command::new(&python);
+    pytest
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(root().join("examples").join("python"))
+        .env("LARK_BIN", target.join("debug").join("lark"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(root());
+    step("pytest examples/python", pytest)
 }
 
 /// Installs redis-server from Debian's packages when it is missing.
