@@ -527,7 +527,12 @@ pub(crate) struct DecodeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct EmulatorArgs {
+    /// Without a subcommand, serve an emulator; with one, act on a running emulator through
+    /// its control API (docs/emulator.md).
+    #[command(subcommand)]
+    pub(crate) action: Option<EmulatorAction>,
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub(crate) addr: std::net::SocketAddr,
@@ -549,6 +554,57 @@ pub(crate) struct EmulatorArgs {
     /// Put this token in every delivery.
     #[arg(long, requires = "webhook")]
     pub(crate) verification_token: Option<String>,
+}
+
+/// What `lark emulator` does to an emulator that is already running.
+#[derive(Debug, Subcommand)]
+pub(crate) enum EmulatorAction {
+    /// A user says something in a chat; prints the message's id. `<at user_id="ou_…">Bot</at>`
+    /// mentions someone.
+    Say {
+        #[command(flatten)]
+        at: ControlArgs,
+        /// Who speaks: a name (Tom), an open_id, a user_id or an email.
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        /// The chat (the emulator's first chat by default).
+        #[arg(long, value_name = "CHAT_ID")]
+        chat: Option<String>,
+        /// What they say.
+        text: String,
+    },
+    /// A user clicks a button on a card; prints the app's answer.
+    Click {
+        #[command(flatten)]
+        at: ControlArgs,
+        /// Who clicks.
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        /// The message that carries the card.
+        #[arg(long, value_name = "MESSAGE_ID")]
+        message: String,
+        /// The button's callback value, as JSON.
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        value: String,
+    },
+    /// The messages of a chat, oldest first: one line each, or their JSON with --json.
+    Messages {
+        #[command(flatten)]
+        at: ControlArgs,
+        /// The chat (the emulator's first chat by default).
+        #[arg(long, value_name = "CHAT_ID")]
+        chat: Option<String>,
+    },
+}
+
+/// Which running emulator a control subcommand talks to.
+#[derive(Debug, Args)]
+pub(crate) struct ControlArgs {
+    /// The emulator's control url, as `lark emulator` printed it
+    /// (http://127.0.0.1:PORT/__emulator/v1); by default the base url followed by
+    /// /__emulator/v1.
+    #[arg(long, env = "LARK_EMULATOR_URL", value_name = "URL")]
+    pub(crate) control: Option<String>,
 }
 
 /// The options that go before the command.

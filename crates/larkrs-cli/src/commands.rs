@@ -5,7 +5,7 @@ use crate::args::{
     UploadCommand, UrgentVia,
 };
 use crate::output::{Failure, print, row, to_json};
-use crate::{auth, content, event, ids, listen, progress, serve, stream};
+use crate::{auth, content, control, event, ids, listen, progress, serve, stream};
 use futures_util::TryStreamExt;
 use lark::api::im::chats::ChatUpdate;
 use lark::api::im::messages::{GetMessageResource, MergeForward, SendMessage};
@@ -152,7 +152,12 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Event(EventCommand::Decode(args)) => return event::decode(args, json),
         Command::Completions { shell } => return completions(*shell, json),
         Command::Man { dir } => return man(dir, json),
-        Command::Emulator(args) => return serve::emulator(&cli, args).await,
+        Command::Emulator(args) => {
+            return match &args.action {
+                None => serve::emulator(&cli, args).await,
+                Some(action) => control::run(&cli, action).await,
+            };
+        }
         Command::Listen { ack_card } => {
             return listen::run(client(&cli)?, ack_card.as_deref(), json).await;
         }

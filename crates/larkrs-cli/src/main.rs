@@ -4,6 +4,7 @@ mod args;
 mod auth;
 mod commands;
 mod content;
+mod control;
 mod event;
 mod ids;
 mod listen;

@@ -680,6 +680,69 @@ fn the_emulator_command_serves_until_stopped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_subcommands_drive_a_running_emulator_through_its_control_api() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let lark = Lark::new(&emulator);
+    let chat = emulator.default_chat();
+    let tom = emulator.user("Tom").unwrap().open_id;
+
+    // The control url follows from LARK_BASE_URL when --control is not given.
+    let id = lark
+        .run(&["emulator", "say", "--as", "Tom", "hello bot"])
+        .await
+        .ok()
+        .trim()
+        .to_owned();
+    let said = emulator.message(&id).unwrap();
+    assert_eq!(said["chat_id"], chat.as_str());
+    assert_eq!(said["sender"]["id"], tom.as_str());
+    assert_eq!(said["body"]["content"], r#"{"text":"hello bot"}"#);
+
+    let listed = lark
+        .run(&["--json", "emulator", "messages", "--chat", &chat])
+        .await
+        .json();
+    assert_eq!(listed, said);
+    let lines = lark.run(&["emulator", "messages"]).await.ok();
+    assert_eq!(
+        lines.trim(),
+        format!("{id}\t{tom}\ttext\t{{\"text\":\"hello bot\"}}")
+    );
+
+    // Refusals name what was wrong and exit as bad input.
+    let nobody = lark.run(&["emulator", "say", "--as", "Nobody", "hi"]).await;
+    assert_eq!(nobody.code, 8, "{}", nobody.stderr);
+    assert!(
+        nobody.stderr.contains("no user Nobody"),
+        "{}",
+        nobody.stderr
+    );
+    let not_a_card = lark
+        .run(&["emulator", "click", "--as", "Tom", "--message", &id])
+        .await;
+    assert_eq!(not_a_card.code, 8, "{}", not_a_card.stderr);
+    assert!(
+        not_a_card.stderr.contains("has no callback"),
+        "{}",
+        not_a_card.stderr
+    );
+    let elsewhere = lark
+        .run(&[
+            "emulator",
+            "messages",
+            "--control",
+            "http://127.0.0.1:9/__emulator/v1",
+        ])
+        .await;
+    assert_eq!(elsewhere.code, 9, "{}", elsewhere.stderr);
+    assert!(
+        elsewhere.stderr.contains("is `lark emulator` running?"),
+        "{}",
+        elsewhere.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_prints_each_event_as_json_and_answers_card_clicks() {
     let mut config = lark_emulator::EmulatorConfig::default().long_connection();
     config.ws.ping_interval_secs = 1;
