@@ -8,6 +8,7 @@
 //! documents each with a request and its answer.
 
 use crate::UserInfo;
+use crate::config::{AppConfig, ChatConfig, Subscription, UserConfig};
 use crate::faults::FaultRule;
 use crate::server::Shared;
 use crate::simulate::{self, EmulatorError, Membership};
@@ -60,7 +61,7 @@ impl From<EmulatorError> for Refusal {
             EmulatorError::NotAMember { .. } => StatusCode::CONFLICT,
             EmulatorError::NoWebhook => StatusCode::PRECONDITION_FAILED,
             EmulatorError::Callback(_) => StatusCode::BAD_GATEWAY,
-            EmulatorError::Content(_) => StatusCode::BAD_REQUEST,
+            EmulatorError::Content(_) | EmulatorError::Setup(_) => StatusCode::BAD_REQUEST,
         };
         Self::new(status, err.to_string())
     }
@@ -112,57 +113,205 @@ fn parse_body(bytes: &[u8]) -> Result<Map<String, Value>, Refusal> {
     }
 }
 
+/// The HTTP method of a control call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Get,
+    Post,
+    Put,
+    Delete,
+    Other,
+}
+
 async fn route(
     shared: &Shared,
     method: &Method,
     segments: &[&str],
     body: &Map<String, Value>,
 ) -> Result<Value, Refusal> {
-    let get = method == Method::GET;
-    let post = method == Method::POST;
-    let delete = method == Method::DELETE;
-    match segments {
-        ["info"] if get => Ok(info(shared)),
-        ["users"] if get => Ok(json!({ "items": users(&shared.state()) })),
-        ["chats", chat, "messages"] if get => {
-            Ok(json!({ "items": messages_in(&shared.state(), chat) }))
+    let verb = match *method {
+        Method::GET => Verb::Get,
+        Method::POST => Verb::Post,
+        Method::PUT => Verb::Put,
+        Method::DELETE => Verb::Delete,
+        _ => Verb::Other,
+    };
+    let answer = match segments.first() {
+        Some(&("info" | "users" | "chats" | "messages" | "cards")) => {
+            scene(shared, verb, segments, body).await
         }
-        ["chats", chat, "messages"] if post => say(shared, chat, body),
-        ["chats", chat, "members"] if post => join(shared, chat, body),
-        ["chats", chat, "members", user] if delete => leave(shared, chat, user),
-        ["messages", id] if get => message(&shared.state(), id)
-            .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no message {id}"))),
-        ["messages", id, "reactions"] if post || delete => react(shared, id, body, post),
-        ["messages", id, "recall"] if post => {
-            simulate::user_recalls(shared, id)?;
-            Ok(json!({}))
-        }
-        ["messages", id, "read"] if post => {
-            let user = user_of(shared, body)?;
-            simulate::user_reads(shared, &user, &[(*id).to_owned()])?;
-            Ok(json!({}))
-        }
-        ["messages", id, "click"] if post => click(shared, id, body).await,
-        ["cards", id] if get => card(&shared.state(), id)
-            .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no card {id}"))),
-        ["requests"] if get => Ok(json!({ "items": shared.state().requests })),
-        ["deliveries"] if get => Ok(json!({ "items": shared.state().deliveries })),
-        ["events"] if get => Ok(json!({ "items": shared.state().emitted })),
-        ["faults"] if get => Ok(json!({ "items": shared.state().faults.rules().to_vec() })),
-        ["faults"] if post => add_fault(shared, body),
-        ["faults"] if delete => {
-            shared.state().faults.clear();
-            Ok(json!({}))
-        }
-        ["wait"] if post => wait(shared, body).await,
-        _ => Err(Refusal::new(
+        Some(&("apps" | "webhook" | "quota" | "ws")) => setup(shared, verb, segments, body),
+        _ => records(shared, verb, segments, body).await,
+    };
+    answer.unwrap_or_else(|| {
+        Err(Refusal::new(
             StatusCode::NOT_FOUND,
             format!(
                 "no control call {method} {CONTROL_PREFIX}/{}; docs/emulator.md lists them",
                 segments.join("/")
             ),
-        )),
-    }
+        ))
+    })
+}
+
+/// People, chats, messages and cards: reading them, and people acting.
+async fn scene(
+    shared: &Shared,
+    verb: Verb,
+    segments: &[&str],
+    body: &Map<String, Value>,
+) -> Option<Result<Value, Refusal>> {
+    use Verb::{Delete, Get, Post, Put};
+    Some(match (verb, segments) {
+        (Get, ["info"]) => Ok(info(shared)),
+        (Get, ["users"]) => Ok(json!({ "items": users(&shared.state()) })),
+        (Post, ["users"]) => read(body, "a user")
+            .and_then(|user| add_user(shared, &user).map_err(Refusal::from))
+            .map(|user| json!(user)),
+        (Post, ["users", who, "p2p"]) => p2p(shared, who, body),
+        (Post, ["chats"]) => new_chat(shared, body),
+        (Put, ["chats", chat]) => user_of(shared, body).and_then(|user| {
+            simulate::rename_chat(shared, chat, &user, string(body, "name")?)?;
+            Ok(json!({}))
+        }),
+        (Delete, ["chats", chat]) => user_of(shared, body).and_then(|user| {
+            simulate::membership(shared, chat, &user, &user, Membership::Disbanded)?;
+            Ok(json!({}))
+        }),
+        (Get, ["chats", chat, "messages"]) => {
+            Ok(json!({ "items": messages_in(&shared.state(), chat) }))
+        }
+        (Post, ["chats", chat, "messages"]) => say(shared, chat, body),
+        (Post, ["chats", chat, "members"]) => join(shared, chat, body),
+        (Delete, ["chats", chat, "members", user]) => leave(shared, chat, user),
+        (Post, ["chats", chat, "bots"]) => bot_membership(shared, chat, body, true),
+        (Delete, ["chats", chat, "bots", app]) => {
+            let mut body = body.clone();
+            body.insert("app_id".to_owned(), Value::String((*app).to_owned()));
+            bot_membership(shared, chat, &body, false)
+        }
+        (Get, ["messages", id]) => message(&shared.state(), id)
+            .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no message {id}"))),
+        (Post, ["messages", id, "reactions"]) => react(shared, id, body, true),
+        (Delete, ["messages", id, "reactions"]) => react(shared, id, body, false),
+        (Post, ["messages", id, "recall"]) => simulate::user_recalls(shared, id)
+            .map(|()| json!({}))
+            .map_err(Refusal::from),
+        (Post, ["messages", id, "read"]) => user_of(shared, body).and_then(|user| {
+            simulate::user_reads(shared, &user, &[(*id).to_owned()])?;
+            Ok(json!({}))
+        }),
+        (Post, ["messages", id, "click"]) => click(shared, id, body).await,
+        (Get, ["cards", id]) => card(&shared.state(), id)
+            .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no card {id}"))),
+        _ => return None,
+    })
+}
+
+/// Apps and how they receive events, the webhook, quota mode and the long connection.
+fn setup(
+    shared: &Shared,
+    verb: Verb,
+    segments: &[&str],
+    body: &Map<String, Value>,
+) -> Option<Result<Value, Refusal>> {
+    use Verb::{Delete, Get, Post, Put};
+    let done = |result: Result<(), Refusal>| result.map(|()| json!({}));
+    Some(match (verb, segments) {
+        (Post, ["apps"]) => {
+            done(app_from(body).and_then(|app| add_app(shared, app).map_err(Refusal::from)))
+        }
+        (Put, ["apps", app, "subscription"]) => subscribe(shared, app, body),
+        (Post, ["apps", app, "revoke_tokens"]) => {
+            shared.state().revoke_tokens(app);
+            Ok(json!({}))
+        }
+        (Put, ["webhook"]) => {
+            done(read(body, "a webhook").map(|hook| shared.state().config.webhook = Some(hook)))
+        }
+        (Delete, ["webhook"]) => {
+            shared.state().config.webhook = None;
+            Ok(json!({}))
+        }
+        (Put, ["quota"]) => {
+            done(read(body, "a quota").map(|quota| shared.state().config.quota = Some(quota)))
+        }
+        (Delete, ["quota"]) => {
+            shared.state().config.quota = None;
+            Ok(json!({}))
+        }
+        (Get, ["quota", "refusals"]) => Ok(json!(shared.state().quotas.refused)),
+        (Get, ["ws", "connections"]) => Ok(json!({
+            "items": shared.state().ws.connections().iter()
+                .map(|(app_id, device_id)| json!({ "app_id": app_id, "device_id": device_id }))
+                .collect::<Vec<_>>()
+        })),
+        (Get, ["ws", "acks"]) => Ok(json!({ "items": shared.state().ws.acks })),
+        (Post, ["ws", "kill"]) => {
+            shared.state().ws.kill_all();
+            shared.changed.notify_waiters();
+            Ok(json!({}))
+        }
+        (Post, ["ws", "silence"]) => {
+            shared.state().ws.silence_all();
+            Ok(json!({}))
+        }
+        (Post, ["ws", "refuse"]) => refuse_handshakes(shared, body),
+        _ => return None,
+    })
+}
+
+/// What the app under test did, faults, the clock, waiting and reset.
+async fn records(
+    shared: &Shared,
+    verb: Verb,
+    segments: &[&str],
+    body: &Map<String, Value>,
+) -> Option<Result<Value, Refusal>> {
+    use Verb::{Delete, Get, Post, Put};
+    Some(match (verb, segments) {
+        (Get, ["requests"]) => Ok(json!({ "items": shared.state().requests })),
+        (Get, ["deliveries"]) => Ok(json!({ "items": shared.state().deliveries })),
+        (Get, ["events"]) => Ok(json!({ "items": shared.state().emitted })),
+        (Post, ["events", id, "redeliver"]) => {
+            if simulate::redeliver(shared, id) {
+                Ok(json!({}))
+            } else {
+                Err(Refusal::new(
+                    StatusCode::NOT_FOUND,
+                    format!("no event {id}"),
+                ))
+            }
+        }
+        (Put, ["duplicates"]) => count(body, "copies").map(|copies| {
+            shared.state().extra_copies = copies;
+            json!({})
+        }),
+        (Get, ["tokens", "fetches"]) => Ok(json!(shared.state().token_fetches)),
+        (Get, ["faults"]) => Ok(json!({ "items": shared.state().faults.rules().to_vec() })),
+        (Post, ["faults"]) => add_fault(shared, body),
+        (Delete, ["faults"]) => {
+            shared.state().faults.clear();
+            Ok(json!({}))
+        }
+        (Post, ["time", "advance"]) => count(body, "ms").map(|ms| {
+            advance_time(shared, Duration::from_millis(ms.into()));
+            json!({})
+        }),
+        (Put, ["time", "stopped"]) => match body.get("stopped").and_then(Value::as_bool) {
+            Some(stopped) => {
+                stop_time(&mut shared.state(), stopped);
+                Ok(json!({}))
+            }
+            None => Err(Refusal::bad("`stopped` must be true or false")),
+        },
+        (Post, ["wait"]) => wait(shared, body).await,
+        (Post, ["reset"]) => {
+            reset(shared);
+            Ok(json!({}))
+        }
+        _ => return None,
+    })
 }
 
 // ------------------------------------------------------------------------------ inspection
@@ -239,7 +388,11 @@ pub(crate) fn card(state: &State, card_id: &str) -> Option<Value> {
 
 /// The open_id of the user named in `as`: an open_id, union_id, user_id, email or name.
 fn user_of(shared: &Shared, body: &Map<String, Value>) -> Result<String, Refusal> {
-    let who = string(body, "as")?;
+    resolve(shared, string(body, "as")?)
+}
+
+/// The open_id of a person named by any of their ids, their email or their name.
+fn resolve(shared: &Shared, who: &str) -> Result<String, Refusal> {
     let state = shared.state();
     state
         .user_by_any(who)
@@ -283,11 +436,7 @@ fn say(shared: &Shared, chat: &str, body: &Map<String, Value>) -> Result<Value, 
 fn join(shared: &Shared, chat: &str, body: &Map<String, Value>) -> Result<Value, Refusal> {
     let user = user_of(shared, body)?;
     let operator = match body.get("by") {
-        Some(_) => {
-            let mut by = body.clone();
-            by.insert("as".to_owned(), body["by"].clone());
-            user_of(shared, &by)?
-        }
+        Some(_) => resolve(shared, string(body, "by")?)?,
         None => user.clone(),
     };
     simulate::membership(shared, chat, &operator, &user, Membership::UserAdded)?;
@@ -296,9 +445,7 @@ fn join(shared: &Shared, chat: &str, body: &Map<String, Value>) -> Result<Value,
 
 /// A user leaves a chat.
 fn leave(shared: &Shared, chat: &str, who: &str) -> Result<Value, Refusal> {
-    let mut body = Map::new();
-    body.insert("as".to_owned(), Value::String(who.to_owned()));
-    let user = user_of(shared, &body)?;
+    let user = resolve(shared, who)?;
     simulate::membership(shared, chat, &user, &user, Membership::UserLeft)?;
     Ok(json!({}))
 }
@@ -332,6 +479,230 @@ async fn click(
         "toast": outcome.toast,
         "card_updated": outcome.card_updated,
     }))
+}
+
+/// `POST /apps`: an app as [`AppConfig`] serializes. The app_id and the secret are asked for,
+/// and a bot open_id left out is made up: the defaults of a configuration file would give the
+/// new app the first app's.
+fn app_from(body: &Map<String, Value>) -> Result<AppConfig, Refusal> {
+    string(body, "app_id")?;
+    string(body, "app_secret")?;
+    let mut app: AppConfig = read(body, "an app")?;
+    if !body.contains_key("bot_open_id") {
+        app.bot_open_id = crate::util::new_id("ou_");
+    }
+    Ok(app)
+}
+
+/// A user opens the p2p chat with an app's bot (`{"app_id"}`, the first app's by default).
+fn p2p(shared: &Shared, who: &str, body: &Map<String, Value>) -> Result<Value, Refusal> {
+    let user = resolve(shared, who)?;
+    let app = match body.get("app_id") {
+        Some(_) => string(body, "app_id")?.to_owned(),
+        None => shared.state().config.app().app_id.clone(),
+    };
+    let chat_id = simulate::user_opens_p2p(shared, &app, &user)?;
+    Ok(json!({ "chat_id": chat_id }))
+}
+
+/// Refuses the next `count` (1 by default) long-connection handshakes as the body says.
+fn refuse_handshakes(shared: &Shared, body: &Map<String, Value>) -> Result<Value, Refusal> {
+    let mut refusal = body.clone();
+    refusal.remove("count");
+    let refusal: crate::ws::WsRefusal = read(&refusal, "a handshake refusal")?;
+    let times = match body.get("count") {
+        Some(_) => count(body, "count")?,
+        None => 1,
+    };
+    shared
+        .state()
+        .ws
+        .refuse(usize::try_from(times).unwrap_or(usize::MAX), &refusal);
+    Ok(json!({}))
+}
+
+/// A bot is added to a chat (`{"as", "app_id"}`) or removed from it.
+fn bot_membership(
+    shared: &Shared,
+    chat: &str,
+    body: &Map<String, Value>,
+    add: bool,
+) -> Result<Value, Refusal> {
+    let user = user_of(shared, body)?;
+    let app = string(body, "app_id")?;
+    let change = if add {
+        Membership::BotAdded
+    } else {
+        Membership::BotRemoved
+    };
+    simulate::membership(shared, chat, &user, app, change)?;
+    Ok(json!({}))
+}
+
+// ------------------------------------------------------------------------------ setup
+
+/// Returns the emulator to the configuration it started with: apps, users and chats as
+/// configured, and no messages, tokens, faults, records or open long connections.
+/// Deliveries already on their way finish.
+pub(crate) fn reset(shared: &Shared) {
+    let mut state = shared.state();
+    state.ws.kill_all();
+    *state = State::new(shared.initial.clone());
+    drop(state);
+    shared.changed.notify_waiters();
+}
+
+/// Registers an app, or replaces the one with its app_id.
+pub(crate) fn add_app(shared: &Shared, app: AppConfig) -> Result<(), EmulatorError> {
+    if app.app_id.is_empty() || app.app_secret.is_empty() {
+        return Err(EmulatorError::Setup(
+            "an app needs an app_id and an app_secret".to_owned(),
+        ));
+    }
+    shared.state().add_app(app);
+    Ok(())
+}
+
+/// Adds a user of the tenant; the ids left empty are made up.
+pub(crate) fn add_user(shared: &Shared, user: &UserConfig) -> Result<UserInfo, EmulatorError> {
+    if user.name.trim().is_empty() {
+        return Err(EmulatorError::Setup("a user needs a name".to_owned()));
+    }
+    let mut state = shared.state();
+    if !user.open_id.is_empty() {
+        if !user.open_id.starts_with("ou_") {
+            return Err(EmulatorError::Setup(format!(
+                "an open_id starts with ou_, and {} does not",
+                user.open_id
+            )));
+        }
+        if state.user_by("open_id", &user.open_id).is_some() {
+            return Err(EmulatorError::Setup(format!(
+                "a user with open_id {} exists already",
+                user.open_id
+            )));
+        }
+    }
+    let open_id = state.add_user(user);
+    Ok(users(&state)
+        .into_iter()
+        .find(|u| u.open_id == open_id)
+        .unwrap_or_else(|| UserInfo {
+            name: user.name.clone(),
+            open_id,
+            union_id: String::new(),
+            user_id: String::new(),
+            email: String::new(),
+        }))
+}
+
+/// Adds a group chat whose members (open_ids) and bots (app_ids) all exist. Returns its id.
+pub(crate) fn add_chat(shared: &Shared, chat: &ChatConfig) -> Result<String, EmulatorError> {
+    let mut state = shared.state();
+    if !chat.chat_id.is_empty() {
+        if !chat.chat_id.starts_with("oc_") {
+            return Err(EmulatorError::Setup(format!(
+                "a chat_id starts with oc_, and {} does not",
+                chat.chat_id
+            )));
+        }
+        if state.chats.contains_key(&chat.chat_id) {
+            return Err(EmulatorError::Setup(format!(
+                "a chat with chat_id {} exists already",
+                chat.chat_id
+            )));
+        }
+    }
+    if let Some(member) = chat
+        .members
+        .iter()
+        .find(|m| state.user_by("open_id", m).is_none())
+    {
+        return Err(EmulatorError::UnknownUser(member.clone()));
+    }
+    if let Some(bot) = chat.bots.iter().find(|b| !state.apps.contains_key(*b)) {
+        return Err(EmulatorError::UnknownApp(bot.clone()));
+    }
+    Ok(state.add_chat(chat))
+}
+
+/// `POST /chats`: `{"name", "chat_id"?, "members": [person…], "bots": [app_id…]}`, each
+/// person as `as` takes them.
+fn new_chat(shared: &Shared, body: &Map<String, Value>) -> Result<Value, Refusal> {
+    let mut chat: ChatConfig = read(body, "a chat")?;
+    chat.members = chat
+        .members
+        .iter()
+        .map(|who| resolve(shared, who))
+        .collect::<Result<_, _>>()?;
+    let chat_id = add_chat(shared, &chat)?;
+    Ok(json!({ "chat_id": chat_id }))
+}
+
+/// `{"subscription": "webhook" | "long_connection"}` for an app.
+fn subscribe(shared: &Shared, app_id: &str, body: &Map<String, Value>) -> Result<Value, Refusal> {
+    let subscription: Subscription = body
+        .get("subscription")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| Refusal::bad("`subscription` must be \"webhook\" or \"long_connection\""))?;
+    set_subscription(shared, app_id, subscription)?;
+    Ok(json!({}))
+}
+
+/// Sets how `app_id` receives events and card callbacks.
+pub(crate) fn set_subscription(
+    shared: &Shared,
+    app_id: &str,
+    subscription: Subscription,
+) -> Result<(), EmulatorError> {
+    let mut state = shared.state();
+    let app = state
+        .apps
+        .get_mut(app_id)
+        .ok_or_else(|| EmulatorError::UnknownApp(app_id.to_owned()))?;
+    app.config.subscription = subscription;
+    if let Some(configured) = state.config.apps.iter_mut().find(|a| a.app_id == app_id) {
+        configured.subscription = subscription;
+    }
+    Ok(())
+}
+
+/// Moves the emulator's clock on.
+pub(crate) fn advance_time(shared: &Shared, by: Duration) {
+    let mut state = shared.state();
+    state.clock_offset = state.clock_offset.saturating_add(by);
+    drop(state);
+    shared.changed.notify_waiters();
+}
+
+/// Stops the emulator's clock, or lets it run again.
+pub(crate) fn stop_time(state: &mut State, stopped: bool) {
+    if !stopped {
+        state.stopped_at = None;
+    } else if state.stopped_at.is_none() {
+        state.stopped_at = Some((std::time::Instant::now(), crate::util::now_millis()));
+    }
+}
+
+/// The body read as `T`, or a refusal naming what it should have been.
+fn read<T: serde::de::DeserializeOwned>(
+    body: &Map<String, Value>,
+    what: &str,
+) -> Result<T, Refusal> {
+    serde_json::from_value(Value::Object(body.clone())).map_err(|err| {
+        Refusal::bad(format!(
+            "the body is not {what} ({err}); docs/emulator.md shows the form"
+        ))
+    })
+}
+
+/// A whole number field that fits in 32 bits.
+fn count(body: &Map<String, Value>, field: &str) -> Result<u32, Refusal> {
+    body.get(field)
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| Refusal::bad(format!("`{field}` must be a whole number")))
 }
 
 // ------------------------------------------------------------------------------ faults

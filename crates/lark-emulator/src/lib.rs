@@ -159,6 +159,31 @@ impl Emulator {
         self.users().into_iter().find(|u| u.name == name)
     }
 
+    /// Registers an app, or replaces the one with its app_id. Refused without an app_id and an
+    /// app_secret.
+    pub fn add_app(&self, app: AppConfig) -> Result<(), EmulatorError> {
+        control::add_app(&self.shared, app)
+    }
+
+    /// Adds a user of the tenant; the ids left empty are made up. Refused without a name, or
+    /// with an open_id that is taken or does not start with `ou_`.
+    pub fn add_user(&self, user: &UserConfig) -> Result<UserInfo, EmulatorError> {
+        control::add_user(&self.shared, user)
+    }
+
+    /// Adds a group chat. Its members (open_ids) and bots (app_ids) must exist; its chat_id,
+    /// made up when empty, must be new. Returns the chat_id.
+    pub fn add_chat(&self, chat: &ChatConfig) -> Result<String, EmulatorError> {
+        control::add_chat(&self.shared, chat)
+    }
+
+    /// Returns to the configuration the emulator started with: its apps, users and chats, and
+    /// no messages, tokens, faults, records or open long connections. Deliveries already on
+    /// their way finish.
+    pub fn reset(&self) {
+        control::reset(&self.shared);
+    }
+
     /// Sets (or removes) where events and card callbacks go for apps in webhook mode. Apps
     /// under test usually start after the emulator, so the url is only known then.
     pub fn set_webhook(&self, webhook: Option<WebhookConfig>) {
@@ -172,16 +197,7 @@ impl Emulator {
         app_id: &str,
         subscription: Subscription,
     ) -> Result<(), EmulatorError> {
-        let mut state = self.shared.state();
-        let app = state
-            .apps
-            .get_mut(app_id)
-            .ok_or_else(|| EmulatorError::UnknownApp(app_id.to_owned()))?;
-        app.config.subscription = subscription;
-        if let Some(configured) = state.config.apps.iter_mut().find(|a| a.app_id == app_id) {
-            configured.subscription = subscription;
-        }
-        Ok(())
+        control::set_subscription(&self.shared, app_id, subscription)
     }
 
     // ------------------------------------------------------------------ inspection
@@ -424,21 +440,13 @@ impl Emulator {
     /// [`advance_time`](Self::advance_time), so limits counted per second can be tested
     /// without depending on how fast the test runs.
     pub fn stop_time(&self, stopped: bool) {
-        let mut state = self.shared.state();
-        if !stopped {
-            state.stopped_at = None;
-        } else if state.stopped_at.is_none() {
-            state.stopped_at = Some((std::time::Instant::now(), util::now_millis()));
-        }
+        control::stop_time(&mut self.shared.state(), stopped);
     }
 
     /// Moves the emulator's clock forward by `by`: tokens expire and idempotency windows close
     /// as if that much time had passed, without a test waiting for it.
     pub fn advance_time(&self, by: Duration) {
-        let mut state = self.shared.state();
-        state.clock_offset = state.clock_offset.saturating_add(by);
-        drop(state);
-        self.shared.changed.notify_waiters();
+        control::advance_time(&self.shared, by);
     }
 
     /// Revokes every token of `app_id`, as if the secret had been rotated.
@@ -463,13 +471,7 @@ impl Emulator {
     /// The long connections open now, as `(app_id, device_id)`.
     #[must_use]
     pub fn ws_connections(&self) -> Vec<(String, String)> {
-        let state = self.shared.state();
-        state
-            .ws
-            .conns
-            .iter()
-            .map(|c| (c.app_id.clone(), c.device_id.clone()))
-            .collect()
+        self.shared.state().ws.connections()
     }
 
     /// Every acknowledgement clients sent, in order.

@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) changed: Notify,
     pub(crate) events: EventBus,
     pub(crate) base_url: String,
+    /// The configuration it started with, which a reset returns to.
+    pub(crate) initial: crate::config::EmulatorConfig,
 }
 
 impl Shared {
@@ -43,6 +45,7 @@ impl Shared {
 
     pub(crate) fn new(state: State, events: EventBus, base_url: String) -> Self {
         Self {
+            initial: state.config.clone(),
             state: Mutex::new(state),
             changed: Notify::new(),
             events,

@@ -46,6 +46,9 @@ pub enum EmulatorError {
     /// The content is not what a user can send.
     #[error("invalid content: {0}")]
     Content(String),
+    /// An app, user or chat that cannot be set up as asked.
+    #[error("cannot set that up: {0}")]
+    Setup(String),
 }
 
 /// What a card click came back with.

@@ -1,7 +1,7 @@
 //! The platform's state: apps and tokens, users, chats, messages, reactions, uploads, and what
 //! arrived, for tests to inspect.
 
-use crate::config::{AppConfig, EmulatorConfig, UserConfig};
+use crate::config::{AppConfig, ChatConfig, EmulatorConfig, UserConfig};
 use crate::faults::Faults;
 use crate::util::{new_id, now_millis, random_hex};
 use bytes::Bytes;
@@ -315,61 +315,15 @@ pub(crate) const CHAT_UUID_WINDOW: Duration = Duration::from_secs(36_000);
 
 impl State {
     pub(crate) fn new(config: EmulatorConfig) -> Self {
-        let apps = config
-            .apps
-            .iter()
-            .map(|app| {
-                (
-                    app.app_id.clone(),
-                    App {
-                        config: app.clone(),
-                        ticket: None,
-                    },
-                )
-            })
-            .collect();
-        let users: Vec<User> = config.users.iter().map(User::from_config).collect();
-        let now = now_millis();
-        let chats = config
-            .chats
-            .iter()
-            .map(|chat| {
-                let chat_id = if chat.chat_id.is_empty() {
-                    new_id("oc_")
-                } else {
-                    chat.chat_id.clone()
-                };
-                let owner = chat
-                    .bots
-                    .first()
-                    .cloned()
-                    .or_else(|| chat.members.first().cloned())
-                    .unwrap_or_default();
-                let stored = Chat {
-                    chat_id: chat_id.clone(),
-                    mode: ChatMode::Group,
-                    name: chat.name.clone(),
-                    description: String::new(),
-                    owner,
-                    users: chat.members.clone(),
-                    bots: chat.bots.clone(),
-                    dissolved: false,
-                    created_ms: now,
-                    last_active_ms: now,
-                    settings: default_chat_settings(),
-                };
-                (chat_id, stored)
-            })
-            .collect();
         let faults = Faults::new(config.fault_seed);
-        Self {
+        let mut state = Self {
+            apps: BTreeMap::new(),
+            users: Vec::new(),
+            chats: BTreeMap::new(),
             config,
-            apps,
             tokens: HashMap::new(),
             current: HashMap::new(),
             token_fetches: BTreeMap::new(),
-            users,
-            chats,
             messages: HashMap::new(),
             quotas: crate::quota::QuotaState::default(),
             order: Vec::new(),
@@ -394,7 +348,68 @@ impl State {
             oauth: crate::routes::oauth::OAuthState::default(),
             cards: HashMap::new(),
             card_rate_refusals: 0,
+        };
+        for app in state.config.apps.clone() {
+            state.add_app(app);
         }
+        for user in state.config.users.clone() {
+            state.add_user(&user);
+        }
+        for chat in state.config.chats.clone() {
+            state.add_chat(&chat);
+        }
+        state
+    }
+
+    /// Registers an app, replacing one with the same app_id.
+    pub(crate) fn add_app(&mut self, config: AppConfig) {
+        self.apps.insert(
+            config.app_id.clone(),
+            App {
+                config,
+                ticket: None,
+            },
+        );
+    }
+
+    /// Adds a user of the tenant; the ids left empty are derived. Returns the user's open_id.
+    pub(crate) fn add_user(&mut self, config: &UserConfig) -> String {
+        let user = User::from_config(config);
+        let open_id = user.open_id.clone();
+        self.users.push(user);
+        open_id
+    }
+
+    /// Adds a group chat with its members and bots, owned by its first bot (else its first
+    /// member). Returns its chat_id, made up when left empty.
+    pub(crate) fn add_chat(&mut self, chat: &ChatConfig) -> String {
+        let chat_id = if chat.chat_id.is_empty() {
+            new_id("oc_")
+        } else {
+            chat.chat_id.clone()
+        };
+        let owner = chat
+            .bots
+            .first()
+            .cloned()
+            .or_else(|| chat.members.first().cloned())
+            .unwrap_or_default();
+        let now = now_millis();
+        let stored = Chat {
+            chat_id: chat_id.clone(),
+            mode: ChatMode::Group,
+            name: chat.name.clone(),
+            description: String::new(),
+            owner,
+            users: chat.members.clone(),
+            bots: chat.bots.clone(),
+            dissolved: false,
+            created_ms: now,
+            last_active_ms: now,
+            settings: default_chat_settings(),
+        };
+        self.chats.insert(chat_id.clone(), stored);
+        chat_id
     }
 
     /// The emulator's time: the real monotonic clock plus what tests advanced it by. Token

@@ -76,14 +76,16 @@ impl WsConfig {
 
 /// A handshake the emulator refuses, as the platform does: the HTTP status and the
 /// `Handshake-Status`, `Handshake-Msg` and `Handshake-Autherrcode` headers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct WsRefusal {
     /// `Handshake-Status` (and the HTTP status): 403 or 514.
     pub status: u16,
     /// `Handshake-Autherrcode`, e.g. 1000040350 for too many connections.
+    #[serde(default)]
     pub auth_error_code: Option<i64>,
     /// `Handshake-Msg`.
+    #[serde(default)]
     pub message: String,
 }
 
@@ -120,7 +122,7 @@ impl WsRefusal {
 }
 
 /// An acknowledgement a client sent, for tests.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct WsAck {
     /// The pushed frame's `message_id` header.
@@ -176,6 +178,14 @@ impl WsState {
     /// Whether `app_id` has a connection that pushes can go to (open and not silenced).
     pub(crate) fn has_client(&self, app_id: &str) -> bool {
         self.conns.iter().any(|c| c.app_id == app_id && !c.silent)
+    }
+
+    /// The connections open now, as `(app_id, device_id)`.
+    pub(crate) fn connections(&self) -> Vec<(String, String)> {
+        self.conns
+            .iter()
+            .map(|c| (c.app_id.clone(), c.device_id.clone()))
+            .collect()
     }
 
     pub(crate) fn kill_all(&mut self) {

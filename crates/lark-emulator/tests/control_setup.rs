@@ -1,0 +1,389 @@
+//! The control API's setup, reset, delivery, clock, quota and long-connection calls over raw
+//! HTTP, each checked by what the platform side then does.
+
+mod common;
+
+use common::{Answer, Http, Webhook, plaintext};
+use lark_emulator::{CONTROL_PREFIX, Emulator, EmulatorConfig, WebhookConfig};
+use serde_json::{Value, json};
+
+async fn control(http: &Http, method: &str, path: &str, body: Option<Value>) -> Answer {
+    http.call(method, &format!("{CONTROL_PREFIX}{path}"), None, body)
+        .await
+}
+
+/// A control call that must succeed; its answer.
+async fn ok(http: &Http, method: &str, path: &str, body: Option<Value>) -> Value {
+    let answer = control(http, method, path, body).await;
+    let value = answer.json();
+    assert_eq!(answer.status, 200, "{method} {path}: {value}");
+    value
+}
+
+/// A tenant token for `app_id`, fetched over the platform API.
+async fn token_of(http: &Http, app_id: &str, secret: &str) -> String {
+    let answer = http
+        .call(
+            "POST",
+            "/open-apis/auth/v3/tenant_access_token/internal",
+            None,
+            Some(json!({"app_id": app_id, "app_secret": secret})),
+        )
+        .await
+        .json();
+    assert_eq!(answer["code"], 0, "{answer}");
+    answer["tenant_access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn apps_users_and_chats_set_up_over_http_work_on_the_platform_side() {
+    let webhook = Webhook::start().await;
+    let emulator = Emulator::start_default().await.unwrap();
+    let http = Http::new(&emulator);
+    ok(&http, "PUT", "/webhook", Some(json!({"url": webhook.url}))).await;
+    ok(
+        &http,
+        "POST",
+        "/apps",
+        Some(
+            json!({"app_id": "cli_a1b2c3d4e5f6a7b8", "app_secret": "second secret",
+            "bot_open_id": "ou_2b0c3f7a1e9d4c5b6a7f8e9d0c1b2a3f"}),
+        ),
+    )
+    .await;
+    let bob = ok(&http, "POST", "/users", Some(json!({"name": "Bob"}))).await;
+    let bob_id = bob["open_id"].as_str().unwrap().to_owned();
+    assert!(bob_id.starts_with("ou_"), "{bob}");
+    assert_eq!(bob["name"], "Bob");
+    let chat = ok(
+        &http,
+        "POST",
+        "/chats",
+        Some(
+            json!({"name": "Launch", "members": ["Bob", "Tom"], "bots": ["cli_a1b2c3d4e5f6a7b8"]}),
+        ),
+    )
+    .await["chat_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The new app's bot is in the new chat: it gets a token and sends there.
+    let token = token_of(&http, "cli_a1b2c3d4e5f6a7b8", "second secret").await;
+    assert_eq!(http.send_text(&token, &chat, "hi Bob").await.code(), 0);
+    // The default app's bot is not a member of it.
+    let other = http.token(&emulator).await;
+    assert_ne!(http.send_text(&other, &chat, "hi").await.code(), 0);
+
+    // Bob speaks there, and the new app hears it.
+    ok(
+        &http,
+        "POST",
+        &format!("/chats/{chat}/messages"),
+        Some(json!({"as": "Bob", "text": "hello"})),
+    )
+    .await;
+    let event = plaintext(None, &webhook.wait_for(1).await[0].body);
+    assert_eq!(event["header"]["app_id"], "cli_a1b2c3d4e5f6a7b8");
+    assert_eq!(
+        event["event"]["sender"]["sender_id"]["open_id"],
+        bob_id.as_str()
+    );
+
+    // What cannot be set up is refused with the reason.
+    for (path, body, says) in [
+        ("/apps", json!({"app_id": "cli_x"}), "app_secret"),
+        ("/users", json!({"name": ""}), "needs a name"),
+        (
+            "/users",
+            json!({"name": "Twin", "open_id": bob_id}),
+            "exists already",
+        ),
+        (
+            "/chats",
+            json!({"name": "x", "members": ["Nobody"]}),
+            "Nobody",
+        ),
+        (
+            "/chats",
+            json!({"name": "x", "bots": ["cli_nowhere"]}),
+            "cli_nowhere",
+        ),
+        (
+            "/chats",
+            json!({"chat_id": chat, "name": "again"}),
+            "exists already",
+        ),
+    ] {
+        let answer = control(&http, "POST", path, Some(body)).await;
+        let error = answer.json()["error"].as_str().unwrap().to_owned();
+        assert!(matches!(answer.status, 400 | 404), "{path}: {error}");
+        assert!(error.contains(says), "{path}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn reset_returns_to_the_configuration_it_started_with() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let http = Http::new(&emulator);
+    let users = ok(&http, "GET", "/users", None).await;
+    let chat = emulator.default_chat();
+    ok(&http, "POST", "/users", Some(json!({"name": "Bob"}))).await;
+    ok(
+        &http,
+        "POST",
+        &format!("/chats/{chat}/messages"),
+        Some(json!({"as": "Tom", "text": "before"})),
+    )
+    .await;
+    let token = http.token(&emulator).await;
+    ok(&http, "POST", "/reset", None).await;
+
+    assert_eq!(ok(&http, "GET", "/users", None).await, users);
+    assert_eq!(
+        ok(&http, "GET", &format!("/chats/{chat}/messages"), None).await,
+        json!({"items": []})
+    );
+    assert_eq!(
+        ok(&http, "GET", "/requests", None).await,
+        json!({"items": []})
+    );
+    // Tokens handed out before the reset are unknown after it.
+    assert_eq!(
+        http.send_text(&token, &chat, "after").await.code(),
+        99_991_663
+    );
+}
+
+#[tokio::test]
+async fn duplicates_and_redeliveries_reach_the_webhook_again() {
+    let webhook = Webhook::start().await;
+    let config = EmulatorConfig::default().webhook(WebhookConfig::new(&webhook.url));
+    let emulator = Emulator::start(config).await.unwrap();
+    let http = Http::new(&emulator);
+    let chat = emulator.default_chat();
+    ok(&http, "PUT", "/duplicates", Some(json!({"copies": 1}))).await;
+    ok(
+        &http,
+        "POST",
+        &format!("/chats/{chat}/messages"),
+        Some(json!({"as": "Tom", "text": "twice"})),
+    )
+    .await;
+    let twice = webhook.wait_for(2).await;
+    let first = plaintext(None, &twice[0].body);
+    assert_eq!(first, plaintext(None, &twice[1].body));
+    let event_id = first["header"]["event_id"].as_str().unwrap();
+
+    ok(&http, "PUT", "/duplicates", Some(json!({"copies": 0}))).await;
+    ok(
+        &http,
+        "POST",
+        &format!("/events/{event_id}/redeliver"),
+        None,
+    )
+    .await;
+    let thrice = webhook.wait_for(3).await;
+    assert_eq!(
+        plaintext(None, &thrice[2].body)["header"]["event_id"],
+        event_id
+    );
+    let missing = control(&http, "POST", "/events/nothing/redeliver", None).await;
+    assert_eq!(missing.status, 404);
+}
+
+#[tokio::test]
+async fn the_clock_tokens_and_revocation_are_driven_over_http() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let http = Http::new(&emulator);
+    let chat = emulator.default_chat();
+    let token = http.token(&emulator).await;
+    let fetches = ok(&http, "GET", "/tokens/fetches", None).await;
+    assert_eq!(fetches[emulator.app_id().as_str()], 1, "{fetches}");
+
+    // Past the token's 7200 s, the platform calls it expired.
+    ok(
+        &http,
+        "PUT",
+        "/time/stopped",
+        Some(json!({"stopped": true})),
+    )
+    .await;
+    ok(
+        &http,
+        "POST",
+        "/time/advance",
+        Some(json!({"ms": 7_201_000})),
+    )
+    .await;
+    assert_eq!(
+        http.send_text(&token, &chat, "late").await.code(),
+        99_991_663
+    );
+
+    let fresh = http.token(&emulator).await;
+    assert_eq!(http.send_text(&fresh, &chat, "fresh").await.code(), 0);
+    ok(
+        &http,
+        "POST",
+        &format!("/apps/{}/revoke_tokens", emulator.app_id()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        http.send_text(&fresh, &chat, "revoked").await.code(),
+        99_991_663
+    );
+    let bad = control(
+        &http,
+        "PUT",
+        "/time/stopped",
+        Some(json!({"stopped": "yes"})),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn quota_mode_set_over_http_refuses_the_sixth_message_in_a_second() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let http = Http::new(&emulator);
+    let chat = emulator.default_chat();
+    let token = http.token(&emulator).await;
+    // A stopped clock puts every send in the same second.
+    ok(
+        &http,
+        "PUT",
+        "/time/stopped",
+        Some(json!({"stopped": true})),
+    )
+    .await;
+    ok(&http, "PUT", "/quota", Some(json!({}))).await;
+    let mut codes = Vec::new();
+    for n in 0..6 {
+        codes.push(http.send_text(&token, &chat, &format!("n{n}")).await.code());
+    }
+    assert_eq!(codes, [0, 0, 0, 0, 0, 230_020]);
+    assert_eq!(
+        ok(&http, "GET", "/quota/refusals", None).await,
+        json!({"230020": 1})
+    );
+    ok(&http, "DELETE", "/quota", None).await;
+    assert_eq!(http.send_text(&token, &chat, "free").await.code(), 0);
+}
+
+#[tokio::test]
+async fn people_rename_and_disband_chats_add_and_remove_bots_and_open_p2p() {
+    let webhook = Webhook::start().await;
+    let config = EmulatorConfig::default().webhook(WebhookConfig::new(&webhook.url));
+    let emulator = Emulator::start(config).await.unwrap();
+    let http = Http::new(&emulator);
+    let chat = emulator.default_chat();
+    let app = emulator.app_id();
+    ok(
+        &http,
+        "PUT",
+        &format!("/chats/{chat}"),
+        Some(json!({"as": "Tom", "name": "Renamed"})),
+    )
+    .await;
+    ok(
+        &http,
+        "DELETE",
+        &format!("/chats/{chat}/bots/{app}"),
+        Some(json!({"as": "Tom"})),
+    )
+    .await;
+    ok(
+        &http,
+        "POST",
+        &format!("/chats/{chat}/bots"),
+        Some(json!({"as": "Tom", "app_id": app})),
+    )
+    .await;
+    let p2p = ok(&http, "POST", "/users/Alice/p2p", None).await;
+    assert!(p2p["chat_id"].as_str().unwrap().starts_with("oc_"), "{p2p}");
+    ok(
+        &http,
+        "DELETE",
+        &format!("/chats/{chat}"),
+        Some(json!({"as": "Tom"})),
+    )
+    .await;
+
+    let mut kinds: Vec<String> = webhook
+        .wait_for(5)
+        .await
+        .iter()
+        .map(|r| {
+            plaintext(None, &r.body)["header"]["event_type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "im.chat.access_event.bot_p2p_chat_entered_v1",
+            "im.chat.disbanded_v1",
+            "im.chat.member.bot.added_v1",
+            "im.chat.member.bot.deleted_v1",
+            "im.chat.updated_v1",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn long_connection_knobs_refuse_handshakes_and_list_connections() {
+    let emulator = Emulator::start(EmulatorConfig::default().long_connection())
+        .await
+        .unwrap();
+    let http = Http::new(&emulator);
+    ok(
+        &http,
+        "POST",
+        "/ws/refuse",
+        Some(json!({"status": 514, "auth_error_code": 1_000_040_350, "message": "exceed conn limit"})),
+    )
+    .await;
+    let discovered = http
+        .call(
+            "POST",
+            "/callback/ws/endpoint",
+            None,
+            Some(json!({"AppID": emulator.app_id(), "AppSecret": emulator.app_secret()})),
+        )
+        .await
+        .json();
+    let url = discovered["data"]["URL"].as_str().unwrap().to_owned();
+    let refused = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap_err();
+    let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(response.status(), 514);
+    assert_eq!(response.headers()["handshake-autherrcode"], "1000040350");
+
+    let (_socket, accepted) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 101);
+    let listed = ok(&http, "GET", "/ws/connections", None).await;
+    assert_eq!(
+        listed["items"][0]["app_id"],
+        emulator.app_id().as_str(),
+        "{listed}"
+    );
+    ok(&http, "POST", "/ws/kill", None).await;
+    assert_eq!(
+        ok(&http, "GET", "/ws/connections", None).await,
+        json!({"items": []})
+    );
+    assert_eq!(
+        ok(&http, "GET", "/ws/acks", None).await,
+        json!({"items": []})
+    );
+}
