@@ -533,9 +533,14 @@ pub(crate) struct EmulatorArgs {
     /// its control API (docs/emulator.md).
     #[command(subcommand)]
     pub(crate) action: Option<EmulatorAction>,
-    /// Where to listen.
+    /// Where to listen (loopback by default).
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub(crate) addr: std::net::SocketAddr,
+    /// Start from the apps, users and chats in this file, JSON or YAML (by its extension:
+    /// .yaml or .yml, else JSON), for repeatable fixtures; docs/emulator.md shows the form.
+    /// The options below apply on top of it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
     /// Deliver events and card callbacks to this url.
     #[arg(long, value_name = "URL", conflicts_with = "long_connection")]
     pub(crate) webhook: Option<String>,

@@ -4,8 +4,14 @@ use crate::args::{Cli, EmulatorArgs};
 use crate::output::Failure;
 use lark_emulator::{AppConfig, Emulator, EmulatorConfig, WebhookConfig};
 
+/// The largest state file read.
+const MAX_STATE_FILE: u64 = 16 * 1024 * 1024;
+
 pub(crate) async fn emulator(cli: &Cli, args: &EmulatorArgs) -> Result<(), Failure> {
-    let mut config = EmulatorConfig::default();
+    let mut config = match &args.state {
+        Some(path) => state_file(path)?,
+        None => EmulatorConfig::default(),
+    };
     config.addr = args.addr;
     if cli.app_id.is_some() || cli.app_secret.is_some() {
         let default = AppConfig::default();
@@ -87,4 +93,66 @@ pub(crate) async fn emulator(cli: &Cli, args: &EmulatorArgs) -> Result<(), Failu
         .await
         .map_err(|err| Failure::Local(format!("waiting for Ctrl-C: {err}")))?;
     Ok(())
+}
+
+/// The configuration in a state file, checked: at least one app, and chats whose members and
+/// bots are among its users and apps.
+fn state_file(path: &std::path::Path) -> Result<EmulatorConfig, Failure> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|err| Failure::Local(format!("cannot read the state file {shown}: {err}")))?;
+    let mut text = String::new();
+    file.take(MAX_STATE_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|err| Failure::Input(format!("cannot read the state file {shown}: {err}")))?;
+    if text.len() as u64 > MAX_STATE_FILE {
+        return Err(Failure::Input(format!(
+            "the state file {shown} is larger than {MAX_STATE_FILE} bytes"
+        )));
+    }
+    let yaml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let config: EmulatorConfig = if yaml {
+        serde_yaml_ng::from_str(&text)
+            .map_err(|err| Failure::Input(format!("the state file {shown} is not valid: {err}")))?
+    } else {
+        serde_json::from_str(&text)
+            .map_err(|err| Failure::Input(format!("the state file {shown} is not valid: {err}")))?
+    };
+    if config.apps.is_empty() {
+        return Err(Failure::Input(format!(
+            "the state file {shown} registers no app; list one under `apps`"
+        )));
+    }
+    for chat in &config.chats {
+        let name = if chat.name.is_empty() {
+            &chat.chat_id
+        } else {
+            &chat.name
+        };
+        if let Some(member) = chat
+            .members
+            .iter()
+            .find(|m| !config.users.iter().any(|u| &u.open_id == *m))
+        {
+            return Err(Failure::Input(format!(
+                "in the state file {shown}, chat {name} lists member {member}, who is not among \
+                 the users (members are open_ids of users the file lists)"
+            )));
+        }
+        if let Some(bot) = chat
+            .bots
+            .iter()
+            .find(|b| !config.apps.iter().any(|a| &a.app_id == *b))
+        {
+            return Err(Failure::Input(format!(
+                "in the state file {shown}, chat {name} lists bot {bot}, which is not among the \
+                 apps (bots are app_ids)"
+            )));
+        }
+    }
+    Ok(config)
 }

@@ -1,7 +1,7 @@
 //! The `lark` binary against an emulator over loopback.
 
 use lark_emulator::{Emulator, Fault, FaultRule, WebhookConfig};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -677,6 +677,77 @@ fn the_emulator_command_serves_until_stopped() {
     assert!(id.starts_with("om_"), "{id}");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(&id), "{answer}");
+}
+
+#[test]
+fn the_emulator_starts_from_a_state_file_and_refuses_one_that_does_not_hold_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = write(
+        dir.path(),
+        "state.yaml",
+        b"apps:
+  - app_id: cli_a1b2c3d4e5f6a7b8
+    app_secret: fixture secret
+    bot_open_id: ou_2b0c3f7a1e9d4c5b6a7f8e9d0c1b2a3f
+users:
+  - name: Bob
+    open_id: ou_0f1e2d3c4b5a69788796a5b4c3d2e1f0
+chats:
+  - chat_id: oc_0a1b2c3d4e5f60718293a4b5c6d7e8f9
+    name: Fixtures
+    members: [ou_0f1e2d3c4b5a69788796a5b4c3d2e1f0]
+    bots: [cli_a1b2c3d4e5f6a7b8]
+",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(["--json", "emulator", "--state", &state])
+        .env_remove("LARK_APP_ID")
+        .env_remove("LARK_APP_SECRET")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"));
+    assert_eq!(info["app_id"], "cli_a1b2c3d4e5f6a7b8");
+    assert_eq!(info["app_secret"], "fixture secret");
+    assert_eq!(info["chat_id"], "oc_0a1b2c3d4e5f60718293a4b5c6d7e8f9");
+    assert_eq!(
+        info["users"],
+        json!([{"name": "Bob", "open_id": "ou_0f1e2d3c4b5a69788796a5b4c3d2e1f0"}])
+    );
+
+    let stranger = write(
+        dir.path(),
+        "stranger.json",
+        br#"{"apps": [{"app_id": "cli_a1b2c3d4e5f6a7b8", "app_secret": "s"}],
+            "users": [], "chats": [{"name": "Lonely", "members": ["ou_nobody"]}]}"#,
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(["emulator", "--state", &stranger])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(8));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("Lonely") && stderr.contains("ou_nobody"),
+        "{stderr}"
+    );
+    let broken = write(dir.path(), "broken.yml", b"apps: [unclosed");
+    let refused = Command::new(env!("CARGO_BIN_EXE_lark"))
+        .args(["emulator", "--state", &broken])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(8));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is not valid"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
