@@ -355,8 +355,8 @@ fn python_checks() -> Result<(), String> {
     let mut build = cargo();
     build.args(["build", "--package", "larkrs-cli", "--bin", "lark"]);
     step("cargo build -p larkrs-cli", build)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root().join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
     let venv = target.join("python");
     let python = venv.join("bin").join("python");
     if !python.exists() {

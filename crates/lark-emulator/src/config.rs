@@ -34,6 +34,9 @@ pub struct EmulatorConfig {
     /// Quota mode: when set, the platform's rate limits are enforced with its refusals.
     /// Off by default, as the tests of anything but quotas send faster than they allow.
     pub quota: Option<crate::quota::QuotaConfig>,
+    /// Seconds a connection may wait for the head of its next request (or its first) before
+    /// the emulator closes it. 0 keeps idle connections open.
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -61,6 +64,7 @@ impl Default for EmulatorConfig {
             fault_seed: 0x5EED,
             ws: crate::ws::WsConfig::default(),
             quota: None,
+            idle_timeout_secs: 60,
         }
     }
 }

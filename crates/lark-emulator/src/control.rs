@@ -73,7 +73,14 @@ pub(crate) async fn handle(
     request: http::Request<Incoming>,
 ) -> http::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let answer = match Limited::new(body, MAX_BODY).collect().await {
+    // A body that announces more than the cap is refused before any of it is read.
+    let announced = hyper::body::Body::size_hint(&body).lower();
+    let collected = if announced > MAX_BODY as u64 {
+        Err(())
+    } else {
+        Limited::new(body, MAX_BODY).collect().await.map_err(drop)
+    };
+    let answer = match collected {
         Ok(collected) => {
             let path = parts.uri.path();
             let rest = path.strip_prefix(CONTROL_PREFIX).unwrap_or_default();
@@ -83,7 +90,7 @@ pub(crate) async fn handle(
                 Err(refusal) => Err(refusal),
             }
         }
-        Err(_) => Err(Refusal::new(
+        Err(()) => Err(Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("a control request body is at most {MAX_BODY} bytes"),
         )),

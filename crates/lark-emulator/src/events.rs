@@ -217,12 +217,15 @@ pub(crate) async fn run(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Ou
             let mut state = strong.state();
             event.duplicates = event.duplicates.max(state.extra_copies);
             if !event.redelivery {
-                state.emitted.push(EmittedEvent {
-                    event_id: event.event_id.clone(),
-                    event_type: event.event_type.clone(),
-                    app_id: event.app_id.clone(),
-                    payload: event.payload.clone(),
-                });
+                crate::server::remember(
+                    &mut state.emitted,
+                    EmittedEvent {
+                        event_id: event.event_id.clone(),
+                        event_type: event.event_type.clone(),
+                        app_id: event.app_id.clone(),
+                        payload: event.payload.clone(),
+                    },
+                );
             }
             state
                 .apps
@@ -279,15 +282,18 @@ async fn deliver(shared: Arc<Shared>, client: HttpClient, event: Outgoing) {
             Err(err) => (None, Some(err.clone())),
         };
         let succeeded = error.is_none();
-        shared.state().deliveries.push(DeliveryRecord {
-            event_id: event.event_id.clone(),
-            event_type: event.event_type.clone(),
-            attempt,
-            status,
-            error,
-            duplicate,
-            long_connection: false,
-        });
+        crate::server::remember(
+            &mut shared.state().deliveries,
+            DeliveryRecord {
+                event_id: event.event_id.clone(),
+                event_type: event.event_type.clone(),
+                attempt,
+                status,
+                error,
+                duplicate,
+                long_connection: false,
+            },
+        );
         shared.changed.notify_waiters();
         attempt += 1;
         if succeeded {

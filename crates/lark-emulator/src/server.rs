@@ -18,9 +18,25 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinSet;
 
-/// Largest request body read (uploads above the platform's limits are still read, so they can
-/// be refused with the platform's code).
-const MAX_BODY: usize = 128 * 1024 * 1024;
+/// Largest upload read: above the platform's limits (10 MB for images, 30 MB for files), so that
+/// a larger upload is still refused with the platform's own code.
+const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+
+/// Largest body read for any other call: far above any JSON body the platform takes.
+const MAX_JSON: usize = 4 * 1024 * 1024;
+
+/// How many requests, deliveries, events and acks the emulator remembers; the oldest are
+/// forgotten first.
+pub(crate) const RECORD_LIMIT: usize = 100_000;
+
+/// Appends `item`, forgetting the oldest entries once `log` holds more than
+/// [`RECORD_LIMIT`] (an eighth more at the most, so that forgetting is not paid on every push).
+pub(crate) fn remember<T>(log: &mut Vec<T>, item: T) {
+    log.push(item);
+    if log.len() > RECORD_LIMIT + RECORD_LIMIT / 8 {
+        log.drain(..log.len() - RECORD_LIMIT);
+    }
+}
 
 /// What every handler shares.
 pub(crate) struct Shared {
@@ -235,6 +251,9 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
+/// The most connections served at once; further ones wait to be accepted.
+const MAX_CONNECTIONS: usize = 1024;
+
 /// Accepts connections until `shutdown` fires; dropping the returned future's task closes every
 /// connection.
 pub(crate) async fn serve(
@@ -243,27 +262,84 @@ pub(crate) async fn serve(
     mut shutdown: oneshot::Receiver<()>,
 ) {
     let mut connections = JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let idle = match shared.state().config.idle_timeout_secs {
+        0 => None,
+        secs => Some(std::time::Duration::from_secs(secs)),
+    };
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(idle);
+    let builder = Arc::new(builder);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+            // A connection is accepted only when a slot is free; both waits may be cancelled.
+            accepted = async {
+                let slot = slots.clone().acquire_owned().await;
+                (slot, listener.accept().await)
+            } => {
+                let (Ok(slot), Ok((stream, _))) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
+                let builder = builder.clone();
                 connections.spawn(async move {
+                    // Until its first bytes, a connection is not yet HTTP/1 or HTTP/2, and
+                    // neither's timers apply: a silent one is closed here.
+                    if let Some(idle) = idle {
+                        let mut first = [0u8; 1];
+                        match tokio::time::timeout(idle, stream.peek(&mut first)).await {
+                            Ok(Ok(n)) if n > 0 => {}
+                            _ => return,
+                        }
+                    }
                     let service = hyper::service::service_fn(move |request| {
                         let shared = shared.clone();
                         async move { handle(shared, request).await }
                     });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    let _ = builder
                         .serve_connection_with_upgrades(TokioIo::new(stream), service)
                         .await;
+                    drop(slot);
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
     connections.abort_all();
+}
+
+/// The body of a request to `path`, read whole up to the cap for its kind of call: a body that
+/// announces more is refused before any of it is read, and one that sends more when it is.
+async fn read_capped(path: &str, body: Incoming) -> Result<Bytes, Fail> {
+    let upload =
+        path.starts_with("/open-apis/im/v1/images") || path.starts_with("/open-apis/im/v1/files");
+    let cap = if upload { MAX_UPLOAD } else { MAX_JSON };
+    let announced = hyper::body::Body::size_hint(&body).lower();
+    let collected = if announced > cap as u64 {
+        None
+    } else {
+        Limited::new(body, cap).collect().await.ok()
+    };
+    collected
+        .map(http_body_util::Collected::to_bytes)
+        .ok_or_else(|| {
+            if upload {
+                Fail::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    crate::codes::files::TOO_LARGE,
+                    "The file size exceed the max value.",
+                )
+            } else {
+                Fail::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    crate::codes::messages::INVALID_PARAM,
+                    format!("the request body is larger than the emulator reads ({cap} bytes)"),
+                )
+            }
+        })
 }
 
 /// A long connection's handshake, recorded as a request.
@@ -329,15 +405,13 @@ async fn handle(
         None => {}
     }
 
-    let Ok(collected) = Limited::new(body, MAX_BODY).collect().await else {
-        let fail = Fail::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            crate::codes::files::TOO_LARGE,
-            "The file size exceed the max value.",
-        );
-        return Ok(respond(Err(fail), &log_id).map(Either::Left));
+    let body = match read_capped(&path, body).await {
+        Ok(body) => body,
+        Err(fail) => {
+            record(&shared, &method, &path, &raw_query, 413, fail.code, &log_id);
+            return Ok(respond(Err(fail), &log_id).map(Either::Left));
+        }
     };
-    let body = collected.to_bytes();
     let request = Request {
         method,
         segments: path
@@ -513,14 +587,17 @@ fn record(
     code: i64,
     log_id: &str,
 ) {
-    shared.state().requests.push(RecordedRequest {
-        method: method.to_string(),
-        path: path.to_owned(),
-        query: query.to_owned(),
-        status,
-        code,
-        log_id: log_id.to_owned(),
-    });
+    remember(
+        &mut shared.state().requests,
+        RecordedRequest {
+            method: method.to_string(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            status,
+            code,
+            log_id: log_id.to_owned(),
+        },
+    );
     shared.changed.notify_waiters();
 }
 
@@ -734,4 +811,22 @@ fn decode(value: &str, plus_is_space: bool) -> String {
         index += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RECORD_LIMIT, remember};
+
+    #[test]
+    fn a_record_forgets_its_oldest_entries_and_never_holds_more_than_an_eighth_over_the_limit() {
+        let mut log = Vec::new();
+        for n in 0..(RECORD_LIMIT * 3) {
+            remember(&mut log, n);
+            assert!(log.len() <= RECORD_LIMIT + RECORD_LIMIT / 8);
+        }
+        assert!(log.len() >= RECORD_LIMIT);
+        assert_eq!(log.last(), Some(&(RECORD_LIMIT * 3 - 1)));
+        // What is kept is the newest, in order.
+        assert!(log.windows(2).all(|pair| pair[1] == pair[0] + 1));
+    }
 }

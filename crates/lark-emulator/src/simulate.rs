@@ -607,12 +607,15 @@ pub(crate) async fn click(
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        state.emitted.push(crate::events::EmittedEvent {
-            event_id,
-            event_type: "card.action.trigger".to_owned(),
-            app_id: app_id.clone(),
-            payload: payload.clone(),
-        });
+        crate::server::remember(
+            &mut state.emitted,
+            crate::events::EmittedEvent {
+                event_id,
+                event_type: "card.action.trigger".to_owned(),
+                app_id: app_id.clone(),
+                payload: payload.clone(),
+            },
+        );
     }
     if over_ws {
         let event_id = payload

@@ -599,7 +599,7 @@ fn received(shared: &Shared, conn_id: u64, bytes: &[u8]) -> Option<Vec<u8>> {
         biz_rt_ms: frame.header("biz_rt").and_then(|v| v.parse().ok()),
         data,
     };
-    state.ws.acks.push(ack.clone());
+    crate::server::remember(&mut state.ws.acks, ack.clone());
     if let Some(waiting) = waiting {
         let _ = waiting.ack.send(ack);
     }
@@ -735,15 +735,18 @@ pub(crate) async fn deliver(shared: Arc<Shared>, event: Outgoing) {
             )),
         };
         let succeeded = error.is_none();
-        shared.state().deliveries.push(DeliveryRecord {
-            event_id: event.event_id.clone(),
-            event_type: event.event_type.clone(),
-            attempt,
-            status: None,
-            error,
-            duplicate,
-            long_connection: true,
-        });
+        crate::server::remember(
+            &mut shared.state().deliveries,
+            DeliveryRecord {
+                event_id: event.event_id.clone(),
+                event_type: event.event_type.clone(),
+                attempt,
+                status: None,
+                error,
+                duplicate,
+                long_connection: true,
+            },
+        );
         shared.changed.notify_waiters();
         attempt += 1;
         if succeeded {

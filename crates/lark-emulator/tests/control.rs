@@ -463,15 +463,13 @@ async fn bad_control_calls_are_refused_with_what_to_fix() {
         .await
         .unwrap();
     assert_eq!(not_json.status, 400);
-    let huge = http
-        .send(
-            "POST",
-            &format!("{CONTROL_PREFIX}/chats/{chat}/messages"),
-            None,
-            &[("content-type", "application/json")],
-            bytes::Bytes::from(vec![b' '; 2 * 1024 * 1024]),
-        )
-        .await
-        .unwrap();
-    assert_eq!(huge.status, 413);
+    // A body larger than a control call takes is refused from its length, before it is read.
+    let huge = common::head_only(
+        emulator.addr(),
+        "POST",
+        &format!("{CONTROL_PREFIX}/chats/{chat}/messages"),
+        2 * 1024 * 1024,
+    )
+    .await;
+    assert!(huge.starts_with("HTTP/1.1 413"), "{huge}");
 }

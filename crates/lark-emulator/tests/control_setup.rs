@@ -387,3 +387,58 @@ async fn long_connection_knobs_refuse_handshakes_and_list_connections() {
         json!({"items": []})
     );
 }
+
+#[tokio::test]
+async fn idle_connections_are_closed_and_bodies_are_capped_before_they_are_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = EmulatorConfig::default();
+    config.idle_timeout_secs = 1;
+    let emulator = Emulator::start(config).await.unwrap();
+
+    // A connection that sends nothing is closed: the read ends, it does not hang.
+    let mut idle = tokio::net::TcpStream::connect(emulator.addr())
+        .await
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(common::PATIENCE, idle.read(&mut byte))
+        .await
+        .expect("the idle connection stayed open");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+
+    // So is a kept-alive connection once its answer is read and nothing more comes.
+    let mut kept = tokio::net::TcpStream::connect(emulator.addr())
+        .await
+        .unwrap();
+    kept.write_all(
+        format!("GET {CONTROL_PREFIX}/info HTTP/1.1\r\nhost: emulator\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let ended = tokio::time::timeout(common::PATIENCE, kept.read_to_end(&mut answer))
+        .await
+        .expect("the kept-alive connection stayed open");
+    assert!(ended.is_ok(), "{ended:?}");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    // A JSON call's body larger than the emulator reads is refused from its length alone,
+    // before any of it is read, and recorded.
+    let refused = common::head_only(
+        emulator.addr(),
+        "POST",
+        "/open-apis/im/v1/messages?receive_id_type=chat_id",
+        5 * 1024 * 1024,
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 413"), "{refused}");
+    assert!(refused.contains("larger than"), "{refused}");
+    assert!(
+        emulator.requests().iter().any(|r| r.status == 413),
+        "{:?}",
+        emulator.requests()
+    );
+}

@@ -262,6 +262,50 @@ pub fn multipart(fields: &[(&str, &str)], file: (&str, &str, &str, &[u8])) -> (S
     )
 }
 
+/// Sends only the head of a request that announces a body of `length` bytes, and reads the
+/// answer's head and body: how a server that refuses a body by its length alone is seen, with
+/// no body in flight to be cut off.
+pub async fn head_only(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    length: usize,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: emulator\r\ncontent-type: application/json\r\n\
+         content-length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let read = async {
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&answer).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if answer.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the connection closed mid-answer: {text}");
+            answer.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("no answer to a head alone")
+}
+
 /// One request the webhook receiver got.
 #[derive(Clone, Debug)]
 pub struct Received {
