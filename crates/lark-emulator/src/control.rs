@@ -199,6 +199,7 @@ async fn scene(
         }
         (Get, ["messages", id]) => message(&shared.state(), id)
             .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no message {id}"))),
+        (Post, ["messages", id, "replies"]) => reply(shared, id, body),
         (Post, ["messages", id, "reactions"]) => react(shared, id, body, true),
         (Delete, ["messages", id, "reactions"]) => react(shared, id, body, false),
         (Post, ["messages", id, "recall"]) => simulate::user_recalls(shared, id)
@@ -422,7 +423,28 @@ fn string<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, Refu
 /// `content` the message's JSON object (or that object as a string).
 fn say(shared: &Shared, chat: &str, body: &Map<String, Value>) -> Result<Value, Refusal> {
     let user = user_of(shared, body)?;
-    let (msg_type, content) = match (body.get("text"), body.get("msg_type")) {
+    let (msg_type, content) = content_of(body)?;
+    let message_id = simulate::user_says(shared, chat, &user, msg_type, &content)?;
+    Ok(json!({ "message_id": message_id }))
+}
+
+/// A user replies to a message: what [`say`] takes, and `"in_thread": true` to start a thread.
+fn reply(shared: &Shared, parent: &str, body: &Map<String, Value>) -> Result<Value, Refusal> {
+    let user = user_of(shared, body)?;
+    let (msg_type, content) = content_of(body)?;
+    let in_thread = match body.get("in_thread") {
+        None => false,
+        Some(value) => value
+            .as_bool()
+            .ok_or_else(|| Refusal::bad("`in_thread` must be true or false"))?,
+    };
+    let message_id = simulate::user_replies(shared, parent, &user, msg_type, &content, in_thread)?;
+    Ok(json!({ "message_id": message_id }))
+}
+
+/// The `msg_type` and content string a body gives: `{"text"}`, or `{"msg_type", "content"}`.
+fn content_of(body: &Map<String, Value>) -> Result<(&str, String), Refusal> {
+    Ok(match (body.get("text"), body.get("msg_type")) {
         (Some(_), Some(_)) => return Err(Refusal::bad("give `text` or `msg_type`, not both")),
         (Some(_), None) => ("text", json!({ "text": string(body, "text")? }).to_string()),
         (None, Some(_)) => {
@@ -434,9 +456,7 @@ fn say(shared: &Shared, chat: &str, body: &Map<String, Value>) -> Result<Value, 
             (string(body, "msg_type")?, content)
         }
         (None, None) => return Err(Refusal::bad("give `text`, or `msg_type` and `content`")),
-    };
-    let message_id = simulate::user_says(shared, chat, &user, msg_type, &content)?;
-    Ok(json!({ "message_id": message_id }))
+    })
 }
 
 /// A user joins a chat (`{"as"}`), added by `by` when given, else by themself.

@@ -550,6 +550,27 @@ impl Emulator {
         simulate::user_says(&self.shared, chat_id, user_open_id, msg_type, content)
     }
 
+    /// A user replies to a message with `msg_type` and `content`, as [`Emulator::user_says`]
+    /// takes them: in the message's thread when it is in one, or starting one when
+    /// `in_thread`. Returns the reply's id.
+    pub fn user_replies(
+        &self,
+        parent_id: &str,
+        user_open_id: &str,
+        msg_type: &str,
+        content: &str,
+        in_thread: bool,
+    ) -> Result<String, EmulatorError> {
+        simulate::user_replies(
+            &self.shared,
+            parent_id,
+            user_open_id,
+            msg_type,
+            content,
+            in_thread,
+        )
+    }
+
     /// A user sends a text.
     pub fn user_says_text(
         &self,

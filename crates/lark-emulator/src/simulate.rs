@@ -117,6 +117,43 @@ pub(crate) fn user_says(
     msg_type: &str,
     content: &str,
 ) -> Result<String, EmulatorError> {
+    user_posts(shared, chat_id, user, msg_type, content, None)
+}
+
+/// The user's reply to `parent_id`, in its thread when it is in one or `in_thread` starts one.
+pub(crate) fn user_replies(
+    shared: &Shared,
+    parent_id: &str,
+    user: &str,
+    msg_type: &str,
+    content: &str,
+    in_thread: bool,
+) -> Result<String, EmulatorError> {
+    let parent = shared
+        .state()
+        .messages
+        .get(parent_id)
+        .filter(|m| !m.deleted)
+        .cloned()
+        .ok_or_else(|| EmulatorError::UnknownMessage(parent_id.to_owned()))?;
+    user_posts(
+        shared,
+        &parent.chat_id,
+        user,
+        msg_type,
+        content,
+        Some((&parent, in_thread)),
+    )
+}
+
+fn user_posts(
+    shared: &Shared,
+    chat_id: &str,
+    user: &str,
+    msg_type: &str,
+    content: &str,
+    reply: Option<(&Message, bool)>,
+) -> Result<String, EmulatorError> {
     let mut state = shared.state();
     let chat = state
         .chats
@@ -147,13 +184,16 @@ pub(crate) fn user_says(
         }
         (content.to_owned(), Vec::new())
     };
-    let message = new_message(
+    let mut message = new_message(
         chat_id,
         Author::User(user.to_owned()),
         msg_type,
         stored,
         mentions,
     );
+    if let Some((parent, in_thread)) = reply {
+        state.place_reply(parent, &mut message, in_thread);
+    }
     let id = state.insert_message(message);
     let events = receive_events(&state, &state.messages[&id], &chat.bots);
     drop(state);

@@ -361,6 +361,28 @@ impl State {
         state
     }
 
+    /// Makes `message` a reply to `parent`: under its root, and in its thread when the parent
+    /// is in one or `in_thread` starts one (a thread's replies all name its root as parent).
+    pub(crate) fn place_reply(&mut self, parent: &Message, message: &mut Message, in_thread: bool) {
+        let root = parent
+            .root_id
+            .clone()
+            .unwrap_or_else(|| parent.message_id.clone());
+        message.root_id = Some(root.clone());
+        message.parent_id = Some(parent.message_id.clone());
+        if in_thread || parent.thread_id.is_some() {
+            let thread = parent
+                .thread_id
+                .clone()
+                .unwrap_or_else(|| format!("omt_{}", random_hex::<6>()));
+            if let Some(stored_parent) = self.messages.get_mut(&parent.message_id) {
+                stored_parent.thread_id = Some(thread.clone());
+            }
+            message.thread_id = Some(thread);
+            message.parent_id = Some(root);
+        }
+    }
+
     /// Registers an app, replacing one with the same app_id.
     pub(crate) fn add_app(&mut self, config: AppConfig) {
         self.apps.insert(

@@ -139,6 +139,67 @@ async fn any_message_type_can_be_said_with_its_content_object() {
 }
 
 #[tokio::test]
+async fn a_user_replies_in_a_thread_and_the_event_says_where() {
+    let (emulator, webhook, http) = with_webhook().await;
+    let chat = emulator.default_chat();
+    let token = http.token(&emulator).await;
+    let question = http.sent_id(&token, &chat, "Anyone free?").await;
+    let replied = control(
+        &http,
+        "POST",
+        &format!("/messages/{question}/replies"),
+        Some(json!({"as": "Tom", "text": "me", "in_thread": true})),
+    )
+    .await;
+    assert_eq!(replied.status, 200, "{:?}", replied.json());
+    let reply = replied.json()["message_id"].as_str().unwrap().to_owned();
+    let again = control(
+        &http,
+        "POST",
+        &format!("/messages/{question}/replies"),
+        Some(json!({"as": "Alice", "text": "me too"})),
+    )
+    .await
+    .json()["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let first = control(&http, "GET", &format!("/messages/{reply}"), None)
+        .await
+        .json();
+    let thread = first["thread_id"].as_str().unwrap().to_owned();
+    assert!(thread.starts_with("omt_"), "{first}");
+    assert_eq!(first["root_id"], question.as_str());
+    assert_eq!(first["parent_id"], question.as_str());
+    // The parent is in a thread now, so a plain reply to it joins the same thread.
+    let second = control(&http, "GET", &format!("/messages/{again}"), None)
+        .await
+        .json();
+    assert_eq!(second["thread_id"], thread.as_str());
+
+    let delivered = webhook.wait_for(2).await;
+    let events: Vec<Value> = delivered
+        .iter()
+        .map(|r| plaintext(None, &r.body)["event"]["message"].clone())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .all(|m| m["thread_id"] == thread.as_str() && m["root_id"] == question.as_str()),
+        "{events:?}"
+    );
+    let gone = control(
+        &http,
+        "POST",
+        "/messages/om_missing/replies",
+        Some(json!({"as": "Tom", "text": "hello?"})),
+    )
+    .await;
+    assert_eq!(gone.status, 404);
+}
+
+#[tokio::test]
 async fn a_click_through_the_control_api_reaches_the_app_and_updates_the_card() {
     let (emulator, webhook, http) = with_webhook().await;
     let token = http.token(&emulator).await;

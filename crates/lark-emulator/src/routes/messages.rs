@@ -346,26 +346,7 @@ fn reply(
         caller,
         &parent.chat_id,
         &posted,
-        |state, message| {
-            let root = parent
-                .root_id
-                .clone()
-                .unwrap_or_else(|| parent.message_id.clone());
-            message.root_id = Some(root.clone());
-            message.parent_id = Some(parent.message_id.clone());
-            if in_thread || parent.thread_id.is_some() {
-                let thread = parent
-                    .thread_id
-                    .clone()
-                    .unwrap_or_else(|| format!("omt_{}", random_hex::<6>()));
-                if let Some(stored_parent) = state.messages.get_mut(parent_id) {
-                    stored_parent.thread_id = Some(thread.clone());
-                }
-                message.thread_id = Some(thread);
-                // In a thread, parent_id is always the thread's root.
-                message.parent_id = Some(root);
-            }
-        },
+        |state, message| state.place_reply(&parent, message, in_thread),
     )
 }
 
