@@ -282,6 +282,10 @@ async fn deliver(shared: Arc<Shared>, client: HttpClient, event: Outgoing) {
             Err(err) => (None, Some(err.clone())),
         };
         let succeeded = error.is_none();
+        let answer = outcome
+            .as_ref()
+            .ok()
+            .map(|(_, body)| crate::state::kept_answer(body));
         crate::server::remember(
             &mut shared.state().deliveries,
             DeliveryRecord {
@@ -290,6 +294,7 @@ async fn deliver(shared: Arc<Shared>, client: HttpClient, event: Outgoing) {
                 attempt,
                 status,
                 error,
+                answer,
                 duplicate,
                 long_connection: false,
             },

@@ -249,10 +249,26 @@ pub struct DeliveryRecord {
     pub status: Option<u16>,
     /// Why the attempt failed, when it did.
     pub error: Option<String>,
+    /// What the app answered: the webhook's response body, or the data of the long
+    /// connection's ack, as text (its first 4 KiB).
+    pub answer: Option<String>,
     /// Whether this delivery was a deliberate duplicate.
     pub duplicate: bool,
     /// Whether it was pushed over the long connection (else posted to the webhook).
     pub long_connection: bool,
+}
+
+/// The most of an app's answer a delivery record keeps.
+pub(crate) const ANSWER_KEPT: usize = 4096;
+
+/// `bytes` as text, cut to [`ANSWER_KEPT`] bytes at a character boundary.
+pub(crate) fn kept_answer(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut end = text.len().min(ANSWER_KEPT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 /// The whole state.
@@ -667,5 +683,18 @@ pub(crate) fn default_chat_settings() -> serde_json::Map<String, Value> {
     match settings {
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_kept_answer_is_cut_at_a_character_boundary() {
+        let long = "é".repeat(super::ANSWER_KEPT);
+        let kept = super::kept_answer(long.as_bytes());
+        assert!(kept.len() <= super::ANSWER_KEPT);
+        assert!(kept.len() >= super::ANSWER_KEPT - 1);
+        assert!(kept.chars().all(|c| c == 'é'));
+        assert_eq!(super::kept_answer(b"{}"), "{}");
     }
 }

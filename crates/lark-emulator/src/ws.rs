@@ -735,6 +735,13 @@ pub(crate) async fn deliver(shared: Arc<Shared>, event: Outgoing) {
             )),
         };
         let succeeded = error.is_none();
+        let answer = match &pushed {
+            Pushed::Acked(ack) => ack
+                .data
+                .as_ref()
+                .map(|data| crate::state::kept_answer(data.to_string().as_bytes())),
+            _ => None,
+        };
         crate::server::remember(
             &mut shared.state().deliveries,
             DeliveryRecord {
@@ -743,6 +750,7 @@ pub(crate) async fn deliver(shared: Arc<Shared>, event: Outgoing) {
                 attempt,
                 status: None,
                 error,
+                answer,
                 duplicate,
                 long_connection: true,
             },

@@ -329,7 +329,7 @@ async fn people_react_read_and_recall() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|d| d["status"] == 200),
+            .all(|d| d["status"] == 200 && d["answer"] == r#"{"msg":"success"}"#),
         "{deliveries}"
     );
 }
