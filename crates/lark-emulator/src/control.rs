@@ -147,7 +147,8 @@ async fn route(
         Some(&("info" | "users" | "chats" | "messages" | "cards")) => {
             scene(shared, verb, segments, body).await
         }
-        Some(&("apps" | "webhook" | "quota" | "ws")) => setup(shared, verb, segments, body),
+        Some(&("apps" | "webhook" | "quota" | "ws")) => setup(shared, verb, segments, body).await,
+        Some(&"oauth") => sign_ins(shared, verb, segments, body),
         _ => records(shared, verb, segments, body).await,
     };
     answer.unwrap_or_else(|| {
@@ -210,6 +211,12 @@ async fn scene(
             Ok(json!({}))
         }),
         (Post, ["messages", id, "click"]) => click(shared, id, body).await,
+        (Get, ["chats", chat, "pins"]) => Ok(json!({ "items": pins(&shared.state(), chat) })),
+        (Get, ["cards"]) => {
+            let mut ids: Vec<String> = shared.state().cards.keys().cloned().collect();
+            ids.sort();
+            Ok(json!({ "items": ids }))
+        }
         (Get, ["cards", id]) => card(&shared.state(), id)
             .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no card {id}"))),
         _ => return None,
@@ -217,7 +224,7 @@ async fn scene(
 }
 
 /// Apps and how they receive events, the webhook, quota mode and the long connection.
-fn setup(
+async fn setup(
     shared: &Shared,
     verb: Verb,
     segments: &[&str],
@@ -265,6 +272,11 @@ fn setup(
             Ok(json!({}))
         }
         (Post, ["ws", "refuse"]) => refuse_handshakes(shared, body),
+        (Put, ["ws", "config"]) => {
+            done(read(body, "long-connection settings").map(|ws| shared.state().config.ws = ws))
+        }
+        (Get, ["ws", "pings"]) => Ok(json!({ "pings": shared.state().ws.pings })),
+        (Post, ["ws", "push"]) => push(shared, body).await,
         _ => return None,
     })
 }
@@ -281,6 +293,8 @@ async fn records(
         (Get, ["requests"]) => Ok(json!({ "items": shared.state().requests })),
         (Get, ["deliveries"]) => Ok(json!({ "items": shared.state().deliveries })),
         (Get, ["events"]) => Ok(json!({ "items": shared.state().emitted })),
+        (Get, ["toasts"]) => Ok(json!({ "items": shared.state().toasts })),
+        (Get, ["urgent"]) => Ok(json!({ "items": shared.state().urgent })),
         (Post, ["events", id, "redeliver"]) => {
             if simulate::redeliver(shared, id) {
                 Ok(json!({}))
@@ -532,6 +546,23 @@ fn p2p(shared: &Shared, who: &str, body: &Map<String, Value>) -> Result<Value, R
     Ok(json!({ "chat_id": chat_id }))
 }
 
+/// Pushes `payload` (a string, sent as it is) in an `event` frame to one of an app's long
+/// connections (`app_id`, the first app's by default): `{"ack": …}`, null when no connection
+/// is open or nothing was acknowledged in time.
+async fn push(shared: &Shared, body: &Map<String, Value>) -> Result<Value, Refusal> {
+    let payload = match body.get("payload") {
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => return Err(Refusal::bad("`payload` is missing")),
+    };
+    let app = match body.get("app_id") {
+        Some(_) => string(body, "app_id")?.to_owned(),
+        None => shared.state().config.app().app_id.clone(),
+    };
+    let ack = crate::ws::push_raw(shared, &app, payload.as_bytes()).await;
+    Ok(json!({ "ack": ack }))
+}
+
 /// Refuses the next `count` (1 by default) long-connection handshakes as the body says.
 fn refuse_handshakes(shared: &Shared, body: &Map<String, Value>) -> Result<Value, Refusal> {
     let mut refusal = body.clone();
@@ -730,6 +761,99 @@ fn count(body: &Map<String, Value>, field: &str) -> Result<u32, Refusal> {
         .and_then(Value::as_u64)
         .and_then(|n| u32::try_from(n).ok())
         .ok_or_else(|| Refusal::bad(format!("`{field}` must be a whole number")))
+}
+
+// ------------------------------------------------------------------------------ sign-ins
+
+/// `user` (a name or an open_id) consents on the accounts page an app sent them to; the url
+/// the browser is sent back to, with a new code.
+pub(crate) fn consent(
+    shared: &Shared,
+    user: &str,
+    authorize_url: &str,
+) -> Result<String, EmulatorError> {
+    let mut state = shared.state();
+    let redirect = crate::routes::oauth::consent(&mut state, user, authorize_url)
+        .map_err(EmulatorError::Content)?;
+    drop(state);
+    shared.changed.notify_waiters();
+    Ok(redirect)
+}
+
+/// `user` approves or denies the device flow of `user_code`.
+pub(crate) fn decide_device(
+    shared: &Shared,
+    user: &str,
+    user_code: &str,
+    approve: bool,
+) -> Result<(), EmulatorError> {
+    let mut state = shared.state();
+    crate::routes::oauth::decide_device(&mut state, user, user_code, approve)
+        .map_err(EmulatorError::Content)?;
+    drop(state);
+    shared.changed.notify_waiters();
+    Ok(())
+}
+
+/// Revokes every user token and refresh token `app_id` holds for `user` (an open_id).
+pub(crate) fn revoke_user_tokens(shared: &Shared, app_id: &str, user: &str) {
+    crate::routes::oauth::revoke_user(&mut shared.state(), app_id, user);
+    shared.changed.notify_waiters();
+}
+
+/// The pins of a chat, newest first, as the platform describes each.
+pub(crate) fn pins(state: &State, chat_id: &str) -> Vec<Value> {
+    state
+        .pins
+        .iter()
+        .rev()
+        .filter(|pin| pin.chat_id == chat_id)
+        .map(crate::state::PinRec::to_json)
+        .collect()
+}
+
+/// `POST /oauth/consent`, `POST /oauth/device`, `POST /oauth/revoke`, the device interval and
+/// the counts of grants and revocations.
+fn sign_ins(
+    shared: &Shared,
+    verb: Verb,
+    segments: &[&str],
+    body: &Map<String, Value>,
+) -> Option<Result<Value, Refusal>> {
+    use Verb::{Get, Post, Put};
+    Some(match (verb, segments) {
+        (Post, ["oauth", "consent"]) => user_of(shared, body).and_then(|user| {
+            let redirect = consent(shared, &user, string(body, "authorize_url")?)?;
+            let query = redirect.split_once('?').map_or("", |(_, query)| query);
+            let code = crate::server::parse_query(query).remove("code");
+            Ok(json!({ "redirect": redirect, "code": code }))
+        }),
+        (Post, ["oauth", "device"]) => user_of(shared, body).and_then(|user| {
+            let approve = body
+                .get("approve")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| Refusal::bad("`approve` must be true or false"))?;
+            decide_device(shared, &user, string(body, "user_code")?, approve)?;
+            Ok(json!({}))
+        }),
+        (Post, ["oauth", "revoke"]) => user_of(shared, body).and_then(|user| {
+            let app = match body.get("app_id") {
+                Some(_) => string(body, "app_id")?.to_owned(),
+                None => shared.state().config.app().app_id.clone(),
+            };
+            revoke_user_tokens(shared, &app, &user);
+            Ok(json!({}))
+        }),
+        (Put, ["oauth", "device_interval"]) => count(body, "seconds").map(|seconds| {
+            shared.state().oauth.device_interval = Some(seconds.into());
+            json!({})
+        }),
+        (Get, ["oauth", "grants"]) => {
+            let state = shared.state();
+            Ok(json!({ "grants": state.oauth.grants, "revocations": state.oauth.revocations }))
+        }
+        _ => return None,
+    })
 }
 
 // ------------------------------------------------------------------------------ faults

@@ -366,12 +366,7 @@ impl Emulator {
     /// [`EmulatorError::Content`] for a url the accounts page would refuse, or an unknown user
     /// or app.
     pub fn consent(&self, user: &str, authorize_url: &str) -> Result<String, EmulatorError> {
-        let mut state = self.shared.state();
-        let redirect = routes::oauth::consent(&mut state, user, authorize_url)
-            .map_err(EmulatorError::Content)?;
-        drop(state);
-        self.shared.changed.notify_waiters();
-        Ok(redirect)
+        control::consent(&self.shared, user, authorize_url)
     }
 
     /// [`consent`](Self::consent), answering only the code the redirect carries.
@@ -397,18 +392,12 @@ impl Emulator {
         user_code: &str,
         approve: bool,
     ) -> Result<(), EmulatorError> {
-        let mut state = self.shared.state();
-        routes::oauth::decide_device(&mut state, user, user_code, approve)
-            .map_err(EmulatorError::Content)?;
-        drop(state);
-        self.shared.changed.notify_waiters();
-        Ok(())
+        control::decide_device(&self.shared, user, user_code, approve)
     }
 
     /// Revokes every user token and refresh token `app_id` holds for `user` (an open_id).
     pub fn revoke_user_tokens(&self, app_id: &str, user: &str) {
-        routes::oauth::revoke_user(&mut self.shared.state(), app_id, user);
-        self.shared.changed.notify_waiters();
+        control::revoke_user_tokens(&self.shared, app_id, user);
     }
 
     /// How many revocation requests (`POST /oauth/v1/revoke`) were answered.
@@ -653,14 +642,7 @@ impl Emulator {
     /// (`{message_id, chat_id, operator_id, operator_id_type, create_time}`).
     #[must_use]
     pub fn pins(&self, chat_id: &str) -> Vec<Value> {
-        let state = self.shared.state();
-        state
-            .pins
-            .iter()
-            .rev()
-            .filter(|pin| pin.chat_id == chat_id)
-            .map(crate::state::PinRec::to_json)
-            .collect()
+        control::pins(&self.shared.state(), chat_id)
     }
 
     /// The urgent notifications sent, oldest first: `{message_id, channel, open_ids, at}`, where

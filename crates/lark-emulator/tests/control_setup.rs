@@ -3,6 +3,7 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::{Answer, Http, Webhook, plaintext};
 use lark_emulator::{CONTROL_PREFIX, Emulator, EmulatorConfig, WebhookConfig};
 use serde_json::{Value, json};
@@ -441,4 +442,239 @@ async fn idle_connections_are_closed_and_bodies_are_capped_before_they_are_read(
         "{:?}",
         emulator.requests()
     );
+}
+
+/// RFC 7636, appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+#[tokio::test]
+async fn a_person_signs_in_approves_a_device_and_has_their_tokens_revoked_over_http() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let http = Http::new(&emulator);
+    let app = emulator.app_id();
+    let authorize = format!(
+        "{}/open-apis/authen/v1/authorize?client_id={app}&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A8400%2Fcallback&scope=offline_access&state=s1&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        emulator.base_url()
+    );
+    let consented = ok(
+        &http,
+        "POST",
+        "/oauth/consent",
+        Some(json!({"as": "Tom", "authorize_url": authorize})),
+    )
+    .await;
+    assert!(
+        consented["redirect"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:8400/callback?code="),
+        "{consented}"
+    );
+    let pair = http
+        .call(
+            "POST",
+            "/open-apis/authen/v2/oauth/token",
+            None,
+            Some(json!({"grant_type": "authorization_code", "client_id": app,
+                "client_secret": emulator.app_secret(), "code": consented["code"],
+                "redirect_uri": "http://127.0.0.1:8400/callback", "code_verifier": VERIFIER})),
+        )
+        .await
+        .json();
+    assert_eq!(pair["code"], 0, "{pair}");
+    let user_token = pair["access_token"].as_str().unwrap().to_owned();
+    let me = http
+        .get(&user_token, "/open-apis/authen/v1/user_info")
+        .await;
+    assert_eq!(me.code(), 0);
+    let counts = ok(&http, "GET", "/oauth/grants", None).await;
+    assert_eq!(counts["grants"]["authorization_code"], 1, "{counts}");
+
+    ok(&http, "POST", "/oauth/revoke", Some(json!({"as": "Tom"}))).await;
+    let revoked = http
+        .get(&user_token, "/open-apis/authen/v1/user_info")
+        .await;
+    assert_eq!(revoked.code(), 99_991_668);
+
+    // The device flow: the person approves the code the app shows them.
+    ok(
+        &http,
+        "PUT",
+        "/oauth/device_interval",
+        Some(json!({"seconds": 1})),
+    )
+    .await;
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{app}:{}", emulator.app_secret()));
+    let started = http
+        .send(
+            "POST",
+            "/oauth/v1/device_authorization",
+            None,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("authorization", &format!("Basic {basic}")),
+            ],
+            bytes::Bytes::from(format!("client_id={app}&scope=offline_access")),
+        )
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(started["interval"], 1, "{started}");
+    ok(
+        &http,
+        "POST",
+        "/oauth/device",
+        Some(json!({"as": "Tom", "user_code": started["user_code"], "approve": true})),
+    )
+    .await;
+    let wrong = control(
+        &http,
+        "POST",
+        "/oauth/device",
+        Some(json!({"as": "Tom", "user_code": "NOPE-NOPE", "approve": true})),
+    )
+    .await;
+    assert_eq!(wrong.status, 400);
+    let polled = http
+        .call(
+            "POST",
+            "/open-apis/authen/v2/oauth/token",
+            None,
+            Some(
+                json!({"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "client_id": app, "client_secret": emulator.app_secret(),
+                "device_code": started["device_code"]}),
+            ),
+        )
+        .await
+        .json();
+    assert!(polled["access_token"].is_string(), "{polled}");
+}
+
+#[tokio::test]
+async fn the_subscription_webhook_and_long_connection_settings_change_over_http() {
+    let webhook = Webhook::start().await;
+    let emulator = Emulator::start_default().await.unwrap();
+    let http = Http::new(&emulator);
+    let app = emulator.app_id();
+    let chat = emulator.default_chat();
+    // In long-connection mode an event waits for a connection, and a push finds none.
+    ok(
+        &http,
+        "PUT",
+        &format!("/apps/{app}/subscription"),
+        Some(json!({"subscription": "long_connection"})),
+    )
+    .await;
+    let pushed = ok(&http, "POST", "/ws/push", Some(json!({"payload": "{}"}))).await;
+    assert_eq!(pushed, json!({"ack": null}));
+    ok(
+        &http,
+        "PUT",
+        "/ws/config",
+        Some(json!({"ping_interval_secs": 7})),
+    )
+    .await;
+    let discovered = http
+        .call(
+            "POST",
+            "/callback/ws/endpoint",
+            None,
+            Some(json!({"AppID": app, "AppSecret": emulator.app_secret()})),
+        )
+        .await
+        .json();
+    assert_eq!(
+        discovered["data"]["ClientConfig"]["PingInterval"], 7,
+        "{discovered}"
+    );
+    assert_eq!(
+        ok(&http, "GET", "/ws/pings", None).await,
+        json!({"pings": 0})
+    );
+    ok(&http, "POST", "/ws/silence", None).await;
+
+    // Back to the webhook: the next event goes there; with the webhook removed, none does.
+    ok(
+        &http,
+        "PUT",
+        &format!("/apps/{app}/subscription"),
+        Some(json!({"subscription": "webhook"})),
+    )
+    .await;
+    ok(&http, "PUT", "/webhook", Some(json!({"url": webhook.url}))).await;
+    ok(
+        &http,
+        "POST",
+        &format!("/chats/{chat}/messages"),
+        Some(json!({"as": "Tom", "text": "by webhook"})),
+    )
+    .await;
+    let delivered = plaintext(None, &webhook.wait_for(1).await[0].body);
+    assert_eq!(delivered["header"]["event_type"], "im.message.receive_v1");
+    ok(&http, "DELETE", "/webhook", None).await;
+    assert_eq!(emulator.config().webhook, None);
+    let bad = control(
+        &http,
+        "PUT",
+        &format!("/apps/{app}/subscription"),
+        Some(json!({"subscription": "pigeon"})),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn cards_pins_toasts_urgent_and_a_wait_for_requests_are_read_over_http() {
+    let emulator = Emulator::start_default().await.unwrap();
+    let http = Http::new(&emulator);
+    let token = http.token(&emulator).await;
+    let chat = emulator.default_chat();
+    let created = http
+        .post(
+            &token,
+            "/open-apis/cardkit/v1/cards",
+            json!({"type": "card_json", "data": json!({"schema": "2.0",
+                "body": {"elements": [{"tag": "markdown", "element_id": "md", "content": "hi"}]}}).to_string()}),
+        )
+        .await
+        .json();
+    let card_id = created["data"]["card_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ok(&http, "GET", "/cards", None).await,
+        json!({"items": [card_id]})
+    );
+    let card = ok(&http, "GET", &format!("/cards/{card_id}"), None).await;
+    assert_eq!(card["card_id"], card_id.as_str(), "{card}");
+    assert_eq!(
+        control(&http, "GET", "/cards/nothing", None).await.status,
+        404
+    );
+
+    let id = http.sent_id(&token, &chat, "pin me").await;
+    let pinned = http
+        .post(&token, "/open-apis/im/v1/pins", json!({"message_id": id}))
+        .await;
+    assert_eq!(pinned.code(), 0, "{:?}", pinned.json());
+    let pins = ok(&http, "GET", &format!("/chats/{chat}/pins"), None).await;
+    assert_eq!(pins["items"][0]["message_id"], id.as_str(), "{pins}");
+    assert_eq!(
+        ok(&http, "GET", "/toasts", None).await,
+        json!({"items": []})
+    );
+    assert_eq!(
+        ok(&http, "GET", "/urgent", None).await,
+        json!({"items": []})
+    );
+
+    let waited = ok(
+        &http,
+        "POST",
+        "/wait",
+        Some(json!({"for": "requests", "path": "/open-apis/im/v1/pins", "at_least": 1})),
+    )
+    .await;
+    assert_eq!(waited, json!({"held": true, "seen": 1}));
 }
