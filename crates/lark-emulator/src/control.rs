@@ -423,6 +423,14 @@ fn resolve(shared: &Shared, who: &str) -> Result<String, Refusal> {
         .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no user {who}")))
 }
 
+/// The app named by `app_id`, else the first app.
+fn app_of(shared: &Shared, body: &Map<String, Value>) -> Result<String, Refusal> {
+    match body.get("app_id") {
+        Some(_) => string(body, "app_id").map(str::to_owned),
+        None => Ok(shared.state().config.app().app_id.clone()),
+    }
+}
+
 fn string<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, Refusal> {
     match body.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
@@ -538,10 +546,7 @@ fn app_from(body: &Map<String, Value>) -> Result<AppConfig, Refusal> {
 /// A user opens the p2p chat with an app's bot (`{"app_id"}`, the first app's by default).
 fn p2p(shared: &Shared, who: &str, body: &Map<String, Value>) -> Result<Value, Refusal> {
     let user = resolve(shared, who)?;
-    let app = match body.get("app_id") {
-        Some(_) => string(body, "app_id")?.to_owned(),
-        None => shared.state().config.app().app_id.clone(),
-    };
+    let app = app_of(shared, body)?;
     let chat_id = simulate::user_opens_p2p(shared, &app, &user)?;
     Ok(json!({ "chat_id": chat_id }))
 }
@@ -555,10 +560,7 @@ async fn push(shared: &Shared, body: &Map<String, Value>) -> Result<Value, Refus
         Some(other) => other.to_string(),
         None => return Err(Refusal::bad("`payload` is missing")),
     };
-    let app = match body.get("app_id") {
-        Some(_) => string(body, "app_id")?.to_owned(),
-        None => shared.state().config.app().app_id.clone(),
-    };
+    let app = app_of(shared, body)?;
     let ack = crate::ws::push_raw(shared, &app, payload.as_bytes()).await;
     Ok(json!({ "ack": ack }))
 }
@@ -837,10 +839,7 @@ fn sign_ins(
             Ok(json!({}))
         }),
         (Post, ["oauth", "revoke"]) => user_of(shared, body).and_then(|user| {
-            let app = match body.get("app_id") {
-                Some(_) => string(body, "app_id")?.to_owned(),
-                None => shared.state().config.app().app_id.clone(),
-            };
+            let app = app_of(shared, body)?;
             revoke_user_tokens(shared, &app, &user);
             Ok(json!({}))
         }),

@@ -3,27 +3,9 @@
 
 mod common;
 
-use common::{Answer, Http, Webhook, plaintext};
+use common::{Http, Webhook, control, plaintext, say};
 use lark_emulator::{CONTROL_PREFIX, Emulator, EmulatorConfig, WebhookConfig};
 use serde_json::{Value, json};
-
-async fn control(http: &Http, method: &str, path: &str, body: Option<Value>) -> Answer {
-    http.call(method, &format!("{CONTROL_PREFIX}{path}"), None, body)
-        .await
-}
-
-/// `who` says `text` in `chat`; the message id.
-async fn say(http: &Http, chat: &str, who: &str, text: &str) -> String {
-    let said = control(
-        http,
-        "POST",
-        &format!("/chats/{chat}/messages"),
-        Some(json!({"as": who, "text": text})),
-    )
-    .await;
-    assert_eq!(said.status, 200, "{:?}", said.json());
-    said.json()["message_id"].as_str().unwrap().to_owned()
-}
 
 /// Waits, through the control API, until the app answered `count` deliveries.
 async fn wait_for_deliveries(http: &Http, count: usize) {
@@ -47,8 +29,7 @@ async fn with_webhook() -> (Emulator, Webhook, Http) {
 
 #[tokio::test]
 async fn info_names_the_base_url_the_credentials_the_chat_and_the_users() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http) = common::started().await;
     let info = control(&http, "GET", "/info", None).await;
     assert_eq!(info.status, 200);
     let info = info.json();
@@ -120,8 +101,7 @@ async fn a_user_says_hello_the_app_hears_it_and_its_reply_is_read_back() {
 
 #[tokio::test]
 async fn any_message_type_can_be_said_with_its_content_object() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http) = common::started().await;
     let chat = emulator.default_chat();
     let post =
         json!({"zh_cn": {"title": "Plan", "content": [[{"tag": "text", "text": "step one"}]]}});
@@ -379,8 +359,7 @@ async fn a_person_leaves_cannot_speak_and_joins_again() {
 
 #[tokio::test]
 async fn a_fault_added_over_http_fires_on_the_platform_api_and_is_cleared() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http) = common::started().await;
     let token = http.token(&emulator).await;
     let added = control(
         &http,
@@ -411,8 +390,7 @@ async fn a_fault_added_over_http_fires_on_the_platform_api_and_is_cleared() {
 
 #[tokio::test]
 async fn control_calls_stay_out_of_the_request_log_and_past_the_faults() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http) = common::started().await;
     emulator.inject(lark_emulator::FaultRule::next(
         u64::MAX,
         lark_emulator::Fault::server_error(500),
@@ -426,8 +404,7 @@ async fn control_calls_stay_out_of_the_request_log_and_past_the_faults() {
 
 #[tokio::test]
 async fn a_wait_whose_condition_never_holds_ends_with_408_and_what_it_saw() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (_emulator, http) = common::started().await;
     let waited = control(
         &http,
         "POST",
@@ -442,8 +419,7 @@ async fn a_wait_whose_condition_never_holds_ends_with_408_and_what_it_saw() {
 
 #[tokio::test]
 async fn bad_control_calls_are_refused_with_what_to_fix() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http) = common::started().await;
     let chat = emulator.default_chat();
     let cases = [
         ("GET", "/nothing".to_owned(), None, 404, "docs/emulator.md"),

@@ -3,23 +3,9 @@
 
 mod common;
 
-use base64::Engine as _;
-use common::{Answer, Http, Webhook, plaintext};
+use common::{Http, Webhook, control, ok, plaintext, say};
 use lark_emulator::{CONTROL_PREFIX, Emulator, EmulatorConfig, WebhookConfig};
-use serde_json::{Value, json};
-
-async fn control(http: &Http, method: &str, path: &str, body: Option<Value>) -> Answer {
-    http.call(method, &format!("{CONTROL_PREFIX}{path}"), None, body)
-        .await
-}
-
-/// A control call that must succeed; its answer.
-async fn ok(http: &Http, method: &str, path: &str, body: Option<Value>) -> Value {
-    let answer = control(http, method, path, body).await;
-    let value = answer.json();
-    assert_eq!(answer.status, 200, "{method} {path}: {value}");
-    value
-}
+use serde_json::json;
 
 /// A tenant token for `app_id`, fetched over the platform API.
 async fn token_of(http: &Http, app_id: &str, secret: &str) -> String {
@@ -39,8 +25,7 @@ async fn token_of(http: &Http, app_id: &str, secret: &str) -> String {
 #[tokio::test]
 async fn apps_users_and_chats_set_up_over_http_work_on_the_platform_side() {
     let webhook = Webhook::start().await;
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http) = common::started().await;
     ok(&http, "PUT", "/webhook", Some(json!({"url": webhook.url}))).await;
     ok(
         &http,
@@ -77,13 +62,7 @@ async fn apps_users_and_chats_set_up_over_http_work_on_the_platform_side() {
     assert_ne!(http.send_text(&other, &chat, "hi").await.code(), 0);
 
     // Bob speaks there, and the new app hears it.
-    ok(
-        &http,
-        "POST",
-        &format!("/chats/{chat}/messages"),
-        Some(json!({"as": "Bob", "text": "hello"})),
-    )
-    .await;
+    say(&http, &chat, "Bob", "hello").await;
     let event = plaintext(None, &webhook.wait_for(1).await[0].body);
     assert_eq!(event["header"]["app_id"], "cli_a1b2c3d4e5f6a7b8");
     assert_eq!(
@@ -125,18 +104,11 @@ async fn apps_users_and_chats_set_up_over_http_work_on_the_platform_side() {
 
 #[tokio::test]
 async fn reset_returns_to_the_configuration_it_started_with() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http) = common::started().await;
     let users = ok(&http, "GET", "/users", None).await;
     let chat = emulator.default_chat();
     ok(&http, "POST", "/users", Some(json!({"name": "Bob"}))).await;
-    ok(
-        &http,
-        "POST",
-        &format!("/chats/{chat}/messages"),
-        Some(json!({"as": "Tom", "text": "before"})),
-    )
-    .await;
+    say(&http, &chat, "Tom", "before").await;
     let token = http.token(&emulator).await;
     ok(&http, "POST", "/reset", None).await;
 
@@ -164,13 +136,7 @@ async fn duplicates_and_redeliveries_reach_the_webhook_again() {
     let http = Http::new(&emulator);
     let chat = emulator.default_chat();
     ok(&http, "PUT", "/duplicates", Some(json!({"copies": 1}))).await;
-    ok(
-        &http,
-        "POST",
-        &format!("/chats/{chat}/messages"),
-        Some(json!({"as": "Tom", "text": "twice"})),
-    )
-    .await;
+    say(&http, &chat, "Tom", "twice").await;
     let twice = webhook.wait_for(2).await;
     let first = plaintext(None, &twice[0].body);
     assert_eq!(first, plaintext(None, &twice[1].body));
@@ -195,10 +161,8 @@ async fn duplicates_and_redeliveries_reach_the_webhook_again() {
 
 #[tokio::test]
 async fn the_clock_tokens_and_revocation_are_driven_over_http() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http, token) = common::setup().await;
     let chat = emulator.default_chat();
-    let token = http.token(&emulator).await;
     let fetches = ok(&http, "GET", "/tokens/fetches", None).await;
     assert_eq!(fetches[emulator.app_id().as_str()], 1, "{fetches}");
 
@@ -247,10 +211,8 @@ async fn the_clock_tokens_and_revocation_are_driven_over_http() {
 
 #[tokio::test]
 async fn quota_mode_set_over_http_refuses_the_sixth_message_in_a_second() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http, token) = common::setup().await;
     let chat = emulator.default_chat();
-    let token = http.token(&emulator).await;
     // A stopped clock puts every send in the same second.
     ok(
         &http,
@@ -349,22 +311,11 @@ async fn long_connection_knobs_refuse_handshakes_and_list_connections() {
         Some(json!({"status": 514, "auth_error_code": 1_000_040_350, "message": "exceed conn limit"})),
     )
     .await;
-    let discovered = http
-        .call(
-            "POST",
-            "/callback/ws/endpoint",
-            None,
-            Some(json!({"AppID": emulator.app_id(), "AppSecret": emulator.app_secret()})),
-        )
+    let discovered = common::discover(&http, &emulator.app_id(), &emulator.app_secret())
         .await
         .json();
     let url = discovered["data"]["URL"].as_str().unwrap().to_owned();
-    let refused = tokio_tungstenite::connect_async(url.as_str())
-        .await
-        .unwrap_err();
-    let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
-        panic!("{refused:?}")
-    };
+    let response = common::refused_handshake(&url).await;
     assert_eq!(response.status(), 514);
     assert_eq!(response.headers()["handshake-autherrcode"], "1000040350");
 
@@ -450,8 +401,7 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 #[tokio::test]
 async fn a_person_signs_in_approves_a_device_and_has_their_tokens_revoked_over_http() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http) = common::started().await;
     let app = emulator.app_id();
     let authorize = format!(
         "{}/open-apis/authen/v1/authorize?client_id={app}&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A8400%2Fcallback&scope=offline_access&state=s1&code_challenge={CHALLENGE}&code_challenge_method=S256",
@@ -505,22 +455,7 @@ async fn a_person_signs_in_approves_a_device_and_has_their_tokens_revoked_over_h
         Some(json!({"seconds": 1})),
     )
     .await;
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{app}:{}", emulator.app_secret()));
-    let started = http
-        .send(
-            "POST",
-            "/oauth/v1/device_authorization",
-            None,
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("authorization", &format!("Basic {basic}")),
-            ],
-            bytes::Bytes::from(format!("client_id={app}&scope=offline_access")),
-        )
-        .await
-        .unwrap()
-        .json();
+    let started = common::start_device_flow(&http, &emulator, "offline_access").await;
     assert_eq!(started["interval"], 1, "{started}");
     ok(
         &http,
@@ -556,8 +491,7 @@ async fn a_person_signs_in_approves_a_device_and_has_their_tokens_revoked_over_h
 #[tokio::test]
 async fn the_subscription_webhook_and_long_connection_settings_change_over_http() {
     let webhook = Webhook::start().await;
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
+    let (emulator, http) = common::started().await;
     let app = emulator.app_id();
     let chat = emulator.default_chat();
     // In long-connection mode an event waits for a connection, and a push finds none.
@@ -577,13 +511,7 @@ async fn the_subscription_webhook_and_long_connection_settings_change_over_http(
         Some(json!({"ping_interval_secs": 7})),
     )
     .await;
-    let discovered = http
-        .call(
-            "POST",
-            "/callback/ws/endpoint",
-            None,
-            Some(json!({"AppID": app, "AppSecret": emulator.app_secret()})),
-        )
+    let discovered = common::discover(&http, &app, &emulator.app_secret())
         .await
         .json();
     assert_eq!(
@@ -605,13 +533,7 @@ async fn the_subscription_webhook_and_long_connection_settings_change_over_http(
     )
     .await;
     ok(&http, "PUT", "/webhook", Some(json!({"url": webhook.url}))).await;
-    ok(
-        &http,
-        "POST",
-        &format!("/chats/{chat}/messages"),
-        Some(json!({"as": "Tom", "text": "by webhook"})),
-    )
-    .await;
+    say(&http, &chat, "Tom", "by webhook").await;
     let delivered = plaintext(None, &webhook.wait_for(1).await[0].body);
     assert_eq!(delivered["header"]["event_type"], "im.message.receive_v1");
     ok(&http, "DELETE", "/webhook", None).await;
@@ -628,9 +550,7 @@ async fn the_subscription_webhook_and_long_connection_settings_change_over_http(
 
 #[tokio::test]
 async fn cards_pins_toasts_urgent_and_a_wait_for_requests_are_read_over_http() {
-    let emulator = Emulator::start_default().await.unwrap();
-    let http = Http::new(&emulator);
-    let token = http.token(&emulator).await;
+    let (emulator, http, token) = common::setup().await;
     let chat = emulator.default_chat();
     let created = http
         .post(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Frame, Http, PATIENCE, Webhook};
+use common::{Frame, Http, PATIENCE, Webhook, discover};
 use futures_util::{SinkExt, StreamExt};
 use lark_emulator::{
     AppConfig, Emulator, EmulatorConfig, Fault, FaultRule, Subscription, WebhookConfig, WsConfig,
@@ -27,16 +27,6 @@ const PUSH_HEADERS: [&str; 7] = [
     "timestamp",
     "instance_id",
 ];
-
-async fn discover(http: &Http, app_id: &str, secret: &str) -> common::Answer {
-    http.call(
-        "POST",
-        "/callback/ws/endpoint",
-        None,
-        Some(json!({"AppID": app_id, "AppSecret": secret})),
-    )
-    .await
-}
 
 /// Discovery and the handshake, as a client does them; the socket and its `service_id`.
 async fn dial(emulator: &Emulator) -> (Socket, i32) {
@@ -299,12 +289,7 @@ async fn handshake_refusals_carry_the_handshake_headers() {
         .as_str()
         .unwrap()
         .to_owned();
-    let refused = tokio_tungstenite::connect_async(url.as_str())
-        .await
-        .unwrap_err();
-    let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
-        panic!("{refused:?}")
-    };
+    let response = common::refused_handshake(&url).await;
     assert_eq!(response.status(), 514);
     assert_eq!(response.headers()["handshake-status"], "514");
     assert_eq!(response.headers()["handshake-autherrcode"], "1000040350");
@@ -312,12 +297,7 @@ async fn handshake_refusals_carry_the_handshake_headers() {
 
     let market = discover(&http, "cli_a1b2c3d4e5f6a7b8", "market-secret").await;
     let url = market.json()["data"]["URL"].as_str().unwrap().to_owned();
-    let refused = tokio_tungstenite::connect_async(url.as_str())
-        .await
-        .unwrap_err();
-    let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
-        panic!("{refused:?}")
-    };
+    let response = common::refused_handshake(&url).await;
     assert_eq!(response.status(), 403);
     assert_eq!(
         response.headers()["handshake-status"],

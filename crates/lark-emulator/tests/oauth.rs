@@ -126,31 +126,10 @@ async fn codes_expire_after_five_minutes_and_no_refresh_token_without_offline_ac
 
 #[tokio::test]
 async fn the_device_flow_waits_slows_down_and_then_answers_the_pair() {
-    use base64::Engine as _;
     let emulator = Emulator::start_default().await.unwrap();
     let http = Http::new(&emulator);
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        emulator.app_id(),
-        emulator.app_secret()
-    ));
-    let started = http
-        .send(
-            "POST",
-            "/oauth/v1/device_authorization",
-            None,
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("authorization", &format!("Basic {basic}")),
-            ],
-            bytes::Bytes::from(format!(
-                "client_id={}&scope=im%3Amessage%20offline_access",
-                emulator.app_id()
-            )),
-        )
-        .await
-        .unwrap()
-        .json();
+    let started =
+        common::start_device_flow(&http, &emulator, "im%3Amessage%20offline_access").await;
     assert_eq!(started["interval"], 5);
     let device_code = started["device_code"].as_str().unwrap();
     let poll = json!({"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": emulator.app_id(),

@@ -617,10 +617,11 @@ async fn event_decode_checks_a_captured_delivery_as_the_endpoint_does() {
         .ok();
 }
 
-#[test]
-fn the_emulator_command_serves_until_stopped() {
+/// `lark --json emulator ARGS`, running, and the first line it printed: what it serves.
+fn serve_emulator(args: &[&str]) -> (std::process::Child, Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lark"))
-        .args(["--json", "emulator", "--addr", "127.0.0.1:0"])
+        .args(["--json", "emulator"])
+        .args(args)
         .env_remove("LARK_APP_ID")
         .env_remove("LARK_APP_SECRET")
         .stdout(Stdio::piped())
@@ -630,7 +631,13 @@ fn the_emulator_command_serves_until_stopped() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let info: Value = serde_json::from_str(&line).unwrap();
+    let info = serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"));
+    (child, info)
+}
+
+#[test]
+fn the_emulator_command_serves_until_stopped() {
+    let (mut child, info) = serve_emulator(&["--addr", "127.0.0.1:0"]);
     let run = Command::new(env!("CARGO_BIN_EXE_lark"))
         .args([
             "send",
@@ -699,20 +706,9 @@ chats:
     bots: [cli_a1b2c3d4e5f6a7b8]
 ",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lark"))
-        .args(["--json", "emulator", "--state", &state])
-        .env_remove("LARK_APP_ID")
-        .env_remove("LARK_APP_SECRET")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (mut child, info) = serve_emulator(&["--state", &state]);
     child.kill().unwrap();
     let _ = child.wait();
-    let info: Value = serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"));
     assert_eq!(info["app_id"], "cli_a1b2c3d4e5f6a7b8");
     assert_eq!(info["app_secret"], "fixture secret");
     assert_eq!(info["chat_id"], "oc_0a1b2c3d4e5f60718293a4b5c6d7e8f9");

@@ -18,6 +18,81 @@ pub async fn setup() -> (Emulator, Http, String) {
     setup_with(lark_emulator::EmulatorConfig::default()).await
 }
 
+/// A fresh emulator with its default configuration and a client for it, with no token yet.
+pub async fn started() -> (Emulator, Http) {
+    let emulator = Emulator::start_default().await.unwrap();
+    let http = Http::new(&emulator);
+    (emulator, http)
+}
+
+/// The long connection's discovery call for `app_id`, answered as the platform answers it.
+pub async fn discover(http: &Http, app_id: &str, secret: &str) -> Answer {
+    http.call(
+        "POST",
+        "/callback/ws/endpoint",
+        None,
+        Some(json!({"AppID": app_id, "AppSecret": secret})),
+    )
+    .await
+}
+
+/// The answer to a long-connection handshake at `url` that the server refuses.
+pub async fn refused_handshake(url: &str) -> http::Response<Option<Vec<u8>>> {
+    let refused = tokio_tungstenite::connect_async(url).await.unwrap_err();
+    let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
+        panic!("the handshake was not refused with an HTTP answer: {refused:?}")
+    };
+    *response
+}
+
+/// Starts the device flow for the emulator's app with `scope` (form-encoded), as a client
+/// does: `{device_code, user_code, verification_uri, interval, …}`.
+pub async fn start_device_flow(http: &Http, emulator: &Emulator, scope: &str) -> Value {
+    use base64::Engine as _;
+    let app = emulator.app_id();
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{app}:{}", emulator.app_secret()));
+    http.send(
+        "POST",
+        "/oauth/v1/device_authorization",
+        None,
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("authorization", &format!("Basic {basic}")),
+        ],
+        Bytes::from(format!("client_id={app}&scope={scope}")),
+    )
+    .await
+    .unwrap()
+    .json()
+}
+
+/// A call to the control API, under [`lark_emulator::CONTROL_PREFIX`].
+pub async fn control(http: &Http, method: &str, path: &str, body: Option<Value>) -> Answer {
+    let path = format!("{}{path}", lark_emulator::CONTROL_PREFIX);
+    http.call(method, &path, None, body).await
+}
+
+/// A control call that must succeed; its answer.
+pub async fn ok(http: &Http, method: &str, path: &str, body: Option<Value>) -> Value {
+    let answer = control(http, method, path, body).await;
+    let value = answer.json();
+    assert_eq!(answer.status, 200, "{method} {path}: {value}");
+    value
+}
+
+/// `who` says `text` in `chat`, through the control API; the message id.
+pub async fn say(http: &Http, chat: &str, who: &str, text: &str) -> String {
+    let said = ok(
+        http,
+        "POST",
+        &format!("/chats/{chat}/messages"),
+        Some(json!({"as": who, "text": text})),
+    )
+    .await;
+    said["message_id"].as_str().unwrap().to_owned()
+}
+
 /// [`setup`] with a configuration of its own.
 pub async fn setup_with(config: lark_emulator::EmulatorConfig) -> (Emulator, Http, String) {
     let emulator = Emulator::start(config).await.unwrap();
