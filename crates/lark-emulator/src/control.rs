@@ -263,8 +263,7 @@ async fn setup(
         })),
         (Get, ["ws", "acks"]) => Ok(json!({ "items": shared.state().ws.acks })),
         (Post, ["ws", "kill"]) => {
-            shared.state().ws.kill_all();
-            shared.changed.notify_waiters();
+            kill_connections(shared);
             Ok(json!({}))
         }
         (Post, ["ws", "silence"]) => {
@@ -445,8 +444,36 @@ fn string<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, Refu
 /// `content` the message's JSON object (or that object as a string).
 fn say(shared: &Shared, chat: &str, body: &Map<String, Value>) -> Result<Value, Refusal> {
     let user = user_of(shared, body)?;
+    if body.contains_key("data_base64") {
+        return send_resource(shared, chat, &user, body);
+    }
     let (msg_type, content) = content_of(body)?;
     let message_id = simulate::user_says(shared, chat, &user, msg_type, &content)?;
+    Ok(json!({ "message_id": message_id }))
+}
+
+/// A user sends an image, file, audio or video: `{"as", "msg_type", "file_name",
+/// "data_base64"}`. The bytes are stored as an upload, so the app can download them through
+/// the message resource endpoint.
+fn send_resource(
+    shared: &Shared,
+    chat: &str,
+    user: &str,
+    body: &Map<String, Value>,
+) -> Result<Value, Refusal> {
+    use base64::Engine as _;
+    let msg_type = string(body, "msg_type")?;
+    if !matches!(msg_type, "image" | "file" | "audio" | "media") {
+        return Err(Refusal::bad(format!(
+            "bytes go with msg_type image, file, audio or media, not {msg_type}"
+        )));
+    }
+    let file_name = string(body, "file_name")?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(string(body, "data_base64")?)
+        .map_err(|err| Refusal::bad(format!("`data_base64` is not base64: {err}")))?;
+    let message_id =
+        simulate::user_sends_resource(shared, chat, user, msg_type, file_name, bytes.into())?;
     Ok(json!({ "message_id": message_id }))
 }
 
@@ -726,6 +753,12 @@ pub(crate) fn set_subscription(
         configured.subscription = subscription;
     }
     Ok(())
+}
+
+/// Closes every long connection, as a network failure would.
+pub(crate) fn kill_connections(shared: &Shared) {
+    shared.state().ws.kill_all();
+    shared.changed.notify_waiters();
 }
 
 /// Moves the emulator's clock on.

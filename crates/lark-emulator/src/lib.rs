@@ -503,8 +503,7 @@ impl Emulator {
 
     /// Drops every open connection without a close frame, as a network failure would.
     pub fn ws_kill_connections(&self) {
-        self.shared.state().ws.kill_all();
-        self.shared.changed.notify_waiters();
+        control::kill_connections(&self.shared);
     }
 
     /// Makes every open connection silent: pings go unanswered and nothing is pushed on it,

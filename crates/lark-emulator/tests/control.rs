@@ -3,6 +3,7 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::{Http, Webhook, control, plaintext, say};
 use lark_emulator::{CONTROL_PREFIX, Emulator, EmulatorConfig, WebhookConfig};
 use serde_json::{Value, json};
@@ -116,6 +117,46 @@ async fn any_message_type_can_be_said_with_its_content_object() {
     let id = said.json()["message_id"].as_str().unwrap().to_owned();
     let stored = emulator.message(&id).unwrap();
     assert_eq!(stored["msg_type"], "post");
+
+    // A file carries its bytes, which the app downloads as the platform serves them.
+    let bytes = b"quarterly numbers\n";
+    let sent = control(
+        &http,
+        "POST",
+        &format!("/chats/{chat}/messages"),
+        Some(
+            json!({"as": "Tom", "msg_type": "file", "file_name": "q3.txt",
+            "data_base64": base64::engine::general_purpose::STANDARD.encode(bytes)}),
+        ),
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{:?}", sent.json());
+    let id = sent.json()["message_id"].as_str().unwrap().to_owned();
+    let content: Value = serde_json::from_str(
+        emulator.message(&id).unwrap()["body"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(content["file_name"], "q3.txt");
+    let key = content["file_key"].as_str().unwrap();
+    let token = http.token(&emulator).await;
+    let downloaded = http
+        .get(
+            &token,
+            &format!("/open-apis/im/v1/messages/{id}/resources/{key}?type=file"),
+        )
+        .await;
+    assert_eq!(downloaded.status, 200);
+    assert_eq!(downloaded.body.as_ref(), bytes);
+    let not_bytes = control(
+        &http,
+        "POST",
+        &format!("/chats/{chat}/messages"),
+        Some(json!({"as": "Tom", "msg_type": "text", "file_name": "x", "data_base64": ""})),
+    )
+    .await;
+    assert_eq!(not_bytes.status, 400);
 }
 
 #[tokio::test]
