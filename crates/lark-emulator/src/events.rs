@@ -251,6 +251,34 @@ pub(crate) async fn run(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Ou
     }
 }
 
+/// Keeps one delivery attempt's record and wakes those waiting on the state.
+pub(crate) fn note_delivery(shared: &Shared, record: DeliveryRecord) {
+    crate::server::remember(&mut shared.state().deliveries, record);
+    shared.changed.notify_waiters();
+}
+
+impl DeliveryRecord {
+    /// The record of attempt `attempt` at delivering `event`, with no status or answer yet.
+    pub(crate) fn of(
+        event: &Outgoing,
+        attempt: u32,
+        duplicate: bool,
+        error: Option<String>,
+        long_connection: bool,
+    ) -> Self {
+        Self {
+            event_id: event.event_id.clone(),
+            event_type: event.event_type.clone(),
+            attempt,
+            status: None,
+            error,
+            answer: None,
+            duplicate,
+            long_connection,
+        }
+    }
+}
+
 /// Posts an event to the webhook, retried on the schedule while it fails.
 async fn deliver(shared: Arc<Shared>, client: HttpClient, event: Outgoing) {
     let mut attempt = 1u32;
@@ -286,20 +314,14 @@ async fn deliver(shared: Arc<Shared>, client: HttpClient, event: Outgoing) {
             .as_ref()
             .ok()
             .map(|(_, body)| crate::state::kept_answer(body));
-        crate::server::remember(
-            &mut shared.state().deliveries,
+        note_delivery(
+            &shared,
             DeliveryRecord {
-                event_id: event.event_id.clone(),
-                event_type: event.event_type.clone(),
-                attempt,
                 status,
-                error,
                 answer,
-                duplicate,
-                long_connection: false,
+                ..DeliveryRecord::of(&event, attempt, duplicate, error, false)
             },
         );
-        shared.changed.notify_waiters();
         attempt += 1;
         if succeeded {
             if copies_left == 0 {

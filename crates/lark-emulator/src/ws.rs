@@ -742,20 +742,13 @@ pub(crate) async fn deliver(shared: Arc<Shared>, event: Outgoing) {
                 .map(|data| crate::state::kept_answer(data.to_string().as_bytes())),
             _ => None,
         };
-        crate::server::remember(
-            &mut shared.state().deliveries,
+        crate::events::note_delivery(
+            &shared,
             DeliveryRecord {
-                event_id: event.event_id.clone(),
-                event_type: event.event_type.clone(),
-                attempt,
-                status: None,
-                error,
                 answer,
-                duplicate,
-                long_connection: true,
+                ..DeliveryRecord::of(&event, attempt, duplicate, error, true)
             },
         );
-        shared.changed.notify_waiters();
         attempt += 1;
         if succeeded {
             if copies_left == 0 {
