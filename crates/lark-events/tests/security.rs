@@ -161,6 +161,17 @@ fn encryption_must_match_the_configuration() {
 }
 
 #[test]
+fn a_signed_body_that_decrypts_to_bytes_that_are_not_json_is_a_decryption_error() {
+    // What a wrong key gives whenever its garbage happens to end in valid padding.
+    let request = signed(b"\x9c\x01 not json at all", NOW);
+    let answer = receive(&config(), &request.headers, &request.body, now());
+    let Err(EventError::Decrypt(why)) = &answer else {
+        panic!("{answer:?}")
+    };
+    assert!(why.contains("another key"), "{why}");
+}
+
+#[test]
 fn an_encrypted_challenge_is_answered_without_a_signature() {
     let challenge =
         json!({"challenge": "abc", "token": TOKEN, "type": "url_verification"}).to_string();
