@@ -28,6 +28,9 @@ pub const CONTROL_PREFIX: &str = "/__emulator/v1";
 /// is refused before it is buffered.
 const MAX_BODY: usize = 1024 * 1024;
 
+/// The most extra copies of each event `PUT /duplicates` asks for.
+const MAX_COPIES: u32 = 100;
+
 /// The longest a `wait` may be asked to wait.
 const MAX_WAIT: Duration = Duration::from_secs(300);
 
@@ -84,7 +87,13 @@ pub(crate) async fn handle(
         Ok(collected) => {
             let path = parts.uri.path();
             let rest = path.strip_prefix(CONTROL_PREFIX).unwrap_or_default();
-            let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+            // Names in paths (`/chats/{id}/members/Tom%20Smith`) come percent-encoded.
+            let decoded: Vec<String> = rest
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(crate::server::percent_decode)
+                .collect();
+            let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
             match parse_body(&collected.to_bytes()) {
                 Ok(body) => route(shared, &parts.method, &segments, &body).await,
                 Err(refusal) => Err(refusal),
@@ -304,9 +313,14 @@ async fn records(
                 ))
             }
         }
-        (Put, ["duplicates"]) => count(body, "copies").map(|copies| {
+        (Put, ["duplicates"]) => count(body, "copies").and_then(|copies| {
+            if copies > MAX_COPIES {
+                return Err(Refusal::bad(format!(
+                    "`copies` is at most {MAX_COPIES}: each copy is one more delivery of every event"
+                )));
+            }
             shared.state().extra_copies = copies;
-            json!({})
+            Ok(json!({}))
         }),
         (Get, ["tokens", "fetches"]) => Ok(json!(shared.state().token_fetches)),
         (Get, ["faults"]) => Ok(json!({ "items": shared.state().faults.rules().to_vec() })),
@@ -365,17 +379,17 @@ pub(crate) fn default_chat(state: &State) -> String {
 
 /// Every user of the tenant.
 pub(crate) fn users(state: &State) -> Vec<UserInfo> {
-    state
-        .users
-        .iter()
-        .map(|u| UserInfo {
-            name: u.name.clone(),
-            open_id: u.open_id.clone(),
-            union_id: u.union_id.clone(),
-            user_id: u.user_id.clone(),
-            email: u.email.clone(),
-        })
-        .collect()
+    state.users.iter().map(user_info).collect()
+}
+
+fn user_info(u: &crate::state::User) -> UserInfo {
+    UserInfo {
+        name: u.name.clone(),
+        open_id: u.open_id.clone(),
+        union_id: u.union_id.clone(),
+        user_id: u.user_id.clone(),
+        email: u.email.clone(),
+    }
 }
 
 /// The messages of a chat in order, as the REST endpoints write them.
@@ -670,17 +684,7 @@ pub(crate) fn add_user(shared: &Shared, user: &UserConfig) -> Result<UserInfo, E
             )));
         }
     }
-    let open_id = state.add_user(user);
-    Ok(users(&state)
-        .into_iter()
-        .find(|u| u.open_id == open_id)
-        .unwrap_or_else(|| UserInfo {
-            name: user.name.clone(),
-            open_id,
-            union_id: String::new(),
-            user_id: String::new(),
-            email: String::new(),
-        }))
+    Ok(user_info(state.add_user(user)))
 }
 
 /// Adds a group chat whose members (open_ids) and bots (app_ids) all exist. Returns its id.

@@ -410,12 +410,10 @@ impl State {
         );
     }
 
-    /// Adds a user of the tenant; the ids left empty are derived. Returns the user's open_id.
-    pub(crate) fn add_user(&mut self, config: &UserConfig) -> String {
-        let user = User::from_config(config);
-        let open_id = user.open_id.clone();
-        self.users.push(user);
-        open_id
+    /// Adds a user of the tenant; the ids left empty are derived. Returns the user as added.
+    pub(crate) fn add_user(&mut self, config: &UserConfig) -> &User {
+        self.users.push(User::from_config(config));
+        &self.users[self.users.len() - 1]
     }
 
     /// Adds a group chat with its members and bots, owned by its first bot (else its first

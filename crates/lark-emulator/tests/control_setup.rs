@@ -143,6 +143,22 @@ async fn duplicates_and_redeliveries_reach_the_webhook_again() {
     let event_id = first["header"]["event_id"].as_str().unwrap();
 
     ok(&http, "PUT", "/duplicates", Some(json!({"copies": 0}))).await;
+    let endless = control(
+        &http,
+        "PUT",
+        "/duplicates",
+        Some(json!({"copies": 1_000_000})),
+    )
+    .await;
+    assert_eq!(endless.status, 400);
+    assert!(
+        endless.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("at most 100"),
+        "{:?}",
+        endless.json()
+    );
     ok(
         &http,
         "POST",
@@ -597,4 +613,34 @@ async fn cards_pins_toasts_urgent_and_a_wait_for_requests_are_read_over_http() {
     )
     .await;
     assert_eq!(waited, json!({"held": true, "seen": 1}));
+}
+
+#[tokio::test]
+async fn a_person_named_in_a_path_is_found_by_their_percent_encoded_name() {
+    let (emulator, http) = common::started().await;
+    // A name with a space, in a path: percent-encoded there, as any client sends it.
+    let ann = ok(&http, "POST", "/users", Some(json!({"name": "Ann Lee"}))).await;
+    let chat = emulator.default_chat();
+    ok(
+        &http,
+        "POST",
+        &format!("/chats/{chat}/members"),
+        Some(json!({"as": "Ann Lee"})),
+    )
+    .await;
+    ok(
+        &http,
+        "DELETE",
+        &format!("/chats/{chat}/members/Ann%20Lee"),
+        None,
+    )
+    .await;
+    let after = control(
+        &http,
+        "POST",
+        &format!("/chats/{chat}/messages"),
+        Some(json!({"as": ann["open_id"], "text": "gone?"})),
+    )
+    .await;
+    assert_eq!(after.status, 409, "{:?}", after.json());
 }

@@ -1,7 +1,7 @@
 //! `lark emulator say|click|messages`: a running emulator driven through its control API.
 
 use crate::args::{Cli, ControlArgs, EmulatorAction};
-use crate::output::{Failure, print, row};
+use crate::output::{Failure, print, row, terminal_safe};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
@@ -167,8 +167,12 @@ impl Control {
         if status.is_success() {
             Ok(value)
         } else {
-            let error = value["error"].as_str().unwrap_or("no reason given");
-            let message = format!("the emulator refused {method} {path} ({status}): {error}");
+            // The emulator may echo what it was sent: shown escaped, as chat text is.
+            let error = terminal_safe(value["error"].as_str().unwrap_or("no reason given"));
+            let message = format!(
+                "the emulator refused {method} {} ({status}): {error}",
+                terminal_safe(path)
+            );
             Err(if status.is_client_error() {
                 Failure::Input(message)
             } else {
