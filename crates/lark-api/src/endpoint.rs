@@ -119,14 +119,26 @@ impl Query {
 /// Percent-encodes everything but the unreserved characters of RFC 3986.
 pub(crate) fn percent_encode_into(out: &mut String, value: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xF)]));
-        }
+    let unreserved =
+        |byte: &u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~');
+    // Runs of unreserved characters are copied whole; every other byte, including each byte
+    // of a character beyond ASCII, is escaped.
+    let mut rest = value.as_bytes();
+    loop {
+        let run = rest
+            .iter()
+            .position(|byte| !unreserved(byte))
+            .unwrap_or(rest.len());
+        let (plain, tail) = rest.split_at(run);
+        // The run is ASCII, so it always reads as text.
+        out.push_str(std::str::from_utf8(plain).unwrap_or_default());
+        let Some((&byte, after)) = tail.split_first() else {
+            break;
+        };
+        out.push('%');
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xF)]));
+        rest = after;
     }
 }
 
@@ -822,6 +834,16 @@ mod tests {
     fn path_segments_cannot_escape_their_segment() {
         assert_eq!(segment("../../chats"), "..%2F..%2Fchats");
         assert_eq!(segment("om_dc1326"), "om_dc1326");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_encoded_to_unreserved_characters_and_escapes_and_back(value in "\\PC*") {
+            let encoded = segment(&value);
+            proptest::prop_assert!(encoded.bytes().all(|byte| byte.is_ascii_alphanumeric()
+                || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'%')));
+            proptest::prop_assert_eq!(percent_decode(&encoded), Some(value));
+        }
     }
 
     #[test]

@@ -10,8 +10,8 @@ use crate::token::{
     TokenKey, TokenKind, TokenManager, TokenStore,
 };
 use crate::transport::{
-    HyperTransport, RequestBody, ResponseBody, Transport, TransportConfig, TransportError,
-    full_body, read_body,
+    HyperTransport, RequestBody, ResponseBody, Transport, TransportConfig, TransportError, Wire,
+    full_body,
 };
 use bytes::Bytes;
 use lark_api::auth::{
@@ -544,7 +544,7 @@ impl<C> ClientBuilder<C> {
             ));
         }
         let transport = if let Some(transport) = self.transport {
-            transport
+            Wire::Custom(transport)
         } else {
             let mut config = self.transport_config;
             // The base url is fixed, so the route is chosen once.
@@ -555,7 +555,7 @@ impl<C> ClientBuilder<C> {
                 config.proxy = Some(route.uri);
                 config.proxy_authorization = route.authorization;
             }
-            Arc::new(
+            Wire::Hyper(
                 HyperTransport::new(&config)
                     .map_err(|err| Error::Config(format!("TLS setup failed: {err}")))?,
             )
@@ -623,7 +623,7 @@ pub(crate) struct Inner {
     pub(crate) app_id: AppId,
     pub(crate) app_secret: AppSecret,
     kind: AppKind,
-    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) transport: Wire,
     pub(crate) request_timeout: Duration,
     pub(crate) transfer: TransferTimeouts,
     pub(crate) retry: RetryPolicy,
@@ -1287,22 +1287,13 @@ impl Client {
         &self,
         request: http::Request<RequestBody>,
     ) -> Result<http::Response<Bytes>, Failure> {
-        let exchange = async {
-            let response = self
-                .inner
-                .transport
-                .send(request)
-                .await
-                .map_err(Failure::Transport)?;
-            let (parts, body) = response.into_parts();
-            let bytes = read_body(body, MAX_RESPONSE)
-                .await
-                .map_err(|err| Failure::Transport(TransportError::new(err)))?;
-            Ok(http::Response::from_parts(parts, bytes))
-        };
-        tokio::time::timeout(self.inner.request_timeout, exchange)
-            .await
-            .map_err(|_| Failure::Timeout)?
+        tokio::time::timeout(
+            self.inner.request_timeout,
+            self.inner.transport.exchange(request, MAX_RESPONSE),
+        )
+        .await
+        .map_err(|_| Failure::Timeout)?
+        .map_err(Failure::Transport)
     }
 
     /// Sends a request and returns the answer with its body still streaming, within the request

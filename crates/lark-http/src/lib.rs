@@ -50,15 +50,19 @@ pub fn new_uuid() -> String {
     rand::rng().fill_bytes(&mut bytes);
     bytes[6] = (bytes[6] & 0x0F) | 0x40;
     bytes[8] = (bytes[8] & 0x3F) | 0x80;
-    let mut out = String::with_capacity(36);
+    // Written into a fixed buffer, then copied once: no growth checks per character.
+    let mut out = [b'-'; 36];
+    let mut at = 0;
     for (i, b) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            at += 1;
         }
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xF)]));
+        out[at] = HEX[usize::from(b >> 4)];
+        out[at + 1] = HEX[usize::from(b & 0xF)];
+        at += 2;
     }
-    out
+    // Every byte is an ASCII hex digit or a dash.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

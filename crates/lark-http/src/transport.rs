@@ -193,22 +193,92 @@ impl HyperTransport {
         })
     }
 
+    /// The slots of the host `uri` names. Searched by reference: nothing is built per request
+    /// once the host is known.
     fn slots_for(&self, uri: &http::Uri) -> Arc<Semaphore> {
-        let scheme = uri.scheme().cloned().unwrap_or(http::uri::Scheme::HTTP);
-        let authority = uri
-            .authority()
-            .cloned()
-            .unwrap_or_else(|| http::uri::Authority::from_static("localhost"));
+        let plain = http::uri::Scheme::HTTP;
+        let localhost = http::uri::Authority::from_static("localhost");
+        let scheme = uri.scheme().unwrap_or(&plain);
+        let authority = uri.authority().unwrap_or(&localhost);
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, _, slot)) = slots
-            .iter()
-            .find(|(s, a, _)| *s == scheme && *a == authority)
-        {
+        if let Some((_, _, slot)) = slots.iter().find(|(s, a, _)| s == scheme && a == authority) {
             return slot.clone();
         }
         let slot = Arc::new(Semaphore::new(self.per_host));
-        slots.push((scheme, authority, slot.clone()));
+        slots.push((scheme.clone(), authority.clone(), slot.clone()));
         slot
+    }
+
+    /// Sends `request` on the pool, without taking a slot.
+    async fn request(
+        &self,
+        request: http::Request<RequestBody>,
+    ) -> Result<http::Response<hyper::body::Incoming>, TransportError> {
+        match &self.client {
+            Pooled::Direct(client) => client.request(request).await.map_err(classify),
+            Pooled::Proxied(client) => client.request(request).await.map_err(classify),
+        }
+    }
+
+    /// Sends `request` and reads its whole answer, at most `limit` bytes, holding the host's
+    /// slot until the answer is read. Unlike [`Transport::send`], nothing is boxed: the
+    /// executor's JSON calls come this way.
+    pub(crate) async fn exchange(
+        &self,
+        request: http::Request<RequestBody>,
+        limit: usize,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        let slots = self.slots_for(request.uri());
+        // A free slot is taken without building a waiter; only a full host waits.
+        let _slot = match slots.try_acquire() {
+            Ok(slot) => slot,
+            Err(_) => slots
+                .acquire()
+                .await
+                .map_err(|err| TransportError::not_sent(Box::new(err)))?,
+        };
+        let (parts, body) = self.request(request).await?.into_parts();
+        let bytes = read_body(body, limit).await.map_err(TransportError::new)?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+/// The transport a client was built with: the default one, called directly, or one the
+/// caller supplied.
+#[allow(clippy::large_enum_variant)] // one per client, behind its Arc: boxing would only add a pointer to chase
+pub(crate) enum Wire {
+    /// The default hyper transport.
+    Hyper(HyperTransport),
+    /// A transport given to [`ClientBuilder::transport`](crate::ClientBuilder::transport).
+    Custom(Arc<dyn Transport>),
+}
+
+impl Wire {
+    /// Sends `request`; the answer's body still streams.
+    pub(crate) async fn send(
+        &self,
+        request: http::Request<RequestBody>,
+    ) -> Result<http::Response<ResponseBody>, TransportError> {
+        match self {
+            Self::Hyper(hyper) => hyper.send(request).await,
+            Self::Custom(custom) => custom.send(request).await,
+        }
+    }
+
+    /// Sends `request` and reads its whole answer, at most `limit` bytes.
+    pub(crate) async fn exchange(
+        &self,
+        request: http::Request<RequestBody>,
+        limit: usize,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        match self {
+            Self::Hyper(hyper) => hyper.exchange(request, limit).await,
+            Self::Custom(custom) => {
+                let (parts, body) = custom.send(request).await?.into_parts();
+                let bytes = read_body(body, limit).await.map_err(TransportError::new)?;
+                Ok(http::Response::from_parts(parts, bytes))
+            }
+        }
     }
 }
 
@@ -265,10 +335,7 @@ impl Transport for HyperTransport {
             .acquire_owned()
             .await
             .map_err(|err| TransportError::not_sent(Box::new(err)))?;
-        let response = match &self.client {
-            Pooled::Direct(client) => client.request(request).await.map_err(classify)?,
-            Pooled::Proxied(client) => client.request(request).await.map_err(classify)?,
-        };
+        let response = self.request(request).await?;
         Ok(response.map(|body| {
             Slotted {
                 body,
@@ -282,13 +349,17 @@ impl Transport for HyperTransport {
 /// The body's bytes, at most `limit` of them. Read frame by frame rather than through
 /// `http_body_util::Limited`, whose generic error conversion trips the compiler's `Send`
 /// checks for futures that hold it.
-pub(crate) async fn read_body(mut body: ResponseBody, limit: usize) -> Result<Bytes, BoxError> {
+pub(crate) async fn read_body<B>(mut body: B, limit: usize) -> Result<Bytes, BoxError>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
     // A body that comes in one frame, as most answers do, is kept as it came, not copied.
     let mut first: Option<Bytes> = None;
     let mut out = bytes::BytesMut::new();
     let mut len = 0usize;
     while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
+        if let Ok(data) = frame.map_err(Into::into)?.into_data() {
             len += data.len();
             if len > limit {
                 return Err(format!("the response is larger than {limit} bytes").into());

@@ -145,3 +145,44 @@ async fn an_idle_pooled_connection_is_closed_by_its_timer() {
         .unwrap();
     drop(transport);
 }
+
+/// A read that needs no token, so that every request the server sees is one the test sent.
+struct ListChats;
+
+impl lark_api::Endpoint for ListChats {
+    type Output = ();
+    type Answer = lark_api::answer::Nothing;
+    const METHOD: http::Method = http::Method::GET;
+    const PATH: &'static str = "/open-apis/im/v1/chats";
+    const AUTH: lark_api::Auth = lark_api::Auth::None;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clients_calls_keep_to_the_cap_too() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    tokio::spawn(holding_server(listener, seen.clone()));
+    let client = lark_http::Client::builder()
+        .app("cli_pool_test", "pool test secret")
+        .base_url(lark_api::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap())
+        .max_connections_per_host(CAP)
+        .build()
+        .unwrap();
+
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..TOTAL {
+        let client = client.clone();
+        calls.spawn(async move { client.execute(ListChats).await });
+    }
+    let answered = tokio::time::timeout(Duration::from_secs(120), calls.join_all())
+        .await
+        .expect("every call is answered");
+    assert!(answered.iter().all(Result::is_ok), "{answered:?}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.arrived, TOTAL);
+    assert_eq!(
+        seen.most_in_flight, CAP,
+        "at most {CAP} at once, and the cap is used"
+    );
+}
