@@ -122,23 +122,25 @@ pub(crate) fn percent_encode_into(out: &mut String, value: &str) {
     let unreserved =
         |byte: &u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~');
     // Runs of unreserved characters are copied whole; every other byte, including each byte
-    // of a character beyond ASCII, is escaped.
-    let mut rest = value.as_bytes();
+    // of a character beyond ASCII, is escaped. A run that is not empty is ASCII, so its ends
+    // are character boundaries and it is a slice of the text.
+    let bytes = value.as_bytes();
+    let mut start = 0;
     loop {
-        let run = rest
+        let end = bytes
+            .get(start..)
+            .unwrap_or_default()
             .iter()
             .position(|byte| !unreserved(byte))
-            .unwrap_or(rest.len());
-        let (plain, tail) = rest.split_at(run);
-        // The run is ASCII, so it always reads as text.
-        out.push_str(std::str::from_utf8(plain).unwrap_or_default());
-        let Some((&byte, after)) = tail.split_first() else {
+            .map_or(bytes.len(), |run| start + run);
+        out.push_str(value.get(start..end).unwrap_or_default());
+        let Some(&byte) = bytes.get(end) else {
             break;
         };
         out.push('%');
         out.push(char::from(HEX[usize::from(byte >> 4)]));
         out.push(char::from(HEX[usize::from(byte & 0xF)]));
-        rest = after;
+        start = end + 1;
     }
 }
 
@@ -393,7 +395,7 @@ pub fn build_request<E: Endpoint>(
                 CONTENT_TYPE,
                 HeaderValue::from_static("application/json; charset=utf-8"),
             );
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            headers.insert(CONTENT_LENGTH, length_value(bytes.len() as u64));
         }
         Body::Multipart(multipart) => {
             let content_type = HeaderValue::try_from(multipart.content_type()).map_err(|err| {
@@ -401,7 +403,7 @@ pub fn build_request<E: Endpoint>(
             })?;
             headers.insert(CONTENT_TYPE, content_type);
             if let Some(len) = multipart.content_length() {
-                headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+                headers.insert(CONTENT_LENGTH, length_value(len));
             }
         }
     }
@@ -411,6 +413,24 @@ pub fn build_request<E: Endpoint>(
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     Ok(request)
+}
+
+/// A `Content-Length` value: the decimal digits copied once into an exact buffer, where
+/// `HeaderValue::from` grows one.
+fn length_value(len: u64) -> HeaderValue {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = len;
+    while at > 0 {
+        at -= 1;
+        digits[at] = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    HeaderValue::from_maybe_shared(Bytes::copy_from_slice(&digits[at..]))
+        .unwrap_or_else(|_| HeaderValue::from(len))
 }
 
 /// Reads `response` as `endpoint`'s answer.
@@ -843,6 +863,20 @@ mod tests {
             proptest::prop_assert!(encoded.bytes().all(|byte| byte.is_ascii_alphanumeric()
                 || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'%')));
             proptest::prop_assert_eq!(percent_decode(&encoded), Some(value));
+        }
+
+        #[test]
+        fn a_length_is_written_as_its_decimal_digits(len in proptest::prelude::any::<u64>()) {
+            let value = length_value(len);
+            let digits = len.to_string();
+            proptest::prop_assert_eq!(value.as_bytes(), digits.as_bytes());
+        }
+    }
+
+    #[test]
+    fn lengths_at_the_edges_are_written_whole() {
+        for len in [0, 9, 10, 99, 100, u64::MAX] {
+            assert_eq!(length_value(len), http::HeaderValue::from(len));
         }
     }
 

@@ -61,8 +61,8 @@ pub fn new_uuid() -> String {
         out[at + 1] = HEX[usize::from(b & 0xF)];
         at += 2;
     }
-    // Every byte is an ASCII hex digit or a dash.
-    String::from_utf8_lossy(&out).into_owned()
+    // Every byte is an ASCII hex digit or a dash, so this always reads as text.
+    std::str::from_utf8(&out).unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]

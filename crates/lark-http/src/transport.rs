@@ -122,11 +122,17 @@ enum Pooled {
 pub struct HyperTransport {
     client: Pooled,
     per_host: usize,
-    /// One semaphore per host, made on first use. Hosts come from the client's own base url
-    /// (and the long connection's), so the map stays small.
-    /// Each host's slots, by scheme and authority: a client talks to a handful of hosts, and a
+    /// Each host's slots, by scheme and authority (as ASCII, compared without case), made on
+    /// first use. Hosts come from the client's own base url and the long connection's, so a
     /// short list is searched without building a key per request.
-    slots: Mutex<Vec<(http::uri::Scheme, http::uri::Authority, Arc<Semaphore>)>>,
+    slots: Mutex<Vec<HostSlots>>,
+}
+
+/// One host's slots.
+struct HostSlots {
+    scheme: Box<str>,
+    authority: Box<str>,
+    slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for HyperTransport {
@@ -196,16 +202,25 @@ impl HyperTransport {
     /// The slots of the host `uri` names. Searched by reference: nothing is built per request
     /// once the host is known.
     fn slots_for(&self, uri: &http::Uri) -> Arc<Semaphore> {
-        let plain = http::uri::Scheme::HTTP;
-        let localhost = http::uri::Authority::from_static("localhost");
-        let scheme = uri.scheme().unwrap_or(&plain);
-        let authority = uri.authority().unwrap_or(&localhost);
+        let scheme = uri.scheme_str().unwrap_or("http");
+        let authority = uri
+            .authority()
+            .map_or("localhost", http::uri::Authority::as_str);
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, _, slot)) = slots.iter().find(|(s, a, _)| s == scheme && a == authority) {
-            return slot.clone();
+        // The same spelling as before is the common case, and the cheap comparison.
+        let same = |known: &str, asked: &str| known == asked || known.eq_ignore_ascii_case(asked);
+        if let Some(host) = slots
+            .iter()
+            .find(|host| same(&host.scheme, scheme) && same(&host.authority, authority))
+        {
+            return host.slots.clone();
         }
         let slot = Arc::new(Semaphore::new(self.per_host));
-        slots.push((scheme.clone(), authority.clone(), slot.clone()));
+        slots.push(HostSlots {
+            scheme: scheme.into(),
+            authority: authority.into(),
+            slots: slot.clone(),
+        });
         slot
     }
 
