@@ -397,6 +397,8 @@ pub struct BotBuilder {
     ack: AckPolicy,
     allow_unsigned: bool,
     serve_options: ServeOptions,
+    #[cfg(feature = "ws")]
+    connect_options: lark_ws::WsOptions,
 }
 
 impl std::fmt::Debug for BotBuilder {
@@ -514,6 +516,30 @@ impl BotBuilder {
     /// ```
     pub fn serve_options(mut self, options: ServeOptions) -> Self {
         self.serve_options = options;
+        self
+    }
+
+    /// Watchdog, shutdown grace and reconnecting of the long connection that
+    /// [`Bot::connect`] opens (defaults: [`WsOptions::default`](lark_ws::WsOptions::default)).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::Bot;
+    /// use lark::ws::WsOptions;
+    /// use std::time::Duration;
+    ///
+    /// let bot = Bot::builder(client)
+    ///     .allow_unsigned_events()
+    ///     .connect_options(WsOptions::default().with_shutdown_grace(Duration::from_secs(10)))
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "ws")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+    pub fn connect_options(mut self, options: lark_ws::WsOptions) -> Self {
+        self.connect_options = options;
         self
     }
 
@@ -718,6 +744,8 @@ impl BotBuilder {
             config: self.config,
             dispatcher,
             serve_options: self.serve_options,
+            #[cfg(feature = "ws")]
+            connect_options: self.connect_options,
         })
     }
 }
@@ -745,6 +773,8 @@ pub struct Bot {
     config: EventConfig,
     dispatcher: Dispatcher,
     serve_options: ServeOptions,
+    #[cfg(feature = "ws")]
+    connect_options: lark_ws::WsOptions,
 }
 
 impl Bot {
@@ -815,6 +845,8 @@ impl Bot {
             ack: AckPolicy::default(),
             allow_unsigned: false,
             serve_options: ServeOptions::default(),
+            #[cfg(feature = "ws")]
+            connect_options: lark_ws::WsOptions::default(),
         }
     }
 
@@ -881,6 +913,7 @@ impl Bot {
 
     /// Receives events and card callbacks over the long connection instead of a webhook: no
     /// public URL needed. The same handlers run; the handle watches and stops the connection.
+    /// Its watchdog, shutdown grace and reconnecting are [`BotBuilder::connect_options`].
     ///
     /// ```no_run
     /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
@@ -895,27 +928,8 @@ impl Bot {
     #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
     #[must_use]
     pub fn connect(&self) -> lark_ws::WsHandle {
-        self.connect_with(lark_ws::WsOptions::default())
-    }
-
-    /// [`connect`](Self::connect) with `options` (watchdog, shutdown grace, reconnecting).
-    ///
-    /// ```no_run
-    /// # async fn run(client: lark::Client) -> Result<(), lark::Error> {
-    /// # let bot = lark::Bot::builder(client).allow_unsigned_events().build()?;
-    /// use lark::ws::WsOptions;
-    /// use std::time::Duration;
-    ///
-    /// let events = bot.connect_with(WsOptions::default().with_shutdown_grace(Duration::from_secs(10)));
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[cfg(feature = "ws")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
-    #[must_use]
-    pub fn connect_with(&self, options: lark_ws::WsOptions) -> lark_ws::WsHandle {
         lark_ws::WsClient::new(self.client.http().clone(), self.dispatcher.clone())
-            .with_options(options)
+            .with_options(self.connect_options.clone())
             .start()
     }
 
