@@ -1287,13 +1287,21 @@ impl Client {
         &self,
         request: http::Request<RequestBody>,
     ) -> Result<http::Response<Bytes>, Failure> {
-        tokio::time::timeout(
-            self.inner.request_timeout,
-            self.inner.transport.exchange(request, MAX_RESPONSE),
-        )
-        .await
-        .map_err(|_| Failure::Timeout)?
-        .map_err(Failure::Transport)
+        // Each transport's exchange is awaited here, without a layer between that would add
+        // its own state to every call's future.
+        let timeout = self.inner.request_timeout;
+        let answer = match &self.inner.transport {
+            Wire::Hyper(hyper) => {
+                tokio::time::timeout(timeout, hyper.exchange(request, MAX_RESPONSE)).await
+            }
+            Wire::Custom(custom) => {
+                let exchange = crate::transport::exchange_through(&**custom, request, MAX_RESPONSE);
+                tokio::time::timeout(timeout, exchange).await
+            }
+        };
+        answer
+            .map_err(|_| Failure::Timeout)?
+            .map_err(Failure::Transport)
     }
 
     /// Sends a request and returns the answer with its body still streaming, within the request

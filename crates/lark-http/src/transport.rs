@@ -224,14 +224,15 @@ impl HyperTransport {
         slot
     }
 
-    /// Sends `request` on the pool, without taking a slot.
-    async fn request(
+    /// Sends `request` on the pool, without taking a slot. Both pools answer with the same
+    /// future, so awaiting it adds no state of its own.
+    fn request(
         &self,
         request: http::Request<RequestBody>,
-    ) -> Result<http::Response<hyper::body::Incoming>, TransportError> {
+    ) -> hyper_util::client::legacy::ResponseFuture {
         match &self.client {
-            Pooled::Direct(client) => client.request(request).await.map_err(classify),
-            Pooled::Proxied(client) => client.request(request).await.map_err(classify),
+            Pooled::Direct(client) => client.request(request),
+            Pooled::Proxied(client) => client.request(request),
         }
     }
 
@@ -252,7 +253,7 @@ impl HyperTransport {
                 .await
                 .map_err(|err| TransportError::not_sent(Box::new(err)))?,
         };
-        let (parts, body) = self.request(request).await?.into_parts();
+        let (parts, body) = self.request(request).await.map_err(classify)?.into_parts();
         let bytes = read_body(body, limit).await.map_err(TransportError::new)?;
         Ok(http::Response::from_parts(parts, bytes))
     }
@@ -279,22 +280,18 @@ impl Wire {
             Self::Custom(custom) => custom.send(request).await,
         }
     }
+}
 
-    /// Sends `request` and reads its whole answer, at most `limit` bytes.
-    pub(crate) async fn exchange(
-        &self,
-        request: http::Request<RequestBody>,
-        limit: usize,
-    ) -> Result<http::Response<Bytes>, TransportError> {
-        match self {
-            Self::Hyper(hyper) => hyper.exchange(request, limit).await,
-            Self::Custom(custom) => {
-                let (parts, body) = custom.send(request).await?.into_parts();
-                let bytes = read_body(body, limit).await.map_err(TransportError::new)?;
-                Ok(http::Response::from_parts(parts, bytes))
-            }
-        }
-    }
+/// Sends `request` through a transport the caller supplied and reads its whole answer, at
+/// most `limit` bytes.
+pub(crate) async fn exchange_through(
+    transport: &dyn Transport,
+    request: http::Request<RequestBody>,
+    limit: usize,
+) -> Result<http::Response<Bytes>, TransportError> {
+    let (parts, body) = transport.send(request).await?.into_parts();
+    let bytes = read_body(body, limit).await.map_err(TransportError::new)?;
+    Ok(http::Response::from_parts(parts, bytes))
 }
 
 /// A response body that holds its request's slot until it is read to the end or dropped.
@@ -350,7 +347,7 @@ impl Transport for HyperTransport {
             .acquire_owned()
             .await
             .map_err(|err| TransportError::not_sent(Box::new(err)))?;
-        let response = self.request(request).await?;
+        let response = self.request(request).await.map_err(classify)?;
         Ok(response.map(|body| {
             Slotted {
                 body,
