@@ -1283,25 +1283,27 @@ impl Client {
     }
 
     /// Sends a request and reads the whole answer, within the request timeout.
-    pub(crate) async fn exchange(
+    ///
+    /// Built without an `async` layer of its own: the future is the timeout around the
+    /// transport's exchange, so a call's future holds no second copy of the request.
+    pub(crate) fn exchange(
         &self,
         request: http::Request<RequestBody>,
-    ) -> Result<http::Response<Bytes>, Failure> {
-        // Each transport's exchange is awaited here, without a layer between that would add
-        // its own state to every call's future.
-        let timeout = self.inner.request_timeout;
-        let answer = match &self.inner.transport {
-            Wire::Hyper(hyper) => {
-                tokio::time::timeout(timeout, hyper.exchange(request, MAX_RESPONSE)).await
-            }
-            Wire::Custom(custom) => {
-                let exchange = crate::transport::exchange_through(&**custom, request, MAX_RESPONSE);
-                tokio::time::timeout(timeout, exchange).await
-            }
-        };
-        answer
-            .map_err(|_| Failure::Timeout)?
-            .map_err(Failure::Transport)
+    ) -> impl Future<Output = Result<http::Response<Bytes>, Failure>> + Send + '_ {
+        use futures_util::FutureExt as _;
+        use futures_util::future::Either;
+        let exchange =
+            match &self.inner.transport {
+                Wire::Hyper(hyper) => Either::Left(hyper.exchange(request, MAX_RESPONSE)),
+                Wire::Custom(custom) => Either::Right(Box::pin(
+                    crate::transport::exchange_through(&**custom, request, MAX_RESPONSE),
+                )),
+            };
+        tokio::time::timeout(self.inner.request_timeout, exchange).map(|answer| {
+            answer
+                .map_err(|_| Failure::Timeout)?
+                .map_err(Failure::Transport)
+        })
     }
 
     /// Sends a request and returns the answer with its body still streaming, within the request

@@ -239,23 +239,29 @@ impl HyperTransport {
     /// Sends `request` and reads its whole answer, at most `limit` bytes, holding the host's
     /// slot until the answer is read. Unlike [`Transport::send`], nothing is boxed: the
     /// executor's JSON calls come this way.
-    pub(crate) async fn exchange(
+    ///
+    /// The pool's response future is made at once and does nothing until it is polled, after
+    /// a slot is taken; the future returned holds it instead of the request.
+    pub(crate) fn exchange(
         &self,
         request: http::Request<RequestBody>,
         limit: usize,
-    ) -> Result<http::Response<Bytes>, TransportError> {
+    ) -> impl Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'static {
         let slots = self.slots_for(request.uri());
-        // A free slot is taken without building a waiter; only a full host waits.
-        let _slot = match slots.try_acquire() {
-            Ok(slot) => slot,
-            Err(_) => slots
-                .acquire()
-                .await
-                .map_err(|err| TransportError::not_sent(Box::new(err)))?,
-        };
-        let (parts, body) = self.request(request).await.map_err(classify)?.into_parts();
-        let bytes = read_body(body, limit).await.map_err(TransportError::new)?;
-        Ok(http::Response::from_parts(parts, bytes))
+        let response = self.request(request);
+        async move {
+            // A free slot is taken without building a waiter; only a full host waits.
+            let _slot = match slots.try_acquire() {
+                Ok(slot) => slot,
+                Err(_) => slots
+                    .acquire()
+                    .await
+                    .map_err(|err| TransportError::not_sent(Box::new(err)))?,
+            };
+            let (parts, body) = response.await.map_err(classify)?.into_parts();
+            let bytes = read_body(body, limit).await.map_err(TransportError::new)?;
+            Ok(http::Response::from_parts(parts, bytes))
+        }
     }
 }
 
