@@ -157,7 +157,8 @@ pub(crate) use by_id;
 /// Implements [`Endpoint`](crate::Endpoint) from what differs between endpoints: the method,
 /// the path template, the answer's shape (which also gives the output), the fields that fill
 /// the path's `:name` segments, whether its `uuid` field makes it idempotent or its
-/// `page_token` field pages it, and any other item of the trait (`query`, `body`…) in braces.
+/// `page_size` and `page_token` fields page it (`paged(MAX)`, with the most a page may hold),
+/// and any other item of the trait (`query`, `body`…) in braces.
 ///
 /// `endpoint!(UpdateChat: PUT "/open-apis/im/v1/chats/:chat_id" => Nothing, ids(chat_id) { … })`
 macro_rules! endpoint {
@@ -176,14 +177,24 @@ macro_rules! endpoint {
             $($item)*
         });
     };
-    ($name:ident: $method:ident $path:literal => $answer:ty $(, ids($($id:ident),+))?, paged { $($item:tt)* }) => {
+    ($name:ident: $method:ident $path:literal => $answer:ty $(, ids($($id:ident),+))?, paged($max:expr) { $($item:tt)* }) => {
         impl $crate::pagination::Paginated for $name {
             fn set_page_token(&mut self, token: Option<String>) {
                 self.page_token = token;
             }
         }
 
-        $crate::answer::endpoint!($name: $method $path => $answer $(, ids($($id),+))? { $($item)* });
+        $crate::answer::endpoint!($name: $method $path => $answer $(, ids($($id),+))? {
+            fn page(&self) -> Option<$crate::pagination::PageRequest<'_>> {
+                Some($crate::pagination::PageRequest::new(
+                    self.page_size,
+                    $max,
+                    self.page_token.as_deref(),
+                ))
+            }
+
+            $($item)*
+        });
     };
     ($name:ident: $method:ident $path:literal => $answer:ty $(, ids($($id:ident),+))? { $($item:tt)* }) => {
         impl $crate::endpoint::Endpoint for $name {

@@ -304,6 +304,12 @@ pub trait Endpoint {
     /// Adds the query parameters.
     fn query(&self, _query: &mut Query) {}
 
+    /// For a list endpoint, the page it asks for, which [`build_request`] checks and adds to
+    /// the query after [`query`](Self::query)'s parameters; `None` (the default) otherwise.
+    fn page(&self) -> Option<crate::pagination::PageRequest<'_>> {
+        None
+    }
+
     /// Adds extra headers.
     fn headers(&self, _headers: &mut HeaderMap) {}
 
@@ -361,6 +367,11 @@ pub fn build_request<E: Endpoint>(
     let body = endpoint.body()?;
     let mut query = Query::default();
     endpoint.query(&mut query);
+    if let Some(page) = endpoint.page() {
+        page.check()?;
+        query.push_display("page_size", page.size);
+        query.push_display("page_token", page.token);
+    }
     let prefix = base.path_prefix();
     let mut path_and_query = String::with_capacity(prefix.len() + path.len() + 64);
     path_and_query.push_str(prefix);

@@ -1,6 +1,7 @@
 //! Cursor pagination: `page_size` / `page_token` in, `items` / `has_more` / `page_token` out.
 
 use crate::endpoint::Endpoint;
+use crate::error::BuildError;
 use serde::{Deserialize, Deserializer};
 
 /// One page of a list.
@@ -57,6 +58,42 @@ impl<T> IntoItems for Page<T> {
     fn into_items(self) -> (Vec<T>, Option<String>) {
         let next = self.next_token().map(str::to_owned);
         (self.items, next)
+    }
+}
+
+/// The page a list endpoint asks for: how many items it should hold, the most its
+/// documentation allows, and which page. [`build_request`](crate::build_request) adds
+/// `page_size` and `page_token` to the query and refuses a size out of range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PageRequest<'a> {
+    /// Items per page; `None` leaves the platform's default.
+    pub size: Option<u32>,
+    /// The most items a page may hold.
+    pub max: u32,
+    /// The page to fetch; `None` for the first.
+    pub token: Option<&'a str>,
+}
+
+impl<'a> PageRequest<'a> {
+    /// A page of `size` items (at most `max`), the one `token` names.
+    #[must_use]
+    pub fn new(size: Option<u32>, max: u32, token: Option<&'a str>) -> Self {
+        Self { size, max, token }
+    }
+
+    /// Refuses a size of 0 or above the most a page may hold.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidParam`] naming `page_size`.
+    pub fn check(&self) -> Result<(), BuildError> {
+        match self.size {
+            Some(size) if size == 0 || size > self.max => Err(BuildError::InvalidParam {
+                field: "page_size",
+                reason: format!("is {size}; pages hold 1 to {} items", self.max),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 

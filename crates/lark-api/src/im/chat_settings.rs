@@ -1,7 +1,6 @@
 //! What a chat holds beside its messages: its announcement, managers, who may speak, the
 //! message on top, its share link; and finding chats and joining one.
 
-use super::check_page_size;
 use super::model::{ChatSummary, MemberIdType, UserIdType};
 use crate::answer::endpoint;
 use crate::answer::{Data, Nothing, PageOf};
@@ -272,15 +271,9 @@ impl GetModeration {
     }
 }
 
-endpoint!(GetModeration: GET "/open-apis/im/v1/chats/:chat_id/moderation" => Data<Moderation>, ids(chat_id), paged {
+endpoint!(GetModeration: GET "/open-apis/im/v1/chats/:chat_id/moderation" => Data<Moderation>, ids(chat_id), paged(100) {
     fn query(&self, query: &mut Query) {
         query.push_display("user_id_type", self.user_id_type.as_ref());
-        query.page(self.page_size, self.page_token.as_ref());
-    }
-
-    fn body(&self) -> Result<Body, BuildError> {
-        check_page_size(self.page_size, 100)?;
-        Ok(Body::Empty)
     }
 });
 
@@ -490,11 +483,10 @@ impl SearchChats {
     }
 }
 
-endpoint!(SearchChats: GET "/open-apis/im/v1/chats/search" => PageOf<ChatSummary>, paged {
+endpoint!(SearchChats: GET "/open-apis/im/v1/chats/search" => PageOf<ChatSummary>, paged(100) {
     fn query(&self, query: &mut Query) {
         query.push_display("user_id_type", self.user_id_type.as_ref());
         query.push("query", self.query.as_str());
-        query.page(self.page_size, self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
@@ -504,7 +496,6 @@ endpoint!(SearchChats: GET "/open-apis/im/v1/chats/search" => PageOf<ChatSummary
                 reason: "is empty; say what to look for, or list the chats instead".to_owned(),
             });
         }
-        check_page_size(self.page_size, 100)?;
         Ok(Body::Empty)
     }
 });

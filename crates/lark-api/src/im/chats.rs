@@ -308,15 +308,9 @@ impl ListChats {
     }
 }
 
-endpoint!(ListChats: GET "/open-apis/im/v1/chats" => PageOf<ChatSummary>, paged {
+endpoint!(ListChats: GET "/open-apis/im/v1/chats" => PageOf<ChatSummary>, paged(CHATS_PAGE_MAX) {
     fn query(&self, query: &mut Query) {
         query.push_display("user_id_type", self.user_id_type.as_ref());
         query.push_display("sort_type", self.sort.as_ref());
-        query.page(self.page_size, self.page_token.as_ref());
-    }
-
-    fn body(&self) -> Result<Body, BuildError> {
-        super::check_page_size(self.page_size, CHATS_PAGE_MAX)?;
-        Ok(Body::Empty)
     }
 });

@@ -212,15 +212,9 @@ impl ListMembers {
     }
 }
 
-endpoint!(ListMembers: GET "/open-apis/im/v1/chats/:chat_id/members" => Data<MembersPage>, ids(chat_id), paged {
+endpoint!(ListMembers: GET "/open-apis/im/v1/chats/:chat_id/members" => Data<MembersPage>, ids(chat_id), paged(MEMBERS_PAGE_MAX) {
     fn query(&self, query: &mut Query) {
         query.push_display("member_id_type", self.member_id_type.as_ref());
-        query.page(self.page_size, self.page_token.as_ref());
-    }
-
-    fn body(&self) -> Result<Body, BuildError> {
-        super::check_page_size(self.page_size, MEMBERS_PAGE_MAX)?;
-        Ok(Body::Empty)
     }
 });
 

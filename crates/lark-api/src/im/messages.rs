@@ -470,7 +470,7 @@ impl ListMessages {
     }
 }
 
-endpoint!(ListMessages: GET "/open-apis/im/v1/messages" => PageOf<Message>, paged {
+endpoint!(ListMessages: GET "/open-apis/im/v1/messages" => PageOf<Message>, paged(HISTORY_PAGE_MAX) {
     fn query(&self, query: &mut Query) {
         match &self.container {
             Container::Chat(id) => {
@@ -485,21 +485,12 @@ endpoint!(ListMessages: GET "/open-apis/im/v1/messages" => PageOf<Message>, page
         query.push_display("start_time", self.start_time);
         query.push_display("end_time", self.end_time);
         query.push_display("sort_type", self.sort.as_ref());
-        query.page(self.page_size, self.page_token.as_ref());
         if self.card_as_sent {
             query.push("card_msg_content_type", "user_card_content");
         }
     }
 
     fn body(&self) -> Result<Body, BuildError> {
-        if let Some(size) = self.page_size
-            && !(1..=HISTORY_PAGE_MAX).contains(&size)
-        {
-            return Err(BuildError::InvalidParam {
-                field: "page_size",
-                reason: format!("is {size}; history pages hold 1 to {HISTORY_PAGE_MAX} messages"),
-            });
-        }
         if matches!(self.container, Container::Thread(_))
             && (self.start_time.is_some() || self.end_time.is_some())
         {

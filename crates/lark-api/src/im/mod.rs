@@ -16,16 +16,6 @@ pub mod urgent;
 
 use crate::error::BuildError;
 
-fn check_page_size(page_size: Option<u32>, max: u32) -> Result<(), BuildError> {
-    match page_size {
-        Some(size) if size == 0 || size > max => Err(BuildError::InvalidParam {
-            field: "page_size",
-            reason: format!("is {size}; pages hold 1 to {max} items"),
-        }),
-        _ => Ok(()),
-    }
-}
-
 /// Refuses an empty id, which the platform would read as a missing one.
 fn check_id(field: &'static str, id: &str) -> Result<(), BuildError> {
     if id.trim().is_empty() {

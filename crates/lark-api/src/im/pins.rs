@@ -1,6 +1,5 @@
 //! Pins: a message kept at the top of its chat for every member to see.
 
-use super::check_page_size;
 use crate::answer::endpoint;
 use crate::answer::{Nothing, PageOf, data_field};
 use crate::endpoint::{Body, Query};
@@ -119,17 +118,15 @@ impl ListPins {
     }
 }
 
-endpoint!(ListPins: GET "/open-apis/im/v1/pins" => PageOf<Pin>, paged {
+endpoint!(ListPins: GET "/open-apis/im/v1/pins" => PageOf<Pin>, paged(PINS_PAGE_MAX) {
     fn query(&self, query: &mut Query) {
         query.push("chat_id", self.chat_id.as_str());
         query.push_display("start_time", self.start_time);
         query.push_display("end_time", self.end_time);
-        query.page(self.page_size, self.page_token.as_ref());
     }
 
     fn body(&self) -> Result<Body, BuildError> {
         super::check_id("chat_id", self.chat_id.as_str())?;
-        check_page_size(self.page_size, PINS_PAGE_MAX)?;
         if let (Some(start), Some(end)) = (self.start_time, self.end_time)
             && start >= end
         {

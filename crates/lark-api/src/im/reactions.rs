@@ -80,16 +80,10 @@ impl ListReactions {
     }
 }
 
-endpoint!(ListReactions: GET "/open-apis/im/v1/messages/:message_id/reactions" => PageOf<Reaction>, ids(message_id), paged {
+endpoint!(ListReactions: GET "/open-apis/im/v1/messages/:message_id/reactions" => PageOf<Reaction>, ids(message_id), paged(REACTIONS_PAGE_MAX) {
     fn query(&self, query: &mut Query) {
         query.push_display("reaction_type", self.emoji_type.as_ref());
-        query.page(self.page_size, self.page_token.as_ref());
         query.push_display("user_id_type", self.user_id_type.as_ref());
-    }
-
-    fn body(&self) -> Result<Body, BuildError> {
-        super::check_page_size(self.page_size, REACTIONS_PAGE_MAX)?;
-        Ok(Body::Empty)
     }
 });
 

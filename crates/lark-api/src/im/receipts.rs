@@ -1,11 +1,9 @@
 //! Read receipts: who has read a message the bot sent.
 
-use super::check_page_size;
 use super::model::UserIdType;
 use crate::answer::PageOf;
 use crate::answer::endpoint;
-use crate::endpoint::{Body, Query};
-use crate::error::BuildError;
+use crate::endpoint::Query;
 use lark_content::MessageId;
 use serde::Deserialize;
 
@@ -69,14 +67,8 @@ impl ReadUsers {
     }
 }
 
-endpoint!(ReadUsers: GET "/open-apis/im/v1/messages/:message_id/read_users" => PageOf<ReadUser>, ids(message_id), paged {
+endpoint!(ReadUsers: GET "/open-apis/im/v1/messages/:message_id/read_users" => PageOf<ReadUser>, ids(message_id), paged(READERS_PAGE_MAX) {
     fn query(&self, query: &mut Query) {
         query.push("user_id_type", self.user_id_type.as_str());
-        query.page(self.page_size, self.page_token.as_ref());
-    }
-
-    fn body(&self) -> Result<Body, BuildError> {
-        check_page_size(self.page_size, READERS_PAGE_MAX)?;
-        Ok(Body::Empty)
     }
 });
