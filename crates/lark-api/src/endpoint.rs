@@ -84,7 +84,7 @@ impl Query {
     }
 
     /// Adds a list's `page_size` and `page_token`, those that are set.
-    pub fn page(&mut self, page_size: Option<u32>, page_token: Option<&String>) {
+    pub fn page(&mut self, page_size: Option<u32>, page_token: Option<&str>) {
         self.push_display("page_size", page_size);
         self.push_display("page_token", page_token);
     }
@@ -369,8 +369,7 @@ pub fn build_request<E: Endpoint>(
     endpoint.query(&mut query);
     if let Some(page) = endpoint.page() {
         page.check()?;
-        query.push_display("page_size", page.size);
-        query.push_display("page_token", page.token);
+        query.page(page.size, page.token);
     }
     let prefix = base.path_prefix();
     let mut path_and_query = String::with_capacity(prefix.len() + path.len() + 64);
@@ -429,18 +428,8 @@ pub fn build_request<E: Endpoint>(
 /// A `Content-Length` value: the decimal digits copied once into an exact buffer, where
 /// `HeaderValue::from` grows one.
 fn length_value(len: u64) -> HeaderValue {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = len;
-    while at > 0 {
-        at -= 1;
-        digits[at] = b'0' + u8::try_from(rest % 10).unwrap_or(0);
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    HeaderValue::from_maybe_shared(Bytes::copy_from_slice(&digits[at..]))
+    let mut digits = itoa::Buffer::new();
+    HeaderValue::from_maybe_shared(Bytes::copy_from_slice(digits.format(len).as_bytes()))
         .unwrap_or_else(|_| HeaderValue::from(len))
 }
 

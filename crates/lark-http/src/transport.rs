@@ -199,8 +199,8 @@ impl HyperTransport {
         })
     }
 
-    /// The slots of the host `uri` names. Searched by reference: nothing is built per request
-    /// once the host is known.
+    /// The slots of the host `uri` names. Compared as text: nothing is built per request once
+    /// the host is known.
     fn slots_for(&self, uri: &http::Uri) -> Arc<Semaphore> {
         let scheme = uri.scheme_str().unwrap_or("http");
         let authority = uri
@@ -237,8 +237,8 @@ impl HyperTransport {
     }
 
     /// Sends `request` and reads its whole answer, at most `limit` bytes, holding the host's
-    /// slot until the answer is read. Unlike [`Transport::send`], nothing is boxed: the
-    /// executor's JSON calls come this way.
+    /// slot until the answer is read. Unlike [`Transport::send`], it boxes neither the future
+    /// nor the body: the executor's JSON calls come this way.
     ///
     /// The pool's response future is made at once and does nothing until it is polled, after
     /// a slot is taken; the future returned holds it instead of the request.
