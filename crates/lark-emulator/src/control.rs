@@ -333,6 +333,11 @@ async fn records(
             advance_time(shared, Duration::from_millis(ms.into()));
             json!({})
         }),
+        (Post, ["time", "rewind"]) => count(body, "ms").map(|ms| {
+            rewind_time(shared, Duration::from_millis(ms.into()));
+            json!({})
+        }),
+        (Get, ["reactions"]) => Ok(json!({ "items": shared.state().reaction_log })),
         (Put, ["time", "stopped"]) => match body.get("stopped").and_then(Value::as_bool) {
             Some(stopped) => {
                 stop_time(&mut shared.state(), stopped);
@@ -769,6 +774,14 @@ pub(crate) fn kill_connections(shared: &Shared) {
 pub(crate) fn advance_time(shared: &Shared, by: Duration) {
     let mut state = shared.state();
     state.clock_offset = state.clock_offset.saturating_add(by);
+    drop(state);
+    shared.changed.notify_waiters();
+}
+
+/// Moves the emulator's clock back: what happens next is stamped `by` earlier.
+pub(crate) fn rewind_time(shared: &Shared, by: Duration) {
+    let mut state = shared.state();
+    state.clock_behind = state.clock_behind.saturating_add(by);
     drop(state);
     shared.changed.notify_waiters();
 }

@@ -91,12 +91,13 @@ impl Drop for Delivering {
     }
 }
 
-/// A v2 envelope: `{"schema":"2.0","header":{…},"event":{…}}`.
+/// A v2 envelope: `{"schema":"2.0","header":{…},"event":{…}}`, created at `create_ms` on the
+/// emulator's clock.
 pub(crate) fn envelope_v2(
     app_id: &str,
     tenant_key: &str,
     token: &str,
-    event_type: &str,
+    (event_type, create_ms): (&str, u64),
     event: Value,
 ) -> (String, Value) {
     let event_id = random_hex::<16>();
@@ -105,7 +106,7 @@ pub(crate) fn envelope_v2(
         "header": {
             "event_id": event_id,
             "token": token,
-            "create_time": now_millis().to_string(),
+            "create_time": create_ms.to_string(),
             "event_type": event_type,
             "tenant_key": tenant_key,
             "app_id": app_id,

@@ -438,6 +438,22 @@ impl Emulator {
         control::advance_time(&self.shared, by);
     }
 
+    /// Moves the emulator's clock back by `by`: messages and events that follow are stamped
+    /// that much earlier, as the deliveries a platform retried for hours while the app was
+    /// down arrive with the time they were first created.
+    pub fn rewind_time(&self, by: Duration) {
+        control::rewind_time(&self.shared, by);
+    }
+
+    /// Every reaction added or removed so far, oldest first, by the bot or a user: `{message_id,
+    /// action ("added" or "removed"), reaction_id, emoji_type, operator_type ("app" or
+    /// "user"), operator_id, at (ms)}`. A reaction that came and went is in it twice, which
+    /// [`Emulator::message`] alone cannot show.
+    #[must_use]
+    pub fn reaction_timeline(&self) -> Vec<Value> {
+        self.shared.state().reaction_log.clone()
+    }
+
     /// Revokes every token of `app_id`, as if the secret had been rotated.
     pub fn revoke_tokens(&self, app_id: &str) {
         self.shared.state().revoke_tokens(app_id);

@@ -88,7 +88,7 @@ fn event_for(state: &State, app_id: &str, event_type: &str, event: Value) -> Out
         app_id,
         &state.tenant_key(),
         &verification_token(state),
-        event_type,
+        (event_type, state.now_millis()),
         event,
     );
     Outgoing {
@@ -191,6 +191,8 @@ fn user_posts(
         stored,
         mentions,
     );
+    message.create_ms = state.now_millis();
+    message.update_ms = message.create_ms;
     if let Some((parent, in_thread)) = reply {
         state.place_reply(parent, &mut message, in_thread);
     }
@@ -319,12 +321,12 @@ pub(crate) fn user_reacts(
 ) -> Result<String, EmulatorError> {
     let mut state = shared.state();
     let ids = user_ids(&state, user)?;
+    let now = state.now_millis();
     let message = state
         .messages
         .get_mut(message_id)
         .ok_or_else(|| EmulatorError::UnknownMessage(message_id.to_owned()))?;
-    let now = now_millis();
-    let reaction_id = if add {
+    let reaction = if add {
         let reaction = Reaction {
             reaction_id: random_hex::<12>(),
             emoji_type: emoji.to_owned(),
@@ -332,9 +334,8 @@ pub(crate) fn user_reacts(
             operator_id: user.to_owned(),
             action_ms: now,
         };
-        let id = reaction.reaction_id.clone();
-        message.reactions.push(reaction);
-        id
+        message.reactions.push(reaction.clone());
+        reaction
     } else {
         let index = message
             .reactions
@@ -345,9 +346,11 @@ pub(crate) fn user_reacts(
                     "{message_id} has no {emoji} reaction by {user}"
                 ))
             })?;
-        message.reactions.remove(index).reaction_id
+        message.reactions.remove(index)
     };
     let chat_id = message.chat_id.clone();
+    state.log_reaction(message_id, &reaction, add);
+    let reaction_id = reaction.reaction_id;
     let event_type = if add {
         "im.message.reaction.created_v1"
     } else {
@@ -635,7 +638,7 @@ pub(crate) async fn click(
             app_id,
             &state.tenant_key(),
             &webhook.verification_token,
-            "card.action.trigger",
+            ("card.action.trigger", state.now_millis()),
             event,
         );
         (url, webhook.encrypt_key, payload, app_id.clone(), over_ws)

@@ -307,12 +307,16 @@ pub(crate) struct State {
     pub(crate) reads: HashMap<String, Vec<(String, u64)>>,
     /// Urgent notifications sent, oldest first.
     pub(crate) urgent: Vec<Value>,
+    /// Every reaction added or removed, by the bot or a user, oldest first.
+    pub(crate) reaction_log: Vec<Value>,
     /// Extra copies of every event to deliver, on purpose.
     pub(crate) extra_copies: u32,
     /// The long connection.
     pub(crate) ws: crate::ws::WsState,
     /// How far the emulator's clock is ahead of the real one ([`crate::Emulator::advance_time`]).
     pub(crate) clock_offset: Duration,
+    /// How far it was set back ([`crate::Emulator::rewind_time`]).
+    pub(crate) clock_behind: Duration,
     /// The instant and wall-clock milliseconds the clock stopped at, while it is stopped
     /// ([`crate::Emulator::stop_time`]).
     pub(crate) stopped_at: Option<(Instant, u64)>,
@@ -357,9 +361,11 @@ impl State {
             pins: Vec::new(),
             reads: HashMap::new(),
             urgent: Vec::new(),
+            reaction_log: Vec::new(),
             extra_copies: 0,
             ws: crate::ws::WsState::default(),
             clock_offset: Duration::ZERO,
+            clock_behind: Duration::ZERO,
             stopped_at: None,
             oauth: crate::routes::oauth::OAuthState::default(),
             cards: HashMap::new(),
@@ -452,13 +458,30 @@ impl State {
     /// lifetimes and idempotency windows are measured on it.
     /// The emulator's wall clock in milliseconds, moved on by [`crate::Emulator::advance_time`].
     pub(crate) fn now_millis(&self) -> u64 {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         self.stopped_at
             .map_or_else(crate::util::now_millis, |(_, millis)| millis)
-            .saturating_add(u64::try_from(self.clock_offset.as_millis()).unwrap_or(u64::MAX))
+            .saturating_add(millis(self.clock_offset))
+            .saturating_sub(millis(self.clock_behind))
     }
 
     pub(crate) fn now(&self) -> Instant {
-        self.stopped_at.map_or_else(Instant::now, |(at, _)| at) + self.clock_offset
+        let ahead = self.stopped_at.map_or_else(Instant::now, |(at, _)| at) + self.clock_offset;
+        ahead.checked_sub(self.clock_behind).unwrap_or(ahead)
+    }
+
+    /// Notes a reaction added or removed, for [`crate::Emulator::reaction_timeline`].
+    pub(crate) fn log_reaction(&mut self, message_id: &str, reaction: &Reaction, added: bool) {
+        let at = self.now_millis();
+        self.reaction_log.push(json!({
+            "message_id": message_id,
+            "action": if added { "added" } else { "removed" },
+            "reaction_id": reaction.reaction_id,
+            "emoji_type": reaction.emoji_type,
+            "operator_type": reaction.operator_type,
+            "operator_id": reaction.operator_id,
+            "at": at,
+        }));
     }
 
     pub(crate) fn user_by(&self, id_type: &str, id: &str) -> Option<&User> {

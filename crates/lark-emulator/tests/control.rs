@@ -321,6 +321,53 @@ async fn people_react_read_and_recall() {
         "{readers}"
     );
 
+    // The timeline keeps the reaction that came and went, and the bot's own.
+    let bots_reaction = http
+        .post(
+            &token,
+            &format!("/open-apis/im/v1/messages/{bots}/reactions"),
+            json!({"reaction_type": {"emoji_type": "Typing"}}),
+        )
+        .await
+        .json();
+    let reaction_id = bots_reaction["data"]["reaction_id"].as_str().unwrap();
+    let removed = http
+        .delete(
+            &token,
+            &format!("/open-apis/im/v1/messages/{bots}/reactions/{reaction_id}"),
+        )
+        .await;
+    assert_eq!(removed.code(), 0, "{:?}", removed.json());
+    let timeline = control(&http, "GET", "/reactions", None).await.json();
+    let steps: Vec<(&str, &str, &str, &str)> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let field = |k: &str| r[k].as_str().unwrap_or_default();
+            (
+                field("message_id"),
+                field("action"),
+                field("emoji_type"),
+                field("operator_type"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (id.as_str(), "added", "THUMBSUP", "user"),
+            (id.as_str(), "removed", "THUMBSUP", "user"),
+            (bots.as_str(), "added", "Typing", "app"),
+            (bots.as_str(), "removed", "Typing", "app"),
+        ],
+        "{timeline}"
+    );
+    assert_eq!(
+        emulator.reaction_timeline(),
+        timeline["items"].as_array().unwrap().clone()
+    );
+
     let recalled = control(&http, "POST", &format!("/messages/{id}/recall"), None).await;
     assert_eq!(recalled.status, 200, "{:?}", recalled.json());
     assert_eq!(emulator.message(&id).unwrap()["deleted"], true);
@@ -550,4 +597,59 @@ async fn bad_control_calls_are_refused_with_what_to_fix() {
     )
     .await;
     assert!(huge.starts_with("HTTP/1.1 413"), "{huge}");
+}
+
+#[tokio::test]
+async fn a_rewound_clock_stamps_what_follows_in_the_past() {
+    let (emulator, webhook, http) = with_webhook().await;
+    let chat = emulator.default_chat();
+    let tom = emulator.user("Tom").unwrap();
+    let rewound = control(
+        &http,
+        "POST",
+        "/time/rewind",
+        Some(json!({"ms": 3_600_000})),
+    )
+    .await;
+    assert_eq!(rewound.status, 200, "{:?}", rewound.json());
+    let now_ms = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let id = say(&http, &chat, &tom.open_id, "sent an hour ago").await;
+    let created: u64 = emulator.message(&id).unwrap()["create_time"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let age = now_ms.saturating_sub(created);
+    assert!((3_540_000..=3_660_000).contains(&age), "{created} {now_ms}");
+    // The event says so in its header and in the message.
+    let event = plaintext(None, &webhook.wait_for(1).await[0].body);
+    let header_ms: u64 = event["header"]["create_time"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let message_ms: u64 = event["event"]["message"]["create_time"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(message_ms, created);
+    assert!(
+        header_ms >= created && header_ms < now_ms,
+        "{header_ms} {now_ms}"
+    );
+    let refused = control(
+        &http,
+        "POST",
+        "/time/rewind",
+        Some(json!({"ms": "an hour"})),
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{:?}", refused.json());
 }

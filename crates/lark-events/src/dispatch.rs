@@ -101,11 +101,20 @@ pub enum Delivery {
     Card(Box<CardAction>),
 }
 
-/// The channel is full: the application is not keeping up.
+/// A queue of the application's is full: it is not keeping up. A handler that fails with this
+/// error is answered with 503, so the platform delivers the event again later.
 #[derive(Debug, thiserror::Error)]
-#[error("the event channel is full ({capacity} deliveries waiting); the platform will retry")]
+#[error("the event queue is full ({capacity} deliveries waiting); the platform will retry")]
 pub struct Overloaded {
     capacity: usize,
+}
+
+impl Overloaded {
+    /// A full queue of `capacity` deliveries.
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        Self { capacity }
+    }
 }
 
 /// A handler that puts every delivery on a bounded channel for the application to drain. When

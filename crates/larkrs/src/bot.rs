@@ -1,5 +1,8 @@
 //! A bot: events and card callbacks in, answers out through the same [`Client`].
 
+use crate::conversation::{
+    self, BotIdentity, Conversation, ConversationStats, Engine, IdentityCell,
+};
 use crate::{Call, Client};
 use async_trait::async_trait;
 use lark_api::im::messages::{ReplyMessage, SendMessage};
@@ -16,7 +19,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type MessageFn = Arc<dyn Fn(MessageEvent) -> BoxFuture<Result<(), HandlerError>> + Send + Sync>;
+use conversation::MessageFn;
 type EventFn = Arc<dyn Fn(BotEvent) -> BoxFuture<Result<(), HandlerError>> + Send + Sync>;
 type CardFn = Arc<dyn Fn(CardEvent) -> BoxFuture<Result<CardResponse, HandlerError>> + Send + Sync>;
 
@@ -24,7 +27,8 @@ type CardFn = Arc<dyn Fn(CardEvent) -> BoxFuture<Result<CardResponse, HandlerErr
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MessageEvent {
-    client: Client,
+    pub(crate) client: Client,
+    identity: Option<Arc<BotIdentity>>,
     /// The event's header.
     pub header: EventHeader,
     /// Who sent it.
@@ -63,6 +67,109 @@ impl MessageEvent {
     #[must_use]
     pub fn text_without_mentions(&self) -> Option<String> {
         self.message.text_without_mentions()
+    }
+
+    /// The text as this bot should read it: its own mention removed, every other mention
+    /// written as `@name`, `@_all` as `@all`, trimmed. For a post, its plain text. The bot's
+    /// identity is known once a bot in [`conversation`](BotBuilder::conversation) has
+    /// screened a message, or after [`Bot::identity`]; before, every mention is kept.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// // "@Bot ask @Tom about it" arrives as "ask @Tom about it".
+    /// let prompt = event.text_for_bot().unwrap_or_default();
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn text_for_bot(&self) -> Option<String> {
+        let MessageContent::Text(text) = self.message.content() else {
+            return self.message.text();
+        };
+        let me = self.identity.as_deref().map(|me| &me.open_id);
+        let mut out = String::with_capacity(text.text.len());
+        for segment in text.segments(self.message.mentions()) {
+            match segment {
+                lark_content::Segment::Text(piece) => out.push_str(piece),
+                lark_content::Segment::Mention(m)
+                    if m.id.open_id.as_ref() == me && me.is_some() => {}
+                lark_content::Segment::Mention(m) => {
+                    out.push('@');
+                    out.push_str(&m.name);
+                }
+                lark_content::Segment::AtAll => out.push_str("@all"),
+            }
+        }
+        Some(out.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    /// Whether the message @-mentions this bot. False while the bot's identity is not known
+    /// (see [`text_for_bot`](Self::text_for_bot)).
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// if event.mentions_bot() {
+    ///     event.reply("You called?").await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn mentions_bot(&self) -> bool {
+        self.identity
+            .as_deref()
+            .is_some_and(|me| self.message.mentions_open_id(&me.open_id))
+    }
+
+    /// Whether the text mentions `@all`.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// if event.mentions_all() {
+    ///     println!("an announcement");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn mentions_all(&self) -> bool {
+        match self.message.content() {
+            MessageContent::Text(text) => text
+                .segments(self.message.mentions())
+                .any(|s| s == lark_content::Segment::AtAll),
+            _ => false,
+        }
+    }
+
+    /// Whether the message is in a thread (every message of a topic group is). Its
+    /// [`reply`](Self::reply) goes to the same thread.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// if event.in_thread() {
+    ///     println!("in thread {:?}", event.message.thread_id);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn in_thread(&self) -> bool {
+        self.message.thread_id.is_some()
+    }
+
+    /// Who the bot is, when it is known (see [`text_for_bot`](Self::text_for_bot)).
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// if let Some(me) = event.bot_identity() {
+    ///     println!("I am {}", me.app_name);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn bot_identity(&self) -> Option<&BotIdentity> {
+        self.identity.as_deref()
     }
 
     /// The decoded content.
@@ -136,7 +243,9 @@ impl MessageEvent {
         self.message.chat_type == Some(lark_events::ChatType::P2p)
     }
 
-    /// Replies to the message; `.in_thread()` replies in its thread.
+    /// Replies to the message: in its thread when it is in one (as every message of a topic
+    /// group is), so the answer stays where the question was; `.in_thread()` starts a thread
+    /// for a message outside one.
     ///
     /// ```no_run
     /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
@@ -146,9 +255,15 @@ impl MessageEvent {
     /// # }
     /// ```
     pub fn reply(&self, content: impl Into<MessageContent>) -> Call<'_, ReplyMessage> {
-        self.client
+        let call = self
+            .client
             .messages()
-            .reply(&self.message.message_id, content)
+            .reply(&self.message.message_id, content);
+        if self.in_thread() {
+            call.in_thread()
+        } else {
+            call
+        }
     }
 
     /// Answers the message with a card that types the answer out as it is pushed: a
@@ -164,7 +279,12 @@ impl MessageEvent {
     /// # }
     /// ```
     pub fn reply_streaming(&self) -> crate::CardStream {
-        self.client.cards().stream_reply(&self.message.message_id)
+        let stream = self.client.cards().stream_reply(&self.message.message_id);
+        if self.in_thread() {
+            stream.in_thread()
+        } else {
+            stream
+        }
     }
 
     /// Sends to the chat the message came from, without quoting it.
@@ -325,6 +445,8 @@ impl CardEvent {
 
 struct Handlers {
     client: Client,
+    identity: IdentityCell,
+    engine: Option<Arc<Engine>>,
     on_message: Option<MessageFn>,
     on_event: Option<EventFn>,
     on_card: Option<CardFn>,
@@ -348,13 +470,17 @@ impl EventHandler for Handlers {
         match (event, &self.on_message, &self.on_event) {
             (Event::MessageReceived(received), Some(on_message), _) => {
                 let received = *received;
-                on_message(MessageEvent {
+                let event = MessageEvent {
                     client: self.client.clone(),
+                    identity: self.identity.get().cloned(),
                     header,
                     sender: received.sender,
                     message: received.message,
-                })
-                .await
+                };
+                match &self.engine {
+                    Some(engine) => engine.admit(event, Arc::clone(on_message)).await,
+                    None => on_message(event).await,
+                }
             }
             (event, _, Some(on_event)) => {
                 on_event(BotEvent {
@@ -399,6 +525,7 @@ pub struct BotBuilder {
     serve_options: ServeOptions,
     #[cfg(feature = "ws")]
     connect_options: lark_ws::WsOptions,
+    conversation: Option<Conversation>,
 }
 
 impl std::fmt::Debug for BotBuilder {
@@ -411,6 +538,7 @@ impl std::fmt::Debug for BotBuilder {
             .field("on_card", &self.on_card.is_some())
             .field("ack", &self.ack)
             .field("allow_unsigned", &self.allow_unsigned)
+            .field("conversation", &self.conversation)
             .finish_non_exhaustive()
     }
 }
@@ -540,6 +668,36 @@ impl BotBuilder {
     #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
     pub fn connect_options(mut self, options: lark_ws::WsOptions) -> Self {
         self.connect_options = options;
+        self
+    }
+
+    /// Screens and orders received messages by `rules` before the `on_message` handler sees
+    /// them: which messages it answers (mentions in groups, allow and deny lists, no bots, no
+    /// late redeliveries), one at a time per chat, and a typing reaction while a handler takes
+    /// long. See [`Conversation`] for the defaults and their reasons, and [`Bot::stats`] for
+    /// what was answered and what was not, and why.
+    ///
+    /// With it, a received message is acknowledged as soon as it is queued, however long its
+    /// handler runs; a handler that fails is logged and counted, not delivered again.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), lark::Error> {
+    /// # let client = lark::Client::builder().app("cli_a5fb0ae6a4000001", "the app secret").build()?;
+    /// use lark::{Bot, Conversation, MessageEvent};
+    ///
+    /// let bot = Bot::builder(client)
+    ///     .encrypt_key("the encrypt key")
+    ///     .conversation(Conversation::default().answer_at_all(true))
+    ///     .on_message(|event: MessageEvent| async move {
+    ///         let question = event.text_for_bot().unwrap_or_default();
+    ///         event.reply(format!("you asked: {question}")).await.map(drop)
+    ///     })
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn conversation(mut self, rules: Conversation) -> Self {
+        self.conversation = Some(rules);
         self
     }
 
@@ -729,8 +887,14 @@ impl BotBuilder {
                     .to_owned(),
             ));
         }
+        let identity = IdentityCell::default();
+        let engine = self
+            .conversation
+            .map(|rules| Arc::new(Engine::new(rules, Arc::clone(&identity))));
         let handlers = Handlers {
             client: self.client.clone(),
+            identity: Arc::clone(&identity),
+            engine: engine.clone(),
             on_message: self.on_message,
             on_event: self.on_event,
             on_card: self.on_card,
@@ -741,6 +905,8 @@ impl BotBuilder {
         }
         Ok(Bot {
             client: self.client,
+            identity,
+            engine,
             config: self.config,
             dispatcher,
             serve_options: self.serve_options,
@@ -770,6 +936,8 @@ impl BotBuilder {
 #[derive(Clone, Debug)]
 pub struct Bot {
     client: Client,
+    identity: IdentityCell,
+    engine: Option<Arc<Engine>>,
     config: EventConfig,
     dispatcher: Dispatcher,
     serve_options: ServeOptions,
@@ -847,6 +1015,74 @@ impl Bot {
             serve_options: ServeOptions::default(),
             #[cfg(feature = "ws")]
             connect_options: lark_ws::WsOptions::default(),
+            conversation: None,
+        }
+    }
+
+    /// Who the bot is, from `GET /open-apis/bot/v3/info`: asked once, then kept for as long as
+    /// the bot runs (no polling, which would spend the app's call quota). A bot in
+    /// [`conversation`](BotBuilder::conversation) asks before it serves.
+    ///
+    /// ```no_run
+    /// # async fn run(bot: lark::Bot) -> Result<(), lark::Error> {
+    /// let me = bot.identity().await?;
+    /// println!("{} is {}", me.app_name, me.open_id);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What the call to the platform fails with; the next call asks again.
+    pub async fn identity(&self) -> Result<BotIdentity, Error> {
+        conversation::identity(&self.identity, &self.client)
+            .await
+            .map(|me| (*me).clone())
+    }
+
+    /// What the [`conversation`](BotBuilder::conversation) layer did so far: messages
+    /// handled, failed and panicked, and those not answered, by reason. All zero without it.
+    ///
+    /// ```no_run
+    /// # fn run(bot: lark::Bot) {
+    /// use lark::Ignored;
+    /// let stats = bot.stats();
+    /// println!("{} handled, {} not addressed", stats.handled, stats.ignored(Ignored::NotAddressed));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> ConversationStats {
+        self.engine
+            .as_ref()
+            .map_or_else(ConversationStats::default, |engine| engine.stats())
+    }
+
+    /// Waits until no received message is queued or being handled by the
+    /// [`conversation`](BotBuilder::conversation) layer: after a server stops, so that the
+    /// answers under way are sent before the process exits. At once without the layer.
+    ///
+    /// ```no_run
+    /// # async fn run(bot: lark::Bot, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    /// # let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// // `stopped` completes when the process is asked to stop.
+    /// bot.clone().serve(listener, async { let _ = stopped.await; }).await?;
+    /// bot.idle().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn idle(&self) {
+        if let Some(engine) = &self.engine {
+            engine.idle().await;
+        }
+    }
+
+    /// Learns the bot's identity before events arrive, when the conversation layer needs it;
+    /// a failure is logged, and the first message asks again.
+    async fn learn_identity(&self) {
+        if self.engine.is_some()
+            && let Err(err) = self.identity().await
+        {
+            tracing::warn!(error = %err, "the bot's identity could not be read; the first message will ask again");
         }
     }
 
@@ -928,6 +1164,8 @@ impl Bot {
     #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
     #[must_use]
     pub fn connect(&self) -> lark_ws::WsHandle {
+        let bot = self.clone();
+        tokio::spawn(async move { bot.learn_identity().await });
         lark_ws::WsClient::new(self.client.http().clone(), self.dispatcher.clone())
             .with_options(self.connect_options.clone())
             .start()
@@ -950,6 +1188,7 @@ impl Bot {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
+        self.learn_identity().await;
         self.webhook().serve(listener, shutdown).await
     }
 }

@@ -8,6 +8,8 @@ mod bot;
 mod call;
 mod cards;
 mod client;
+#[cfg(feature = "bot")]
+mod conversation;
 mod oauth;
 
 pub use areas::{Chats, Files, Images, Members, Messages};
@@ -20,6 +22,9 @@ pub use cards::{
     Streamed,
 };
 pub use client::{Client, ClientBuilder};
+#[cfg(feature = "bot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bot")))]
+pub use conversation::{BotIdentity, Conversation, ConversationStats, Ignored, OrderBy};
 pub use oauth::{OAuth, Redirect, SignIn, SignInOutcome, SignIns};
 
 /// The endpoints as values (`lark-api`), for calls the shortcuts do not cover.

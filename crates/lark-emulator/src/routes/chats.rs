@@ -478,7 +478,7 @@ fn member_event(
         &caller.app_id,
         &state.tenant_key(),
         &token,
-        event_type,
+        (event_type, state.now_millis()),
         event,
     );
     Outgoing {

@@ -886,9 +886,10 @@ fn add_reaction(
         emoji_type: emoji,
         operator_type: "app",
         operator_id: caller.app_id.clone(),
-        action_ms: now_millis(),
+        action_ms: state.now_millis(),
     };
     let json = reaction.to_json();
+    state.log_reaction(id, &reaction, true);
     if let Some(message) = state.messages.get_mut(id) {
         message.reactions.push(reaction);
     }
@@ -948,6 +949,7 @@ fn delete_reaction(
         ));
     }
     let removed = message.reactions.remove(index);
+    state.log_reaction(id, &removed, false);
     drop(state);
     shared.changed.notify_waiters();
     Ok(Reply::data(removed.to_json()))

@@ -1,0 +1,422 @@
+//! The conversation layer against the emulator: which messages a bot answers, in what order,
+//! the typing reaction, threads, and late redeliveries. Each test waits for what the emulator
+//! records, never for time.
+
+use lark::{Bot, ChatId, Conversation, Ignored, MessageEvent, OpenId};
+use lark_emulator::{Emulator, WebhookConfig};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+
+mod common;
+
+const ENCRYPT_KEY: &str = "conversation-test-key";
+const WAIT: Duration = Duration::from_secs(60);
+
+struct Scene {
+    emulator: Emulator,
+    chat: ChatId,
+    tom: OpenId,
+    bot_open_id: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Scene {
+    /// Tom's text in the group, addressed to the bot.
+    fn to_bot(&self, text: &str) -> String {
+        let mention = format!("<at user_id=\"{}\">Bot</at> {text}", self.bot_open_id);
+        self.says(&mention)
+    }
+
+    fn says(&self, text: &str) -> String {
+        self.emulator
+            .user_says_text(self.chat.as_str(), self.tom.as_str(), text)
+            .unwrap()
+    }
+
+    fn replies_to(&self, message: &str) -> Vec<Value> {
+        self.emulator
+            .messages_in(self.chat.as_str())
+            .into_iter()
+            .filter(|m| m["parent_id"] == message)
+            .collect()
+    }
+
+    /// Waits until every delivery of the message's event has been answered, and returns the
+    /// HTTP statuses, oldest first.
+    async fn answered(&self, message: &str) -> Vec<u16> {
+        let event_id = self.event_of(message).await;
+        let statuses = |e: &Emulator| -> Vec<Option<u16>> {
+            e.deliveries()
+                .iter()
+                .filter(|d| d.event_id == event_id)
+                .map(|d| d.status)
+                .collect()
+        };
+        assert!(
+            self.emulator
+                .wait_until(WAIT, |e| {
+                    let all = statuses(e);
+                    !all.is_empty() && all.iter().all(Option::is_some)
+                })
+                .await,
+            "the delivery of {message} was never answered"
+        );
+        statuses(&self.emulator).into_iter().flatten().collect()
+    }
+
+    async fn event_of(&self, message: &str) -> String {
+        let find = |e: &Emulator| {
+            e.emitted_events()
+                .into_iter()
+                .find(|ev| ev.payload["event"]["message"]["message_id"] == message)
+                .map(|ev| ev.event_id)
+        };
+        assert!(self.emulator.wait_until(WAIT, |e| find(e).is_some()).await);
+        find(&self.emulator).unwrap()
+    }
+}
+
+/// A bot in conversation with `rules`, serving the emulator's webhook; the emulator does not
+/// retry refused deliveries on its own, so each test says when one comes again.
+async fn scene<F, Fut>(rules: impl FnOnce(&Emulator) -> Conversation, handle: F) -> (Scene, Bot)
+where
+    F: Fn(MessageEvent) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), lark::Error>> + Send + 'static,
+{
+    let emulator = Emulator::start_default().await.unwrap();
+    let (client, chat) = common::client_of(&emulator);
+    let tom = OpenId::new(emulator.user("Tom").unwrap().open_id);
+    let bot = Bot::builder(client.clone())
+        .encrypt_key(ENCRYPT_KEY)
+        .conversation(rules(&emulator))
+        .on_message(handle)
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    emulator.set_webhook(Some(
+        WebhookConfig::new(format!("http://{addr}/events"))
+            .encrypt_key(ENCRYPT_KEY)
+            .retry_delays_ms([]),
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bot.clone().serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    let bot_open_id = emulator.bot_open_id();
+    let scene = Scene {
+        emulator,
+        chat,
+        tom,
+        bot_open_id,
+        _stop: stop,
+    };
+    (scene, bot)
+}
+
+/// A handler that answers with the text it was given, as the bot reads it.
+async fn echo(event: MessageEvent) -> Result<(), lark::Error> {
+    let text = event.text_for_bot().unwrap_or_default();
+    event.reply(format!("echo: {text}")).await.map(drop)
+}
+
+fn text_of(message: &Value) -> String {
+    let content: Value =
+        serde_json::from_str(message["body"]["content"].as_str().unwrap()).unwrap();
+    content["text"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn in_a_group_only_messages_that_mention_the_bot_are_answered() {
+    let (scene, bot) = scene(|_| Conversation::default(), echo).await;
+    let unaddressed = scene.says("anyone around?");
+    assert_eq!(scene.answered(&unaddressed).await, [200]);
+    let addressed = scene.to_bot("deploy <at user_id=\"all\">everyone</at> now");
+    assert!(
+        scene
+            .emulator
+            .wait_until(WAIT, |_| !scene.replies_to(&addressed).is_empty())
+            .await
+    );
+    // The bot's own mention is gone from what it read; @all stays as text.
+    assert_eq!(
+        text_of(&scene.replies_to(&addressed)[0]),
+        "echo: deploy @all now"
+    );
+    assert!(scene.replies_to(&unaddressed).is_empty());
+    bot.idle().await;
+    let stats = bot.stats();
+    assert_eq!(stats.ignored(Ignored::NotAddressed), 1, "{stats:?}");
+    assert_eq!(stats.ignored_total(), 1, "{stats:?}");
+    assert_eq!(stats.handled, 1, "{stats:?}");
+    // The identity was learned once, before the first message.
+    let infos = scene
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/open-apis/bot/v3/info"))
+        .count();
+    assert_eq!(infos, 1);
+}
+
+#[tokio::test]
+async fn at_all_a_prefix_and_the_lists_decide_in_groups() {
+    let rules = Conversation::default()
+        .answer_at_all(true)
+        .prefix("/ask")
+        .deny_user(OpenId::new("ou_nobody"));
+    let (scene, bot) = scene(|_| rules, echo).await;
+    let at_all = scene.says("<at user_id=\"all\">everyone</at> standup in 5");
+    let prefixed = scene.says("/ask what is the build status");
+    let plain = scene.says("just chatting");
+    for message in [&at_all, &prefixed] {
+        assert!(
+            scene
+                .emulator
+                .wait_until(WAIT, |_| !scene.replies_to(message).is_empty())
+                .await
+        );
+    }
+    assert_eq!(scene.answered(&plain).await, [200]);
+    assert!(scene.replies_to(&plain).is_empty());
+    assert_eq!(bot.stats().ignored(Ignored::NotAddressed), 1);
+
+    // Tom is on no deny list, but a chat allow list that leaves this chat out silences him.
+    let (scene, bot) = scene_with_allow_list().await;
+    let message = scene.to_bot("hello?");
+    assert_eq!(scene.answered(&message).await, [200]);
+    assert!(scene.replies_to(&message).is_empty());
+    assert_eq!(bot.stats().ignored(Ignored::NotAllowed), 1);
+}
+
+async fn scene_with_allow_list() -> (Scene, Bot) {
+    let rules = Conversation::default().allow_chat(ChatId::new("oc_elsewhere"));
+    scene(|_| rules, echo).await
+}
+
+#[tokio::test]
+async fn a_denied_user_is_not_answered() {
+    let deny_tom = |e: &Emulator| {
+        Conversation::default().deny_user(OpenId::new(e.user("Tom").unwrap().open_id))
+    };
+    let (scene, bot) = scene(deny_tom, echo).await;
+    let message = scene.to_bot("hello?");
+    assert_eq!(scene.answered(&message).await, [200]);
+    assert!(scene.replies_to(&message).is_empty());
+    assert_eq!(bot.stats().ignored(Ignored::DeniedUser), 1);
+}
+
+#[tokio::test]
+async fn two_quick_messages_in_one_chat_are_handled_one_after_the_other() {
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let release = Arc::new(Notify::new());
+    let (started_tx, mut started) = mpsc::unbounded_channel::<String>();
+    let handler = {
+        let (log, release) = (log.clone(), release.clone());
+        move |event: MessageEvent| {
+            let (log, release, started_tx) = (log.clone(), release.clone(), started_tx.clone());
+            async move {
+                let text = event.text_for_bot().unwrap_or_default();
+                log.lock().unwrap().push(format!("start {text}"));
+                let _ = started_tx.send(text.clone());
+                if text == "first" {
+                    release.notified().await;
+                }
+                log.lock().unwrap().push(format!("end {text}"));
+                event.reply(format!("done: {text}")).await.map(drop)
+            }
+        }
+    };
+    let (scene, bot) = scene(|_| Conversation::default().typing_after(None), handler).await;
+    let first = scene.to_bot("first");
+    assert_eq!(started.recv().await.as_deref(), Some("first"));
+    // The first handler is still running, and its delivery was answered all the same.
+    assert_eq!(scene.answered(&first).await, [200]);
+    let second = scene.to_bot("second");
+    assert_eq!(scene.answered(&second).await, [200]);
+    // Both deliveries are answered; the second waits for the first.
+    assert_eq!(*log.lock().unwrap(), ["start first"]);
+    release.notify_one();
+    assert!(
+        scene
+            .emulator
+            .wait_until(WAIT, |_| !scene.replies_to(&second).is_empty())
+            .await
+    );
+    bot.idle().await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["start first", "end first", "start second", "end second"]
+    );
+    assert_eq!(bot.stats().handled, 2);
+}
+
+#[tokio::test]
+async fn a_full_chat_queue_refuses_the_delivery_and_the_redelivery_is_handled() {
+    let release = Arc::new(Notify::new());
+    let (started_tx, mut started) = mpsc::unbounded_channel::<String>();
+    let handler = {
+        let release = release.clone();
+        move |event: MessageEvent| {
+            let (release, started_tx) = (release.clone(), started_tx.clone());
+            async move {
+                let text = event.text_for_bot().unwrap_or_default();
+                let _ = started_tx.send(text.clone());
+                if text == "one" {
+                    release.notified().await;
+                }
+                event.reply(format!("done: {text}")).await.map(drop)
+            }
+        }
+    };
+    let rules = Conversation::default().queue_per_chat(1).typing_after(None);
+    let (scene, bot) = scene(|_| rules, handler).await;
+    let one = scene.to_bot("one");
+    assert_eq!(started.recv().await.as_deref(), Some("one"));
+    let two = scene.to_bot("two");
+    assert_eq!(scene.answered(&two).await, [200], "two waits in the queue");
+    let three = scene.to_bot("three");
+    assert_eq!(scene.answered(&three).await, [503], "the queue holds one");
+    assert_eq!(bot.stats().refused_queue_full, 1);
+
+    release.notify_one();
+    assert!(
+        scene
+            .emulator
+            .wait_until(WAIT, |_| !scene.replies_to(&two).is_empty())
+            .await
+    );
+    // The platform delivers the refused event again; nothing was lost.
+    let event = scene.event_of(&three).await;
+    assert!(scene.emulator.redeliver(&event));
+    assert!(
+        scene
+            .emulator
+            .wait_until(WAIT, |_| !scene.replies_to(&three).is_empty())
+            .await
+    );
+    bot.idle().await;
+    assert!(!scene.replies_to(&one).is_empty());
+    assert_eq!(bot.stats().handled, 3);
+}
+
+#[tokio::test]
+async fn a_message_created_too_long_ago_is_dropped() {
+    let (scene, bot) = scene(|_| Conversation::default(), echo).await;
+    // Stamped eleven minutes ago, as a redelivery after an outage arrives.
+    scene.emulator.rewind_time(Duration::from_secs(11 * 60));
+    let late = scene.to_bot("are you there?");
+    assert_eq!(scene.answered(&late).await, [200]);
+    assert!(scene.replies_to(&late).is_empty());
+    assert_eq!(bot.stats().ignored(Ignored::Stale), 1);
+
+    // Nine minutes late is within the default ten.
+    let (scene, bot) = scene_late_by(Duration::from_secs(9 * 60)).await;
+    let message = scene.to_bot("still there?");
+    assert!(
+        scene
+            .emulator
+            .wait_until(WAIT, |_| !scene.replies_to(&message).is_empty())
+            .await
+    );
+    assert_eq!(bot.stats().ignored_total(), 0);
+}
+
+async fn scene_late_by(by: Duration) -> (Scene, Bot) {
+    let (scene, bot) = scene(|_| Conversation::default(), echo).await;
+    scene.emulator.rewind_time(by);
+    (scene, bot)
+}
+
+fn typing_timeline(emulator: &Emulator, message: &str) -> Vec<(String, String, String)> {
+    emulator
+        .reaction_timeline()
+        .into_iter()
+        .filter(|r| r["message_id"] == message)
+        .map(|r| {
+            let field = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+            (field("action"), field("emoji_type"), field("operator_type"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_typing_reaction_is_removed_after_a_handler_that_panics() {
+    let release = Arc::new(Notify::new());
+    let handler = {
+        let release = release.clone();
+        move |_event: MessageEvent| {
+            let release = release.clone();
+            async move {
+                release.notified().await;
+                panic!("the model crashed");
+            }
+        }
+    };
+    let rules = Conversation::default().typing_after(Some(Duration::ZERO));
+    let (scene, bot) = scene(|_| rules, handler).await;
+    let message = scene.to_bot("a long question");
+    assert!(
+        scene
+            .emulator
+            .wait_until(WAIT, |e| !typing_timeline(e, &message).is_empty())
+            .await,
+        "the typing reaction was never shown"
+    );
+    release.notify_one();
+    assert!(
+        scene
+            .emulator
+            .wait_until(WAIT, |e| typing_timeline(e, &message).len() == 2)
+            .await,
+        "the typing reaction was never removed"
+    );
+    let added = ("added".to_owned(), "Typing".to_owned(), "app".to_owned());
+    let removed = ("removed".to_owned(), "Typing".to_owned(), "app".to_owned());
+    assert_eq!(typing_timeline(&scene.emulator, &message), [added, removed]);
+    // The reaction is gone from the message itself too.
+    let stored = scene.emulator.message(&message).unwrap();
+    assert!(
+        stored["reactions"].as_array().is_none_or(Vec::is_empty),
+        "{stored}"
+    );
+    bot.idle().await;
+    assert_eq!(bot.stats().panicked, 1);
+}
+
+#[tokio::test]
+async fn a_quick_handler_shows_no_typing_reaction() {
+    let rules = Conversation::default().typing_after(Some(Duration::from_secs(3600)));
+    let (scene, bot) = scene(|_| rules, echo).await;
+    let message = scene.to_bot("quick one");
+    assert_eq!(scene.answered(&message).await, [200]);
+    bot.idle().await;
+    assert_eq!(bot.stats().handled, 1);
+    assert!(typing_timeline(&scene.emulator, &message).is_empty());
+    assert_eq!(bot.stats().typing_shown, 0);
+}
+
+#[tokio::test]
+async fn a_reply_to_a_message_in_a_thread_stays_in_the_thread() {
+    let (scene, bot) = scene(|_| Conversation::default(), echo).await;
+    let root = scene.says("a topic");
+    let mention = format!("<at user_id=\"{}\">Bot</at> in here", scene.bot_open_id);
+    let content = serde_json::json!({ "text": mention }).to_string();
+    let asked = scene
+        .emulator
+        .user_replies(&root, scene.tom.as_str(), "text", &content, true)
+        .unwrap();
+    let thread = scene.emulator.message(&asked).unwrap()["thread_id"].clone();
+    assert!(thread.is_string(), "the question is in a thread");
+    assert_eq!(scene.answered(&asked).await, [200]);
+    bot.idle().await;
+    assert_eq!(bot.stats().handled, 1);
+    // Replies in a thread name its root as their parent; the bot's answer is the last message.
+    let messages = scene.emulator.messages_in(scene.chat.as_str());
+    let answer = messages.last().unwrap();
+    assert_eq!(answer["sender"]["sender_type"], "app", "{answer}");
+    assert_eq!(text_of(answer), "echo: in here");
+    assert_eq!(answer["thread_id"], thread, "{answer}");
+}
