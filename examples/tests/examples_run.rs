@@ -183,6 +183,34 @@ fn the_streaming_reply_types_the_answer_into_a_card_and_closes_it() {
 }
 
 #[test]
+fn the_assistant_answers_mentions_in_order_in_threads_with_a_table_and_an_indicator() {
+    let out = run("assistant");
+    assert_lines(
+        "assistant",
+        &out,
+        &[
+            "the bot is Emulator Bot (ou_",
+            "answer to \"compare the plans\": a card in the chat",
+            "answer to the thread: a card in thread omt_",
+            "the thread's answer stayed in it: true",
+            "| Starter | 10 | $0 |",
+            "reaction Typing added on",
+            "reaction Typing removed on",
+            "handled 3, one at a time; not answered: 2 (not_addressed",
+            "typing shown 3 times",
+        ],
+    );
+    // One chat's questions are handled one after the other, in the order they arrived.
+    let at = |line: &str| {
+        out.find(line)
+            .unwrap_or_else(|| panic!("no {line:?} in\n{out}"))
+    };
+    assert!(at("(bot) answered \"compare the plans\"") < at("(bot) working on \"and which"));
+    assert!(at("(bot) answered \"and which") < at("(bot) working on \"summarise"));
+    assert!(!out.contains("(bot) working on \"lunch"), "{out}");
+}
+
+#[test]
 fn content_prints_every_kind_of_message() {
     let out = run("content");
     assert!(out.contains("interactive"), "{out}");
