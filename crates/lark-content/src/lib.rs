@@ -10,6 +10,7 @@ mod system;
 
 pub mod card;
 pub mod limits;
+pub mod markdown;
 pub mod media;
 pub mod post;
 pub mod text;

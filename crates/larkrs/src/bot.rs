@@ -6,7 +6,7 @@ use crate::conversation::{
 use crate::{Call, Client};
 use async_trait::async_trait;
 use lark_api::im::messages::{ReplyMessage, SendMessage};
-use lark_api::im::model::Reaction;
+use lark_api::im::model::{Reaction, SentMessage};
 use lark_content::{ChatId, MessageContent, MessageId, OpenId};
 use lark_events::{
     AckPolicy, CardAction, CardResponse, DedupStore, Dispatcher, Event, EventConfig, EventEnvelope,
@@ -264,6 +264,39 @@ impl MessageEvent {
         } else {
             call
         }
+    }
+
+    /// Replies with a Markdown answer (a language model's, say) in the form that shows it
+    /// best, as [`MarkdownReply`](lark_content::markdown::MarkdownReply) chooses: a post, or a
+    /// card when the answer has a table, which posts cannot show; several messages, in order,
+    /// when one would pass the platform's 30 KB, cut between blocks, lines or words and never
+    /// inside a code block or a table without closing and reopening it. Each part is
+    /// validated before anything is sent, and each is a reply (in the thread, when the message
+    /// is in one).
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// let sent = event
+    ///     .reply_markdown("| plan | price |\n|---|---|\n| Team | $8 |")
+    ///     .await?;
+    /// assert_eq!(sent.len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Build`](crate::ErrorKind::Build) when `markdown` is blank, before anything
+    /// is sent; otherwise what the first failing send fails with (the parts before it were
+    /// sent).
+    pub async fn reply_markdown(&self, markdown: &str) -> Result<Vec<SentMessage>, Error> {
+        let reply = lark_content::markdown::MarkdownReply::new(markdown)
+            .map_err(lark_api::BuildError::from)?;
+        let mut sent = Vec::with_capacity(reply.parts().len());
+        for part in reply.into_parts() {
+            sent.push(self.reply(part).await?);
+        }
+        Ok(sent)
     }
 
     /// Answers the message with a card that types the answer out as it is pushed: a

@@ -5,6 +5,7 @@
 use lark::{Bot, ChatId, Conversation, Ignored, MessageEvent, OpenId};
 use lark_emulator::{Emulator, WebhookConfig};
 use serde_json::Value;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
@@ -419,4 +420,94 @@ async fn a_reply_to_a_message_in_a_thread_stays_in_the_thread() {
     assert_eq!(answer["sender"]["sender_type"], "app", "{answer}");
     assert_eq!(text_of(answer), "echo: in here");
     assert_eq!(answer["thread_id"], thread, "{answer}");
+}
+
+/// The answer the stand-in model gives to `question`.
+fn model_answer(question: &str) -> String {
+    if question.contains("table") {
+        return "Plans:\n\n| plan | seats | price |\n|---|---|---|\n| Team | 50 | $8 |\n| Business | 500 | $15 |".to_owned();
+    }
+    let sentence =
+        "Every word of a long answer arrives, in order, across as many messages as it takes. ";
+    let mut answer = String::new();
+    let mut n = 0;
+    while answer.chars().count() < 40_000 {
+        n += 1;
+        let _ = write!(answer, "{n}. {sentence}");
+        if n % 25 == 0 {
+            answer.push_str("\n\n```text\nsome code that stays whole\n```\n\n");
+        }
+    }
+    answer
+}
+
+async fn markdown_answer(event: MessageEvent) -> Result<(), lark::Error> {
+    let question = event.text_for_bot().unwrap_or_default();
+    event
+        .reply_markdown(&model_answer(&question))
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn a_table_is_answered_as_a_card_and_a_long_answer_in_several_posts_with_nothing_lost() {
+    let (scene, bot) = scene(|_| Conversation::default(), markdown_answer).await;
+    let table = scene.to_bot("a table please");
+    assert_eq!(scene.answered(&table).await, [200]);
+    bot.idle().await;
+    assert_eq!(bot.stats().handled, 1, "{:?}", bot.stats());
+    let replies = scene.replies_to(&table);
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0]["msg_type"], "interactive", "{}", replies[0]);
+
+    let long = scene.to_bot("tell me everything");
+    assert_eq!(scene.answered(&long).await, [200]);
+    bot.idle().await;
+    assert_eq!(bot.stats().handled, 2, "{:?}", bot.stats());
+    let replies = scene.replies_to(&long);
+    assert!(replies.len() >= 2, "{}", replies.len());
+    assert!(replies.iter().all(|r| r["msg_type"] == "post"));
+    // The platform reads a post's Markdown back as elements; their texts, in order, hold
+    // every word of the answer (code fences aside, which a reading may or may not keep).
+    let mut read = Vec::new();
+    for reply in &replies {
+        let content: Value =
+            serde_json::from_str(reply["body"]["content"].as_str().unwrap()).unwrap();
+        texts(&content, &mut read);
+    }
+    let read = read.join(" ");
+    let answer = model_answer("tell me everything");
+    let expected: Vec<&str> = answer
+        .split_whitespace()
+        .filter(|w| !w.starts_with("```"))
+        .collect();
+    let read: Vec<&str> = read
+        .split_whitespace()
+        .filter(|w| !w.starts_with("```"))
+        .collect();
+    let differ = read.iter().zip(&expected).position(|(a, b)| a != b);
+    assert!(
+        differ.is_none() && read.len() == expected.len(),
+        "read {} words, expected {}; first difference at {differ:?}: {:?} against {:?}",
+        read.len(),
+        expected.len(),
+        differ.map(|at| &read[at.saturating_sub(3)..(at + 3).min(read.len())]),
+        differ.map(|at| &expected[at.saturating_sub(3)..(at + 3).min(expected.len())]),
+    );
+}
+
+/// Every `text` string under `value`, in document order.
+fn texts(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("text", Value::String(text)) => out.push(text.clone()),
+                    _ => texts(value, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| texts(item, out)),
+        _ => {}
+    }
 }
