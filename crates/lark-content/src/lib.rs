@@ -6,6 +6,7 @@ mod id;
 mod mention;
 mod object;
 mod other;
+mod render;
 mod system;
 
 pub mod card;

@@ -103,6 +103,70 @@ impl MessageEvent {
         Some(out.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 
+    /// The message as Markdown, the form a language model reads best: a text as
+    /// [`text_for_bot`](Self::text_for_bot) gives it, and any other content as
+    /// [`MessageContent::to_markdown`] renders it (posts with their styles, links and code,
+    /// cards as their texts, images and files as placeholders that keep their keys, each
+    /// mention as a name).
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// let prompt = event.to_markdown();
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn to_markdown(&self) -> String {
+        match self.message.content() {
+            MessageContent::Text(_) => self.text_for_bot().unwrap_or_default(),
+            content => content.to_markdown(self.message.mentions()),
+        }
+    }
+
+    /// [`to_markdown`](Self::to_markdown), with the message it replies to quoted above it
+    /// (`> ` lines), as a model needs it to follow "what about this?". The parent is read
+    /// with one call; a message that replies to nothing costs none.
+    ///
+    /// ```no_run
+    /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
+    /// let prompt = event.to_markdown_with_quote().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What reading the parent message fails with.
+    pub async fn to_markdown_with_quote(&self) -> Result<String, Error> {
+        let own = self.to_markdown();
+        let Some(parent) = &self.message.parent_id else {
+            return Ok(own);
+        };
+        let found = self
+            .client
+            .execute(lark_api::im::messages::GetMessage::new(parent.clone()))
+            .await?;
+        let quoted = found
+            .iter()
+            .find(|m| &m.message_id == parent)
+            .and_then(|m| Some((m.content()?.ok()?, &m.mentions)))
+            .map(|(content, mentions)| content.to_markdown(mentions));
+        Ok(match quoted {
+            Some(quoted) if !quoted.trim().is_empty() => {
+                let mut out = String::with_capacity(quoted.len() + own.len() + 8);
+                for line in quoted.lines() {
+                    out.push_str("> ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                out.push('\n');
+                out.push_str(&own);
+                out
+            }
+            _ => own,
+        })
+    }
+
     /// Whether the message @-mentions this bot. False while the bot's identity is not known
     /// (see [`text_for_bot`](Self::text_for_bot)).
     ///

@@ -511,3 +511,75 @@ fn texts(value: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[tokio::test]
+async fn a_model_reads_any_message_as_markdown_with_the_message_it_answers_quoted() {
+    let (read_tx, mut read) = mpsc::unbounded_channel::<String>();
+    let handler = move |event: MessageEvent| {
+        let read_tx = read_tx.clone();
+        async move {
+            let prompt = event.to_markdown_with_quote().await?;
+            let _ = read_tx.send(prompt);
+            if event.text_for_bot().as_deref() == Some("what is the answer?") {
+                event.reply("The answer is **42**.").await?;
+            }
+            Ok(())
+        }
+    };
+    let rules = |_: &Emulator| Conversation::default().answer_every_group_message(true);
+    let (scene, bot) = scene(rules, handler).await;
+
+    let asked = scene.to_bot("what is the answer?");
+    assert_eq!(read.recv().await.as_deref(), Some("what is the answer?"));
+    assert!(
+        scene
+            .emulator
+            .wait_until(WAIT, |_| !scene.replies_to(&asked).is_empty())
+            .await
+    );
+    let answer = scene.replies_to(&asked)[0]["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mention = format!("<at user_id=\"{}\">Bot</at> why?", scene.bot_open_id);
+    let content = serde_json::json!({ "text": mention }).to_string();
+    scene
+        .emulator
+        .user_replies(&answer, scene.tom.as_str(), "text", &content, false)
+        .unwrap();
+    assert_eq!(
+        read.recv().await.as_deref(),
+        Some("> The answer is **42**.\n\nwhy?")
+    );
+
+    // A post, in the shape the message content reference documents, keeps its styles,
+    // links and code.
+    let post = serde_json::json!({
+        "zh_cn": {
+            "title": "Release",
+            "content": [
+                [{"tag": "text", "text": "ship it", "style": ["bold"]},
+                 {"tag": "text", "text": " see "},
+                 {"tag": "a", "text": "notes", "href": "https://example.com/notes"}],
+                [{"tag": "code_block", "language": "SHELL", "text": "make release"}]
+            ]
+        }
+    })
+    .to_string();
+    scene
+        .emulator
+        .user_says(scene.chat.as_str(), scene.tom.as_str(), "post", &post)
+        .unwrap();
+    let markdown = read.recv().await.unwrap();
+    assert!(markdown.starts_with("**Release**\n\n"), "{markdown}");
+    assert!(
+        markdown.contains("**ship it** see [notes](https://example.com/notes)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("```shell\nmake release\n```"),
+        "{markdown}"
+    );
+    bot.idle().await;
+    assert_eq!(bot.stats().failed, 0);
+}
