@@ -583,3 +583,144 @@ async fn a_model_reads_any_message_as_markdown_with_the_message_it_answers_quote
     bot.idle().await;
     assert_eq!(bot.stats().failed, 0);
 }
+
+#[tokio::test]
+async fn a_reply_to_the_bots_own_message_counts_as_addressed_only_when_asked_for() {
+    for answer_replies in [false, true] {
+        let rules = move |_: &Emulator| {
+            Conversation::default()
+                .answer_replies_to_bot(answer_replies)
+                .typing_after(None)
+        };
+        let (scene, bot) = scene(rules, echo).await;
+        let asked = scene.to_bot("status?");
+        assert!(
+            scene
+                .emulator
+                .wait_until(WAIT, |_| !scene.replies_to(&asked).is_empty())
+                .await
+        );
+        let answer = scene.replies_to(&asked)[0]["message_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // A reply to the bot's answer, with no mention, and one to Tom's own message.
+        let content = serde_json::json!({ "text": "and now?" }).to_string();
+        let to_bot = scene
+            .emulator
+            .user_replies(&answer, scene.tom.as_str(), "text", &content, false)
+            .unwrap();
+        assert_eq!(scene.answered(&to_bot).await, [200]);
+        let to_tom = scene
+            .emulator
+            .user_replies(&asked, scene.tom.as_str(), "text", &content, false)
+            .unwrap();
+        assert_eq!(scene.answered(&to_tom).await, [200]);
+        bot.idle().await;
+        let stats = bot.stats();
+        if answer_replies {
+            assert_eq!(stats.handled, 2, "{stats:?}");
+            assert_eq!(stats.ignored(Ignored::NotAddressed), 1, "{stats:?}");
+        } else {
+            assert_eq!(stats.handled, 1, "{stats:?}");
+            assert_eq!(stats.ignored(Ignored::NotAddressed), 2, "{stats:?}");
+        }
+    }
+}
+
+/// An `im.message.receive_v1` delivery in the shape the event reference documents, from
+/// `open_id` with `sender_type`, mentioning the bot.
+fn receive_event(emulator: &Emulator, open_id: &str, sender_type: &str, text: &str) -> Value {
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    serde_json::json!({
+        "schema": "2.0",
+        "header": {
+            "event_id": format!("5e3702a84e847582be8db7fb73283c{}", text.len()),
+            "event_type": "im.message.receive_v1",
+            "create_time": created,
+            "token": "",
+            "app_id": emulator.app_id(),
+            "tenant_key": "736588c9260f175e"
+        },
+        "event": {
+            "sender": {
+                "sender_id": { "open_id": open_id },
+                "sender_type": sender_type,
+                "tenant_key": "736588c9260f175e"
+            },
+            "message": {
+                "message_id": format!("om_5ce6d572455d361153b7cb51da133945{}", text.len()),
+                "create_time": created,
+                "chat_id": emulator.default_chat(),
+                "chat_type": "group",
+                "message_type": "text",
+                "content": serde_json::json!({ "text": format!("@_user_1 {text}") }).to_string(),
+                "mentions": [{
+                    "key": "@_user_1",
+                    "id": { "open_id": emulator.bot_open_id() },
+                    "name": "Bot",
+                    "tenant_key": "736588c9260f175e"
+                }]
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn messages_from_bots_and_from_itself_are_not_answered() {
+    // The platform documents user messages only; whatever else arrives is not answered
+    // unless asked for. The pushes go over the long connection as they are.
+    let emulator = Emulator::start(lark_emulator::EmulatorConfig::default().long_connection())
+        .await
+        .unwrap();
+    let (client, _) = common::client_of(&emulator);
+    let bot = Bot::builder(client)
+        .allow_unsigned_events()
+        .conversation(Conversation::default().typing_after(None))
+        .on_message(echo)
+        .build()
+        .unwrap();
+    let handle = bot.connect();
+    handle
+        .wait_for(|s| matches!(s, lark::ws::Status::Connected { .. }))
+        .await;
+    let pushes = [
+        (emulator.bot_open_id(), "user", "from myself"),
+        (
+            "ou_7d8a6e6df7621556ce0d21922b676706".to_owned(),
+            "app",
+            "from another bot",
+        ),
+    ];
+    for (open_id, sender_type, text) in &pushes {
+        let event = receive_event(&emulator, open_id, sender_type, text);
+        let ack = emulator
+            .ws_push_raw(&emulator.app_id(), event.to_string())
+            .await
+            .expect("acknowledged");
+        assert_eq!(ack.code, 200, "{ack:?}");
+    }
+    // A person's message, through the emulator, is answered.
+    let tom = emulator.user("Tom").unwrap().open_id;
+    let chat = emulator.default_chat();
+    let text = format!("<at user_id=\"{}\">Bot</at> hello", emulator.bot_open_id());
+    let said = emulator.user_says_text(&chat, &tom, &text).unwrap();
+    assert!(
+        emulator
+            .wait_until(WAIT, |e| e
+                .messages_in(&chat)
+                .iter()
+                .any(|m| m["parent_id"] == said.as_str()))
+            .await
+    );
+    bot.idle().await;
+    let stats = bot.stats();
+    assert_eq!(stats.ignored(Ignored::OwnMessage), 1, "{stats:?}");
+    assert_eq!(stats.ignored(Ignored::FromBot), 1, "{stats:?}");
+    assert_eq!(stats.handled, 1, "{stats:?}");
+    let _ = handle.shutdown().await;
+}
