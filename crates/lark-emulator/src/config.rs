@@ -56,6 +56,7 @@ impl Default for EmulatorConfig {
                     "ou_7d8a6e6df7621556ce0d21922b676706".to_owned(),
                 ],
                 bots: vec![AppConfig::DEFAULT_APP_ID.to_owned()],
+                topic: false,
             }],
             webhook: None,
             token_ttl_secs: 7200,
@@ -242,6 +243,9 @@ pub struct ChatConfig {
     pub members: Vec<String>,
     /// Its bots, by app_id.
     pub bots: Vec<String>,
+    /// A topic group (`group_message_type` `thread`): every message that is not a reply
+    /// starts a topic of its own, and the messages of a topic form its thread.
+    pub topic: bool,
 }
 
 impl Default for ChatConfig {
@@ -251,6 +255,7 @@ impl Default for ChatConfig {
             name: "Chat".to_owned(),
             members: Vec::new(),
             bots: Vec::new(),
+            topic: false,
         }
     }
 }

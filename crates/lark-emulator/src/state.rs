@@ -437,6 +437,10 @@ impl State {
             .or_else(|| chat.members.first().cloned())
             .unwrap_or_default();
         let now = now_millis();
+        let mut settings = default_chat_settings();
+        if chat.topic {
+            settings.insert("group_message_type".to_owned(), json!("thread"));
+        }
         let stored = Chat {
             chat_id: chat_id.clone(),
             mode: ChatMode::Group,
@@ -448,7 +452,7 @@ impl State {
             dissolved: false,
             created_ms: now,
             last_active_ms: now,
-            settings: default_chat_settings(),
+            settings,
         };
         self.chats.insert(chat_id.clone(), stored);
         chat_id
@@ -547,6 +551,15 @@ impl State {
         let id = message.message_id.clone();
         if let Some(chat) = self.chats.get_mut(&message.chat_id) {
             chat.last_active_ms = message.create_ms;
+            // In a topic group a message that answers nothing starts a topic: its thread.
+            let topics = chat
+                .settings
+                .get("group_message_type")
+                .and_then(Value::as_str)
+                == Some("thread");
+            if topics && message.parent_id.is_none() && message.thread_id.is_none() {
+                message.thread_id = Some(format!("omt_{}", random_hex::<6>()));
+            }
         }
         self.order.push(id.clone());
         self.messages.insert(id.clone(), message);

@@ -653,3 +653,35 @@ async fn a_rewound_clock_stamps_what_follows_in_the_past() {
     .await;
     assert_eq!(refused.status, 400, "{:?}", refused.json());
 }
+
+#[tokio::test]
+async fn in_a_topic_group_every_new_message_starts_a_thread() {
+    let (emulator, http) = common::started().await;
+    let tom = emulator.user("Tom").unwrap();
+    let created = control(
+        &http,
+        "POST",
+        "/chats",
+        Some(json!({"name": "Topics", "members": ["Tom"], "bots": [emulator.app_id()], "topic": true})),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{:?}", created.json());
+    let chat = created.json()["chat_id"].as_str().unwrap().to_owned();
+    let first = say(&http, &chat, &tom.open_id, "first topic").await;
+    let second = say(&http, &chat, &tom.open_id, "second topic").await;
+    let thread = |id: &str| emulator.message(id).unwrap()["thread_id"].clone();
+    assert!(thread(&first).is_string() && thread(&second).is_string());
+    assert_ne!(thread(&first), thread(&second));
+    let token = http.token(&emulator).await;
+    let settings = http
+        .get(&token, &format!("/open-apis/im/v1/chats/{chat}"))
+        .await
+        .json();
+    assert_eq!(
+        settings["data"]["group_message_type"], "thread",
+        "{settings}"
+    );
+    // In an ordinary group a message starts no thread.
+    let plain = say(&http, &emulator.default_chat(), &tom.open_id, "no topic").await;
+    assert!(thread(&plain).is_null());
+}

@@ -401,7 +401,21 @@ async fn a_quick_handler_shows_no_typing_reaction() {
 
 #[tokio::test]
 async fn a_reply_to_a_message_in_a_thread_stays_in_the_thread() {
-    let (scene, bot) = scene(|_| Conversation::default(), echo).await;
+    // What the reply asks for: the platform keeps a reply to a thread's message in the thread
+    // by itself, so the request's `reply_in_thread` is checked as well as where it landed.
+    let (asks_tx, mut asks) = mpsc::unbounded_channel::<(bool, bool)>();
+    let handler = move |event: MessageEvent| {
+        let asks_tx = asks_tx.clone();
+        async move {
+            let reply = event.reply("in the thread");
+            let _ = asks_tx.send((event.in_thread(), reply.endpoint().reply_in_thread));
+            reply.await.map(drop)
+        }
+    };
+    let (scene, bot) = scene(|_| Conversation::default(), handler).await;
+    let outside = scene.to_bot("not in a thread");
+    assert_eq!(asks.recv().await, Some((false, false)));
+    assert_eq!(scene.answered(&outside).await, [200]);
     let root = scene.says("a topic");
     let mention = format!("<at user_id=\"{}\">Bot</at> in here", scene.bot_open_id);
     let content = serde_json::json!({ "text": mention }).to_string();
@@ -411,14 +425,15 @@ async fn a_reply_to_a_message_in_a_thread_stays_in_the_thread() {
         .unwrap();
     let thread = scene.emulator.message(&asked).unwrap()["thread_id"].clone();
     assert!(thread.is_string(), "the question is in a thread");
+    assert_eq!(asks.recv().await, Some((true, true)));
     assert_eq!(scene.answered(&asked).await, [200]);
     bot.idle().await;
-    assert_eq!(bot.stats().handled, 1);
+    assert_eq!(bot.stats().handled, 2);
     // Replies in a thread name its root as their parent; the bot's answer is the last message.
     let messages = scene.emulator.messages_in(scene.chat.as_str());
     let answer = messages.last().unwrap();
     assert_eq!(answer["sender"]["sender_type"], "app", "{answer}");
-    assert_eq!(text_of(answer), "echo: in here");
+    assert_eq!(text_of(answer), "in the thread");
     assert_eq!(answer["thread_id"], thread, "{answer}");
 }
 
@@ -723,4 +738,33 @@ async fn messages_from_bots_and_from_itself_are_not_answered() {
     assert_eq!(stats.ignored(Ignored::FromBot), 1, "{stats:?}");
     assert_eq!(stats.handled, 1, "{stats:?}");
     let _ = handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn in_a_topic_group_the_answer_goes_to_the_topic_of_the_question() {
+    let (scene, bot) = scene(|_| Conversation::default(), echo).await;
+    let mut topics = lark_emulator::ChatConfig::default();
+    topics.name = "Topics".to_owned();
+    topics.members = vec![scene.tom.as_str().to_owned()];
+    topics.bots = vec![scene.emulator.app_id()];
+    topics.topic = true;
+    let chat = scene.emulator.add_chat(&topics).unwrap();
+    let text = format!("<at user_id=\"{}\">Bot</at> a new topic", scene.bot_open_id);
+    let asked = scene
+        .emulator
+        .user_says_text(&chat, scene.tom.as_str(), &text)
+        .unwrap();
+    let topic = scene.emulator.message(&asked).unwrap()["thread_id"].clone();
+    assert!(topic.is_string(), "a topic group's message starts a topic");
+    assert!(
+        scene
+            .emulator
+            .wait_until(WAIT, |e| e.messages_in(&chat).len() == 2)
+            .await
+    );
+    bot.idle().await;
+    let answer = scene.emulator.messages_in(&chat)[1].clone();
+    assert_eq!(answer["sender"]["sender_type"], "app", "{answer}");
+    assert_eq!(answer["thread_id"], topic, "{answer}");
+    assert_eq!(answer["parent_id"], asked.as_str(), "{answer}");
 }
