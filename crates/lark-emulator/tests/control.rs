@@ -321,53 +321,6 @@ async fn people_react_read_and_recall() {
         "{readers}"
     );
 
-    // The timeline keeps the reaction that came and went, and the bot's own.
-    let bots_reaction = http
-        .post(
-            &token,
-            &format!("/open-apis/im/v1/messages/{bots}/reactions"),
-            json!({"reaction_type": {"emoji_type": "Typing"}}),
-        )
-        .await
-        .json();
-    let reaction_id = bots_reaction["data"]["reaction_id"].as_str().unwrap();
-    let removed = http
-        .delete(
-            &token,
-            &format!("/open-apis/im/v1/messages/{bots}/reactions/{reaction_id}"),
-        )
-        .await;
-    assert_eq!(removed.code(), 0, "{:?}", removed.json());
-    let timeline = control(&http, "GET", "/reactions", None).await.json();
-    let steps: Vec<(&str, &str, &str, &str)> = timeline["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let field = |k: &str| r[k].as_str().unwrap_or_default();
-            (
-                field("message_id"),
-                field("action"),
-                field("emoji_type"),
-                field("operator_type"),
-            )
-        })
-        .collect();
-    assert_eq!(
-        steps,
-        [
-            (id.as_str(), "added", "THUMBSUP", "user"),
-            (id.as_str(), "removed", "THUMBSUP", "user"),
-            (bots.as_str(), "added", "Typing", "app"),
-            (bots.as_str(), "removed", "Typing", "app"),
-        ],
-        "{timeline}"
-    );
-    assert_eq!(
-        emulator.reaction_timeline(),
-        timeline["items"].as_array().unwrap().clone()
-    );
-
     let recalled = control(&http, "POST", &format!("/messages/{id}/recall"), None).await;
     assert_eq!(recalled.status, 200, "{:?}", recalled.json());
     assert_eq!(emulator.message(&id).unwrap()["deleted"], true);
@@ -684,4 +637,70 @@ async fn in_a_topic_group_every_new_message_starts_a_thread() {
     // In an ordinary group a message starts no thread.
     let plain = say(&http, &emulator.default_chat(), &tom.open_id, "no topic").await;
     assert!(thread(&plain).is_null());
+}
+
+#[tokio::test]
+async fn the_reaction_timeline_keeps_what_came_and_went() {
+    let (emulator, http) = common::started().await;
+    let chat = emulator.default_chat();
+    let tom = emulator.user("Tom").unwrap();
+    let id = say(&http, &chat, &tom.open_id, "react to me").await;
+    for method in ["POST", "DELETE"] {
+        let done = control(
+            &http,
+            method,
+            &format!("/messages/{id}/reactions"),
+            Some(json!({"as": "Tom", "emoji_type": "THUMBSUP"})),
+        )
+        .await;
+        assert_eq!(done.status, 200, "{:?}", done.json());
+    }
+    let token = http.token(&emulator).await;
+    let bots = http.sent_id(&token, &chat, "read me").await;
+    // The timeline keeps the reaction that came and went, and the bot's own.
+    let bots_reaction = http
+        .post(
+            &token,
+            &format!("/open-apis/im/v1/messages/{bots}/reactions"),
+            json!({"reaction_type": {"emoji_type": "Typing"}}),
+        )
+        .await
+        .json();
+    let reaction_id = bots_reaction["data"]["reaction_id"].as_str().unwrap();
+    let removed = http
+        .delete(
+            &token,
+            &format!("/open-apis/im/v1/messages/{bots}/reactions/{reaction_id}"),
+        )
+        .await;
+    assert_eq!(removed.code(), 0, "{:?}", removed.json());
+    let timeline = control(&http, "GET", "/reactions", None).await.json();
+    let steps: Vec<(&str, &str, &str, &str)> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let field = |k: &str| r[k].as_str().unwrap_or_default();
+            (
+                field("message_id"),
+                field("action"),
+                field("emoji_type"),
+                field("operator_type"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (id.as_str(), "added", "THUMBSUP", "user"),
+            (id.as_str(), "removed", "THUMBSUP", "user"),
+            (bots.as_str(), "added", "Typing", "app"),
+            (bots.as_str(), "removed", "Typing", "app"),
+        ],
+        "{timeline}"
+    );
+    assert_eq!(
+        emulator.reaction_timeline(),
+        timeline["items"].as_array().unwrap().clone()
+    );
 }
