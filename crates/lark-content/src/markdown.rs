@@ -130,6 +130,28 @@ pub fn has_table(markdown: &str) -> bool {
     blocks(markdown).iter().any(|b| b.kind == Kind::Table)
 }
 
+/// The opening line of the code block `markdown` leaves open at its end (a line starting with
+/// three backticks or tildes, with no closing fence after it), if any.
+///
+/// ```
+/// use lark_content::markdown::unclosed_fence;
+///
+/// assert_eq!(unclosed_fence("text\n```rust\nfn main() {"), Some("```rust"));
+/// assert_eq!(unclosed_fence("```\ncode\n```\ndone"), None);
+/// ```
+#[must_use]
+pub fn unclosed_fence(markdown: &str) -> Option<&str> {
+    let mut open: Option<(&str, &str)> = None;
+    for line in markdown.lines() {
+        match (open, fence_of(line)) {
+            (None, Some(fence)) => open = Some((line, fence)),
+            (Some((_, fence)), Some(_)) if line.trim_start().starts_with(fence) => open = None,
+            _ => {}
+        }
+    }
+    open.map(|(line, _)| line)
+}
+
 /// How many bytes `c` takes inside a JSON string.
 fn escaped_len(c: char) -> usize {
     match c {

@@ -455,6 +455,7 @@ impl CardStream {
             operations: 0,
             chars: 0,
             last_op: None,
+            reopen: None,
         };
         let task = tokio::spawn(writer.run(shared.clone()));
         self.running = Some(Running {
@@ -506,6 +507,8 @@ struct Writer {
     operations: u64,
     chars: usize,
     last_op: Option<Instant>,
+    /// The opening line of a code block a full card closed, to open the next card with.
+    reopen: Option<String>,
 }
 
 impl Writer {
@@ -580,8 +583,15 @@ impl Writer {
         while !text.is_empty() {
             if self.current.is_none() {
                 let skeleton = self.card_json("", self.mode == StreamMode::Streaming);
-                let (head, rest) = self.split(text, card_overhead(&skeleton, ""));
-                self.open(head).await?;
+                let reopen = self.reopen.take().map(|line| line + "\n");
+                let opening = reopen.as_deref().unwrap_or("");
+                let used = card_overhead(&skeleton, "") + json_len(opening);
+                let (head, rest) = self.split(text, used);
+                if opening.is_empty() {
+                    self.open(head).await?;
+                } else {
+                    self.open(&format!("{opening}{head}")).await?;
+                }
                 text = rest;
                 continue;
             }
@@ -595,6 +605,31 @@ impl Writer {
             }
             text = rest;
             if !text.is_empty() {
+                // A code block the cut leaves open is closed here and opened again in the
+                // next card, so both render as code.
+                let open = self
+                    .current
+                    .as_ref()
+                    .and_then(|card| lark_content::markdown::unclosed_fence(&card.text))
+                    .map(str::to_owned);
+                if let Some(line) = open {
+                    let fence = if line.trim_start().starts_with('~') {
+                        "~~~"
+                    } else {
+                        "```"
+                    };
+                    let closing = if self
+                        .current
+                        .as_ref()
+                        .is_some_and(|c| c.text.ends_with('\n'))
+                    {
+                        fence.to_owned()
+                    } else {
+                        format!("\n{fence}")
+                    };
+                    self.update(&closing).await?;
+                    self.reopen = Some(line);
+                }
                 self.close_card(None, None).await?;
             }
         }
@@ -602,7 +637,8 @@ impl Writer {
     }
 
     /// The longest start of `text` that fits beside `used` bytes, preferring to end at a line
-    /// break in the last 2 KB; at least one character, so a card always moves on.
+    /// break in the last 2 KB, or to leave a line that does not fit to the next card; at
+    /// least one character in a new card, so a card always moves on.
     fn split<'t>(&self, text: &'t str, used: usize) -> (&'t str, &'t str) {
         let room = self.options.max_card_bytes.saturating_sub(used);
         let mut end = 0;
@@ -627,10 +663,14 @@ impl Writer {
             };
         }
         let floor = end.saturating_sub(2048);
-        let cut = text[..end]
-            .rfind('\n')
-            .filter(|at| *at >= floor && *at > 0)
-            .map_or(end, |at| at + 1);
+        let line_end = text[..end].rfind('\n').filter(|at| *at >= floor && *at > 0);
+        let cut = match line_end {
+            Some(at) => at + 1,
+            // Less than 2 KB left and no line break in it: the next card takes the whole
+            // line, so that a line of code is never cut in two.
+            None if self.current.is_some() && end < 2048 => 0,
+            None => end,
+        };
         text.split_at(cut)
     }
 

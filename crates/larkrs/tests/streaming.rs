@@ -304,3 +304,40 @@ async fn an_aborted_stream_is_closed_as_interrupted_and_says_so() {
         [format!("cut short\n\n{INTERRUPTED_NOTE}")]
     );
 }
+
+#[tokio::test]
+async fn a_code_block_cut_between_cards_is_closed_and_opened_again() {
+    let (emulator, client, chat) = setup().await;
+    let mut answer = client.cards().stream(chat).max_card_bytes(2048);
+    answer.push("Here is the program:\n\n```rust\n").unwrap();
+    for i in 0..300 {
+        answer
+            .push(&format!("let value_{i} = compute({i});\n"))
+            .unwrap();
+    }
+    answer.push("```\n\nThat is all.").unwrap();
+    let streamed = answer.finish(None).await.unwrap();
+    let texts = card_texts(&emulator, &streamed.card_ids);
+    assert!(texts.len() > 3, "{}", texts.len());
+    for text in &texts {
+        assert_eq!(
+            lark::content::markdown::unclosed_fence(text),
+            None,
+            "a card ends inside a code block:\n{text}"
+        );
+    }
+    // Every card after the first starts inside the block again, and no line is lost.
+    for text in &texts[1..texts.len() - 1] {
+        assert!(text.starts_with("```rust\n"), "{text:.80}");
+    }
+    let lines: Vec<&str> = texts
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter(|l| l.starts_with("let value_"))
+        .collect();
+    let expected: Vec<String> = (0..300)
+        .map(|i| format!("let value_{i} = compute({i});"))
+        .collect();
+    assert_eq!(lines, expected);
+    assert!(texts.last().unwrap().ends_with("That is all."));
+}
