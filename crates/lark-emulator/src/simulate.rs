@@ -203,6 +203,20 @@ fn user_posts(
     Ok(id)
 }
 
+/// A chat's `chat_type` as events say it.
+fn chat_type(chat: &crate::state::Chat) -> &'static str {
+    let topics = chat
+        .settings
+        .get("group_message_type")
+        .and_then(Value::as_str)
+        == Some("thread");
+    match chat.mode {
+        ChatMode::P2p => "p2p",
+        ChatMode::Group if topics => "topic_group",
+        ChatMode::Group => "group",
+    }
+}
+
 fn receive_events(state: &State, message: &Message, bots: &[String]) -> Vec<Outgoing> {
     let Author::User(sender) = &message.author else {
         return Vec::new();
@@ -231,7 +245,7 @@ fn receive_events(state: &State, message: &Message, bots: &[String]) -> Vec<Outg
             "create_time": message.create_ms.to_string(),
             "update_time": message.update_ms.to_string(),
             "chat_id": message.chat_id,
-            "chat_type": if chat.mode == ChatMode::P2p { "p2p" } else { "group" },
+            "chat_type": chat_type(chat),
             "message_type": message.msg_type,
             "content": message.content,
             "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 13_2_1) Lark/6.7.5 lark-emulator",

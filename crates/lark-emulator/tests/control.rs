@@ -634,6 +634,13 @@ async fn in_a_topic_group_every_new_message_starts_a_thread() {
         settings["data"]["group_message_type"], "thread",
         "{settings}"
     );
+    let chat_types: Vec<Value> = emulator
+        .emitted_events()
+        .iter()
+        .filter(|e| e.event_type == "im.message.receive_v1")
+        .map(|e| e.payload["event"]["message"]["chat_type"].clone())
+        .collect();
+    assert_eq!(chat_types, [json!("topic_group"), json!("topic_group")]);
     // In an ordinary group a message starts no thread.
     let plain = say(&http, &emulator.default_chat(), &tom.open_id, "no topic").await;
     assert!(thread(&plain).is_null());

@@ -2,7 +2,7 @@
 //! the typing reaction, threads, and late redeliveries. Each test waits for what the emulator
 //! records, never for time.
 
-use lark::{Bot, ChatId, Conversation, Ignored, MessageEvent, OpenId};
+use lark::{Bot, ChatId, Conversation, Ignored, MessageEvent, OpenId, OrderBy};
 use lark_emulator::{Emulator, WebhookConfig};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -767,4 +767,129 @@ async fn in_a_topic_group_the_answer_goes_to_the_topic_of_the_question() {
     assert_eq!(answer["sender"]["sender_type"], "app", "{answer}");
     assert_eq!(answer["thread_id"], topic, "{answer}");
     assert_eq!(answer["parent_id"], asked.as_str(), "{answer}");
+}
+
+#[tokio::test]
+async fn in_a_one_to_one_chat_every_message_is_answered_and_a_denied_chat_never() {
+    let (open, bot) = scene(|_| Conversation::default(), echo).await;
+    let p2p = open.emulator.user_opens_p2p(open.tom.as_str()).unwrap();
+    let said = open
+        .emulator
+        .user_says_text(&p2p, open.tom.as_str(), "no mention needed here")
+        .unwrap();
+    let replied = |e: &Emulator| {
+        e.messages_in(&p2p)
+            .iter()
+            .any(|m| m["parent_id"] == said.as_str())
+    };
+    assert!(open.emulator.wait_until(WAIT, replied).await);
+    bot.idle().await;
+    assert_eq!(bot.stats().handled, 1);
+
+    let deny_p2p = |e: &Emulator| {
+        let p2p = e.user_opens_p2p(&e.user("Tom").unwrap().open_id).unwrap();
+        Conversation::default().deny_chat(ChatId::new(p2p))
+    };
+    let (denied, bot) = scene(deny_p2p, echo).await;
+    let p2p = denied.emulator.user_opens_p2p(denied.tom.as_str()).unwrap();
+    let said = denied
+        .emulator
+        .user_says_text(&p2p, denied.tom.as_str(), "hello?")
+        .unwrap();
+    assert_eq!(denied.answered(&said).await, [200]);
+    assert_eq!(bot.stats().ignored(Ignored::DeniedChat), 1);
+}
+
+/// A handler that reports each message's text when it starts, and holds "hold" messages until
+/// released.
+fn holding(
+    release: Arc<Notify>,
+    started: mpsc::UnboundedSender<String>,
+) -> impl Fn(
+    MessageEvent,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), lark::Error>> + Send>>
++ Send
++ Sync
++ 'static {
+    move |event: MessageEvent| {
+        let (release, started) = (release.clone(), started.clone());
+        Box::pin(async move {
+            let text = event.text_for_bot().unwrap_or_default();
+            let _ = started.send(text.clone());
+            if text.starts_with("hold") {
+                release.notified().await;
+            }
+            event.reply(format!("done: {text}")).await.map(drop)
+        })
+    }
+}
+
+#[tokio::test]
+async fn chats_run_at_the_same_time_up_to_the_bound() {
+    for bound in [1, 2] {
+        let release = Arc::new(Notify::new());
+        let (started_tx, mut started) = mpsc::unbounded_channel();
+        let rules = move |_: &Emulator| {
+            Conversation::default()
+                .max_concurrent_chats(bound)
+                .typing_after(None)
+        };
+        let (scene, bot) = scene(rules, holding(release.clone(), started_tx)).await;
+        let p2p = scene.emulator.user_opens_p2p(scene.tom.as_str()).unwrap();
+        let held = scene.to_bot("hold this");
+        assert_eq!(started.recv().await.as_deref(), Some("hold this"));
+        let other = scene
+            .emulator
+            .user_says_text(&p2p, scene.tom.as_str(), "meanwhile")
+            .unwrap();
+        assert_eq!(scene.answered(&other).await, [200]);
+        if bound == 2 {
+            // A second chat starts while the first is held.
+            assert_eq!(started.recv().await.as_deref(), Some("meanwhile"));
+            release.notify_one();
+        } else {
+            // With one chat at a time, the other chat waits for the first to finish.
+            assert!(started.try_recv().is_err());
+            release.notify_one();
+            assert_eq!(started.recv().await.as_deref(), Some("meanwhile"));
+        }
+        bot.idle().await;
+        assert_eq!(bot.stats().handled, 2);
+        assert!(!scene.replies_to(&held).is_empty());
+    }
+}
+
+#[tokio::test]
+async fn ordered_by_thread_a_thread_does_not_wait_for_its_chat() {
+    for order in [OrderBy::Chat, OrderBy::Thread] {
+        let release = Arc::new(Notify::new());
+        let (started_tx, mut started) = mpsc::unbounded_channel();
+        let rules = move |_: &Emulator| Conversation::default().order_by(order).typing_after(None);
+        let (scene, bot) = scene(rules, holding(release.clone(), started_tx)).await;
+        let held = scene.to_bot("hold the chat");
+        assert_eq!(started.recv().await.as_deref(), Some("hold the chat"));
+        let root = scene.says("a topic");
+        assert_eq!(scene.answered(&root).await, [200]);
+        let mention = format!(
+            "<at user_id=\"{}\">Bot</at> in the thread",
+            scene.bot_open_id
+        );
+        let content = serde_json::json!({ "text": mention }).to_string();
+        let in_thread = scene
+            .emulator
+            .user_replies(&root, scene.tom.as_str(), "text", &content, true)
+            .unwrap();
+        assert_eq!(scene.answered(&in_thread).await, [200]);
+        if order == OrderBy::Thread {
+            assert_eq!(started.recv().await.as_deref(), Some("in the thread"));
+            release.notify_one();
+        } else {
+            assert!(started.try_recv().is_err(), "the thread waits for its chat");
+            release.notify_one();
+            assert_eq!(started.recv().await.as_deref(), Some("in the thread"));
+        }
+        bot.idle().await;
+        assert_eq!(bot.stats().handled, 2);
+        assert!(!scene.replies_to(&held).is_empty());
+    }
 }
