@@ -124,8 +124,10 @@ impl MessageEvent {
     }
 
     /// [`to_markdown`](Self::to_markdown), with the message it replies to quoted above it
-    /// (`> ` lines), as a model needs it to follow "what about this?". The parent is read
-    /// with one call; a message that replies to nothing costs none.
+    /// (`> ` lines), as a model needs it to follow "what about this?", and a merged forward
+    /// (its own or the quoted one) expanded into the messages it holds, each as
+    /// `**sender**: text`. Each of these costs one call to read the message; a plain message
+    /// that replies to nothing costs none.
     ///
     /// ```no_run
     /// # async fn run(event: lark::MessageEvent) -> Result<(), lark::Error> {
@@ -136,22 +138,19 @@ impl MessageEvent {
     ///
     /// # Errors
     ///
-    /// What reading the parent message fails with.
+    /// What reading the parent or the forwarded messages fails with.
     pub async fn to_markdown_with_quote(&self) -> Result<String, Error> {
-        let own = self.to_markdown();
+        let own = match self.message.content() {
+            MessageContent::MergeForward(_) => self
+                .read_markdown(&self.message.message_id)
+                .await?
+                .unwrap_or_else(|| self.to_markdown()),
+            _ => self.to_markdown(),
+        };
         let Some(parent) = &self.message.parent_id else {
             return Ok(own);
         };
-        let found = self
-            .client
-            .execute(lark_api::im::messages::GetMessage::new(parent.clone()))
-            .await?;
-        let quoted = found
-            .iter()
-            .find(|m| &m.message_id == parent)
-            .and_then(|m| Some((m.content()?.ok()?, &m.mentions)))
-            .map(|(content, mentions)| content.to_markdown(mentions));
-        Ok(match quoted {
+        Ok(match self.read_markdown(parent).await? {
             Some(quoted) if !quoted.trim().is_empty() => {
                 let mut out = String::with_capacity(quoted.len() + own.len() + 8);
                 for line in quoted.lines() {
@@ -165,6 +164,35 @@ impl MessageEvent {
             }
             _ => own,
         })
+    }
+
+    /// A message read through the message endpoint, as Markdown; a merged forward as the
+    /// messages it holds. `None` when it was recalled or its content does not decode.
+    async fn read_markdown(&self, id: &MessageId) -> Result<Option<String>, Error> {
+        let found = self
+            .client
+            .execute(lark_api::im::messages::GetMessage::new(id.clone()))
+            .await?;
+        let markdown = |m: &lark_api::im::model::Message| {
+            m.content()
+                .and_then(Result::ok)
+                .map(|content| content.to_markdown(&m.mentions))
+        };
+        let Some(message) = found.iter().find(|m| &m.message_id == id) else {
+            return Ok(None);
+        };
+        if message.msg_type != lark_content::msg_type::MERGE_FORWARD {
+            return Ok(markdown(message));
+        }
+        let held: Vec<String> = found
+            .iter()
+            .filter(|m| m.upper_message_id.as_ref() == Some(id))
+            .filter_map(|m| {
+                let sender = m.sender.as_ref().map_or("someone", |s| s.id.as_str());
+                markdown(m).map(|text| format!("**{sender}**: {text}"))
+            })
+            .collect();
+        Ok(Some(held.join("\n\n")))
     }
 
     /// Whether the message @-mentions this bot. False while the bot's identity is not known

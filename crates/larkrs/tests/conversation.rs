@@ -595,6 +595,39 @@ async fn a_model_reads_any_message_as_markdown_with_the_message_it_answers_quote
         markdown.contains("```shell\nmake release\n```"),
         "{markdown}"
     );
+
+    // A reply to a merged forward quotes the messages it holds, each with its sender.
+    let first = scene.says("the build is red");
+    let second = scene.says("fixed in 4f2a");
+    // The two messages reach the handler too (every group message is answered here).
+    for _ in 0..2 {
+        read.recv().await.unwrap();
+    }
+    let forwarded = bot
+        .client()
+        .execute(lark::api::im::messages::MergeForward::new(
+            scene.chat.clone(),
+            [lark::MessageId::new(&first), lark::MessageId::new(&second)],
+        ))
+        .await
+        .unwrap();
+    let mention = format!("<at user_id=\"{}\">Bot</at> summarise", scene.bot_open_id);
+    let content = serde_json::json!({ "text": mention }).to_string();
+    scene
+        .emulator
+        .user_replies(
+            forwarded.message.message_id.as_str(),
+            scene.tom.as_str(),
+            "text",
+            &content,
+            false,
+        )
+        .unwrap();
+    let tom = scene.tom.as_str();
+    assert_eq!(
+        read.recv().await.unwrap(),
+        format!("> **{tom}**: the build is red\n> \n> **{tom}**: fixed in 4f2a\n\nsummarise")
+    );
     bot.idle().await;
     assert_eq!(bot.stats().failed, 0);
 }
