@@ -350,6 +350,11 @@ fn random_below(bound: Duration) -> Duration {
 }
 
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+    // Without a roots feature the store stays empty, and nothing is added to it.
+    #[cfg_attr(
+        not(any(feature = "webpki-roots", feature = "native-roots")),
+        allow(unused_mut)
+    )]
     let mut roots = rustls::RootCertStore::empty();
     #[cfg(feature = "webpki-roots")]
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
