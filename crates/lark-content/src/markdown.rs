@@ -378,7 +378,6 @@ fn words_within(line: &str, room: usize) -> Vec<String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::fmt::Write as _;
 
     fn markdown_of(part: &MessageContent) -> String {
         match part {
@@ -433,13 +432,24 @@ mod tests {
         assert_eq!(words(&seen.join("\n")), words(&answer));
     }
 
+    /// `count` lines made by `line`.
+    fn numbered(count: usize, line: impl Fn(usize) -> String) -> Vec<String> {
+        (0..count).map(line).collect()
+    }
+
+    /// The lines of `parts` that start with `prefix`, in order.
+    fn kept<'a>(parts: &'a [String], prefix: &str) -> Vec<&'a str> {
+        parts
+            .iter()
+            .flat_map(|p| p.lines())
+            .filter(|l| l.starts_with(prefix))
+            .collect()
+    }
+
     #[test]
     fn a_long_code_block_is_closed_and_reopened_at_each_cut() {
-        let code = (0..4000).fold(String::new(), |mut code, i| {
-            let _ = writeln!(code, "let value_{i} = compute({i});");
-            code
-        });
-        let answer = format!("Here:\n\n```rust\n{code}```\n\nDone.");
+        let code = numbered(4000, |i| format!("let value_{i} = compute({i});"));
+        let answer = format!("Here:\n\n```rust\n{}\n```\n\nDone.", code.join("\n"));
         let reply = MarkdownReply::new(&answer).unwrap();
         let parts: Vec<String> = reply.parts().iter().map(markdown_of).collect();
         assert!(parts.len() > 2);
@@ -447,24 +457,13 @@ mod tests {
             let fences = part.lines().filter(|l| l.starts_with("```")).count();
             assert_eq!(fences % 2, 0, "an open code block in {part:.200}");
         }
-        let lines: Vec<&str> = parts
-            .iter()
-            .flat_map(|p| p.lines())
-            .filter(|l| l.starts_with("let value_"))
-            .collect();
-        let expected: Vec<String> = (0..4000)
-            .map(|i| format!("let value_{i} = compute({i});"))
-            .collect();
-        assert_eq!(lines, expected);
+        assert_eq!(kept(&parts, "let value_"), code);
     }
 
     #[test]
     fn a_long_table_repeats_its_header_in_every_card() {
-        let rows = (0..3000).fold(String::new(), |mut rows, i| {
-            let _ = writeln!(rows, "| row {i} | {i} |");
-            rows
-        });
-        let answer = format!("| name | value |\n|---|---|\n{rows}");
+        let rows = numbered(3000, |i| format!("| row {i} | {i} |"));
+        let answer = format!("| name | value |\n|---|---|\n{}", rows.join("\n"));
         let reply = MarkdownReply::new(&answer).unwrap();
         assert_eq!(reply.form(), MarkdownForm::Card);
         let parts: Vec<String> = reply.parts().iter().map(markdown_of).collect();
@@ -476,12 +475,7 @@ mod tests {
             );
             assert!(has_table(part));
         }
-        let data = parts
-            .iter()
-            .flat_map(|p| p.lines())
-            .filter(|l| l.starts_with("| row "))
-            .count();
-        assert_eq!(data, 3000);
+        assert_eq!(kept(&parts, "| row "), rows);
     }
 
     #[test]

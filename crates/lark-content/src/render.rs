@@ -19,7 +19,6 @@
 
 use crate::card::Card;
 use crate::post::{PostBody, PostElement, TextStyle};
-use crate::text::Segment;
 use crate::{Mention, MessageContent};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -35,18 +34,7 @@ impl MessageContent {
     pub fn to_markdown(&self, mentions: &[Mention]) -> String {
         let mut out = String::new();
         match self {
-            Self::Text(text) => {
-                for segment in text.segments(mentions) {
-                    match segment {
-                        Segment::Text(piece) => out.push_str(piece),
-                        Segment::Mention(m) => {
-                            out.push('@');
-                            out.push_str(&m.name);
-                        }
-                        Segment::AtAll => out.push_str("@all"),
-                    }
-                }
-            }
+            Self::Text(text) => out = text.to_plain(mentions),
             Self::Post(post) => {
                 if let Some(body) = post.body("en_us") {
                     post_markdown(body, mentions, &mut out);
@@ -82,18 +70,10 @@ fn placeholders(content: &MessageContent, out: &mut String) {
         MessageContent::Image(image) => {
             let _ = write!(out, "[image {}]", image.image_key);
         }
-        MessageContent::File(file) => placeholder(
-            out,
-            "file",
-            file.file_name.as_deref(),
-            file.file_key.as_str(),
-        ),
-        MessageContent::Folder(folder) => placeholder(
-            out,
-            "folder",
-            folder.file_name.as_deref(),
-            folder.file_key.as_str(),
-        ),
+        MessageContent::File(f) => placeholder(out, "file", f.file_name.as_deref(), &f.file_key),
+        MessageContent::Folder(f) => {
+            placeholder(out, "folder", f.file_name.as_deref(), &f.file_key)
+        }
         MessageContent::Audio(audio) => {
             let _ = write!(out, "[audio {}", audio.file_key);
             if let Some(ms) = audio.duration {
@@ -101,12 +81,7 @@ fn placeholders(content: &MessageContent, out: &mut String) {
             }
             out.push(']');
         }
-        MessageContent::Media(media) => placeholder(
-            out,
-            "video",
-            media.file_name.as_deref(),
-            media.file_key.as_str(),
-        ),
+        MessageContent::Media(f) => placeholder(out, "video", f.file_name.as_deref(), &f.file_key),
         MessageContent::Sticker(sticker) => {
             let _ = write!(out, "[sticker {}]", sticker.file_key);
         }
@@ -167,7 +142,7 @@ fn placeholders(content: &MessageContent, out: &mut String) {
     }
 }
 
-fn placeholder(out: &mut String, what: &str, name: Option<&str>, key: &str) {
+fn placeholder(out: &mut String, what: &str, name: Option<&str>, key: &crate::FileKey) {
     let _ = match name {
         Some(name) if !name.is_empty() => write!(out, "[{what} {name} ({key})]"),
         _ => write!(out, "[{what} {key}]"),

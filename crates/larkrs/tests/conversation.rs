@@ -36,6 +36,16 @@ impl Scene {
             .unwrap()
     }
 
+    /// Waits until the bot replied to `message`, and returns the replies.
+    async fn replied(&self, message: &str) -> Vec<Value> {
+        let answered = |_: &Emulator| !self.replies_to(message).is_empty();
+        assert!(
+            self.emulator.wait_until(WAIT, answered).await,
+            "no reply to {message}"
+        );
+        self.replies_to(message)
+    }
+
     fn replies_to(&self, message: &str) -> Vec<Value> {
         self.emulator
             .messages_in(self.chat.as_str())
@@ -135,12 +145,7 @@ async fn in_a_group_only_messages_that_mention_the_bot_are_answered() {
     let unaddressed = scene.says("anyone around?");
     assert_eq!(scene.answered(&unaddressed).await, [200]);
     let addressed = scene.to_bot("deploy <at user_id=\"all\">everyone</at> now");
-    assert!(
-        scene
-            .emulator
-            .wait_until(WAIT, |_| !scene.replies_to(&addressed).is_empty())
-            .await
-    );
+    scene.replied(&addressed).await;
     // The bot's own mention is gone from what it read; @all stays as text.
     assert_eq!(
         text_of(&scene.replies_to(&addressed)[0]),
@@ -173,12 +178,7 @@ async fn at_all_a_prefix_and_the_lists_decide_in_groups() {
     let prefixed = scene.says("/ask what is the build status");
     let plain = scene.says("just chatting");
     for message in [&at_all, &prefixed] {
-        assert!(
-            scene
-                .emulator
-                .wait_until(WAIT, |_| !scene.replies_to(message).is_empty())
-                .await
-        );
+        scene.replied(message).await;
     }
     assert_eq!(scene.answered(&plain).await, [200]);
     assert!(scene.replies_to(&plain).is_empty());
@@ -240,12 +240,7 @@ async fn two_quick_messages_in_one_chat_are_handled_one_after_the_other() {
     // Both deliveries are answered; the second waits for the first.
     assert_eq!(*log.lock().unwrap(), ["start first"]);
     release.notify_one();
-    assert!(
-        scene
-            .emulator
-            .wait_until(WAIT, |_| !scene.replies_to(&second).is_empty())
-            .await
-    );
+    scene.replied(&second).await;
     bot.idle().await;
     assert_eq!(
         *log.lock().unwrap(),
@@ -283,21 +278,11 @@ async fn a_full_chat_queue_refuses_the_delivery_and_the_redelivery_is_handled() 
     assert_eq!(bot.stats().refused_queue_full, 1);
 
     release.notify_one();
-    assert!(
-        scene
-            .emulator
-            .wait_until(WAIT, |_| !scene.replies_to(&two).is_empty())
-            .await
-    );
+    scene.replied(&two).await;
     // The platform delivers the refused event again; nothing was lost.
     let event = scene.event_of(&three).await;
     assert!(scene.emulator.redeliver(&event));
-    assert!(
-        scene
-            .emulator
-            .wait_until(WAIT, |_| !scene.replies_to(&three).is_empty())
-            .await
-    );
+    scene.replied(&three).await;
     bot.idle().await;
     assert!(!scene.replies_to(&one).is_empty());
     assert_eq!(bot.stats().handled, 3);
@@ -316,12 +301,7 @@ async fn a_message_created_too_long_ago_is_dropped() {
     // Nine minutes late is within the default ten.
     let (scene, bot) = scene_late_by(Duration::from_secs(9 * 60)).await;
     let message = scene.to_bot("still there?");
-    assert!(
-        scene
-            .emulator
-            .wait_until(WAIT, |_| !scene.replies_to(&message).is_empty())
-            .await
-    );
+    scene.replied(&message).await;
     assert_eq!(bot.stats().ignored_total(), 0);
 }
 
@@ -546,13 +526,7 @@ async fn a_model_reads_any_message_as_markdown_with_the_message_it_answers_quote
 
     let asked = scene.to_bot("what is the answer?");
     assert_eq!(read.recv().await.as_deref(), Some("what is the answer?"));
-    assert!(
-        scene
-            .emulator
-            .wait_until(WAIT, |_| !scene.replies_to(&asked).is_empty())
-            .await
-    );
-    let answer = scene.replies_to(&asked)[0]["message_id"]
+    let answer = scene.replied(&asked).await[0]["message_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -642,13 +616,7 @@ async fn a_reply_to_the_bots_own_message_counts_as_addressed_only_when_asked_for
         };
         let (scene, bot) = scene(rules, echo).await;
         let asked = scene.to_bot("status?");
-        assert!(
-            scene
-                .emulator
-                .wait_until(WAIT, |_| !scene.replies_to(&asked).is_empty())
-                .await
-        );
-        let answer = scene.replies_to(&asked)[0]["message_id"]
+        let answer = scene.replied(&asked).await[0]["message_id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -732,10 +700,7 @@ async fn messages_from_bots_and_from_itself_are_not_answered() {
         .on_message(echo)
         .build()
         .unwrap();
-    let handle = bot.connect();
-    handle
-        .wait_for(|s| matches!(s, lark::ws::Status::Connected { .. }))
-        .await;
+    let handle = common::connected(&bot).await;
     let pushes = [
         (emulator.bot_open_id(), "user", "from myself"),
         (

@@ -446,10 +446,7 @@ async fn the_same_bot_answers_over_the_long_connection() {
         })
         .build()
         .unwrap();
-    let handle = bot.connect();
-    handle
-        .wait_for(|s| matches!(s, lark::ws::Status::Connected { .. }))
-        .await;
+    let handle = common::connected(&bot).await;
     let said = emulator
         .user_says_text(chat.as_str(), tom.as_str(), "hello")
         .unwrap();

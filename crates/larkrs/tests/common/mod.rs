@@ -21,3 +21,13 @@ pub fn client_of(emulator: &Emulator) -> (Client, ChatId) {
         .unwrap();
     (client, ChatId::new(emulator.default_chat()))
 }
+
+/// Starts `bot` on the long connection and waits until it is connected.
+#[cfg(feature = "ws")]
+pub async fn connected(bot: &lark::Bot) -> lark::ws::WsHandle {
+    let handle = bot.connect();
+    handle
+        .wait_for(|s| matches!(s, lark::ws::Status::Connected { .. }))
+        .await;
+    handle
+}
