@@ -72,7 +72,7 @@ fn placeholders(content: &MessageContent, out: &mut String) {
         }
         MessageContent::File(f) => placeholder(out, "file", f.file_name.as_deref(), &f.file_key),
         MessageContent::Folder(f) => {
-            placeholder(out, "folder", f.file_name.as_deref(), &f.file_key)
+            placeholder(out, "folder", f.file_name.as_deref(), &f.file_key);
         }
         MessageContent::Audio(audio) => {
             let _ = write!(out, "[audio {}", audio.file_key);
