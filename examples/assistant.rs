@@ -75,6 +75,13 @@ async fn converse(
     let in_thread = emulator.user_replies(&topic, tom.as_str(), "text", &content, true)?;
     delivered(emulator, &in_thread).await?;
     say("Tom, in a thread under \"release notes\": \"summarise this thread\"");
+    // A question the platform delivers eleven minutes late, as after an outage.
+    let late = Duration::from_secs(11 * 60);
+    emulator.rewind_time(late);
+    let stale = says(&mention("are you there?"))?;
+    delivered(emulator, &stale).await?;
+    emulator.advance_time(late);
+    say("Tom, eleven minutes ago, delivered only now: \"are you there?\"");
 
     // Each question's typing reaction is removed last, once its answer is out.
     let asked = [first, second, in_thread];
@@ -163,6 +170,11 @@ fn report(emulator: &Emulator, chat: &ChatId, asked: &[String; 3], bot: &Bot) {
         stats.ignored(Ignored::NotAddressed),
         Ignored::NotAddressed,
         stats.typing_shown
+    ));
+    say(format!(
+        "dropped as {}: {} (\"are you there?\", created 11 minutes before it arrived)",
+        Ignored::Stale,
+        stats.ignored(Ignored::Stale)
     ));
 }
 

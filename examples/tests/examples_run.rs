@@ -198,6 +198,7 @@ fn the_assistant_answers_mentions_in_order_in_threads_with_a_table_and_an_indica
             "reaction Typing removed on",
             "handled 3, one at a time; not answered: 2 (not_addressed",
             "typing shown 3 times",
+            "dropped as stale: 1",
         ],
     );
     // One chat's questions are handled one after the other, in the order they arrived.
@@ -208,6 +209,7 @@ fn the_assistant_answers_mentions_in_order_in_threads_with_a_table_and_an_indica
     assert!(at("(bot) answered \"compare the plans\"") < at("(bot) working on \"and which"));
     assert!(at("(bot) answered \"and which") < at("(bot) working on \"summarise"));
     assert!(!out.contains("(bot) working on \"lunch"), "{out}");
+    assert!(!out.contains("(bot) working on \"are you there"), "{out}");
 }
 
 #[test]
