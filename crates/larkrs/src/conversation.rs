@@ -137,9 +137,9 @@ pub enum OrderBy {
 /// - messages created more than 10 minutes ago are dropped: the platform redelivers an event
 ///   for hours after an outage, and an answer that late reads as a bug;
 /// - one chat's messages are handled one at a time, in the order they arrived; at most 32
-///   chats at once; at most 16 messages waiting per chat. A delivery that finds its chat's
-///   queue full is refused with 503, and the platform delivers it again later: nothing is
-///   dropped;
+///   chats at once; at most 16 messages waiting per chat and 1,024 over all chats. A delivery
+///   that finds its queue full is refused with 503, and the platform delivers it again later:
+///   nothing is dropped;
 /// - a "Typing" reaction appears on the message when its handler runs longer than 1 s, and is
 ///   removed when the handler ends, even when it fails or panics.
 ///
@@ -166,6 +166,7 @@ pub struct Conversation {
     order_by: OrderBy,
     max_concurrent_chats: usize,
     queue_per_chat: usize,
+    max_waiting: usize,
     typing_after: Option<Duration>,
     typing_emoji: String,
 }
@@ -192,6 +193,7 @@ impl Default for Conversation {
             order_by: OrderBy::Chat,
             max_concurrent_chats: 32,
             queue_per_chat: 16,
+            max_waiting: 1024,
             typing_after: Some(Duration::from_secs(1)),
             typing_emoji: "Typing".to_owned(),
         }
@@ -288,6 +290,14 @@ impl Conversation {
         self
     }
 
+    /// How many messages may be queued or handled at once, over every chat (default: 1,024;
+    /// at least 1): the bound on the memory the queues take however many chats write at
+    /// once. One more is refused with 503, for the platform to deliver again.
+    pub fn max_waiting(mut self, messages: usize) -> Self {
+        self.max_waiting = messages.max(1);
+        self
+    }
+
     /// Shows the typing reaction once a handler has run this long (default: 1 s); `None`
     /// never shows it.
     pub fn typing_after(mut self, after: Option<Duration>) -> Self {
@@ -313,8 +323,8 @@ pub struct ConversationStats {
     pub failed: u64,
     /// Messages whose handler panicked (logged at error level).
     pub panicked: u64,
-    /// Deliveries refused because their chat's queue was full; the platform delivers them
-    /// again.
+    /// Deliveries refused because their chat's queue, or all the queues together, were full;
+    /// the platform delivers them again.
     pub refused_queue_full: u64,
     /// Times the typing reaction was shown.
     pub typing_shown: u64,
@@ -546,7 +556,13 @@ impl Engine {
         };
         let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
         // Counted before it is queued, so that a worker never finishes it first.
-        self.busy.fetch_add(1, Ordering::AcqRel);
+        let busy = self.busy.fetch_add(1, Ordering::AcqRel);
+        if busy >= self.rules.max_waiting as u64 {
+            self.done();
+            bump(&self.counters.refused_queue_full);
+            tracing::warn!(message_id = %job.event.message.message_id, waiting = busy, "too many messages are waiting; the delivery is refused for the platform to deliver again");
+            return Err(Box::new(Overloaded::new(self.rules.max_waiting)));
+        }
         let job = match queues.get(&key) {
             Some(queue) => match queue.try_send(job) {
                 Ok(()) => return Ok(()),

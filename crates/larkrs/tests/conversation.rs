@@ -891,3 +891,28 @@ async fn ordered_by_thread_a_thread_does_not_wait_for_its_chat() {
         assert!(!scene.replies_to(&held).is_empty());
     }
 }
+
+#[tokio::test]
+async fn all_the_queues_together_hold_at_most_max_waiting() {
+    let release = Arc::new(Notify::new());
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let rules = |_: &Emulator| Conversation::default().max_waiting(1).typing_after(None);
+    let (scene, bot) = scene(rules, holding(release.clone(), started_tx)).await;
+    let held = scene.to_bot("hold on");
+    assert_eq!(started.recv().await.as_deref(), Some("hold on"));
+    // Another chat, with a queue of its own, is refused all the same.
+    let p2p = scene.emulator.user_opens_p2p(scene.tom.as_str()).unwrap();
+    let other = scene
+        .emulator
+        .user_says_text(&p2p, scene.tom.as_str(), "me too")
+        .unwrap();
+    assert_eq!(scene.answered(&other).await, [503]);
+    assert_eq!(bot.stats().refused_queue_full, 1);
+    release.notify_one();
+    scene.replied(&held).await;
+    bot.idle().await;
+    assert!(scene.emulator.redeliver(&scene.event_of(&other).await));
+    assert_eq!(started.recv().await.as_deref(), Some("me too"));
+    bot.idle().await;
+    assert_eq!(bot.stats().handled, 2);
+}
