@@ -75,13 +75,6 @@ async fn converse(
     let in_thread = emulator.user_replies(&topic, tom.as_str(), "text", &content, true)?;
     delivered(emulator, &in_thread).await?;
     say("Tom, in a thread under \"release notes\": \"summarise this thread\"");
-    // A question the platform delivers eleven minutes late, as after an outage.
-    let late = Duration::from_secs(11 * 60);
-    emulator.rewind_time(late);
-    let stale = says(&mention("are you there?"))?;
-    delivered(emulator, &stale).await?;
-    emulator.advance_time(late);
-    say("Tom, eleven minutes ago, delivered only now: \"are you there?\"");
 
     // Each question's typing reaction is removed last, once its answer is out.
     let asked = [first, second, in_thread];
@@ -99,6 +92,15 @@ async fn converse(
         return Err("the bot did not answer within 60 s".into());
     }
     bot.idle().await;
+
+    // A question the platform delivers eleven minutes late, as after an outage. (The
+    // emulator's clock is set back only once the answers above are out.)
+    let late = Duration::from_secs(11 * 60);
+    emulator.rewind_time(late);
+    let stale = says(&mention("are you there?"))?;
+    delivered(emulator, &stale).await?;
+    emulator.advance_time(late);
+    say("Tom, eleven minutes ago, delivered only now: \"are you there?\"");
     Ok(asked)
 }
 

@@ -440,7 +440,8 @@ impl Emulator {
 
     /// Moves the emulator's clock back by `by`: messages and events that follow are stamped
     /// that much earlier, as the deliveries a platform retried for hours while the app was
-    /// down arrive with the time they were first created.
+    /// down arrive with the time they were first created. Card entities pace and expire on
+    /// the same clock, so set it back while no card is being streamed.
     pub fn rewind_time(&self, by: Duration) {
         control::rewind_time(&self.shared, by);
     }
