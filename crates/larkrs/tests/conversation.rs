@@ -144,12 +144,15 @@ async fn in_a_group_only_messages_that_mention_the_bot_are_answered() {
     let (scene, bot) = scene(|_| Conversation::default(), echo).await;
     let unaddressed = scene.says("anyone around?");
     assert_eq!(scene.answered(&unaddressed).await, [200]);
-    let addressed = scene.to_bot("deploy <at user_id=\"all\">everyone</at> now");
+    let alice = scene.emulator.user("Alice").unwrap().open_id;
+    let addressed = scene.to_bot(&format!(
+        "ask <at user_id=\"{alice}\">Alice</at>, then deploy <at user_id=\"all\">everyone</at> now"
+    ));
     scene.replied(&addressed).await;
-    // The bot's own mention is gone from what it read; @all stays as text.
+    // The bot's own mention is gone from what it read; Alice is named and @all stays.
     assert_eq!(
         text_of(&scene.replies_to(&addressed)[0]),
-        "echo: deploy @all now"
+        "echo: ask @Alice, then deploy @all now"
     );
     assert!(scene.replies_to(&unaddressed).is_empty());
     bot.idle().await;
