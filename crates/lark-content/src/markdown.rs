@@ -152,8 +152,19 @@ pub fn unclosed_fence(markdown: &str) -> Option<&str> {
     open.map(|(line, _)| line)
 }
 
-/// How many bytes `c` takes inside a JSON string.
-fn escaped_len(c: char) -> usize {
+/// How many bytes `c` takes inside a JSON string, as `serde_json` writes it: two for a quote,
+/// a backslash and the short escapes, six for other control characters, its UTF-8 length for
+/// the rest. What the platform's content limits measure.
+///
+/// ```
+/// use lark_content::markdown::escaped_len;
+///
+/// let text = "quote \" line\n中";
+/// let written = serde_json::to_string(text).unwrap();
+/// assert_eq!(text.chars().map(escaped_len).sum::<usize>() + 2, written.len());
+/// ```
+#[must_use]
+pub fn escaped_len(c: char) -> usize {
     match c {
         '"' | '\\' | '\n' | '\r' | '\t' | '\u{08}' | '\u{0C}' => 2,
         c if u32::from(c) < 0x20 => 6,

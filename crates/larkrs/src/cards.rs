@@ -644,7 +644,7 @@ impl Writer {
         let mut end = 0;
         let mut size = 0;
         for (index, c) in text.char_indices() {
-            let next = size + escaped_len(c);
+            let next = size + lark_content::markdown::escaped_len(c);
             if next > room {
                 break;
             }
@@ -913,16 +913,7 @@ fn card_overhead(card: &CardV2, text: &str) -> usize {
 
 /// Bytes `text` takes inside a JSON string.
 fn json_len(text: &str) -> usize {
-    text.chars().map(escaped_len).sum()
-}
-
-/// Bytes a character takes inside a JSON string, as serde_json writes it.
-fn escaped_len(c: char) -> usize {
-    match c {
-        '"' | '\\' | '\n' | '\r' | '\t' | '\u{08}' | '\u{0C}' => 2,
-        c if u32::from(c) < 0x20 => 6,
-        c => c.len_utf8(),
-    }
+    text.chars().map(lark_content::markdown::escaped_len).sum()
 }
 
 #[cfg(test)]
